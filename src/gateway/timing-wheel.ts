@@ -1,0 +1,146 @@
+/**
+ * Fields an object carries to sit on a {@link TimingWheel}. The wheel links
+ * entries intrusively, so scheduling allocates nothing and an entry costs
+ * three fields — no per-connection `setTimeout` object (design.md §3).
+ */
+export interface WheelEntry {
+  wheelNext: WheelEntry | null;
+  wheelPrev: WheelEntry | null;
+  /** Absolute deadline on the wheel's clock (ms); 0 when not scheduled. */
+  wheelDeadline: number;
+}
+
+/** Monotonic milliseconds; never goes back when the wall clock is set. */
+export const monotonicNow: () => number = () => performance.now();
+
+/**
+ * A hashed timing wheel (Varghese & Lauck): `slotCount` buckets of `tickMs`
+ * each, driven by one unref'd interval that runs only while entries exist.
+ * Schedule, reschedule and cancel are O(1). An entry fires on the first tick
+ * at or after its deadline, so at most `tickMs` late; deadlines farther than
+ * one revolution stay in their bucket until their revolution comes round.
+ */
+export class TimingWheel<T extends WheelEntry> {
+  /** One sentinel per slot heads a circular doubly-linked list, so unlink never searches. */
+  private readonly slots: WheelEntry[];
+  private readonly tickMs: number;
+  private readonly onExpire: (entry: T) => void;
+  private readonly now: () => number;
+  /** Last tick number processed. */
+  private cursor: number;
+  private timer: NodeJS.Timeout | null = null;
+  private count = 0;
+
+  /**
+   * @param tickMs resolution in ms (default 250): entries fire up to this late.
+   * @param slotCount buckets (default 512); tickMs × slotCount should cover the usual deadline.
+   * @param onExpire called once per expired entry, after it is unlinked; it may reschedule it.
+   */
+  constructor(onExpire: (entry: T) => void, tickMs = 250, slotCount = 512, now = monotonicNow) {
+    if (!(tickMs > 0) || !(slotCount > 0)) throw new RangeError('tickMs and slotCount must be positive');
+    this.onExpire = onExpire;
+    this.tickMs = tickMs;
+    this.now = now;
+    this.slots = [];
+    for (let i = 0; i < slotCount; i++) {
+      const sentinel: WheelEntry = { wheelNext: null, wheelPrev: null, wheelDeadline: -1 };
+      sentinel.wheelNext = sentinel.wheelPrev = sentinel;
+      this.slots.push(sentinel);
+    }
+    this.cursor = Math.floor(now() / tickMs);
+  }
+
+  /** Entries currently scheduled. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Schedule (or move) `entry` to fire at `deadline` on the wheel's clock. */
+  schedule(entry: T, deadline: number): void {
+    if (entry.wheelDeadline !== 0) this.unlink(entry);
+    // A deadline in a tick already processed goes into the next tick, not a revolution later.
+    const tick = Math.max(Math.ceil(deadline / this.tickMs), this.cursor + 1);
+    const head = this.slots[tick % this.slots.length];
+    entry.wheelDeadline = deadline > 0 ? deadline : Number.MIN_VALUE;
+    entry.wheelPrev = head;
+    entry.wheelNext = head.wheelNext;
+    (head.wheelNext as WheelEntry).wheelPrev = entry;
+    head.wheelNext = entry;
+    if (this.count++ === 0) this.start();
+  }
+
+  /** Schedule `entry` to fire `delayMs` from now. */
+  scheduleIn(entry: T, delayMs: number): void {
+    this.schedule(entry, this.now() + delayMs);
+  }
+
+  /** Remove `entry` if scheduled; a no-op otherwise. */
+  cancel(entry: T): void {
+    if (entry.wheelDeadline !== 0) this.unlink(entry);
+  }
+
+  /** Stop the interval and forget every entry (they are not fired). */
+  clear(): void {
+    for (const head of this.slots) {
+      let e = head.wheelNext as WheelEntry;
+      while (e !== head) {
+        const next = e.wheelNext as WheelEntry;
+        e.wheelNext = e.wheelPrev = null;
+        e.wheelDeadline = 0;
+        e = next;
+      }
+      head.wheelNext = head.wheelPrev = head;
+    }
+    this.count = 0;
+    this.stop();
+  }
+
+  /** Process every tick up to now. Public so tests can drive a fake clock. */
+  advance(): void {
+    const now = this.now();
+    const target = Math.floor(now / this.tickMs);
+    // After a long stall, one revolution visits every slot; no need to loop further.
+    const from = Math.max(this.cursor + 1, target - this.slots.length + 1);
+    let expired: T[] | null = null;
+    for (let tick = from; tick <= target; tick++) {
+      const head = this.slots[tick % this.slots.length];
+      let e = head.wheelNext as WheelEntry;
+      while (e !== head) {
+        const next = e.wheelNext as WheelEntry;
+        if (e.wheelDeadline <= now) {
+          this.unlink(e as T);
+          (expired ??= []).push(e as T);
+        }
+        e = next;
+      }
+    }
+    this.cursor = Math.max(this.cursor, target);
+    // Fire after the walk so callbacks may freely schedule or cancel any entry.
+    if (expired !== null) for (const e of expired) this.onExpire(e);
+  }
+
+  private unlink(entry: WheelEntry): void {
+    (entry.wheelPrev as WheelEntry).wheelNext = entry.wheelNext;
+    (entry.wheelNext as WheelEntry).wheelPrev = entry.wheelPrev;
+    entry.wheelNext = entry.wheelPrev = null;
+    entry.wheelDeadline = 0;
+    if (--this.count === 0) this.stop();
+  }
+
+  private start(): void {
+    if (this.timer !== null) return;
+    this.cursor = Math.max(this.cursor, Math.floor(this.now() / this.tickMs) - 1);
+    this.timer = setInterval(wheelTick, this.tickMs, this);
+    this.timer.unref();
+  }
+
+  private stop(): void {
+    if (this.timer === null) return;
+    clearInterval(this.timer);
+    this.timer = null;
+  }
+}
+
+function wheelTick(wheel: { advance(): void }): void {
+  wheel.advance();
+}

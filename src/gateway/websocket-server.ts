@@ -1,0 +1,329 @@
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { CloseCode } from '../protocol/constants.js';
+import { HandshakeError } from '../protocol/errors.js';
+import { FrameParser } from '../protocol/frame-parser.js';
+import {
+  buildRejectionResponse,
+  buildUpgradeResponse,
+  findHeadEnd,
+  parseRequestHead,
+  validateUpgrade,
+  type RequestHead,
+  type UpgradeRequest,
+} from '../protocol/upgrade-request.js';
+import { ConnectionState, WebSocketConnection, type ConnectionOwner } from './connection.js';
+import { TimingWheel } from './timing-wheel.js';
+
+/**
+ * Application callbacks. One handler object serves every connection, so no
+ * closure is created per connection. Callbacks must not throw; a throw is
+ * caught, reported to `onError`, and the connection is closed with 1011.
+ */
+export interface ConnectionHandler {
+  /** The handshake completed; `conn` can send. */
+  onOpen?(conn: WebSocketConnection, request: UpgradeRequest): void;
+  /** A complete message; `data` is a view valid for the duration of the call unless copied. */
+  onMessage?(conn: WebSocketConnection, data: Buffer, isText: boolean): void;
+  /** Exactly once per opened connection, when its socket has closed. */
+  onClose?(conn: WebSocketConnection, code: number, reason: string): void;
+  /** An application callback threw. */
+  onError?(error: unknown, conn: WebSocketConnection | undefined): void;
+}
+
+/** Options of a {@link WebSocketServer}. Sizes in bytes, times in milliseconds. */
+export interface WebSocketServerOptions {
+  handler: ConnectionHandler;
+  /** Only this path is upgraded (others get 404); default: any path. */
+  path?: string;
+  /** Largest request head accepted; 431 beyond. Default 8 KiB, as most HTTP servers. */
+  maxRequestBytes?: number;
+  /** Time allowed to send a complete request head; default 5000. */
+  handshakeTimeoutMs?: number;
+  /** Time a closing connection may take to end the TCP connection before it is destroyed; default 3000. */
+  closeTimeoutMs?: number;
+  /** Largest incoming message (1009 beyond); default 1 MiB. */
+  maxMessageSize?: number;
+  /** Unflushed bytes above which `send` reports 'backpressure'; default 1 MiB. */
+  highWaterMark?: number;
+  /** Resolution of the shared deadline wheel; default 250. */
+  timerResolutionMs?: number;
+  /** Choose a subprotocol among those offered (§4.2.2 item 5.4); undefined selects none. */
+  selectProtocol?(offered: readonly string[], request: UpgradeRequest): string | undefined;
+  /** Accept or refuse an upgrade before it completes: throw a HandshakeError to refuse. */
+  verifyUpgrade?(request: UpgradeRequest, socket: Socket): void;
+}
+
+/**
+ * A WebSocket server over a plain `net.Server` that parses the upgrade request
+ * itself (no `http.IncomingMessage` per connection), or attached to an existing
+ * `http.Server`'s 'upgrade' event. Deadlines (handshake, closing) live on one
+ * timing wheel; writes queued during a turn are flushed once per connection at
+ * the end of the turn.
+ */
+export class WebSocketServer implements ConnectionOwner {
+  readonly highWaterMark: number;
+  private readonly handler: ConnectionHandler;
+  private readonly path: string | undefined;
+  private readonly maxRequestBytes: number;
+  private readonly handshakeTimeoutMs: number;
+  private readonly closeTimeoutMs: number;
+  private readonly maxMessageSize: number;
+  private readonly options: WebSocketServerOptions;
+  private readonly wheel: TimingWheel<WebSocketConnection>;
+  /** Every socket this server owns, in any state (handshake, open, closing). */
+  private readonly connections = new Set<WebSocketConnection>();
+  private openCount = 0;
+  private dirty: WebSocketConnection[] = [];
+  private flushScheduled = false;
+  private netServer: NetServer | null = null;
+  private closing = false;
+
+  constructor(options: WebSocketServerOptions) {
+    this.options = options;
+    this.handler = options.handler;
+    this.path = options.path;
+    this.maxRequestBytes = positive(options.maxRequestBytes, 8192, 'maxRequestBytes');
+    this.handshakeTimeoutMs = positive(options.handshakeTimeoutMs, 5000, 'handshakeTimeoutMs');
+    this.closeTimeoutMs = positive(options.closeTimeoutMs, 3000, 'closeTimeoutMs');
+    this.maxMessageSize = positive(options.maxMessageSize, 1024 * 1024, 'maxMessageSize');
+    this.highWaterMark = positive(options.highWaterMark, 1024 * 1024, 'highWaterMark');
+    this.wheel = new TimingWheel(expireConnection, positive(options.timerResolutionMs, 250, 'timerResolutionMs'));
+  }
+
+  /** Connections past their handshake and not yet closed. */
+  get connectionCount(): number {
+    return this.openCount;
+  }
+
+  /** Listen on `port` (0 for any) and `host`; resolves with the bound address. */
+  listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
+    if (this.netServer !== null) throw new Error('already listening');
+    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.netServer = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve(server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Serve upgrades arriving on an existing HTTP server. */
+  attach(httpServer: HttpServer): this {
+    httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+    return this;
+  }
+
+  /** Complete (or reject) an upgrade that an `http.Server` has already parsed. */
+  handleUpgrade(req: IncomingMessage, duplex: Duplex, head: Buffer): void {
+    const socket = duplex as Socket;
+    socket.setTimeout(0);
+    socket.setNoDelay(true);
+    const conn = new WebSocketConnection(socket, this);
+    this.connections.add(conn);
+    if (this.closing) return this.reject(conn, new HandshakeError(503, 'SHUTTING_DOWN', 'server is shutting down'));
+    const headers = new Map<string, string>();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const requestHead: RequestHead = {
+      method: req.method ?? '',
+      target: req.url ?? '',
+      httpVersion: req.httpVersion,
+      headers,
+      hostCount: req.headers.host === undefined ? 0 : 1,
+    };
+    this.upgrade(conn, requestHead, head);
+  }
+
+  private accept(socket: Socket): void {
+    const conn = new WebSocketConnection(socket, this);
+    this.connections.add(conn);
+    if (this.closing) return this.reject(conn, new HandshakeError(503, 'SHUTTING_DOWN', 'server is shutting down'));
+    this.wheel.scheduleIn(conn, this.handshakeTimeoutMs);
+  }
+
+  /** @internal bytes of a request head, possibly in many small pieces. */
+  onHandshakeData(conn: WebSocketConnection, chunk: Buffer): void {
+    const previous = conn.head;
+    let buf = chunk;
+    let searchFrom = 0;
+    if (previous !== null) {
+      let length = 0;
+      for (const b of previous) length += b.length;
+      searchFrom = length - 3;
+      buf = Buffer.concat([...previous, chunk], length + chunk.length);
+    }
+    const end = findHeadEnd(buf, searchFrom);
+    if (end === -1 ? buf.length > this.maxRequestBytes : end > this.maxRequestBytes) {
+      conn.head = null;
+      return this.reject(conn, new HandshakeError(431, 'REQUEST_TOO_LARGE', `request head exceeds ${this.maxRequestBytes} bytes`));
+    }
+    if (end === -1) {
+      // Keep the pieces; they are joined once per arrival but never beyond maxRequestBytes.
+      conn.head = [buf];
+      return;
+    }
+    conn.head = null;
+    let head: RequestHead;
+    try {
+      head = parseRequestHead(buf.subarray(0, end));
+    } catch (error) {
+      return this.reject(conn, asHandshakeError(error));
+    }
+    this.upgrade(conn, head, buf.subarray(end));
+  }
+
+  private upgrade(conn: WebSocketConnection, head: RequestHead, rest: Buffer): void {
+    let request: UpgradeRequest;
+    let protocol: string | undefined;
+    try {
+      request = validateUpgrade(head, { path: this.path });
+      this.options.verifyUpgrade?.(request, conn.socket);
+      protocol = this.selectProtocol(request);
+    } catch (error) {
+      return this.reject(conn, asHandshakeError(error));
+    }
+    this.wheel.cancel(conn);
+    conn.socket.write(buildUpgradeResponse(request.key, protocol), 'latin1');
+    conn.state = ConnectionState.Open;
+    conn.protocol = protocol;
+    conn.parser = new FrameParser(conn, { maxMessageSize: this.maxMessageSize });
+    this.openCount++;
+    if (this.handler.onOpen !== undefined) {
+      try {
+        this.handler.onOpen(conn, request);
+      } catch (error) {
+        this.callbackFailed(error, conn);
+      }
+    }
+    // A client may pipeline its first frames right behind the request (§4.1).
+    if (rest.length > 0) conn.onData(rest);
+  }
+
+  private selectProtocol(request: UpgradeRequest): string | undefined {
+    if (this.options.selectProtocol === undefined || request.protocols.length === 0) return undefined;
+    const chosen = this.options.selectProtocol(request.protocols, request);
+    // §4.2.2: the server may only select one of the values the client offered.
+    return chosen !== undefined && request.protocols.includes(chosen) ? chosen : undefined;
+  }
+
+  /** Answer with an HTTP error and end; the socket is destroyed if the peer lingers. */
+  private reject(conn: WebSocketConnection, error: HandshakeError): void {
+    conn.state = ConnectionState.Closing;
+    conn.socket.end(buildRejectionResponse(error), 'latin1');
+    this.wheel.scheduleIn(conn, this.closeTimeoutMs);
+  }
+
+  /** @internal */
+  onConnectionMessage(conn: WebSocketConnection, data: Buffer, isText: boolean): void {
+    if (this.handler.onMessage === undefined) return;
+    try {
+      this.handler.onMessage(conn, data, isText);
+    } catch (error) {
+      this.callbackFailed(error, conn);
+    }
+  }
+
+  /** @internal */
+  onConnectionClosed(conn: WebSocketConnection): void {
+    this.wheel.cancel(conn);
+    if (!this.connections.delete(conn) || !conn.wasOpened) return;
+    this.openCount--;
+    if (this.handler.onClose === undefined) return;
+    try {
+      this.handler.onClose(conn, conn.closeCode, conn.closeReason);
+    } catch (error) {
+      this.callbackFailed(error, undefined);
+    }
+  }
+
+  /** @internal */
+  markDirty(conn: WebSocketConnection): void {
+    this.dirty.push(conn);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // setImmediate runs after every I/O callback of this loop iteration, so
+      // everything queued on a connection during the turn goes out in one write.
+      setImmediate(flushDirty, this);
+    }
+  }
+
+  /** @internal */
+  flushDirty(): void {
+    this.flushScheduled = false;
+    const dirty = this.dirty;
+    this.dirty = [];
+    for (let i = 0; i < dirty.length; i++) dirty[i].flush();
+  }
+
+  /** @internal */
+  scheduleCloseTimeout(conn: WebSocketConnection): void {
+    this.wheel.scheduleIn(conn, this.closeTimeoutMs);
+  }
+
+  /** @internal a wheel deadline passed: a stalled handshake or a close that never finished. */
+  expire(conn: WebSocketConnection): void {
+    if (conn.state === ConnectionState.Handshake) {
+      conn.head = null;
+      conn.state = ConnectionState.Closing;
+      conn.socket.end(buildRejectionResponse(new HandshakeError(408, 'REQUEST_TIMEOUT', 'request head not received in time')), 'latin1');
+      this.wheel.scheduleIn(conn, Math.min(this.closeTimeoutMs, 1000));
+      return;
+    }
+    conn.socket.destroy();
+  }
+
+  private callbackFailed(error: unknown, conn: WebSocketConnection | undefined): void {
+    try {
+      this.handler.onError?.(error, conn);
+    } catch {
+      // An error reporter that throws must not take the listener down.
+    }
+    conn?.close(CloseCode.InternalError, 'internal error');
+  }
+
+  /**
+   * Stop accepting, close every connection with `code` (default 1001 Going Away),
+   * and resolve once all have ended or `timeoutMs` (default: the close timeout) passed.
+   */
+  async close(code: number = CloseCode.GoingAway, reason = 'server shutting down', timeoutMs = this.closeTimeoutMs): Promise<void> {
+    this.closing = true;
+    const server = this.netServer;
+    const stopped = server === null ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const conn of this.connections) {
+      if (conn.isOpen) conn.close(code, reason);
+      else if (conn.state === ConnectionState.Handshake) conn.terminate();
+    }
+    this.flushDirty();
+    const deadline = Date.now() + timeoutMs;
+    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    for (const conn of this.connections) conn.terminate();
+    this.wheel.clear();
+    await stopped;
+  }
+}
+
+function expireConnection(conn: WebSocketConnection): void {
+  (conn.owner as WebSocketServer).expire(conn);
+}
+
+function flushDirty(server: WebSocketServer): void {
+  server.flushDirty();
+}
+
+function asHandshakeError(error: unknown): HandshakeError {
+  if (error instanceof HandshakeError) return error;
+  return new HandshakeError(400, 'BAD_REQUEST', 'request refused');
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
+    throw new RangeError(`${name} must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}

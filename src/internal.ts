@@ -1,0 +1,3 @@
+/** Internals for tests, benchmarks and the CLI. Not a stable API. */
+export * from './index.js';
+export { TimingWheel, monotonicNow, type WheelEntry } from './gateway/timing-wheel.js';

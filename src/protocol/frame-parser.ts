@@ -1,0 +1,360 @@
+import { isUtf8 } from 'node:buffer';
+import { CloseCode, OpCode, isValidCloseCode } from './constants.js';
+import { ProtocolError, ProtocolErrorCode } from './errors.js';
+import { applyMask } from './mask.js';
+import { Utf8Validator } from './utf8-validator.js';
+
+/**
+ * Receives what a {@link FrameParser} decodes. Callbacks run synchronously
+ * inside `push()`; a callback may call `parser.stop()` to end parsing.
+ * Buffers handed out may be views into the pushed chunks: copy to keep them
+ * beyond the callback if the chunk may be reused by its owner.
+ */
+export interface FrameParserHandler {
+  /** A complete message (reassembled if fragmented). Text is valid UTF-8. */
+  onMessage(data: Buffer, isText: boolean): void;
+  /** A ping frame; RFC 6455 §5.5.2 says to answer with a pong carrying `payload`. */
+  onPing(payload: Buffer): void;
+  onPong(payload: Buffer): void;
+  /**
+   * A valid close frame. `code` is 1005 (NoStatusReceived) when the frame had
+   * no payload (§7.1.5). The parser stops after this.
+   */
+  onClose(code: number, reason: string): void;
+  /** The peer broke the protocol; `error.closeCode` is the code to close with. The parser stops after this. */
+  onProtocolError(error: ProtocolError): void;
+}
+
+/** Options of a {@link FrameParser}. */
+export interface FrameParserOptions {
+  /**
+   * Largest message accepted, in bytes, summed over fragments; default 1 MiB.
+   * Checked from each frame header before any of its payload is buffered, so
+   * a peer cannot make us hold more than this (§10.4).
+   */
+  maxMessageSize?: number;
+  /**
+   * True (default) to parse frames sent by a client, which MUST be masked
+   * (§5.1); false to parse frames sent by a server, which MUST NOT be.
+   */
+  isServer?: boolean;
+}
+
+const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+const S_HEADER = 0;
+const S_LENGTH16 = 1;
+const S_LENGTH64 = 2;
+const S_MASK = 3;
+const S_PAYLOAD = 4;
+const S_STOPPED = 5;
+
+/**
+ * Incremental RFC 6455 frame parser. Feed it bytes as they arrive, in any
+ * split; it reports messages, control frames and protocol errors to its
+ * handler. It holds no buffer while it is between frames.
+ *
+ * Ownership: pushed chunks are unmasked in place and may be referenced by
+ * delivered messages; do not reuse a chunk after pushing it.
+ */
+export class FrameParser {
+  private readonly handler: FrameParserHandler;
+  private readonly maxMessageSize: number;
+  private readonly isServer: boolean;
+
+  private state = S_HEADER;
+  /** Unconsumed input; `offset` indexes into chunks[0]. */
+  private chunks: Buffer[] = [];
+  private offset = 0;
+  private buffered = 0;
+
+  private fin = false;
+  private opcode = 0;
+  private masked = false;
+  private mask = 0;
+  private payloadLength = 0;
+
+  /** Fragments of the message in progress; null when no fragmented message is open. */
+  private fragments: Buffer[] | null = null;
+  private fragmentedOpcode = 0;
+  private messageBytes = 0;
+  private utf8: Utf8Validator | null = null;
+
+  constructor(handler: FrameParserHandler, options: FrameParserOptions = {}) {
+    this.handler = handler;
+    this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.isServer = options.isServer ?? true;
+    if (!(this.maxMessageSize >= 0)) throw new RangeError('maxMessageSize must be >= 0');
+  }
+
+  /** True once a close frame or a protocol error has ended parsing. */
+  get stopped(): boolean {
+    return this.state === S_STOPPED;
+  }
+
+  /** Bytes held for an incomplete frame. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /** Stop parsing and drop everything buffered; later pushes are ignored. */
+  stop(): void {
+    this.state = S_STOPPED;
+    this.chunks = [];
+    this.offset = 0;
+    this.buffered = 0;
+    this.fragments = null;
+  }
+
+  /** Feed the next bytes from the peer. */
+  push(chunk: Buffer): void {
+    if (this.state === S_STOPPED || chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    this.run();
+  }
+
+  private run(): void {
+    for (;;) {
+      switch (this.state) {
+        case S_HEADER:
+          if (this.buffered < 2) return;
+          this.readHeader();
+          break;
+        case S_LENGTH16:
+          if (this.buffered < 2) return;
+          this.payloadLength = (this.readByte() << 8) | this.readByte();
+          this.afterLength();
+          break;
+        case S_LENGTH64:
+          if (this.buffered < 8) return;
+          this.readLength64();
+          break;
+        case S_MASK:
+          if (this.buffered < 4) return;
+          this.mask =
+            ((this.readByte() << 24) | (this.readByte() << 16) | (this.readByte() << 8) | this.readByte()) >>> 0;
+          this.state = S_PAYLOAD;
+          break;
+        case S_PAYLOAD: {
+          if (this.buffered < this.payloadLength) return;
+          const payload = this.consume(this.payloadLength);
+          if (this.masked && payload.length > 0) applyMask(payload, this.mask);
+          this.state = S_HEADER;
+          this.dispatch(payload);
+          break;
+        }
+        default:
+          return;
+      }
+    }
+  }
+
+  /** RFC 6455 §5.2 base framing: FIN, RSV1-3, opcode, MASK, 7-bit length. */
+  private readHeader(): void {
+    const b0 = this.readByte();
+    const b1 = this.readByte();
+    this.fin = (b0 & 0x80) !== 0;
+    this.opcode = b0 & 0x0f;
+    this.masked = (b1 & 0x80) !== 0;
+    const length7 = b1 & 0x7f;
+
+    // §5.2: RSV1-3 MUST be 0 unless an extension defining them was negotiated.
+    if ((b0 & 0x70) !== 0) {
+      return this.fail(ProtocolErrorCode.UnexpectedRsv, CloseCode.ProtocolError, 'RSV bits set without a negotiated extension');
+    }
+    if (this.opcode >= 0x8) {
+      // §5.2: opcodes 0xB–0xF are reserved for further control frames.
+      if (this.opcode > OpCode.Pong) {
+        return this.fail(ProtocolErrorCode.InvalidOpcode, CloseCode.ProtocolError, `reserved opcode 0x${this.opcode.toString(16)}`);
+      }
+      // §5.5: control frames MUST NOT be fragmented and carry at most 125 bytes.
+      if (!this.fin) {
+        return this.fail(ProtocolErrorCode.FragmentedControlFrame, CloseCode.ProtocolError, 'fragmented control frame');
+      }
+      if (length7 > 125) {
+        return this.fail(ProtocolErrorCode.ControlFrameTooLarge, CloseCode.ProtocolError, 'control frame payload over 125 bytes');
+      }
+    } else if (this.opcode > OpCode.Binary) {
+      // §5.2: opcodes 0x3–0x7 are reserved for further non-control frames.
+      return this.fail(ProtocolErrorCode.InvalidOpcode, CloseCode.ProtocolError, `reserved opcode 0x${this.opcode.toString(16)}`);
+    } else if (this.opcode === OpCode.Continuation) {
+      // §5.4: a continuation frame only continues a fragmented message.
+      if (this.fragments === null) {
+        return this.fail(ProtocolErrorCode.UnexpectedContinuation, CloseCode.ProtocolError, 'continuation frame without a message to continue');
+      }
+    } else if (this.fragments !== null) {
+      // §5.4: fragments of one message MUST NOT be interleaved with another data message.
+      return this.fail(ProtocolErrorCode.ExpectedContinuation, CloseCode.ProtocolError, 'new data frame inside a fragmented message');
+    }
+    // §5.1: a server MUST close on an unmasked client frame; a client on a masked server frame.
+    if (this.masked !== this.isServer) {
+      return this.fail(
+        ProtocolErrorCode.UnmaskedFrame,
+        CloseCode.ProtocolError,
+        this.isServer ? 'client frame is not masked' : 'server frame is masked',
+      );
+    }
+    if (length7 === 126) {
+      this.state = S_LENGTH16;
+    } else if (length7 === 127) {
+      this.state = S_LENGTH64;
+    } else {
+      this.payloadLength = length7;
+      this.afterLength();
+    }
+  }
+
+  private readLength64(): void {
+    const hi = ((this.readByte() << 24) | (this.readByte() << 16) | (this.readByte() << 8) | this.readByte()) >>> 0;
+    const lo = ((this.readByte() << 24) | (this.readByte() << 16) | (this.readByte() << 8) | this.readByte()) >>> 0;
+    // §5.2: the most significant bit of a 64-bit length MUST be 0.
+    if (hi >= 0x8000_0000) {
+      return this.fail(ProtocolErrorCode.InvalidLength, CloseCode.ProtocolError, '64-bit payload length has its top bit set');
+    }
+    // Beyond 2^53 - 1 the length cannot be represented exactly; no limit could allow it anyway.
+    if (hi > 0x1f_ffff) {
+      return this.fail(ProtocolErrorCode.MessageTooBig, CloseCode.MessageTooBig, 'message exceeds the size limit');
+    }
+    this.payloadLength = hi * 0x1_0000_0000 + lo;
+    this.afterLength();
+  }
+
+  private afterLength(): void {
+    // Data frames: enforce the message limit from the header, before buffering any payload.
+    if (this.opcode < 0x8 && this.messageBytes + this.payloadLength > this.maxMessageSize) {
+      return this.fail(ProtocolErrorCode.MessageTooBig, CloseCode.MessageTooBig, 'message exceeds the size limit');
+    }
+    this.state = this.masked ? S_MASK : S_PAYLOAD;
+  }
+
+  private dispatch(payload: Buffer): void {
+    switch (this.opcode) {
+      case OpCode.Text:
+      case OpCode.Binary:
+        return this.fin ? this.deliverWhole(payload) : this.startFragmented(payload);
+      case OpCode.Continuation:
+        return this.continueFragmented(payload);
+      case OpCode.Close:
+        return this.readClose(payload);
+      case OpCode.Ping:
+        return this.handler.onPing(payload);
+      default:
+        return this.handler.onPong(payload);
+    }
+  }
+
+  private deliverWhole(payload: Buffer): void {
+    const isText = this.opcode === OpCode.Text;
+    // §8.1: a text message that is not valid UTF-8 fails the connection with 1007 (§7.4.1).
+    if (isText && !isUtf8(payload)) {
+      return this.fail(ProtocolErrorCode.InvalidUtf8, CloseCode.InvalidFramePayloadData, 'text message is not valid UTF-8');
+    }
+    this.handler.onMessage(payload, isText);
+  }
+
+  private startFragmented(payload: Buffer): void {
+    this.fragments = [payload];
+    this.fragmentedOpcode = this.opcode;
+    this.messageBytes = payload.length;
+    if (this.opcode === OpCode.Text) {
+      const utf8 = (this.utf8 ??= new Utf8Validator());
+      utf8.reset();
+      this.checkUtf8Fragment(payload);
+    }
+  }
+
+  private continueFragmented(payload: Buffer): void {
+    const fragments = this.fragments as Buffer[];
+    const isText = this.fragmentedOpcode === OpCode.Text;
+    if (payload.length > 0) {
+      fragments.push(payload);
+      this.messageBytes += payload.length;
+      if (isText && !this.checkUtf8Fragment(payload)) return;
+    }
+    if (!this.fin) return;
+    // §5.6 / §8.1: the message may not end inside a code point.
+    if (isText && !(this.utf8 as Utf8Validator).complete) {
+      return this.fail(ProtocolErrorCode.InvalidUtf8, CloseCode.InvalidFramePayloadData, 'text message ends inside a UTF-8 sequence');
+    }
+    const message = fragments.length === 1 ? fragments[0] : Buffer.concat(fragments, this.messageBytes);
+    this.fragments = null;
+    this.messageBytes = 0;
+    this.handler.onMessage(message, isText);
+  }
+
+  /** Validate one fragment as soon as it arrives, not only at the end of the message. */
+  private checkUtf8Fragment(payload: Buffer): boolean {
+    if ((this.utf8 as Utf8Validator).write(payload)) return true;
+    this.fail(ProtocolErrorCode.InvalidUtf8, CloseCode.InvalidFramePayloadData, 'text message is not valid UTF-8');
+    return false;
+  }
+
+  /** §5.5.1: an optional 2-byte code, then an optional UTF-8 reason. */
+  private readClose(payload: Buffer): void {
+    if (payload.length === 0) {
+      this.stop();
+      return this.handler.onClose(CloseCode.NoStatusReceived, '');
+    }
+    if (payload.length === 1) {
+      return this.fail(ProtocolErrorCode.InvalidCloseLength, CloseCode.ProtocolError, 'close frame payload of 1 byte');
+    }
+    const code = (payload[0] << 8) | payload[1];
+    if (!isValidCloseCode(code)) {
+      return this.fail(ProtocolErrorCode.InvalidCloseCode, CloseCode.ProtocolError, `invalid close code ${code}`);
+    }
+    const reason = payload.subarray(2);
+    if (!isUtf8(reason)) {
+      return this.fail(ProtocolErrorCode.InvalidUtf8, CloseCode.InvalidFramePayloadData, 'close reason is not valid UTF-8');
+    }
+    this.stop();
+    this.handler.onClose(code, reason.toString('utf8'));
+  }
+
+  private fail(code: ProtocolErrorCode, closeCode: CloseCode, message: string): void {
+    this.stop();
+    this.handler.onProtocolError(new ProtocolError(code, closeCode, message));
+  }
+
+  private readByte(): number {
+    const chunk = this.chunks[0];
+    const byte = chunk[this.offset++];
+    this.buffered--;
+    if (this.offset === chunk.length) {
+      this.chunks.shift();
+      this.offset = 0;
+    }
+    return byte;
+  }
+
+  /** Take `n` buffered bytes: a view when they sit in one chunk, else one copy. */
+  private consume(n: number): Buffer {
+    if (n === 0) return EMPTY;
+    this.buffered -= n;
+    let chunk = this.chunks[0];
+    if (chunk.length - this.offset >= n) {
+      const view = this.offset === 0 && n === chunk.length ? chunk : chunk.subarray(this.offset, this.offset + n);
+      this.offset += n;
+      if (this.offset === chunk.length) {
+        this.chunks.shift();
+        this.offset = 0;
+      }
+      return view;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let written = 0;
+    while (written < n) {
+      chunk = this.chunks[0];
+      const take = Math.min(chunk.length - this.offset, n - written);
+      chunk.copy(out, written, this.offset, this.offset + take);
+      written += take;
+      this.offset += take;
+      if (this.offset === chunk.length) {
+        this.chunks.shift();
+        this.offset = 0;
+      }
+    }
+    return out;
+  }
+}
