@@ -32,6 +32,8 @@ export interface ConnectionOwner {
   /** Put `conn` on the shared timer wheel, to be ended if still closing after the close timeout. */
   scheduleCloseTimeout(conn: WebSocketConnection): void;
   readonly highWaterMark: number;
+  /** The coarse clock value to stamp on activity (idle timeout), never early. */
+  readonly activityTick: number;
 }
 
 const kConnection = Symbol('herald.connection');
@@ -62,6 +64,9 @@ export class WebSocketConnection implements FrameParserHandler, WheelEntry {
   closeReason = '';
   /** Free for the application (the hub keeps its per-connection state here). */
   context: unknown = undefined;
+
+  /** @internal wheel tick of the last bytes received, for the idle timeout (0 when unused). */
+  lastActivityTick = 0;
 
   /** @internal frames queued this turn: one buffer, several, or none. */
   pending: Buffer | Buffer[] | null = null;
@@ -208,6 +213,7 @@ export class WebSocketConnection implements FrameParserHandler, WheelEntry {
 
   /** @internal */
   onData(chunk: Buffer): void {
+    if (this.lastActivityTick !== 0) this.lastActivityTick = this.owner.activityTick;
     if (this.parser !== null) this.parser.push(chunk);
     else if (this.state === ConnectionState.Handshake) this.owner.onHandshakeData(this, chunk);
   }

@@ -23,6 +23,8 @@ export const monotonicNow: () => number = () => performance.now();
 export class TimingWheel<T extends WheelEntry> {
   /** One sentinel per slot heads a circular doubly-linked list, so unlink never searches. */
   private readonly slots: WheelEntry[];
+  /** Entries advance() found due and has not fired yet: still scheduled, so a callback may cancel or move them. */
+  private readonly due: WheelEntry = sentinel();
   private readonly tickMs: number;
   private readonly onExpire: (entry: T) => void;
   private readonly now: () => number;
@@ -42,12 +44,20 @@ export class TimingWheel<T extends WheelEntry> {
     this.tickMs = tickMs;
     this.now = now;
     this.slots = [];
-    for (let i = 0; i < slotCount; i++) {
-      const sentinel: WheelEntry = { wheelNext: null, wheelPrev: null, wheelDeadline: -1 };
-      sentinel.wheelNext = sentinel.wheelPrev = sentinel;
-      this.slots.push(sentinel);
-    }
+    for (let i = 0; i < slotCount; i++) this.slots.push(sentinel());
     this.cursor = Math.floor(now() / tickMs);
+  }
+
+  /**
+   * The wheel's coarse clock: the last tick processed (units of `tickMs`).
+   * Current while entries are scheduled; cheaper to read than a clock call.
+   */
+  get tick(): number {
+    return this.cursor;
+  }
+
+  get resolutionMs(): number {
+    return this.tickMs;
   }
 
   /** Entries currently scheduled. */
@@ -58,6 +68,8 @@ export class TimingWheel<T extends WheelEntry> {
   /** Schedule (or move) `entry` to fire at `deadline` on the wheel's clock. */
   schedule(entry: T, deadline: number): void {
     if (entry.wheelDeadline !== 0) this.unlink(entry);
+    // An idle wheel's cursor stopped moving with its interval: bring it to now before placing the entry.
+    if (this.timer === null) this.start();
     // A deadline in a tick already processed goes into the next tick, not a revolution later.
     const tick = Math.max(Math.ceil(deadline / this.tickMs), this.cursor + 1);
     const head = this.slots[tick % this.slots.length];
@@ -66,7 +78,7 @@ export class TimingWheel<T extends WheelEntry> {
     entry.wheelNext = head.wheelNext;
     (head.wheelNext as WheelEntry).wheelPrev = entry;
     head.wheelNext = entry;
-    if (this.count++ === 0) this.start();
+    this.count++;
   }
 
   /** Schedule `entry` to fire `delayMs` from now. */
@@ -81,7 +93,7 @@ export class TimingWheel<T extends WheelEntry> {
 
   /** Stop the interval and forget every entry (they are not fired). */
   clear(): void {
-    for (const head of this.slots) {
+    for (const head of [...this.slots, this.due]) {
       let e = head.wheelNext as WheelEntry;
       while (e !== head) {
         const next = e.wheelNext as WheelEntry;
@@ -101,22 +113,31 @@ export class TimingWheel<T extends WheelEntry> {
     const target = Math.floor(now / this.tickMs);
     // After a long stall, one revolution visits every slot; no need to loop further.
     const from = Math.max(this.cursor + 1, target - this.slots.length + 1);
-    let expired: T[] | null = null;
+    const due = this.due;
     for (let tick = from; tick <= target; tick++) {
       const head = this.slots[tick % this.slots.length];
       let e = head.wheelNext as WheelEntry;
       while (e !== head) {
         const next = e.wheelNext as WheelEntry;
         if (e.wheelDeadline <= now) {
-          this.unlink(e as T);
-          (expired ??= []).push(e as T);
+          // Move it to the tail of the due list; it stays scheduled (and counted) until it fires.
+          (e.wheelPrev as WheelEntry).wheelNext = next;
+          next.wheelPrev = e.wheelPrev;
+          const tail = due.wheelPrev as WheelEntry;
+          e.wheelPrev = tail;
+          e.wheelNext = due;
+          tail.wheelNext = e;
+          due.wheelPrev = e;
         }
         e = next;
       }
     }
     this.cursor = Math.max(this.cursor, target);
-    // Fire after the walk so callbacks may freely schedule or cancel any entry.
-    if (expired !== null) for (const e of expired) this.onExpire(e);
+    // Fire after the walk so callbacks may freely schedule or cancel any entry, one still due included.
+    for (let e = due.wheelNext as WheelEntry; e !== due; e = due.wheelNext as WheelEntry) {
+      this.unlink(e);
+      this.onExpire(e as T);
+    }
   }
 
   private unlink(entry: WheelEntry): void {
@@ -139,6 +160,12 @@ export class TimingWheel<T extends WheelEntry> {
     clearInterval(this.timer);
     this.timer = null;
   }
+}
+
+function sentinel(): WheelEntry {
+  const head: WheelEntry = { wheelNext: null, wheelPrev: null, wheelDeadline: -1 };
+  head.wheelNext = head.wheelPrev = head;
+  return head;
 }
 
 function wheelTick(wheel: { advance(): void }): void {

@@ -14,7 +14,7 @@ import {
   type UpgradeRequest,
 } from '../protocol/upgrade-request.js';
 import { ConnectionState, WebSocketConnection, type ConnectionOwner } from './connection.js';
-import { TimingWheel } from './timing-wheel.js';
+import { TimingWheel, monotonicNow } from './timing-wheel.js';
 
 /**
  * Application callbacks. One handler object serves every connection, so no
@@ -47,6 +47,14 @@ export interface WebSocketServerOptions {
   maxMessageSize?: number;
   /** Unflushed bytes above which `send` reports 'backpressure'; default 1 MiB. */
   highWaterMark?: number;
+  /**
+   * Close a connection from which nothing (no frame, no byte) arrived for this
+   * long — the heartbeat timeout; default: never. Checked on the shared wheel,
+   * so it fires at most two wheel ticks late and never early.
+   */
+  idleTimeoutMs?: number;
+  /** Close code for an idle timeout; default 1001. */
+  idleCloseCode?: number;
   /** Resolution of the shared deadline wheel; default 250. */
   timerResolutionMs?: number;
   /** Choose a subprotocol among those offered (§4.2.2 item 5.4); undefined selects none. */
@@ -70,6 +78,7 @@ export class WebSocketServer implements ConnectionOwner {
   private readonly handshakeTimeoutMs: number;
   private readonly closeTimeoutMs: number;
   private readonly maxMessageSize: number;
+  private readonly idleTimeoutMs: number | undefined;
   private readonly options: WebSocketServerOptions;
   private readonly wheel: TimingWheel<WebSocketConnection>;
   /** Every socket this server owns, in any state (handshake, open, closing). */
@@ -89,7 +98,13 @@ export class WebSocketServer implements ConnectionOwner {
     this.closeTimeoutMs = positive(options.closeTimeoutMs, 3000, 'closeTimeoutMs');
     this.maxMessageSize = positive(options.maxMessageSize, 1024 * 1024, 'maxMessageSize');
     this.highWaterMark = positive(options.highWaterMark, 1024 * 1024, 'highWaterMark');
+    this.idleTimeoutMs = options.idleTimeoutMs === undefined ? undefined : positive(options.idleTimeoutMs, 0, 'idleTimeoutMs');
     this.wheel = new TimingWheel(expireConnection, positive(options.timerResolutionMs, 250, 'timerResolutionMs'));
+  }
+
+  /** @internal stamp for received bytes: the tick after the current one, so an idle close is never early. */
+  get activityTick(): number {
+    return this.wheel.tick + 1;
   }
 
   /** Connections past their handshake and not yet closed. */
@@ -187,7 +202,12 @@ export class WebSocketServer implements ConnectionOwner {
     } catch (error) {
       return this.reject(conn, asHandshakeError(error));
     }
-    this.wheel.cancel(conn);
+    if (this.idleTimeoutMs === undefined) {
+      this.wheel.cancel(conn);
+    } else {
+      this.wheel.scheduleIn(conn, this.idleTimeoutMs);
+      conn.lastActivityTick = this.activityTick;
+    }
     conn.socket.write(buildUpgradeResponse(request.key, protocol), 'latin1');
     conn.state = ConnectionState.Open;
     conn.protocol = protocol;
@@ -273,6 +293,11 @@ export class WebSocketServer implements ConnectionOwner {
       conn.socket.end(buildRejectionResponse(new HandshakeError(408, 'REQUEST_TIMEOUT', 'request head not received in time')), 'latin1');
       this.wheel.scheduleIn(conn, Math.min(this.closeTimeoutMs, 1000));
       return;
+    }
+    if (conn.state === ConnectionState.Open && this.idleTimeoutMs !== undefined) {
+      const idleDeadline = conn.lastActivityTick * this.wheel.resolutionMs + this.idleTimeoutMs;
+      if (idleDeadline > monotonicNow()) return this.wheel.schedule(conn, idleDeadline);
+      return conn.close(this.options.idleCloseCode ?? CloseCode.GoingAway, 'heartbeat timeout');
     }
     conn.socket.destroy();
   }

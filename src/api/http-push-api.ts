@@ -1,0 +1,211 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EngineUnavailableError, type Publication } from '../engine/engine.js';
+import { ApiError, sendError, sendJson } from './http-errors.js';
+import type { HeraldMetrics } from './metrics.js';
+import { parseBatchItem, parsePushData, type PushLimits } from './push-request.js';
+
+/** Options of an {@link HttpPushApi}. */
+export interface HttpPushApiOptions {
+  /** Hand a validated push to the engine; rejects with EngineUnavailableError when it cannot be accepted. */
+  publish(publication: Publication): Promise<void>;
+  limits: PushLimits;
+  /** Most items in one `POST /v1/push`; default 1000 (413 beyond). */
+  maxBatchItems?: number;
+  metrics: HeraldMetrics;
+  /** Readiness for `/readyz`. */
+  isReady(): boolean;
+  /** Report an unexpected failure (a bug): the request gets 500. */
+  onError?(error: unknown): void;
+}
+
+type BatchResult = { ok: true } | { ok: false; error: { code: string; message: string } };
+
+/**
+ * The HTTP side of the push API: gpush's `POST /v1/pushData`, Herald's batch
+ * `POST /v1/push`, and `GET /healthz`, `/readyz`, `/metrics`. Every failure is
+ * answered with a status and `{"error":{"code","message"}}`.
+ */
+export class HttpPushApi {
+  readonly server: Server;
+  private readonly options: HttpPushApiOptions;
+  private readonly maxBatchItems: number;
+  private readonly maxSingleBody: number;
+  private readonly maxBatchBody: number;
+
+  constructor(options: HttpPushApiOptions) {
+    this.options = options;
+    this.maxBatchItems = options.maxBatchItems ?? 1000;
+    // Base64 inflates by 4/3; leave room for the JSON around it.
+    this.maxSingleBody = Math.ceil((options.limits.maxPushBytes * 4) / 3) + 4096;
+    this.maxBatchBody = this.maxSingleBody * 8;
+    this.server = createServer((req, res) => {
+      this.route(req, res).catch((error: unknown) => this.failed(res, error));
+    });
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 30_000;
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    switch (path) {
+      case '/v1/pushData':
+        return this.post(req, res, () => this.pushData(req, res));
+      case '/v1/push':
+        return this.post(req, res, () => this.pushBatch(req, res));
+      case '/healthz':
+        return this.get(req, res, () => sendJson(res, 200, { status: 'ok' }));
+      case '/readyz':
+        return this.get(req, res, () =>
+          this.options.isReady() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'not ready' }),
+        );
+      case '/metrics':
+        return this.get(req, res, async () => {
+          const text = await this.options.metrics.render();
+          res.writeHead(200, { 'Content-Type': this.options.metrics.contentType });
+          res.end(text);
+        });
+      default:
+        req.resume();
+        return sendError(res, new ApiError(404, 'NOT_FOUND', `no route ${path}`));
+    }
+  }
+
+  private async post(req: IncomingMessage, res: ServerResponse, handle: () => Promise<void>): Promise<void> {
+    if (req.method !== 'POST') {
+      req.resume();
+      return sendError(res, new ApiError(405, 'METHOD_NOT_ALLOWED', 'use POST'));
+    }
+    try {
+      await handle();
+    } catch (error) {
+      if (error instanceof ApiError) return sendError(res, error);
+      throw error;
+    }
+  }
+
+  private async get(req: IncomingMessage, res: ServerResponse, handle: () => void | Promise<void>): Promise<void> {
+    req.resume();
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return sendError(res, new ApiError(405, 'METHOD_NOT_ALLOWED', 'use GET'));
+    }
+    await handle();
+  }
+
+  private async pushData(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJson(req, this.maxSingleBody);
+    const publication = parsePushData(body, this.options.limits);
+    try {
+      await this.options.publish(publication);
+    } catch (error) {
+      this.options.metrics.pushesTotal.inc({ api: 'http', result: 'unavailable' });
+      throw unavailable(error);
+    }
+    this.options.metrics.pushesTotal.inc({ api: 'http', result: 'ok' });
+    sendJson(res, 200, {});
+  }
+
+  private async pushBatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJson(req, this.maxBatchBody);
+    if (!Array.isArray(body)) throw new ApiError(400, 'BAD_REQUEST', 'body must be a JSON array of pushes');
+    if (body.length > this.maxBatchItems) {
+      throw new ApiError(413, 'TOO_MANY_ITEMS', `a batch holds at most ${this.maxBatchItems} items`);
+    }
+    const results: BatchResult[] = new Array(body.length);
+    const pending: Promise<void>[] = [];
+    // Publish in item order (engines keep per-caller order); wait for all together.
+    for (let i = 0; i < body.length; i++) {
+      let publication: Publication;
+      try {
+        publication = parseBatchItem(body[i], this.options.limits);
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        results[i] = { ok: false, error: { code: error.code, message: error.message } };
+        continue;
+      }
+      pending.push(
+        this.options.publish(publication).then(
+          () => {
+            results[i] = { ok: true };
+          },
+          (error: unknown) => {
+            const e = unavailable(error);
+            results[i] = { ok: false, error: { code: e.code, message: e.message } };
+          },
+        ),
+      );
+    }
+    await Promise.all(pending);
+    let accepted = 0;
+    for (const r of results) if (r.ok) accepted++;
+    const metrics = this.options.metrics.pushesTotal;
+    if (accepted > 0) metrics.inc({ api: 'http_batch', result: 'ok' }, accepted);
+    if (accepted < results.length) metrics.inc({ api: 'http_batch', result: 'failed' }, results.length - accepted);
+    sendJson(res, 200, { accepted, failed: results.length - accepted, results });
+  }
+
+  private failed(res: ServerResponse, error: unknown): void {
+    this.options.onError?.(error);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendError(res, new ApiError(500, 'INTERNAL', 'internal error'));
+  }
+}
+
+function unavailable(error: unknown): ApiError {
+  if (error instanceof EngineUnavailableError) return new ApiError(503, 'UNAVAILABLE', error.message);
+  throw error;
+}
+
+/** Read a JSON body of at most `limit` bytes: 413 beyond (from Content-Length when given), 400 if not JSON. */
+function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const tooLarge = () => new ApiError(413, 'BODY_TOO_LARGE', `request body exceeds ${limit} bytes`);
+  if (Number(req.headers['content-length']) > limit) {
+    req.resume();
+    return Promise.reject(tooLarge());
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      // Stop buffering but keep draining, so the 413 can still be written.
+      req.off('data', onData);
+      req.resume();
+      reject(tooLarge());
+    };
+    req.on('data', onData);
+    req.once('error', reject);
+    req.once('end', () => {
+      if (size > limit) return;
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks, size).toString('utf8')));
+      } catch {
+        reject(new ApiError(400, 'INVALID_JSON', 'request body is not valid JSON'));
+      }
+    });
+  });
+}

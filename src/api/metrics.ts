@@ -1,0 +1,80 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { HubCounters } from '../hub/hub.js';
+
+/** Live values the metrics read at scrape time (no work on the hot path). */
+export interface MetricsSource {
+  connections(): number;
+  topics(): number;
+  users(): number;
+  subscriptions(): number;
+  hubCounters(): HubCounters;
+}
+
+/**
+ * Herald's Prometheus metrics. Hot-path totals live as plain numbers in the
+ * hub and are copied into counters at scrape time; counters for rare events
+ * (connections opened, pushes, auth failures) are incremented directly.
+ */
+export class HeraldMetrics {
+  readonly registry = new Registry();
+  readonly connectionsTotal: Counter;
+  readonly pushesTotal: Counter<'api' | 'result'>;
+  readonly authFailuresTotal: Counter<'reason'>;
+  readonly badRequestsTotal: Counter;
+
+  constructor(source: MetricsSource, options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
+    gauge('herald_connections', 'WebSocket connections currently open.', registers, source.connections);
+    gauge('herald_topics', 'Topics with at least one public subscriber.', registers, source.topics);
+    gauge('herald_users', 'Distinct logged-in users with an open connection.', registers, source.users);
+    gauge('herald_subscriptions', 'Public plus private subscriptions.', registers, source.subscriptions);
+    monotonic('herald_messages_sent_total', 'Frames queued to connections by pushes.', registers, () => source.hubCounters().deliveries);
+    monotonic('herald_bytes_sent_total', 'Bytes of frames queued to connections by pushes.', registers, () => source.hubCounters().deliveredBytes);
+    monotonic('herald_messages_dropped_total', 'Deliveries refused by a connection (closing or over its bound).', registers, () => source.hubCounters().drops);
+    monotonic('herald_publications_total', 'Publications routed by this node.', registers, () => source.hubCounters().publications);
+    this.connectionsTotal = new Counter({ name: 'herald_connections_total', help: 'WebSocket connections opened.', registers });
+    this.pushesTotal = new Counter({
+      name: 'herald_pushes_total',
+      help: 'Push requests received, by API and result.',
+      labelNames: ['api', 'result'],
+      registers,
+    });
+    this.authFailuresTotal = new Counter({ name: 'herald_auth_failures_total', help: 'Failed logins, by reason.', labelNames: ['reason'], registers });
+    this.badRequestsTotal = new Counter({ name: 'herald_bad_requests_total', help: 'Client commands answered 30001.', registers });
+  }
+
+  async render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+function gauge(name: string, help: string, registers: Registry[], read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers,
+    collect() {
+      this.set(read());
+    },
+  });
+}
+
+/** A counter mirroring a running total kept elsewhere. */
+function monotonic(name: string, help: string, registers: Registry[], read: () => number): void {
+  let reported = 0;
+  new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      const value = read();
+      if (value > reported) this.inc(value - reported);
+      reported = value;
+    },
+  });
+}

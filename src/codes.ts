@@ -1,0 +1,71 @@
+/**
+ * Herald's application codes, shared by the server and the client SDK.
+ *
+ * Reply codes answer client commands (gpush-compatible: 2xxxx success,
+ * 3xxxx failure). Close codes end connections; their range tells a client
+ * whether reconnecting can help (4000–4499) or not (4500–4999).
+ */
+
+/** Replies to client commands, sent as `{"code":N,"message":"…","detail"?:…}`. */
+export const ReplyCode = {
+  /** Sent once when the connection opens (gpush). */
+  Connected: 20000,
+  /** Op 1 / op 5 succeeded (also when already subscribed). */
+  Subscribed: 20001,
+  /** Op 2 / op 6 succeeded (also when not subscribed). */
+  Unsubscribed: 20002,
+  /** Op 3 succeeded; `detail.uid` names the user. */
+  LoggedIn: 20003,
+  /** Op 4 succeeded. (gpush reused 20003 here, a bug Herald does not copy.) */
+  LoggedOut: 20004,
+  /** Not JSON, not an object, an unknown `code`, or a binary frame (gpush). */
+  BadRequest: 30001,
+  /** A private op (4, 5, 6) without a login (gpush). */
+  NotLoggedIn: 30002,
+  /** Op 3 failed: bad credential, auth service down or slow, or no login method configured (gpush). */
+  AuthFailed: 30003,
+  /** Herald: the topic is missing, not a string, too long, or has control characters. */
+  InvalidTopic: 30004,
+  /** Herald: the connection holds the maximum number of subscriptions. */
+  TooManySubscriptions: 30005,
+  /** Herald: the login's expiry passed; private subscriptions were dropped. Sent unprompted. */
+  SessionExpired: 30006,
+} as const;
+export type ReplyCode = (typeof ReplyCode)[keyof typeof ReplyCode];
+
+/** English messages for each reply code. */
+export const REPLY_MESSAGES: Readonly<Record<ReplyCode, string>> = {
+  [ReplyCode.Connected]: 'connected',
+  [ReplyCode.Subscribed]: 'subscribed',
+  [ReplyCode.Unsubscribed]: 'unsubscribed',
+  [ReplyCode.LoggedIn]: 'logged in',
+  [ReplyCode.LoggedOut]: 'logged out',
+  [ReplyCode.BadRequest]: 'bad request',
+  [ReplyCode.NotLoggedIn]: 'not logged in',
+  [ReplyCode.AuthFailed]: 'authentication failed',
+  [ReplyCode.InvalidTopic]: 'invalid topic',
+  [ReplyCode.TooManySubscriptions]: 'too many subscriptions',
+  [ReplyCode.SessionExpired]: 'session expired',
+};
+
+/**
+ * Close codes Herald sends, besides RFC 6455's (1000 normal, 1001 going away on
+ * shutdown, 1002/1007/1009 protocol errors, 1011 internal error).
+ * 4000–4499: transient, reconnect with backoff. 4500–4999: do not reconnect as is.
+ */
+export const HeraldCloseCode = {
+  /** Nothing received for the heartbeat timeout. */
+  HeartbeatTimeout: 4000,
+  /** The client did not read fast enough; its unflushed bytes passed the bound. */
+  SlowConsumer: 4001,
+  /** Refused by policy (e.g. origin or limits); retrying unchanged will not help. */
+  Forbidden: 4500,
+} as const;
+export type HeraldCloseCode = (typeof HeraldCloseCode)[keyof typeof HeraldCloseCode];
+
+/** Whether a client should reconnect after a close with `code`. */
+export function isReconnectableClose(code: number): boolean {
+  if (code >= 4500 && code <= 4999) return false;
+  // 1002/1003/1007/1008/1009/1010: the client sent something wrong; repeating it will not help.
+  return !(code === 1002 || code === 1003 || code === 1007 || code === 1008 || code === 1009 || code === 1010);
+}

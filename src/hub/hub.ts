@@ -1,0 +1,194 @@
+import { isUtf8 } from 'node:buffer';
+import { OpCode } from '../protocol/constants.js';
+import { encodeFrame } from '../protocol/frame-encoder.js';
+import type { HubClient } from './hub-client.js';
+
+/** A push as the hub routes it (the engine's `Publication`, structurally). */
+export interface HubPublication {
+  uid?: string;
+  topic?: string;
+  data: Buffer;
+}
+
+/**
+ * Told when this node gains its first or loses its last interest in a topic
+ * or a user, so an engine can subscribe only to what local clients need.
+ */
+export interface InterestListener {
+  onTopicInterest(topic: string, interested: boolean): void;
+  onUserInterest(uid: string, interested: boolean): void;
+}
+
+/** Running totals, read by the metrics endpoint. */
+export interface HubCounters {
+  /** Publications routed (whatever their audience). */
+  publications: number;
+  /** Frames queued on connections. */
+  deliveries: number;
+  /** Bytes of those frames. */
+  deliveredBytes: number;
+  /** Deliveries refused by a connection (closed or over its bound). */
+  drops: number;
+}
+
+/**
+ * The subscription indexes of one node — topic → clients (public), uid →
+ * clients, all clients — and the fan-out: a publication is framed once and the
+ * same buffer is queued on every target, which the gateway writes once per
+ * event-loop turn. Everything here is synchronous, so per-topic and per-user
+ * order is the order of `publish` calls.
+ */
+export class Hub {
+  readonly counters: HubCounters = { publications: 0, deliveries: 0, deliveredBytes: 0, drops: 0 };
+  private readonly all = new Set<HubClient>();
+  private readonly topics = new Map<string, Set<HubClient>>();
+  private readonly users = new Map<string, Set<HubClient>>();
+  private subscriptions = 0;
+  private readonly interest: InterestListener | undefined;
+
+  constructor(interest?: InterestListener) {
+    this.interest = interest;
+  }
+
+  get clientCount(): number {
+    return this.all.size;
+  }
+  /** Topics with at least one public subscriber on this node. */
+  get topicCount(): number {
+    return this.topics.size;
+  }
+  get userCount(): number {
+    return this.users.size;
+  }
+  /** Public plus private subscriptions over all clients. */
+  get subscriptionCount(): number {
+    return this.subscriptions;
+  }
+
+  add(client: HubClient): void {
+    this.all.add(client);
+  }
+
+  /** Remove `client` from every index (gpush leaked logged-in connections here). */
+  remove(client: HubClient): void {
+    if (!this.all.delete(client)) return;
+    if (client.publicTopics !== null) {
+      for (const topic of client.publicTopics) this.leaveTopic(client, topic);
+      this.subscriptions -= client.publicTopics.size;
+      client.publicTopics = null;
+    }
+    this.logout(client);
+  }
+
+  /** Returns false when already subscribed. */
+  subscribePublic(client: HubClient, topic: string): boolean {
+    const topics = (client.publicTopics ??= new Set());
+    if (topics.has(topic)) return false;
+    topics.add(topic);
+    this.subscriptions++;
+    let members = this.topics.get(topic);
+    if (members === undefined) {
+      members = new Set();
+      this.topics.set(topic, members);
+      this.interest?.onTopicInterest(topic, true);
+    }
+    members.add(client);
+    return true;
+  }
+
+  /** Returns false when not subscribed. Only the public subscription is touched. */
+  unsubscribePublic(client: HubClient, topic: string): boolean {
+    if (client.publicTopics === null || !client.publicTopics.delete(topic)) return false;
+    this.subscriptions--;
+    this.leaveTopic(client, topic);
+    return true;
+  }
+
+  /**
+   * Log `client` in as `uid`. Logging in as another user first drops the
+   * previous user's private subscriptions.
+   */
+  login(client: HubClient, uid: string): void {
+    if (client.uid === uid) return;
+    if (client.uid !== null) this.logout(client);
+    client.uid = uid;
+    let members = this.users.get(uid);
+    if (members === undefined) {
+      members = new Set();
+      this.users.set(uid, members);
+      this.interest?.onUserInterest(uid, true);
+    }
+    members.add(client);
+  }
+
+  /** Forget the login and every private subscription; public ones stay. */
+  logout(client: HubClient): void {
+    const uid = client.uid;
+    if (uid === null) return;
+    client.uid = null;
+    if (client.privateTopics !== null) {
+      this.subscriptions -= client.privateTopics.size;
+      client.privateTopics = null;
+    }
+    const members = this.users.get(uid);
+    if (members !== undefined && members.delete(client) && members.size === 0) {
+      this.users.delete(uid);
+      this.interest?.onUserInterest(uid, false);
+    }
+  }
+
+  /** Requires a login (the caller checks). Returns false when already subscribed. */
+  subscribePrivate(client: HubClient, topic: string): boolean {
+    const topics = (client.privateTopics ??= new Set());
+    if (topics.has(topic)) return false;
+    topics.add(topic);
+    this.subscriptions++;
+    return true;
+  }
+
+  unsubscribePrivate(client: HubClient, topic: string): boolean {
+    if (client.privateTopics === null || !client.privateTopics.delete(topic)) return false;
+    this.subscriptions--;
+    return true;
+  }
+
+  /**
+   * Route a publication (see `Publication` in engine.ts for the rules) and
+   * queue one shared frame on every target. Returns the number of targets.
+   * Payloads that are valid UTF-8 go out as text frames, others as binary.
+   */
+  publish(publication: HubPublication): number {
+    this.counters.publications++;
+    const audience = this.audienceOf(publication);
+    if (audience === undefined || audience.size === 0) return 0;
+    const data = publication.data;
+    const frame = encodeFrame(isUtf8(data) ? OpCode.Text : OpCode.Binary, data);
+    const topic = publication.topic;
+    const privateTopic = publication.uid !== undefined && topic !== undefined ? topic : undefined;
+    let sent = 0;
+    let drops = 0;
+    for (const client of audience) {
+      if (privateTopic !== undefined && (client.privateTopics === null || !client.privateTopics.has(privateTopic))) continue;
+      if (client.sink.sendFrame(frame) === 'dropped') drops++;
+      else sent++;
+    }
+    this.counters.deliveries += sent;
+    this.counters.deliveredBytes += sent * frame.length;
+    this.counters.drops += drops;
+    return sent;
+  }
+
+  private audienceOf(publication: HubPublication): Set<HubClient> | undefined {
+    if (publication.uid !== undefined) return this.users.get(publication.uid);
+    if (publication.topic !== undefined) return this.topics.get(publication.topic);
+    return this.all;
+  }
+
+  private leaveTopic(client: HubClient, topic: string): void {
+    const members = this.topics.get(topic);
+    if (members !== undefined && members.delete(client) && members.size === 0) {
+      this.topics.delete(topic);
+      this.interest?.onTopicInterest(topic, false);
+    }
+  }
+}

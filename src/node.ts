@@ -1,0 +1,162 @@
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import { HeraldMetrics } from './api/metrics.js';
+import { HttpPushApi } from './api/http-push-api.js';
+import type { LoginVerifier } from './auth/login-verifier.js';
+import { HeraldCloseCode } from './codes.js';
+import type { Engine } from './engine/engine.js';
+import { MemoryEngine } from './engine/memory-engine.js';
+import type { WebSocketConnection } from './gateway/connection.js';
+import { WebSocketServer } from './gateway/websocket-server.js';
+import { Hub } from './hub/hub.js';
+import { GpushSession } from './session/gpush-session.js';
+
+/** Options of a {@link HeraldNode}; every field has the documented default of the CLI option of the same name. */
+export interface HeraldNodeOptions {
+  wsHost?: string;
+  wsPort?: number;
+  wsPath?: string;
+  apiHost?: string;
+  apiPort?: number;
+  heartbeatTimeoutMs?: number;
+  handshakeTimeoutMs?: number;
+  maxRequestBytes?: number;
+  maxMessageBytes?: number;
+  closeTimeoutMs?: number;
+  maxTopicLength?: number;
+  maxSubscriptionsPerConnection?: number;
+  maxPushBytes?: number;
+  maxBatchItems?: number;
+  shutdownTimeoutMs?: number;
+  /** Verifies op 3 credentials; none → logins answer 30003. */
+  verifier?: LoginVerifier;
+  /** Default: a new MemoryEngine (single process). */
+  engine?: Engine;
+  logger?: Logger;
+  /** Resolution of the gateway's deadline wheel (ms); default 250. Tests lower it. */
+  timerResolutionMs?: number;
+}
+
+/** Where a started node listens. */
+export interface NodeAddresses {
+  ws: AddressInfo;
+  api: AddressInfo;
+}
+
+/**
+ * The composition root of one gateway node: listener → session → hub, hub
+ * interest → engine, engine deliveries → hub, push API → engine. Nothing
+ * below this file knows about the others.
+ */
+export class HeraldNode {
+  readonly hub: Hub;
+  readonly engine: Engine;
+  readonly metrics: HeraldMetrics;
+  readonly logger: Logger;
+  readonly ws: WebSocketServer;
+  readonly api: HttpPushApi;
+  private readonly session: GpushSession;
+  private readonly options: HeraldNodeOptions;
+  private draining = false;
+  private started = false;
+
+  constructor(options: HeraldNodeOptions = {}) {
+    this.options = options;
+    this.logger = options.logger ?? pino({ level: 'silent' });
+    const engine = (this.engine = options.engine ?? new MemoryEngine());
+    this.hub = new Hub({
+      onTopicInterest: (topic, interested) => (interested ? engine.subscribeTopic(topic) : engine.unsubscribeTopic(topic)),
+      onUserInterest: (uid, interested) => (interested ? engine.subscribeUser(uid) : engine.unsubscribeUser(uid)),
+    });
+    const hub = this.hub;
+    this.metrics = new HeraldMetrics({
+      connections: () => this.ws.connectionCount,
+      topics: () => hub.topicCount,
+      users: () => hub.userCount,
+      subscriptions: () => hub.subscriptionCount,
+      hubCounters: () => hub.counters,
+    });
+    const topicRules = { maxTopicLength: options.maxTopicLength ?? 256 };
+    const metrics = this.metrics;
+    const logger = this.logger;
+    this.session = new GpushSession({
+      hub,
+      verifier: options.verifier,
+      topicRules,
+      maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection ?? 1024,
+      events: {
+        onAuthFailure(reason, message) {
+          metrics.authFailuresTotal.inc({ reason });
+          logger.debug({ reason, err: message }, 'login failed');
+        },
+        onBadRequest() {
+          metrics.badRequestsTotal.inc();
+        },
+      },
+    });
+    const session = this.session;
+    this.ws = new WebSocketServer({
+      path: options.wsPath ?? '/ws',
+      maxRequestBytes: options.maxRequestBytes,
+      handshakeTimeoutMs: options.handshakeTimeoutMs,
+      closeTimeoutMs: options.closeTimeoutMs,
+      maxMessageSize: options.maxMessageBytes ?? 64 * 1024,
+      idleTimeoutMs: options.heartbeatTimeoutMs ?? 60_000,
+      idleCloseCode: HeraldCloseCode.HeartbeatTimeout,
+      timerResolutionMs: options.timerResolutionMs,
+      handler: {
+        onOpen(conn: WebSocketConnection) {
+          metrics.connectionsTotal.inc();
+          session.onOpen(conn);
+        },
+        onMessage(conn: WebSocketConnection, data: Buffer, isText: boolean) {
+          session.onMessage(conn, data, isText);
+        },
+        onClose(conn: WebSocketConnection, code: number) {
+          session.onClose(conn);
+          logger.trace({ code }, 'connection closed');
+        },
+        onError(error: unknown) {
+          logger.error({ err: error }, 'connection handler failed');
+        },
+      },
+    });
+    this.api = new HttpPushApi({
+      publish: (publication) => engine.publish(publication),
+      limits: { maxPushBytes: options.maxPushBytes ?? 1024 * 1024, ...topicRules },
+      maxBatchItems: options.maxBatchItems,
+      metrics,
+      isReady: () => this.started && !this.draining && engine.ready,
+      onError: (error) => logger.error({ err: error }, 'push API request failed'),
+    });
+  }
+
+  /** Start the engine, then the WebSocket listener and the push API. */
+  async start(): Promise<NodeAddresses> {
+    await this.engine.start({ onPublication: (publication) => this.hub.publish(publication) });
+    const ws = await this.ws.listen(this.options.wsPort ?? 9992, this.options.wsHost ?? '0.0.0.0');
+    const api = await this.api.listen(this.options.apiPort ?? 10068, this.options.apiHost ?? '127.0.0.1');
+    this.started = true;
+    return { ws, api };
+  }
+
+  /**
+   * Graceful drain: readiness turns false, the WS listener stops accepting and
+   * every client is closed with 1001, then the push API and the engine stop.
+   * Bounded by `shutdownTimeoutMs` (default 10 s).
+   */
+  async stop(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    const timeoutMs = this.options.shutdownTimeoutMs ?? 10_000;
+    await this.ws.close(1001, 'server shutting down', Math.max(1, timeoutMs - 500));
+    this.session.close();
+    await Promise.race([this.api.close(), delay(500)]);
+    await this.engine.close();
+    await this.options.verifier?.close?.();
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

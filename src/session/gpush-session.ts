@@ -1,0 +1,213 @@
+import type { LoginIdentity, LoginVerifier } from '../auth/login-verifier.js';
+import { ReplyCode } from '../codes.js';
+import type { WebSocketConnection } from '../gateway/connection.js';
+import { TimingWheel, monotonicNow, type WheelEntry } from '../gateway/timing-wheel.js';
+import type { ConnectionHandler } from '../gateway/websocket-server.js';
+import { HubClient } from '../hub/hub-client.js';
+import type { Hub } from '../hub/hub.js';
+import { checkTopic, type TopicRules } from '../hub/topic-rules.js';
+import { PONG_FRAME, isTextPing, replyFrame } from './replies.js';
+
+/** Client operations of the gpush protocol (`{"code":N,"topic":"…","data":…}`). */
+export const ClientOp = {
+  SubscribePublic: 1,
+  UnsubscribePublic: 2,
+  Login: 3,
+  Logout: 4,
+  SubscribePrivate: 5,
+  UnsubscribePrivate: 6,
+} as const;
+
+/** What the session reports for metrics and logs. */
+export interface SessionEvents {
+  onLogin?(uid: string): void;
+  onAuthFailure?(reason: string, message: string): void;
+  onBadRequest?(detail: string): void;
+}
+
+/** Options of a {@link GpushSession}. */
+export interface GpushSessionOptions {
+  hub: Hub;
+  /** How op 3 credentials are checked; without one, logins answer 30003. */
+  verifier?: LoginVerifier;
+  topicRules: TopicRules;
+  /** Public plus private subscriptions one connection may hold (30005 beyond). */
+  maxSubscriptionsPerConnection: number;
+  events?: SessionEvents;
+}
+
+/** One connection's session: its hub entry plus login bookkeeping. */
+export class SessionClient extends HubClient implements WheelEntry {
+  wheelNext: WheelEntry | null = null;
+  wheelPrev: WheelEntry | null = null;
+  wheelDeadline = 0;
+  /** Bumped by every login, logout and close, so a late verifier answer for an older attempt is ignored. */
+  loginSeq = 0;
+  constructor(readonly conn: WebSocketConnection) {
+    super(conn);
+  }
+}
+
+/**
+ * The gpush-compatible client protocol, as the gateway's connection handler:
+ * greeting on open, text `ping` → `pong`, ops 1–6 with gpush's reply codes
+ * (and Herald's own for limits, see codes.ts). Logins are verified
+ * asynchronously and never block other connections; a login's expiry ends its
+ * private subscriptions (30006), checked on a one-second timing wheel.
+ */
+export class GpushSession implements ConnectionHandler {
+  private readonly hub: Hub;
+  private readonly verifier: LoginVerifier | undefined;
+  private readonly rules: TopicRules;
+  private readonly maxSubscriptions: number;
+  private readonly events: SessionEvents;
+  private readonly expiries: TimingWheel<SessionClient>;
+
+  constructor(options: GpushSessionOptions) {
+    this.hub = options.hub;
+    this.verifier = options.verifier;
+    this.rules = options.topicRules;
+    this.maxSubscriptions = options.maxSubscriptionsPerConnection;
+    this.events = options.events ?? {};
+    this.expiries = new TimingWheel<SessionClient>((client) => this.expire(client), 1000, 512);
+  }
+
+  onOpen(conn: WebSocketConnection): void {
+    const client = new SessionClient(conn);
+    conn.context = client;
+    this.hub.add(client);
+    conn.sendFrame(replyFrame(ReplyCode.Connected));
+  }
+
+  onClose(conn: WebSocketConnection): void {
+    const client = conn.context as SessionClient;
+    client.loginSeq++;
+    this.expiries.cancel(client);
+    this.hub.remove(client);
+  }
+
+  onMessage(conn: WebSocketConnection, data: Buffer, isText: boolean): void {
+    if (isTextPing(data)) {
+      conn.sendFrame(PONG_FRAME);
+      return;
+    }
+    const client = conn.context as SessionClient;
+    if (!isText) return this.badRequest(client, 'commands are JSON text frames, not binary');
+    let request: unknown;
+    try {
+      request = JSON.parse(data.toString('utf8'));
+    } catch {
+      return this.badRequest(client, 'message is not JSON');
+    }
+    if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+      return this.badRequest(client, 'message must be a JSON object');
+    }
+    const { code, topic, data: credential } = request as { code?: unknown; topic?: unknown; data?: unknown };
+    switch (code) {
+      case ClientOp.SubscribePublic:
+        return this.subscribe(client, topic, false);
+      case ClientOp.UnsubscribePublic:
+        return this.unsubscribe(client, topic, false);
+      case ClientOp.Login:
+        return this.login(client, credential);
+      case ClientOp.Logout:
+        return this.logout(client);
+      case ClientOp.SubscribePrivate:
+        return this.subscribe(client, topic, true);
+      case ClientOp.UnsubscribePrivate:
+        return this.unsubscribe(client, topic, true);
+      default:
+        return this.badRequest(client, 'unknown code');
+    }
+  }
+
+  /** Stop the expiry wheel. */
+  close(): void {
+    this.expiries.clear();
+  }
+
+  private subscribe(client: SessionClient, topic: unknown, isPrivate: boolean): void {
+    if (isPrivate && client.uid === null) return this.reply(client, ReplyCode.NotLoggedIn);
+    const problem = checkTopic(topic, this.rules);
+    if (problem !== undefined) return this.reply(client, ReplyCode.InvalidTopic, problem);
+    const name = topic as string;
+    const already = isPrivate ? client.privateTopics?.has(name) : client.publicTopics?.has(name);
+    if (already !== true) {
+      if (client.subscriptionCount >= this.maxSubscriptions) {
+        return this.reply(client, ReplyCode.TooManySubscriptions, `at most ${this.maxSubscriptions} subscriptions per connection`);
+      }
+      if (isPrivate) this.hub.subscribePrivate(client, name);
+      else this.hub.subscribePublic(client, name);
+    }
+    this.reply(client, ReplyCode.Subscribed);
+  }
+
+  private unsubscribe(client: SessionClient, topic: unknown, isPrivate: boolean): void {
+    if (isPrivate && client.uid === null) return this.reply(client, ReplyCode.NotLoggedIn);
+    if (typeof topic !== 'string') return this.reply(client, ReplyCode.InvalidTopic, 'topic must be a string');
+    // Only the named kind is dropped: gpush's op 2 also removed a private subscription.
+    if (isPrivate) this.hub.unsubscribePrivate(client, topic);
+    else this.hub.unsubscribePublic(client, topic);
+    this.reply(client, ReplyCode.Unsubscribed);
+  }
+
+  private login(client: SessionClient, credential: unknown): void {
+    const verifier = this.verifier;
+    if (verifier === undefined) {
+      this.events.onAuthFailure?.('not_configured', 'login is not configured');
+      return this.reply(client, ReplyCode.AuthFailed, 'login is not configured on this server');
+    }
+    const seq = ++client.loginSeq;
+    verifier.verify(credential).then(
+      (identity) => this.loginSucceeded(client, seq, identity),
+      (error: unknown) => this.loginFailed(client, seq, error),
+    );
+  }
+
+  private loginSucceeded(client: SessionClient, seq: number, identity: LoginIdentity): void {
+    if (client.loginSeq !== seq || !client.conn.isOpen) return;
+    const expiresAt = identity.expiresAt;
+    if (expiresAt !== undefined && expiresAt <= Date.now()) {
+      return this.loginFailed(client, seq, Object.assign(new Error('token expired'), { reason: 'expired' }));
+    }
+    this.hub.login(client, identity.uid);
+    if (expiresAt === undefined) this.expiries.cancel(client);
+    else this.expiries.schedule(client, monotonicNow() + (expiresAt - Date.now()));
+    this.events.onLogin?.(identity.uid);
+    this.reply(client, ReplyCode.LoggedIn, { uid: identity.uid });
+  }
+
+  private loginFailed(client: SessionClient, seq: number, error: unknown): void {
+    if (client.loginSeq !== seq || !client.conn.isOpen) return;
+    const reason = typeof (error as { reason?: unknown })?.reason === 'string' ? (error as { reason: string }).reason : 'invalid';
+    const message = error instanceof Error ? error.message : 'authentication failed';
+    this.events.onAuthFailure?.(reason, message);
+    this.reply(client, ReplyCode.AuthFailed, reason);
+  }
+
+  private logout(client: SessionClient): void {
+    // gpush cleared the uid before testing it, so its logout never worked; check first.
+    if (client.uid === null) return this.reply(client, ReplyCode.NotLoggedIn);
+    client.loginSeq++;
+    this.expiries.cancel(client);
+    this.hub.logout(client);
+    this.reply(client, ReplyCode.LoggedOut);
+  }
+
+  /** The login's expiry passed: end the private session and say so. */
+  private expire(client: SessionClient): void {
+    if (client.uid === null || !client.conn.isOpen) return;
+    client.loginSeq++;
+    this.hub.logout(client);
+    this.reply(client, ReplyCode.SessionExpired);
+  }
+
+  private badRequest(client: SessionClient, detail: string): void {
+    this.events.onBadRequest?.(detail);
+    this.reply(client, ReplyCode.BadRequest, detail);
+  }
+
+  private reply(client: SessionClient, code: ReplyCode, detail?: unknown): void {
+    client.conn.sendFrame(replyFrame(code, detail));
+  }
+}
