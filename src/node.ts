@@ -1,7 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { HeraldMetrics } from './api/metrics.js';
+import { GrpcPushApi } from './api/grpc-push-api.js';
 import { HttpPushApi } from './api/http-push-api.js';
+import { PushAuthenticator } from './api/push-auth.js';
 import type { LoginVerifier } from './auth/login-verifier.js';
 import { HeraldCloseCode } from './codes.js';
 import type { Engine } from './engine/engine.js';
@@ -11,13 +13,21 @@ import { WebSocketServer } from './gateway/websocket-server.js';
 import { Hub } from './hub/hub.js';
 import { GpushSession } from './session/gpush-session.js';
 
-/** Options of a {@link HeraldNode}; every field has the documented default of the CLI option of the same name. */
+/** Options of a {@link HeraldNode}; unless noted, every field defaults as the CLI option of the same name. */
 export interface HeraldNodeOptions {
   wsHost?: string;
   wsPort?: number;
   wsPath?: string;
   apiHost?: string;
   apiPort?: number;
+  grpcHost?: string;
+  /**
+   * gRPC push API port. Unset: no gRPC listener (embedders and tests opt in);
+   * the CLI always passes its own default, 10067.
+   */
+  grpcPort?: number;
+  /** Bearer tokens for the push APIs; none → open (main.ts refuses that off loopback). */
+  pushTokens?: readonly string[];
   heartbeatTimeoutMs?: number;
   handshakeTimeoutMs?: number;
   maxRequestBytes?: number;
@@ -41,6 +51,8 @@ export interface HeraldNodeOptions {
 export interface NodeAddresses {
   ws: AddressInfo;
   api: AddressInfo;
+  /** The gRPC port, or undefined when disabled. */
+  grpcPort: number | undefined;
 }
 
 /**
@@ -55,6 +67,7 @@ export class HeraldNode {
   readonly logger: Logger;
   readonly ws: WebSocketServer;
   readonly api: HttpPushApi;
+  readonly grpc: GrpcPushApi | undefined;
   private readonly session: GpushSession;
   private readonly options: HeraldNodeOptions;
   private draining = false;
@@ -121,14 +134,28 @@ export class HeraldNode {
         },
       },
     });
+    const auth = new PushAuthenticator(options.pushTokens ?? []);
+    const limits = { maxPushBytes: options.maxPushBytes ?? 1024 * 1024, ...topicRules };
     this.api = new HttpPushApi({
       publish: (publication) => engine.publish(publication),
-      limits: { maxPushBytes: options.maxPushBytes ?? 1024 * 1024, ...topicRules },
+      limits,
       maxBatchItems: options.maxBatchItems,
       metrics,
+      auth,
       isReady: () => this.started && !this.draining && engine.ready,
       onError: (error) => logger.error({ err: error }, 'push API request failed'),
     });
+    this.grpc =
+      options.grpcPort === undefined
+        ? undefined
+        : new GrpcPushApi({
+            publish: (publication) => engine.publish(publication),
+            limits,
+            maxBatchItems: options.maxBatchItems,
+            metrics,
+            auth,
+            onError: (error) => logger.error({ err: error }, 'gRPC push call failed'),
+          });
   }
 
   /** Start the engine, then the WebSocket listener and the push API. */
@@ -136,8 +163,9 @@ export class HeraldNode {
     await this.engine.start({ onPublication: (publication) => this.hub.publish(publication) });
     const ws = await this.ws.listen(this.options.wsPort ?? 9992, this.options.wsHost ?? '0.0.0.0');
     const api = await this.api.listen(this.options.apiPort ?? 10068, this.options.apiHost ?? '127.0.0.1');
+    const grpcPort = await this.grpc?.listen(this.options.grpcPort as number, this.options.grpcHost ?? '127.0.0.1');
     this.started = true;
-    return { ws, api };
+    return { ws, api, grpcPort };
   }
 
   /**
@@ -151,7 +179,7 @@ export class HeraldNode {
     const timeoutMs = this.options.shutdownTimeoutMs ?? 10_000;
     await this.ws.close(1001, 'server shutting down', Math.max(1, timeoutMs - 500));
     this.session.close();
-    await Promise.race([this.api.close(), delay(500)]);
+    await Promise.all([Promise.race([this.api.close(), delay(500)]), this.grpc?.close(500)]);
     await this.engine.close();
     await this.options.verifier?.close?.();
   }

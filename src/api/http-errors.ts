@@ -22,8 +22,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, error: ApiError): void {
+export function sendError(res: ServerResponse, error: ApiError, extraHeaders: Record<string, string> = {}): void {
   // Once a request body is refused unread, the connection cannot be reused.
-  const headers: Record<string, string> = error.status === 413 ? { Connection: 'close' } : {};
+  const headers: Record<string, string> = error.status === 413 ? { Connection: 'close', ...extraHeaders } : extraHeaders;
   sendJson(res, error.status, { error: { code: error.code, message: error.message } }, headers);
 }

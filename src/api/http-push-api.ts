@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { EngineUnavailableError, type Publication } from '../engine/engine.js';
 import { ApiError, sendError, sendJson } from './http-errors.js';
 import type { HeraldMetrics } from './metrics.js';
+import type { PushAuthenticator } from './push-auth.js';
 import { parseBatchItem, parsePushData, type PushLimits } from './push-request.js';
 
 /** Options of an {@link HttpPushApi}. */
@@ -13,6 +14,8 @@ export interface HttpPushApiOptions {
   /** Most items in one `POST /v1/push`; default 1000 (413 beyond). */
   maxBatchItems?: number;
   metrics: HeraldMetrics;
+  /** Checks `Authorization: Bearer …` on the push routes; none → open. Health and metrics stay open. */
+  auth?: PushAuthenticator;
   /** Readiness for `/readyz`. */
   isReady(): boolean;
   /** Report an unexpected failure (a bug): the request gets 500. */
@@ -92,6 +95,15 @@ export class HttpPushApi {
     if (req.method !== 'POST') {
       req.resume();
       return sendError(res, new ApiError(405, 'METHOD_NOT_ALLOWED', 'use POST'));
+    }
+    const auth = this.options.auth;
+    if (auth !== undefined && !auth.verifyAuthorization(req.headers.authorization)) {
+      req.resume();
+      this.options.metrics.pushesTotal.inc({ api: 'http', result: 'unauthenticated' });
+      // RFC 6750 §3: a 401 names the scheme in WWW-Authenticate.
+      return sendError(res, new ApiError(401, 'UNAUTHENTICATED', 'missing or invalid bearer token'), {
+        'WWW-Authenticate': 'Bearer realm="herald"',
+      });
     }
     try {
       await handle();

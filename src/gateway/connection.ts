@@ -56,7 +56,7 @@ export class WebSocketConnection implements FrameParserHandler, WheelEntry {
   /** @internal set when the handshake completes. */
   parser: FrameParser | null = null;
   /** @internal the partial request head while the handshake is incomplete. */
-  head: Buffer[] | null = null;
+  head: { chunks: Buffer[]; length: number } | null = null;
   /** The negotiated subprotocol, if any. */
   protocol: string | undefined = undefined;
   /** Close code and reason, once known (1006 if the TCP connection ended without a close frame). */
@@ -78,6 +78,7 @@ export class WebSocketConnection implements FrameParserHandler, WheelEntry {
     this.owner = owner;
     (socket as OwnedSocket)[kConnection] = this;
     socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
   }
@@ -240,6 +241,14 @@ const EMPTY = Buffer.alloc(0);
 
 function onSocketData(this: Socket, chunk: Buffer): void {
   (this as OwnedSocket)[kConnection].onData(chunk);
+}
+
+/**
+ * The peer sent FIN: end our side too. `http.Server` sockets (attach mode) allow
+ * half-open connections, so without this 'close', and onClose, would never come.
+ */
+function onSocketEnd(this: Socket): void {
+  this.end();
 }
 
 /** Errors (ECONNRESET, EPIPE…) are followed by 'close', which does the cleanup. */

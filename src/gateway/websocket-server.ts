@@ -163,23 +163,31 @@ export class WebSocketServer implements ConnectionOwner {
 
   /** @internal bytes of a request head, possibly in many small pieces. */
   onHandshakeData(conn: WebSocketConnection, chunk: Buffer): void {
-    const previous = conn.head;
-    let buf = chunk;
-    let searchFrom = 0;
-    if (previous !== null) {
-      let length = 0;
-      for (const b of previous) length += b.length;
-      searchFrom = length - 3;
-      buf = Buffer.concat([...previous, chunk], length + chunk.length);
+    const partial = conn.head;
+    let end: number;
+    let buf: Buffer;
+    if (partial === null) {
+      buf = chunk;
+      end = findHeadEnd(chunk);
+    } else {
+      // Only the new bytes and the 3 before them can complete "\r\n\r\n": search
+      // just there, and join the pieces once, when the head is complete or too big.
+      const probe = Buffer.concat([lastBytes(partial.chunks, 3), chunk]);
+      const at = findHeadEnd(probe);
+      const before = partial.length - (probe.length - chunk.length);
+      end = at === -1 ? -1 : before + at;
+      partial.chunks.push(chunk);
+      partial.length += chunk.length;
+      buf = partial.chunks.length === 1 ? chunk : EMPTY;
+      if (end !== -1) buf = Buffer.concat(partial.chunks, partial.length);
     }
-    const end = findHeadEnd(buf, searchFrom);
-    if (end === -1 ? buf.length > this.maxRequestBytes : end > this.maxRequestBytes) {
+    const length = partial === null ? chunk.length : partial.length;
+    if (end === -1 ? length > this.maxRequestBytes : end > this.maxRequestBytes) {
       conn.head = null;
       return this.reject(conn, new HandshakeError(431, 'REQUEST_TOO_LARGE', `request head exceeds ${this.maxRequestBytes} bytes`));
     }
     if (end === -1) {
-      // Keep the pieces; they are joined once per arrival but never beyond maxRequestBytes.
-      conn.head = [buf];
+      if (partial === null) conn.head = { chunks: [chunk], length: chunk.length };
       return;
     }
     conn.head = null;
@@ -200,6 +208,8 @@ export class WebSocketServer implements ConnectionOwner {
       this.options.verifyUpgrade?.(request, conn.socket);
       protocol = this.selectProtocol(request);
     } catch (error) {
+      // A hook that throws something other than a HandshakeError is a bug: report it, answer 400.
+      if (!(error instanceof HandshakeError)) this.reportError(error, undefined);
       return this.reject(conn, asHandshakeError(error));
     }
     if (this.idleTimeoutMs === undefined) {
@@ -257,7 +267,7 @@ export class WebSocketServer implements ConnectionOwner {
     try {
       this.handler.onClose(conn, conn.closeCode, conn.closeReason);
     } catch (error) {
-      this.callbackFailed(error, undefined);
+      this.reportError(error, conn);
     }
   }
 
@@ -302,13 +312,17 @@ export class WebSocketServer implements ConnectionOwner {
     conn.socket.destroy();
   }
 
-  private callbackFailed(error: unknown, conn: WebSocketConnection | undefined): void {
+  private callbackFailed(error: unknown, conn: WebSocketConnection): void {
+    this.reportError(error, conn);
+    conn.close(CloseCode.InternalError, 'internal error');
+  }
+
+  private reportError(error: unknown, conn: WebSocketConnection | undefined): void {
     try {
       this.handler.onError?.(error, conn);
     } catch {
       // An error reporter that throws must not take the listener down.
     }
-    conn?.close(CloseCode.InternalError, 'internal error');
   }
 
   /**
@@ -338,6 +352,21 @@ function expireConnection(conn: WebSocketConnection): void {
 
 function flushDirty(server: WebSocketServer): void {
   server.flushDirty();
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** The last `n` bytes held in `chunks` (fewer if they hold fewer). */
+function lastBytes(chunks: Buffer[], n: number): Buffer {
+  const out: Buffer[] = [];
+  let need = n;
+  for (let i = chunks.length - 1; i >= 0 && need > 0; i--) {
+    const c = chunks[i];
+    const take = Math.min(need, c.length);
+    out.unshift(c.subarray(c.length - take));
+    need -= take;
+  }
+  return Buffer.concat(out);
 }
 
 function asHandshakeError(error: unknown): HandshakeError {

@@ -1,0 +1,267 @@
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { EngineUnavailableError, type Publication } from '../engine/engine.js';
+import { ApiError } from './http-errors.js';
+import type { HeraldMetrics } from './metrics.js';
+import type { PushAuthenticator } from './push-auth.js';
+import { buildPublication, type PushLimits } from './push-request.js';
+
+/** Directory of the shipped .proto files (`proto/` at the package root). */
+export const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.url));
+
+/** Options of a {@link GrpcPushApi}. */
+export interface GrpcPushApiOptions {
+  publish(publication: Publication): Promise<void>;
+  limits: PushLimits;
+  /** Most items in one PublishBatch; default 1000. */
+  maxBatchItems?: number;
+  metrics: HeraldMetrics;
+  /** Checks `authorization: Bearer …` metadata; none → every call allowed. */
+  auth?: PushAuthenticator;
+  onError?(error: unknown): void;
+}
+
+interface PushMessage {
+  uid: string;
+  topic: string;
+  data: Buffer;
+}
+interface Failure {
+  index: number;
+  code: string;
+  message: string;
+}
+
+const MAX_REPORTED_FAILURES = 1000;
+/** PublishStream pauses reading while this many publishes are unresolved (Redis-backed engines). */
+const STREAM_HIGH_WATER = 1024;
+
+/**
+ * The gRPC side of the push API: gpush's `order.Proxy/PushData` and Herald's
+ * `herald.v1.Push` (Publish, PublishStream, PublishBatch). Errors map to gRPC
+ * status codes: INVALID_ARGUMENT, RESOURCE_EXHAUSTED (too large),
+ * UNAUTHENTICATED, UNAVAILABLE (engine), INTERNAL (a bug).
+ */
+export class GrpcPushApi {
+  readonly server: grpc.Server;
+  private readonly options: GrpcPushApiOptions;
+  private readonly maxBatchItems: number;
+
+  constructor(options: GrpcPushApiOptions) {
+    this.options = options;
+    this.maxBatchItems = options.maxBatchItems ?? 1000;
+    const maxMessage = options.limits.maxPushBytes + 64 * 1024;
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': Math.max(maxMessage, this.maxBatchItems * 1024),
+      'grpc.max_send_message_length': 4 * 1024 * 1024,
+    });
+    const proto = loadProtos();
+    this.server.addService(proto.gpush.order.Proxy.service, {
+      PushData: (call: grpc.ServerUnaryCall<PushMessage, object>, done: grpc.sendUnaryData<object>) =>
+        this.unary(call, done, 'grpc_gpush'),
+    });
+    this.server.addService(proto.herald.herald.v1.Push.service, {
+      Publish: (call: grpc.ServerUnaryCall<PushMessage, object>, done: grpc.sendUnaryData<object>) =>
+        this.unary(call, done, 'grpc'),
+      PublishStream: (call: grpc.ServerReadableStream<PushMessage, object>, done: grpc.sendUnaryData<object>) =>
+        this.stream(call, done),
+      PublishBatch: (call: grpc.ServerUnaryCall<{ items: PushMessage[] }, object>, done: grpc.sendUnaryData<object>) =>
+        this.batch(call, done),
+    });
+  }
+
+  /** Bind and start; resolves with the bound port. */
+  listen(port: number, host: string, credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+      this.server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
+    });
+  }
+
+  /** Finish calls in progress for up to `timeoutMs`, then cut the rest. */
+  close(timeoutMs = 1000): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, timeoutMs);
+      timer.unref();
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private authorized(call: { metadata: grpc.Metadata }, done: grpc.sendUnaryData<object>): boolean {
+    const auth = this.options.auth;
+    if (auth === undefined || auth.open) return true;
+    const header = call.metadata.get('authorization')[0];
+    if (auth.verifyAuthorization(typeof header === 'string' ? header : undefined)) return true;
+    this.options.metrics.pushesTotal.inc({ api: 'grpc', result: 'unauthenticated' });
+    done({ code: grpc.status.UNAUTHENTICATED, details: 'missing or invalid bearer token' });
+    return false;
+  }
+
+  private unary(call: grpc.ServerUnaryCall<PushMessage, object>, done: grpc.sendUnaryData<object>, api: string): void {
+    if (!this.authorized(call, done)) return;
+    let publication: Publication;
+    try {
+      publication = this.toPublication(call.request);
+    } catch (error) {
+      this.options.metrics.pushesTotal.inc({ api, result: 'invalid' });
+      return done(this.toStatus(error));
+    }
+    this.options.publish(publication).then(
+      () => {
+        this.options.metrics.pushesTotal.inc({ api, result: 'ok' });
+        done(null, {});
+      },
+      (error: unknown) => {
+        this.options.metrics.pushesTotal.inc({ api, result: 'unavailable' });
+        done(this.toStatus(error));
+      },
+    );
+  }
+
+  private batch(call: grpc.ServerUnaryCall<{ items: PushMessage[] }, object>, done: grpc.sendUnaryData<object>): void {
+    if (!this.authorized(call, done)) return;
+    const items = call.request.items ?? [];
+    if (items.length > this.maxBatchItems) {
+      return done({ code: grpc.status.RESOURCE_EXHAUSTED, details: `a batch holds at most ${this.maxBatchItems} items` });
+    }
+    const summary = new Summary();
+    items.forEach((item, index) => summary.track(index, item, this));
+    summary.settled().then(
+      () => done(null, summary.result(this.options.metrics, 'grpc_batch')),
+      (error: unknown) => done(this.toStatus(error)),
+    );
+  }
+
+  private stream(call: grpc.ServerReadableStream<PushMessage, object>, done: grpc.sendUnaryData<object>): void {
+    if (!this.authorized(call, done)) {
+      call.resume();
+      return;
+    }
+    const summary = new Summary();
+    let index = 0;
+    let finished = false;
+    summary.onDrain = () => {
+      if (call.isPaused()) call.resume();
+    };
+    call.on('data', (item: PushMessage) => {
+      summary.track(index++, item, this);
+      if (summary.inFlight >= STREAM_HIGH_WATER) call.pause();
+    });
+    call.on('end', () => {
+      summary.settled().then(
+        () => {
+          finished = true;
+          done(null, summary.result(this.options.metrics, 'grpc_stream'));
+        },
+        (error: unknown) => {
+          finished = true;
+          done(this.toStatus(error));
+        },
+      );
+    });
+    call.on('error', (error) => {
+      if (!finished) this.options.onError?.(error);
+    });
+  }
+
+  /** @internal */
+  toPublication(item: PushMessage): Publication {
+    return buildPublication(item.uid, item.topic, item.data ?? EMPTY, this.options.limits);
+  }
+
+  /** @internal */
+  publish(publication: Publication): Promise<void> {
+    return this.options.publish(publication);
+  }
+
+  private toStatus(error: unknown): Partial<grpc.StatusObject> {
+    if (error instanceof ApiError) {
+      const code = error.status === 413 ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INVALID_ARGUMENT;
+      return { code, details: `${error.code}: ${error.message}` };
+    }
+    if (error instanceof EngineUnavailableError) return { code: grpc.status.UNAVAILABLE, details: error.message };
+    this.options.onError?.(error);
+    return { code: grpc.status.INTERNAL, details: 'internal error' };
+  }
+}
+
+/** Per-item outcomes of a stream or batch, published in order and awaited together. */
+class Summary {
+  accepted = 0;
+  failed = 0;
+  inFlight = 0;
+  readonly failures: Failure[] = [];
+  onDrain: (() => void) | null = null;
+  private waiter: (() => void) | null = null;
+  private fatal: unknown = undefined;
+
+  track(index: number, item: PushMessage, api: GrpcPushApi): void {
+    let publication: Publication;
+    try {
+      publication = api.toPublication(item);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      return this.fail(index, error.code, error.message);
+    }
+    this.inFlight++;
+    api.publish(publication).then(
+      () => this.settle(() => this.accepted++),
+      (error: unknown) =>
+        this.settle(() => {
+          if (error instanceof EngineUnavailableError) this.fail(index, 'UNAVAILABLE', error.message);
+          else this.fatal ??= error;
+        }),
+    );
+  }
+
+  settled(): Promise<void> {
+    if (this.inFlight === 0) return this.fatal === undefined ? Promise.resolve() : Promise.reject(this.fatal);
+    return new Promise((resolve, reject) => {
+      this.waiter = () => (this.fatal === undefined ? resolve() : reject(this.fatal));
+    });
+  }
+
+  result(metrics: HeraldMetrics, api: string): object {
+    if (this.accepted > 0) metrics.pushesTotal.inc({ api, result: 'ok' }, this.accepted);
+    if (this.failed > 0) metrics.pushesTotal.inc({ api, result: 'failed' }, this.failed);
+    return { accepted: this.accepted, failed: this.failed, failures: this.failures };
+  }
+
+  private fail(index: number, code: string, message: string): void {
+    this.failed++;
+    if (this.failures.length < MAX_REPORTED_FAILURES) this.failures.push({ index, code, message });
+  }
+
+  private settle(apply: () => void): void {
+    apply();
+    this.inFlight--;
+    if (this.inFlight < STREAM_HIGH_WATER / 2) this.onDrain?.();
+    if (this.inFlight === 0 && this.waiter !== null) this.waiter();
+  }
+}
+
+interface LoadedProtos {
+  gpush: { order: { Proxy: grpc.ServiceClientConstructor } };
+  herald: { herald: { v1: { Push: grpc.ServiceClientConstructor } } };
+}
+
+const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: Number, enums: String, defaults: true };
+
+/** Load the shipped service definitions (also used by clients and tests). */
+export function loadProtos(): LoadedProtos {
+  const load = (file: string) =>
+    grpc.loadPackageDefinition(protoLoader.loadSync(file, { ...LOADER_OPTIONS, includeDirs: [PROTO_DIR] }));
+  return {
+    gpush: load('gpush.proto') as unknown as LoadedProtos['gpush'],
+    herald: load('herald/v1/push.proto') as unknown as LoadedProtos['herald'],
+  };
+}
+
+const EMPTY = Buffer.alloc(0);

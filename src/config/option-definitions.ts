@@ -1,0 +1,280 @@
+/**
+ * The one table of Herald's options. Each row drives the CLI flag, the
+ * environment variable, the config-file key, validation, `--help` text and the
+ * type of the field in {@link HeraldConfig}; a new option is one new row.
+ *
+ * Naming convention (checked by `test/config/option-definitions.test.ts`):
+ * - `key` is camelCase and is also the config-file key;
+ * - `flag` is `--` + kebab-case `key`, `env` is `HERALD_` + SCREAMING_SNAKE `key`;
+ * - a `duration` key ends in `Ms` and stores milliseconds; its flag and env
+ *   drop the suffix because they accept units (`--heartbeat-timeout 60s`);
+ * - a `bytes` key ends in `Bytes` and stores bytes; its flag and env keep the
+ *   suffix (`--max-message-bytes 64KiB`), since a bare number means bytes.
+ */
+
+/** How an option's text is parsed; see `value-parsers.ts` for accepted forms. */
+export type OptionType = 'string' | 'int' | 'number' | 'boolean' | 'bytes' | 'duration' | 'enum' | 'string[]';
+
+interface OptionBase<T> {
+  /** camelCase field of {@link HeraldConfig}; also the config-file key. */
+  readonly key: string;
+  /** Long CLI flag, e.g. `--ws-port`. Booleans also accept `--no-<name>`. */
+  readonly flag: `--${string}`;
+  /** Environment variable, e.g. `HERALD_WS_PORT`. */
+  readonly env: `HERALD_${string}`;
+  /** One or two sentences for `--help`, stating the unit of plain numbers. */
+  readonly description: string;
+  /** Value when no source sets the option (already in the stored unit); absent: `undefined`. */
+  readonly default?: T;
+  /** Word in `--help` after the flag, e.g. `port` → `--ws-port <port>`; default: the type. */
+  readonly placeholder?: string;
+  /** Never echo the value in errors or help (secrets). */
+  readonly secret?: boolean;
+  /** Extra check after parsing; returns the problem (e.g. `must start with "/"`) or undefined. */
+  readonly validate?: (value: T) => string | undefined;
+}
+
+/** A text option; the empty string is rejected. */
+export interface StringOption extends OptionBase<string> {
+  readonly type: 'string';
+  /** A file path: resolved to absolute, relative to the config file's folder or to `cwd`. */
+  readonly path?: boolean;
+}
+
+/** `int`, `number`, `bytes` (stored in bytes) or `duration` (stored in milliseconds). */
+export interface NumericOption extends OptionBase<number> {
+  readonly type: 'int' | 'number' | 'bytes' | 'duration';
+  /** Smallest value accepted (inclusive), in the stored unit. */
+  readonly min?: number;
+  /** Largest value accepted (inclusive), in the stored unit; durations are capped at 2^31 − 1 ms regardless. */
+  readonly max?: number;
+}
+
+/** A flag `--x` / `--no-x`; env and flag values `true`, `false`, `1`, `0`. */
+export interface BooleanOption extends OptionBase<boolean> {
+  readonly type: 'boolean';
+}
+
+/** One of a fixed set of strings. */
+export interface EnumOption extends OptionBase<string> {
+  readonly type: 'enum';
+  readonly values: readonly string[];
+}
+
+/** A non-empty list; comma-separated in flags and env, a JSON array in the config file. */
+export interface StringListOption extends OptionBase<readonly string[]> {
+  readonly type: 'string[]';
+  /** When present, every item must be one of these. */
+  readonly values?: readonly string[];
+}
+
+/** One row of {@link OPTION_DEFINITIONS}. */
+export type OptionDefinition = StringOption | NumericOption | BooleanOption | EnumOption | StringListOption;
+
+type ValueOf<D> = D extends { readonly type: 'enum'; readonly values: readonly (infer V)[] }
+  ? V
+  : D extends { readonly type: 'string[]'; readonly values: readonly (infer V)[] }
+    ? readonly V[]
+    : D extends { readonly type: 'string[]' }
+      ? readonly string[]
+      : D extends { readonly type: 'boolean' }
+        ? boolean
+        : D extends { readonly type: 'string' }
+          ? string
+          : number;
+
+/**
+ * The configuration object a table of definitions produces: one readonly field
+ * per row, typed by the row's `type` (enum and list values narrowed to their
+ * literals), `| undefined` when the row has no default.
+ */
+export type ConfigOf<Defs extends readonly OptionDefinition[]> = {
+  readonly [D in Defs[number] as D['key']]: ValueOf<D> | (D extends { readonly default: unknown } ? never : undefined);
+};
+
+/** `alg` values a JWT may be verified with (those `jose` supports on Node 20). */
+export const JWT_ALGORITHMS = [
+  'HS256', 'HS384', 'HS512',
+  'RS256', 'RS384', 'RS512',
+  'PS256', 'PS384', 'PS512',
+  'ES256', 'ES384', 'ES512',
+  'EdDSA', 'Ed25519',
+] as const;
+
+/** Levels accepted by `logLevel`, most to least severe (pino's names). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function httpUrl(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'is not a URL';
+  }
+  return url.protocol === 'http:' || url.protocol === 'https:' ? undefined : 'must be an http: or https: URL';
+}
+
+/**
+ * Every option Herald reads, in `--help` order. See the module comment for the
+ * naming convention and {@link loadConfig} for sources and precedence.
+ */
+export const OPTION_DEFINITIONS = [
+  // WebSocket listener
+  {
+    key: 'wsHost', flag: '--ws-host', env: 'HERALD_WS_HOST', type: 'string', default: '0.0.0.0', placeholder: 'host',
+    description: 'Address the WebSocket listener binds: 0.0.0.0 for every IPv4 interface, :: for every interface.',
+  },
+  {
+    key: 'wsPort', flag: '--ws-port', env: 'HERALD_WS_PORT', type: 'int', default: 9992, min: 0, max: 65535,
+    placeholder: 'port', description: 'TCP port of the WebSocket listener; 0 picks a free port.',
+  },
+  {
+    key: 'wsPath', flag: '--ws-path', env: 'HERALD_WS_PATH', type: 'string', default: '/ws', placeholder: 'path',
+    description: 'URL path clients upgrade on; requests for other paths get 404.',
+    validate: (value: string) => (value.startsWith('/') ? undefined : 'must start with "/"'),
+  },
+  // HTTP listener: push API, health, metrics
+  {
+    key: 'apiHost', flag: '--api-host', env: 'HERALD_API_HOST', type: 'string', default: '127.0.0.1', placeholder: 'host',
+    description: 'Address of the HTTP listener serving the push API, health checks and metrics. '
+      + 'Loopback by default: the push API is for trusted backends.',
+  },
+  {
+    key: 'apiPort', flag: '--api-port', env: 'HERALD_API_PORT', type: 'int', default: 10068, min: 0, max: 65535,
+    placeholder: 'port', description: 'TCP port of the HTTP listener; 0 picks a free port.',
+  },
+  // gRPC listener: push API
+  {
+    key: 'grpcHost', flag: '--grpc-host', env: 'HERALD_GRPC_HOST', type: 'string', default: '127.0.0.1', placeholder: 'host',
+    description: 'Address of the gRPC push API (order.Proxy and herald.v1.Push). Loopback by default.',
+  },
+  {
+    key: 'grpcPort', flag: '--grpc-port', env: 'HERALD_GRPC_PORT', type: 'int', default: 10067, min: 0, max: 65535,
+    placeholder: 'port', description: 'TCP port of the gRPC push API; 0 picks a free port.',
+  },
+  // Push API security
+  {
+    key: 'pushTokens', flag: '--push-tokens', env: 'HERALD_PUSH_TOKENS', type: 'string[]', secret: true,
+    placeholder: 'tokens',
+    description: 'Bearer tokens accepted by the HTTP and gRPC push APIs (several, comma-separated, for rotation; '
+      + 'each at least 16 characters). Unset: the push APIs are open, which is refused on a non-loopback address.',
+    validate: (tokens: readonly string[]) =>
+      tokens.every((token) => token.length >= 16) ? undefined : 'each token must be at least 16 characters',
+  },
+  {
+    key: 'insecurePushApi', flag: '--insecure-push-api', env: 'HERALD_INSECURE_PUSH_API', type: 'boolean', default: false,
+    description: 'Allow the push APIs to listen on a non-loopback address without a token. Anyone who can reach '
+      + 'the port can then push to every client.',
+  },
+  // Connection timing and limits
+  {
+    key: 'heartbeatTimeoutMs', flag: '--heartbeat-timeout', env: 'HERALD_HEARTBEAT_TIMEOUT', type: 'duration',
+    default: 60_000, min: 1_000,
+    description: 'A client that sends nothing (not even a ping) for this long is disconnected.',
+  },
+  {
+    key: 'handshakeTimeoutMs', flag: '--handshake-timeout', env: 'HERALD_HANDSHAKE_TIMEOUT', type: 'duration',
+    default: 5_000, min: 1, description: 'Time a new TCP connection has to send a complete upgrade request.',
+  },
+  {
+    key: 'maxRequestBytes', flag: '--max-request-bytes', env: 'HERALD_MAX_REQUEST_BYTES', type: 'bytes',
+    default: 8 * 1024, min: 1024,
+    description: 'Largest upgrade request head (request line and headers); larger requests get 431.',
+  },
+  {
+    key: 'maxMessageBytes', flag: '--max-message-bytes', env: 'HERALD_MAX_MESSAGE_BYTES', type: 'bytes',
+    default: 64 * 1024, min: 1,
+    description: 'Largest message a client may send, after reassembling fragments; '
+      + 'a larger one closes the connection with 1009.',
+  },
+  {
+    key: 'closeTimeoutMs', flag: '--close-timeout', env: 'HERALD_CLOSE_TIMEOUT', type: 'duration', default: 3_000, min: 0,
+    description: 'Time a closing connection has to finish the close handshake before its socket is destroyed.',
+  },
+  // Login: JWT (one key source) or an auth URL
+  {
+    key: 'jwtSecret', flag: '--jwt-secret', env: 'HERALD_JWT_SECRET', type: 'string', secret: true, placeholder: 'secret',
+    description: 'Shared secret verifying client JWTs signed with HS256, HS384 or HS512. '
+      + 'Prefer the environment or the config file: flags show up in process lists.',
+  },
+  {
+    key: 'jwtPublicKeyFile', flag: '--jwt-public-key-file', env: 'HERALD_JWT_PUBLIC_KEY_FILE', type: 'string', path: true,
+    placeholder: 'file', description: 'PEM public key (SPKI) verifying client JWTs signed with RS*, PS*, ES* or EdDSA.',
+  },
+  {
+    key: 'jwtJwksFile', flag: '--jwt-jwks-file', env: 'HERALD_JWT_JWKS_FILE', type: 'string', path: true,
+    placeholder: 'file', description: 'JSON Web Key Set verifying client JWTs; the token\'s "kid" selects the key.',
+  },
+  {
+    key: 'jwtAlgorithms', flag: '--jwt-algorithms', env: 'HERALD_JWT_ALGORITHMS', type: 'string[]',
+    values: JWT_ALGORITHMS, placeholder: 'algs',
+    description: 'JWT "alg" values accepted; unset: every algorithm the configured key supports.',
+  },
+  {
+    key: 'jwtIssuer', flag: '--jwt-issuer', env: 'HERALD_JWT_ISSUER', type: 'string', placeholder: 'iss',
+    description: 'Required "iss" claim of client JWTs; unset: not checked.',
+  },
+  {
+    key: 'jwtAudience', flag: '--jwt-audience', env: 'HERALD_JWT_AUDIENCE', type: 'string', placeholder: 'aud',
+    description: 'Required "aud" claim of client JWTs; unset: not checked.',
+  },
+  {
+    key: 'authUrl', flag: '--auth-url', env: 'HERALD_AUTH_URL', type: 'string', placeholder: 'url', validate: httpUrl,
+    description: 'URL (http or https) of your backend endpoint that authenticates each client login, instead of a JWT.',
+  },
+  {
+    key: 'authTimeoutMs', flag: '--auth-timeout', env: 'HERALD_AUTH_TIMEOUT', type: 'duration', default: 3_000, min: 1,
+    description: 'Time a call to the auth URL may take; a slower login fails.',
+  },
+  // Topics and pushes
+  {
+    key: 'maxTopicLength', flag: '--max-topic-length', env: 'HERALD_MAX_TOPIC_LENGTH', type: 'int', default: 256, min: 1,
+    description: 'Longest topic name, in UTF-8 bytes; longer topics are refused (reply 30004, push 400).',
+  },
+  {
+    key: 'maxSubscriptionsPerConnection', flag: '--max-subscriptions-per-connection',
+    env: 'HERALD_MAX_SUBSCRIPTIONS_PER_CONNECTION', type: 'int', default: 1024, min: 1,
+    description: 'Most topics one connection may be subscribed to at once.',
+  },
+  {
+    key: 'maxPushBytes', flag: '--max-push-bytes', env: 'HERALD_MAX_PUSH_BYTES', type: 'bytes',
+    default: 1024 * 1024, min: 1, description: 'Largest payload of one pushed event; larger pushes are rejected.',
+  },
+  {
+    key: 'maxBatchItems', flag: '--max-batch-items', env: 'HERALD_MAX_BATCH_ITEMS', type: 'int', default: 1000, min: 1,
+    description: 'Most events in one batch push request.',
+  },
+  // Process
+  {
+    key: 'shutdownTimeoutMs', flag: '--shutdown-timeout', env: 'HERALD_SHUTDOWN_TIMEOUT', type: 'duration',
+    default: 10_000, min: 0,
+    description: 'On SIGTERM or SIGINT, time connections have to close gracefully before the process exits.',
+  },
+  {
+    key: 'logLevel', flag: '--log-level', env: 'HERALD_LOG_LEVEL', type: 'enum', default: 'info', values: LOG_LEVELS,
+    placeholder: 'level', description: 'Least severe level logged; silent logs nothing.',
+  },
+] as const satisfies readonly OptionDefinition[];
+
+/**
+ * Herald's validated configuration: one readonly field per row of
+ * {@link OPTION_DEFINITIONS} (see each row's description). Durations are
+ * milliseconds (`...Ms`), sizes are bytes (`...Bytes`); fields of options
+ * without a default are `undefined` when unset.
+ */
+export interface HeraldConfig extends ConfigOf<typeof OPTION_DEFINITIONS> {}
+
+/** A field of {@link HeraldConfig}. */
+export type ConfigKey = keyof HeraldConfig;
+
+/**
+ * The option naming the config file. It is not a row of the table: it is read
+ * before the others and is not itself a configuration value.
+ */
+export const CONFIG_FILE_OPTION = {
+  flag: '--config',
+  env: 'HERALD_CONFIG',
+  placeholder: 'file',
+  description: 'JSON file of options, keyed by the camelCase names shown as "key" below, '
+    + 'e.g. {"wsPort": 9992, "heartbeatTimeoutMs": "60s"}. Relative paths inside it are relative to the file.',
+} as const;

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { OPTION_DEFINITIONS, type OptionDefinition } from '../../src/config/option-definitions.js';
+import { checkValue } from '../../src/config/value-parsers.js';
+
+const definitions: readonly OptionDefinition[] = OPTION_DEFINITIONS;
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}
+
+describe('OPTION_DEFINITIONS', () => {
+  it('has unique keys, flags and environment variables', () => {
+    for (const field of ['key', 'flag', 'env'] as const) {
+      const names = definitions.map((definition) => definition[field]);
+      assert.equal(new Set(names).size, names.length, `duplicate ${field}`);
+    }
+  });
+  it('derives every flag and environment variable from the key', () => {
+    for (const { key, flag, env, type } of definitions) {
+      const stem = type === 'duration' ? key.replace(/Ms$/, '') : key;
+      assert.equal(flag, `--${kebab(stem)}`, key);
+      assert.equal(env, `HERALD_${kebab(stem).replaceAll('-', '_').toUpperCase()}`, key);
+    }
+  });
+  it('names durations ...Ms and sizes ...Bytes, and nothing else so', () => {
+    for (const { key, type } of definitions) {
+      assert.equal(key.endsWith('Ms'), type === 'duration', key);
+      assert.equal(key.endsWith('Bytes'), type === 'bytes', key);
+    }
+  });
+  it('has defaults that pass their own checks', () => {
+    for (const definition of definitions) {
+      if (definition.default === undefined) continue;
+      const result = checkValue(definition, definition.default);
+      assert.ok(result.ok, `${definition.key}: ${result.ok ? '' : result.problem}`);
+    }
+  });
+  it('describes every option in a sentence', () => {
+    for (const { key, description } of definitions) assert.match(description, /^[A-Z].*\.$/s, key);
+  });
+  it('has the documented defaults', () => {
+    const defaults = Object.fromEntries(definitions.map((definition) => [definition.key, definition.default]));
+    assert.deepEqual(defaults, {
+      wsHost: '0.0.0.0', wsPort: 9992, wsPath: '/ws', apiHost: '127.0.0.1', apiPort: 10068,
+      grpcHost: '127.0.0.1', grpcPort: 10067, pushTokens: undefined, insecurePushApi: false,
+      heartbeatTimeoutMs: 60_000, handshakeTimeoutMs: 5_000, maxRequestBytes: 8192, maxMessageBytes: 65536,
+      closeTimeoutMs: 3_000, jwtSecret: undefined, jwtPublicKeyFile: undefined, jwtJwksFile: undefined,
+      jwtAlgorithms: undefined, jwtIssuer: undefined, jwtAudience: undefined, authUrl: undefined,
+      authTimeoutMs: 3_000, maxTopicLength: 256, maxSubscriptionsPerConnection: 1024, maxPushBytes: 1048576,
+      maxBatchItems: 1000, shutdownTimeoutMs: 10_000, logLevel: 'info',
+    });
+  });
+});
