@@ -33,6 +33,8 @@ export interface HeraldNodeOptions {
   maxRequestBytes?: number;
   maxMessageBytes?: number;
   closeTimeoutMs?: number;
+  maxBufferedBytes?: number;
+  slowConsumerPolicy?: 'close' | 'drop';
   maxTopicLength?: number;
   maxSubscriptionsPerConnection?: number;
   maxPushBytes?: number;
@@ -88,6 +90,7 @@ export class HeraldNode {
       users: () => hub.userCount,
       subscriptions: () => hub.subscriptionCount,
       hubCounters: () => hub.counters,
+      slowConsumerEvents: () => this.ws.slowConsumerEvents,
     });
     const topicRules = { maxTopicLength: options.maxTopicLength ?? 256 };
     const metrics = this.metrics;
@@ -116,6 +119,9 @@ export class HeraldNode {
       maxMessageSize: options.maxMessageBytes ?? 64 * 1024,
       idleTimeoutMs: options.heartbeatTimeoutMs ?? 60_000,
       idleCloseCode: HeraldCloseCode.HeartbeatTimeout,
+      maxBufferedBytes: options.maxBufferedBytes,
+      slowConsumerPolicy: options.slowConsumerPolicy,
+      slowConsumerCloseCode: HeraldCloseCode.SlowConsumer,
       timerResolutionMs: options.timerResolutionMs,
       handler: {
         onOpen(conn: WebSocketConnection) {

@@ -8,6 +8,7 @@ export interface MetricsSource {
   users(): number;
   subscriptions(): number;
   hubCounters(): HubCounters;
+  slowConsumerEvents(): number;
 }
 
 /**
@@ -32,6 +33,12 @@ export class HeraldMetrics {
     monotonic('herald_messages_sent_total', 'Frames queued to connections by pushes.', registers, () => source.hubCounters().deliveries);
     monotonic('herald_bytes_sent_total', 'Bytes of frames queued to connections by pushes.', registers, () => source.hubCounters().deliveredBytes);
     monotonic('herald_messages_dropped_total', 'Deliveries refused by a connection (closing or over its bound).', registers, () => source.hubCounters().drops);
+    monotonic(
+      'herald_slow_consumer_events_total',
+      'Sends refused because a connection passed its buffered-bytes bound (each closes it under the close policy).',
+      registers,
+      source.slowConsumerEvents,
+    );
     monotonic('herald_publications_total', 'Publications routed by this node.', registers, () => source.hubCounters().publications);
     this.connectionsTotal = new Counter({ name: 'herald_connections_total', help: 'WebSocket connections opened.', registers });
     this.pushesTotal = new Counter({

@@ -191,6 +191,18 @@ export const OPTION_DEFINITIONS = [
     key: 'closeTimeoutMs', flag: '--close-timeout', env: 'HERALD_CLOSE_TIMEOUT', type: 'duration', default: 3_000, min: 0,
     description: 'Time a closing connection has to finish the close handshake before its socket is destroyed.',
   },
+  {
+    key: 'maxBufferedBytes', flag: '--max-buffered-bytes', env: 'HERALD_MAX_BUFFERED_BYTES', type: 'bytes',
+    default: 1024 * 1024, min: 1024,
+    description: 'Bound on the bytes waiting to be written to one client (queued plus the kernel backlog). '
+      + 'A push that would pass it triggers the slow-consumer policy.',
+  },
+  {
+    key: 'slowConsumerPolicy', flag: '--slow-consumer-policy', env: 'HERALD_SLOW_CONSUMER_POLICY', type: 'enum',
+    default: 'close', values: ['close', 'drop'], placeholder: 'policy',
+    description: 'For a client past --max-buffered-bytes: close closes it with 4001 so it reconnects and resyncs; '
+      + 'drop drops the pushes that do not fit (counted in herald_messages_dropped_total) and keeps it.',
+  },
   // Login: JWT (one key source) or an auth URL
   {
     key: 'jwtSecret', flag: '--jwt-secret', env: 'HERALD_JWT_SECRET', type: 'string', secret: true, placeholder: 'secret',

@@ -1,8 +1,7 @@
-import type { Socket } from 'node:net';
 import { CloseCode, OpCode } from '../protocol/constants.js';
 import { encodeCloseFrame, encodeFrame, truncateCloseReason } from '../protocol/frame-encoder.js';
 import type { ProtocolError } from '../protocol/errors.js';
-import type { FrameParser, FrameParserHandler } from '../protocol/frame-parser.js';
+import { FrameParser, type FrameParserHandler } from '../protocol/frame-parser.js';
 import type { WheelEntry } from './timing-wheel.js';
 
 /** Lifecycle of a {@link WebSocketConnection}. */
@@ -29,32 +28,44 @@ export interface ConnectionOwner {
   onConnectionClosed(conn: WebSocketConnection): void;
   /** Queue `conn` to be flushed once at the end of this event-loop turn. */
   markDirty(conn: WebSocketConnection): void;
+  /** A frame did not fit under `maxBufferedBytes`: apply the slow-consumer policy to `conn`. */
+  onSlowConsumer(conn: WebSocketConnection): void;
   /** Put `conn` on the shared timer wheel, to be ended if still closing after the close timeout. */
   scheduleCloseTimeout(conn: WebSocketConnection): void;
-  readonly highWaterMark: number;
+  /** Bound on a connection's unflushed bytes (queued this turn plus the kernel's backlog in the transport). */
+  readonly maxBufferedBytes: number;
+  /** Largest incoming message, for the parser created when bytes arrive. */
+  readonly maxMessageSize: number;
   /** The coarse clock value to stamp on activity (idle timeout), never early. */
   readonly activityTick: number;
 }
 
-const kConnection = Symbol('herald.connection');
-type OwnedSocket = Socket & { [kConnection]: WebSocketConnection };
+/** Links a transport object (socket or TCP handle) back to its connection. */
+export const kConnection = Symbol('herald.connection');
 
 /**
- * One client socket. A plain object with plain fields; socket events reach it
- * through module-level listeners (no closures per connection), and deadlines
- * live on the server's timing wheel (no timer per connection).
+ * One client connection: WebSocket state, the write queue and the close
+ * handshake, over a transport supplied by a subclass (`RawTcpConnection` on a
+ * libuv TCP handle, `NetSocketConnection` on a `net.Socket`). A plain object
+ * with plain fields; transport events reach it through module-level functions
+ * (no closures per connection), and deadlines live on the server's timing
+ * wheel (no timer per connection).
  */
-export class WebSocketConnection implements FrameParserHandler, WheelEntry {
+export abstract class WebSocketConnection implements FrameParserHandler, WheelEntry {
   wheelNext: WheelEntry | null = null;
   wheelPrev: WheelEntry | null = null;
   wheelDeadline = 0;
 
   state: ConnectionState = ConnectionState.Handshake;
-  readonly socket: Socket;
   /** @internal */
   readonly owner: ConnectionOwner;
-  /** @internal set when the handshake completes. */
+  /**
+   * @internal present only while a frame is partly received (or after the
+   * peer's close, stopped): an idle connection holds no parser.
+   */
   parser: FrameParser | null = null;
+  /** @internal the handshake completed. */
+  opened = false;
   /** @internal the partial request head while the handshake is incomplete. */
   head: { chunks: Buffer[]; length: number } | null = null;
   /** The negotiated subprotocol, if any. */
@@ -73,15 +84,28 @@ export class WebSocketConnection implements FrameParserHandler, WheelEntry {
   /** @internal */
   pendingBytes = 0;
 
-  constructor(socket: Socket, owner: ConnectionOwner) {
-    this.socket = socket;
+  constructor(owner: ConnectionOwner) {
     this.owner = owner;
-    (socket as OwnedSocket)[kConnection] = this;
-    socket.on('data', onSocketData);
-    socket.on('end', onSocketEnd);
-    socket.on('error', onSocketError);
-    socket.on('close', onSocketClose);
   }
+
+  // ---- The transport, implemented by subclasses ----
+
+  /** The peer's IP address, if known. */
+  abstract get remoteAddress(): string | undefined;
+  /** Bytes handed to the transport that the kernel has not accepted yet. */
+  protected abstract get transportBufferedBytes(): number;
+  /** True once the transport can no longer write. */
+  protected abstract get transportClosed(): boolean;
+  /** Hand bytes to the kernel (or the transport's queue); never throws. */
+  protected abstract transportWrite(data: Buffer): void;
+  /** Hand several buffers to the kernel in one writev, without copying. */
+  protected abstract transportWritev(chunks: Buffer[]): void;
+  /** @internal write handshake text (latin1), e.g. the 101 response. */
+  abstract writeLatin1(text: string): void;
+  /** @internal half-close after pending writes; the transport closes when the peer ends too. */
+  abstract end(): void;
+  /** Destroy the transport now, without a closing handshake. */
+  abstract terminate(): void;
 
   /** True while messages can be sent. */
   get isOpen(): boolean {
@@ -90,7 +114,7 @@ export class WebSocketConnection implements FrameParserHandler, WheelEntry {
 
   /** Bytes accepted but not yet handed to the kernel: queued this turn plus the socket's buffer. */
   get bufferedAmount(): number {
-    return this.pendingBytes + this.socket.writableLength;
+    return this.pendingBytes + this.transportBufferedBytes;
   }
 
   /** Frame and queue one message: text for strings, binary for buffers unless `isText`. */
@@ -107,6 +131,14 @@ export class WebSocketConnection implements FrameParserHandler, WheelEntry {
    */
   sendFrame(frame: Buffer): SendResult {
     if (this.state !== ConnectionState.Open) return 'dropped';
+    const buffered = this.pendingBytes + this.transportBufferedBytes;
+    const bound = this.owner.maxBufferedBytes;
+    // A frame that would take the backlog past the bound is refused (one frame alone always fits):
+    // memory per connection never grows without limit. The owner applies its policy (drop or close).
+    if (buffered > 0 && buffered + frame.length > bound) {
+      this.owner.onSlowConsumer(this);
+      return 'dropped';
+    }
     const pending = this.pending;
     if (pending === null) {
       this.pending = frame;
@@ -117,7 +149,7 @@ export class WebSocketConnection implements FrameParserHandler, WheelEntry {
       this.pending = [pending, frame];
     }
     this.pendingBytes += frame.length;
-    return this.bufferedAmount > this.owner.highWaterMark ? 'backpressure' : 'ok';
+    return buffered + frame.length > bound / 2 ? 'backpressure' : 'ok';
   }
 
   /** Send a ping control frame (payload ≤ 125 bytes). */
@@ -135,28 +167,21 @@ export class WebSocketConnection implements FrameParserHandler, WheelEntry {
     this.owner.scheduleCloseTimeout(this);
   }
 
-  /** Destroy the socket now, without a closing handshake. */
-  terminate(): void {
-    this.socket.destroy();
-  }
-
   /** @internal write everything queued this turn with one socket write. */
   flush(): void {
     const pending = this.pending;
     if (pending === null) return;
     this.pending = null;
     this.pendingBytes = 0;
-    if (this.socket.destroyed) return;
+    if (this.transportClosed) return;
     if (!Array.isArray(pending)) {
-      this.socket.write(pending);
-    } else if (pending.length <= 1 || this.pendingBytesOf(pending) <= CONCAT_LIMIT) {
-      // Small frames: one copy into one buffer beats a stream write per frame.
-      this.socket.write(Buffer.concat(pending));
+      this.transportWrite(pending);
+    } else if (this.pendingBytesOf(pending) <= CONCAT_LIMIT) {
+      // Small frames: one copy into one buffer beats a write request per frame.
+      this.transportWrite(Buffer.concat(pending));
     } else {
       // Large frames: hand the buffers to writev without copying.
-      this.socket.cork();
-      for (const frame of pending) this.socket.write(frame);
-      this.socket.uncork();
+      this.transportWritev(pending);
     }
   }
 
@@ -190,7 +215,7 @@ export class WebSocketConnection implements FrameParserHandler, WheelEntry {
       this.sendClose(echo, code, reason);
     }
     // Either way both close frames have now crossed: §7.1.1 the server closes TCP first.
-    this.socket.end();
+    this.end();
     this.owner.scheduleCloseTimeout(this);
   }
 
@@ -199,7 +224,7 @@ export class WebSocketConnection implements FrameParserHandler, WheelEntry {
     if (this.state === ConnectionState.Open) {
       this.sendClose(encodeCloseFrame(error.closeCode, truncateCloseReason(error.message)), error.closeCode, error.message);
     }
-    this.socket.end();
+    this.end();
     this.owner.scheduleCloseTimeout(this);
   }
 
@@ -209,51 +234,43 @@ export class WebSocketConnection implements FrameParserHandler, WheelEntry {
     this.state = ConnectionState.Closing;
     this.closeCode = code;
     this.closeReason = reason;
-    if (!this.socket.destroyed) this.socket.write(frame);
+    if (!this.transportClosed) this.transportWrite(frame);
   }
 
   /** @internal */
   onData(chunk: Buffer): void {
     if (this.lastActivityTick !== 0) this.lastActivityTick = this.owner.activityTick;
-    if (this.parser !== null) this.parser.push(chunk);
-    else if (this.state === ConnectionState.Handshake) this.owner.onHandshakeData(this, chunk);
+    let parser = this.parser;
+    if (parser === null) {
+      if (!this.opened) {
+        if (this.state === ConnectionState.Handshake) this.owner.onHandshakeData(this, chunk);
+        return;
+      }
+      if (this.state === ConnectionState.Closed) return;
+      parser = this.parser = new FrameParser(this, { maxMessageSize: this.owner.maxMessageSize });
+    }
+    parser.push(chunk);
+    // Between frames the parser holds nothing: drop it (a stopped parser is kept, to ignore what follows a close).
+    if (parser.idle && this.parser === parser) this.parser = null;
   }
 
-  /** @internal */
-  onSocketClose(): void {
+  /** @internal the transport has closed: called exactly once. */
+  onTransportClosed(): void {
     this.state = ConnectionState.Closed;
     this.pending = null;
     this.pendingBytes = 0;
     this.head = null;
-    if (this.parser !== null) this.parser.stop();
+    this.parser?.stop();
+    this.parser = null;
     this.owner.onConnectionClosed(this);
   }
 
   /** True once the handshake completed (even if closed since). */
   get wasOpened(): boolean {
-    return this.parser !== null;
+    return this.opened;
   }
 }
 
 /** Above this many queued bytes, frames go to writev instead of being concatenated. */
 const CONCAT_LIMIT = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
-
-function onSocketData(this: Socket, chunk: Buffer): void {
-  (this as OwnedSocket)[kConnection].onData(chunk);
-}
-
-/**
- * The peer sent FIN: end our side too. `http.Server` sockets (attach mode) allow
- * half-open connections, so without this 'close', and onClose, would never come.
- */
-function onSocketEnd(this: Socket): void {
-  this.end();
-}
-
-/** Errors (ECONNRESET, EPIPE…) are followed by 'close', which does the cleanup. */
-function onSocketError(this: Socket, _error: Error): void {}
-
-function onSocketClose(this: Socket): void {
-  (this as OwnedSocket)[kConnection].onSocketClose();
-}

@@ -8,21 +8,53 @@ export interface FrameSink {
 }
 
 /**
- * A connection as the hub indexes it: its login and its subscriptions.
- * Sets are created on the first subscription, so an idle connection that never
- * subscribed privately carries no empty Set.
+ * A small set of topic names. Most connections hold zero or one subscription
+ * of a kind, so those cases cost no allocation: `null` is empty, a string is
+ * one topic, and only a second topic creates a Set (~150 bytes saved per
+ * idle connection with one subscription).
  */
+export type TopicSet = null | string | Set<string>;
+
+export function topicSetHas(set: TopicSet, topic: string): boolean {
+  return set === topic || (set !== null && typeof set !== 'string' && set.has(topic));
+}
+
+export function topicSetSize(set: TopicSet): number {
+  return set === null ? 0 : typeof set === 'string' ? 1 : set.size;
+}
+
+/** `set` plus `topic` (the caller checked it is absent). */
+export function topicSetAdd(set: TopicSet, topic: string): TopicSet {
+  if (set === null) return topic;
+  if (typeof set === 'string') return new Set([set, topic]);
+  set.add(topic);
+  return set;
+}
+
+/** `set` without `topic` (the caller checked it is present). */
+export function topicSetDelete(set: TopicSet, topic: string): TopicSet {
+  if (typeof set === 'string' || set === null) return null;
+  set.delete(topic);
+  if (set.size === 1) for (const only of set) return only;
+  return set.size === 0 ? null : set;
+}
+
+export function topicSetValues(set: TopicSet): Iterable<string> {
+  return set === null ? [] : typeof set === 'string' ? [set] : set;
+}
+
+/** A connection as the hub indexes it: its login and its subscriptions. */
 export class HubClient {
   /** The logged-in user, or null. */
   uid: string | null = null;
   /** Public topics (op 1). */
-  publicTopics: Set<string> | null = null;
+  publicTopics: TopicSet = null;
   /** Private topics (op 5), meaningful only while `uid` is set. */
-  privateTopics: Set<string> | null = null;
+  privateTopics: TopicSet = null;
 
   constructor(readonly sink: FrameSink) {}
 
   get subscriptionCount(): number {
-    return (this.publicTopics?.size ?? 0) + (this.privateTopics?.size ?? 0);
+    return topicSetSize(this.publicTopics) + topicSetSize(this.privateTopics);
   }
 }

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { OpCode } from '../protocol/constants.js';
 import { encodeFrame } from '../protocol/frame-encoder.js';
-import type { HubClient } from './hub-client.js';
+import { topicSetAdd, topicSetDelete, topicSetHas, topicSetSize, topicSetValues, type HubClient } from './hub-client.js';
 
 /** A push as the hub routes it (the engine's `Publication`, structurally). */
 export interface HubPublication {
@@ -72,19 +72,16 @@ export class Hub {
   /** Remove `client` from every index (gpush leaked logged-in connections here). */
   remove(client: HubClient): void {
     if (!this.all.delete(client)) return;
-    if (client.publicTopics !== null) {
-      for (const topic of client.publicTopics) this.leaveTopic(client, topic);
-      this.subscriptions -= client.publicTopics.size;
-      client.publicTopics = null;
-    }
+    for (const topic of topicSetValues(client.publicTopics)) this.leaveTopic(client, topic);
+    this.subscriptions -= topicSetSize(client.publicTopics);
+    client.publicTopics = null;
     this.logout(client);
   }
 
   /** Returns false when already subscribed. */
   subscribePublic(client: HubClient, topic: string): boolean {
-    const topics = (client.publicTopics ??= new Set());
-    if (topics.has(topic)) return false;
-    topics.add(topic);
+    if (topicSetHas(client.publicTopics, topic)) return false;
+    client.publicTopics = topicSetAdd(client.publicTopics, topic);
     this.subscriptions++;
     let members = this.topics.get(topic);
     if (members === undefined) {
@@ -98,7 +95,8 @@ export class Hub {
 
   /** Returns false when not subscribed. Only the public subscription is touched. */
   unsubscribePublic(client: HubClient, topic: string): boolean {
-    if (client.publicTopics === null || !client.publicTopics.delete(topic)) return false;
+    if (!topicSetHas(client.publicTopics, topic)) return false;
+    client.publicTopics = topicSetDelete(client.publicTopics, topic);
     this.subscriptions--;
     this.leaveTopic(client, topic);
     return true;
@@ -126,10 +124,8 @@ export class Hub {
     const uid = client.uid;
     if (uid === null) return;
     client.uid = null;
-    if (client.privateTopics !== null) {
-      this.subscriptions -= client.privateTopics.size;
-      client.privateTopics = null;
-    }
+    this.subscriptions -= topicSetSize(client.privateTopics);
+    client.privateTopics = null;
     const members = this.users.get(uid);
     if (members !== undefined && members.delete(client) && members.size === 0) {
       this.users.delete(uid);
@@ -139,15 +135,15 @@ export class Hub {
 
   /** Requires a login (the caller checks). Returns false when already subscribed. */
   subscribePrivate(client: HubClient, topic: string): boolean {
-    const topics = (client.privateTopics ??= new Set());
-    if (topics.has(topic)) return false;
-    topics.add(topic);
+    if (topicSetHas(client.privateTopics, topic)) return false;
+    client.privateTopics = topicSetAdd(client.privateTopics, topic);
     this.subscriptions++;
     return true;
   }
 
   unsubscribePrivate(client: HubClient, topic: string): boolean {
-    if (client.privateTopics === null || !client.privateTopics.delete(topic)) return false;
+    if (!topicSetHas(client.privateTopics, topic)) return false;
+    client.privateTopics = topicSetDelete(client.privateTopics, topic);
     this.subscriptions--;
     return true;
   }
@@ -168,7 +164,7 @@ export class Hub {
     let sent = 0;
     let drops = 0;
     for (const client of audience) {
-      if (privateTopic !== undefined && (client.privateTopics === null || !client.privateTopics.has(privateTopic))) continue;
+      if (privateTopic !== undefined && !topicSetHas(client.privateTopics, privateTopic)) continue;
       if (client.sink.sendFrame(frame) === 'dropped') drops++;
       else sent++;
     }

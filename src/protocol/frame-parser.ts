@@ -93,6 +93,15 @@ export class FrameParser {
     return this.state === S_STOPPED;
   }
 
+  /**
+   * True between frames with nothing buffered and no fragmented message open:
+   * the parser holds no state worth keeping, so an idle connection may drop it
+   * and create a fresh one when bytes arrive.
+   */
+  get idle(): boolean {
+    return this.state === S_HEADER && this.buffered === 0 && this.fragments === null;
+  }
+
   /** Bytes held for an incomplete frame. */
   get bufferedBytes(): number {
     return this.buffered;
@@ -344,17 +353,21 @@ export class FrameParser {
     }
     const out = Buffer.allocUnsafe(n);
     let written = 0;
+    // Drop the used chunks with one splice: a shift() per chunk is quadratic
+    // when a large payload arrives in many tiny chunks.
+    let used = 0;
     while (written < n) {
-      chunk = this.chunks[0];
+      chunk = this.chunks[used];
       const take = Math.min(chunk.length - this.offset, n - written);
       chunk.copy(out, written, this.offset, this.offset + take);
       written += take;
       this.offset += take;
       if (this.offset === chunk.length) {
-        this.chunks.shift();
+        used++;
         this.offset = 0;
       }
     }
+    this.chunks.splice(0, used);
     return out;
   }
 }

@@ -70,7 +70,7 @@ export function parseRequestHead(head: Buffer): RequestHead {
     if (colon <= 0) throw badRequest('malformed header line');
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) throw badRequest('malformed header name');
-    const value = line.slice(colon + 1).trim();
+    const value = trimOws(line.slice(colon + 1));
     if (BAD_FIELD_VALUE.test(value)) throw badRequest(`invalid characters in ${name} header`);
     const key = name.toLowerCase();
     if (key === 'host') hostCount++;
@@ -199,6 +199,19 @@ function parseTokenList(value: string | undefined, name: string): string[] {
     out.push(item);
   }
   return out;
+}
+
+/**
+ * Strip optional whitespace, which is only SP and HTAB (RFC 9110 §5.5/§5.6.3).
+ * `String#trim` would also strip VT, FF, CR, LF and NBSP, hiding control
+ * characters from the field-value check.
+ */
+function trimOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && (value[start] === ' ' || value[start] === '\t')) start++;
+  while (end > start && (value[end - 1] === ' ' || value[end - 1] === '\t')) end--;
+  return value.slice(start, end);
 }
 
 function badRequest(message: string): HandshakeError {

@@ -3,7 +3,7 @@ import { ReplyCode } from '../codes.js';
 import type { WebSocketConnection } from '../gateway/connection.js';
 import { TimingWheel, monotonicNow, type WheelEntry } from '../gateway/timing-wheel.js';
 import type { ConnectionHandler } from '../gateway/websocket-server.js';
-import { HubClient } from '../hub/hub-client.js';
+import { HubClient, topicSetHas } from '../hub/hub-client.js';
 import type { Hub } from '../hub/hub.js';
 import { checkTopic, type TopicRules } from '../hub/topic-rules.js';
 import { PONG_FRAME, isTextPing, replyFrame } from './replies.js';
@@ -17,6 +17,9 @@ export const ClientOp = {
   SubscribePrivate: 5,
   UnsubscribePrivate: 6,
 } as const;
+
+/** Commands a client may send while its login is verified; beyond, each gets 30001. */
+const MAX_DEFERRED_COMMANDS = 32;
 
 /** What the session reports for metrics and logs. */
 export interface SessionEvents {
@@ -43,6 +46,13 @@ export class SessionClient extends HubClient implements WheelEntry {
   wheelDeadline = 0;
   /** Bumped by every login, logout and close, so a late verifier answer for an older attempt is ignored. */
   loginSeq = 0;
+  /**
+   * Commands received while a login is being verified, replayed in order when
+   * it completes (gpush verified logins synchronously, so clients send op 5
+   * right behind op 3). `null` binary-frame marker; the array is null when no
+   * login is pending.
+   */
+  deferred: (Buffer | null)[] | null = null;
   constructor(readonly conn: WebSocketConnection) {
     super(conn);
   }
@@ -82,17 +92,32 @@ export class GpushSession implements ConnectionHandler {
   onClose(conn: WebSocketConnection): void {
     const client = conn.context as SessionClient;
     client.loginSeq++;
+    client.deferred = null;
     this.expiries.cancel(client);
     this.hub.remove(client);
   }
 
   onMessage(conn: WebSocketConnection, data: Buffer, isText: boolean): void {
+    // Heartbeats are answered at once, even while a login is pending.
     if (isTextPing(data)) {
       conn.sendFrame(PONG_FRAME);
       return;
     }
     const client = conn.context as SessionClient;
-    if (!isText) return this.badRequest(client, 'commands are JSON text frames, not binary');
+    const deferred = client.deferred;
+    if (deferred !== null) {
+      if (deferred.length >= MAX_DEFERRED_COMMANDS) {
+        return this.badRequest(client, `more than ${MAX_DEFERRED_COMMANDS} commands sent while a login is pending`);
+      }
+      deferred.push(isText ? data : null);
+      return;
+    }
+    this.handle(client, isText ? data : null);
+  }
+
+  /** Run one command; `null` stands for a binary frame. */
+  private handle(client: SessionClient, data: Buffer | null): void {
+    if (data === null) return this.badRequest(client, 'commands are JSON text frames, not binary');
     let request: unknown;
     try {
       request = JSON.parse(data.toString('utf8'));
@@ -131,8 +156,7 @@ export class GpushSession implements ConnectionHandler {
     const problem = checkTopic(topic, this.rules);
     if (problem !== undefined) return this.reply(client, ReplyCode.InvalidTopic, problem);
     const name = topic as string;
-    const already = isPrivate ? client.privateTopics?.has(name) : client.publicTopics?.has(name);
-    if (already !== true) {
+    if (!topicSetHas(isPrivate ? client.privateTopics : client.publicTopics, name)) {
       if (client.subscriptionCount >= this.maxSubscriptions) {
         return this.reply(client, ReplyCode.TooManySubscriptions, `at most ${this.maxSubscriptions} subscriptions per connection`);
       }
@@ -158,6 +182,7 @@ export class GpushSession implements ConnectionHandler {
       return this.reply(client, ReplyCode.AuthFailed, 'login is not configured on this server');
     }
     const seq = ++client.loginSeq;
+    client.deferred = [];
     verifier.verify(credential).then(
       (identity) => this.loginSucceeded(client, seq, identity),
       (error: unknown) => this.loginFailed(client, seq, error),
@@ -175,6 +200,7 @@ export class GpushSession implements ConnectionHandler {
     else this.expiries.schedule(client, monotonicNow() + (expiresAt - Date.now()));
     this.events.onLogin?.(identity.uid);
     this.reply(client, ReplyCode.LoggedIn, { uid: identity.uid });
+    this.replayDeferred(client);
   }
 
   private loginFailed(client: SessionClient, seq: number, error: unknown): void {
@@ -183,6 +209,22 @@ export class GpushSession implements ConnectionHandler {
     const message = error instanceof Error ? error.message : 'authentication failed';
     this.events.onAuthFailure?.(reason, message);
     this.reply(client, ReplyCode.AuthFailed, reason);
+    this.replayDeferred(client);
+  }
+
+  /** Run the commands that arrived during the login, in order; a further login defers the rest again. */
+  private replayDeferred(client: SessionClient): void {
+    const queue = client.deferred;
+    client.deferred = null;
+    if (queue === null) return;
+    for (let i = 0; i < queue.length; i++) {
+      if (client.deferred !== null) {
+        (client.deferred as (Buffer | null)[]).push(...queue.slice(i));
+        return;
+      }
+      if (!client.conn.isOpen) return;
+      this.handle(client, queue[i]);
+    }
   }
 
   private logout(client: SessionClient): void {
@@ -197,7 +239,7 @@ export class GpushSession implements ConnectionHandler {
   /** The login's expiry passed: end the private session and say so. */
   private expire(client: SessionClient): void {
     if (client.uid === null || !client.conn.isOpen) return;
-    client.loginSeq++;
+    // Only the current session ends; a login still being verified completes normally.
     this.hub.logout(client);
     this.reply(client, ReplyCode.SessionExpired);
   }

@@ -161,7 +161,9 @@ describe('one misbehaving client does not disturb the others', () => {
     bad.write(Buffer.concat([frameHeader(OpCode.Binary, 1000), Buffer.alloc(10)]));
     await new Promise((resolve) => setImmediate(resolve));
     bad.socket.resetAndDestroy();
-    assert.equal((await badClose(f)).code, CloseCode.AbnormalClosure);
+    // 1.2 MB of unread echoes may already have passed the 1 MiB slow-consumer bound (1008), else the reset ends it (1006).
+    const { code } = await badClose(f);
+    assert.ok(code === CloseCode.AbnormalClosure || code === CloseCode.PolicyViolation, `closed with ${code}`);
     await f.stillFlowing();
   });
 
@@ -184,7 +186,9 @@ describe('one misbehaving client does not disturb the others', () => {
     bad.socket.pause();
     await f.stillFlowing();
     bad.socket.resetAndDestroy();
-    assert.equal((await badClose(f)).code, CloseCode.AbnormalClosure);
+    // 1.2 MB of unread echoes may already have passed the 1 MiB slow-consumer bound (1008), else the reset ends it (1006).
+    const { code } = await badClose(f);
+    assert.ok(code === CloseCode.AbnormalClosure || code === CloseCode.PolicyViolation, `closed with ${code}`);
     await f.stillFlowing();
   });
 

@@ -121,6 +121,8 @@ describe('WebSocketServer with the ws client', () => {
     const payloads = SIZES.map((size) => pattern(size, size + 3));
     const results: string[] = [];
     const s = await echoServer(t, {
+      // ~1.4 MB queued in one turn: a 2 MiB bound takes it all, with backpressure past 1 MiB.
+      maxBufferedBytes: 2 * 1024 * 1024,
       onOpen(conn) {
         results.push(conn.send('first'));
         for (const payload of payloads) results.push(conn.send(payload));
@@ -128,8 +130,9 @@ describe('WebSocketServer with the ws client', () => {
       },
     });
     const peer = await WsPeer.open(t, s.url);
-    // Past highWaterMark (1 MiB) a send reports backpressure, but is still queued.
+    // Past half the bound a send reports backpressure, but is still queued.
     assert.ok(!results.includes('dropped'), results.join());
+    assert.ok(results.includes('backpressure'), results.join());
     assert.equal((await peer.next()).data.toString(), 'first');
     for (const payload of payloads) {
       const message = await peer.next();
@@ -138,6 +141,40 @@ describe('WebSocketServer with the ws client', () => {
       assert.ok(message.data.equals(payload), `${payload.length}-byte message corrupted`);
     }
     assert.equal((await peer.next()).data.toString(), 'last');
+  });
+
+  it('refuses sends past maxBufferedBytes and closes the slow consumer with the configured code', async (t) => {
+    const results: string[] = [];
+    const s = await echoServer(t, {
+      maxBufferedBytes: 64 * 1024,
+      slowConsumerCloseCode: 4001,
+      onOpen(conn) {
+        for (let i = 0; i < 4; i++) results.push(conn.send(Buffer.alloc(30 * 1024, i)));
+      },
+    });
+    const peer = await WsPeer.open(t, s.url);
+    const { code } = await peer.closed();
+    assert.deepEqual(results, ['ok', 'backpressure', 'dropped', 'dropped']);
+    assert.equal(code, 4001);
+    assert.equal(s.server.slowConsumerEvents, 1);
+  });
+
+  it('with the drop policy, refuses what does not fit and keeps the connection', async (t) => {
+    const results: string[] = [];
+    const s = await echoServer(t, {
+      maxBufferedBytes: 64 * 1024,
+      slowConsumerPolicy: 'drop',
+      onOpen(conn) {
+        for (let i = 0; i < 4; i++) results.push(conn.send(Buffer.alloc(30 * 1024, i)));
+        conn.send('after');
+      },
+    });
+    const peer = await WsPeer.open(t, s.url);
+    assert.deepEqual(results, ['ok', 'backpressure', 'dropped', 'dropped']);
+    assert.equal((await peer.next()).data[0], 0);
+    assert.equal((await peer.next()).data[0], 1);
+    assert.equal((await peer.next()).data.toString(), 'after');
+    assert.equal(s.server.slowConsumerEvents, 2);
   });
 
   it('reassembles a fragmented text message sent by the client', async (t) => {

@@ -1,0 +1,75 @@
+import type { Socket } from 'node:net';
+import { WebSocketConnection, kConnection, type ConnectionOwner } from './connection.js';
+
+type OwnedSocket = Socket & { [kConnection]: NetSocketConnection };
+
+/**
+ * A connection over a `net.Socket` (or a `tls.TLSSocket`): used when attached
+ * to an `http.Server`, for TLS, and where raw TCP handles are unavailable.
+ */
+export class NetSocketConnection extends WebSocketConnection {
+  readonly socket: Socket;
+
+  constructor(socket: Socket, owner: ConnectionOwner) {
+    super(owner);
+    this.socket = socket;
+    (socket as OwnedSocket)[kConnection] = this;
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+
+  protected get transportBufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  protected get transportClosed(): boolean {
+    return this.socket.destroyed;
+  }
+
+  protected transportWrite(data: Buffer): void {
+    this.socket.write(data);
+  }
+
+  protected transportWritev(chunks: Buffer[]): void {
+    this.socket.cork();
+    for (const chunk of chunks) this.socket.write(chunk);
+    this.socket.uncork();
+  }
+
+  writeLatin1(text: string): void {
+    if (!this.socket.destroyed) this.socket.write(text, 'latin1');
+  }
+
+  end(): void {
+    this.socket.end();
+  }
+
+  terminate(): void {
+    this.socket.destroy();
+  }
+}
+
+function onSocketData(this: Socket, chunk: Buffer): void {
+  (this as OwnedSocket)[kConnection].onData(chunk);
+}
+
+/**
+ * The peer sent FIN: end our side too. `http.Server` sockets (attach mode) allow
+ * half-open connections, so without this 'close', and onClose, would never come.
+ */
+function onSocketEnd(this: Socket): void {
+  this.end();
+}
+
+/** Errors (ECONNRESET, EPIPE…) are followed by 'close', which does the cleanup. */
+function onSocketError(this: Socket, _error: Error): void {}
+
+function onSocketClose(this: Socket): void {
+  (this as OwnedSocket)[kConnection].onTransportClosed();
+}

@@ -1,0 +1,125 @@
+import { WebSocketConnection, kConnection, type ConnectionOwner } from './connection.js';
+import {
+  UV_EOF,
+  lastReadBuffer,
+  lastReadResult,
+  newShutdownRequest,
+  newWriteRequest,
+  type ShutdownRequest,
+  type TcpHandle,
+  type WriteRequest,
+} from './raw-tcp.js';
+
+type OwnedHandle = TcpHandle & { [kConnection]: RawTcpConnection };
+
+/** We asked for a half-close (shutdown) after pending writes. */
+const ENDED = 1;
+/** The peer sent FIN. */
+const PEER_ENDED = 2;
+/** The handle is closing or closed: no more I/O. */
+const CLOSED = 4;
+/** Our shutdown completed: everything we wrote reached the kernel, and FIN was sent. */
+const SHUTDOWN_DONE = 8;
+
+/**
+ * A connection straight on a libuv TCP handle: reads arrive in `onread`,
+ * writes go out as write requests, and nothing else is kept — no stream
+ * buffers, no event listeners, no per-connection closures.
+ */
+export class RawTcpConnection extends WebSocketConnection {
+  private readonly handle: TcpHandle;
+  private flags = 0;
+
+  constructor(handle: TcpHandle, owner: ConnectionOwner) {
+    super(owner);
+    this.handle = handle;
+    (handle as OwnedHandle)[kConnection] = this;
+    handle.onread = onRawRead;
+    handle.setNoDelay(true);
+    if (handle.readStart() !== 0) this.terminate();
+  }
+
+  get remoteAddress(): string | undefined {
+    if ((this.flags & CLOSED) !== 0) return undefined;
+    const out: Record<string, unknown> = {};
+    return this.handle.getpeername(out) === 0 ? String(out.address) : undefined;
+  }
+
+  protected get transportBufferedBytes(): number {
+    return (this.flags & CLOSED) !== 0 ? 0 : this.handle.writeQueueSize;
+  }
+
+  protected get transportClosed(): boolean {
+    return (this.flags & CLOSED) !== 0;
+  }
+
+  protected transportWrite(data: Buffer): void {
+    if ((this.flags & (CLOSED | ENDED)) !== 0) return;
+    const req = newWriteRequest(this.handle, onRawWriteDone);
+    req.buffer = data; // keep the bytes alive while libuv may still hold them
+    if (this.handle.writeBuffer(req, data) !== 0) this.terminate();
+  }
+
+  protected transportWritev(chunks: Buffer[]): void {
+    if ((this.flags & (CLOSED | ENDED)) !== 0) return;
+    const req = newWriteRequest(this.handle, onRawWriteDone);
+    req.buffer = chunks;
+    if (this.handle.writev(req, chunks, true) !== 0) this.terminate();
+  }
+
+  writeLatin1(text: string): void {
+    if ((this.flags & (CLOSED | ENDED)) !== 0) return;
+    const req = newWriteRequest(this.handle, onRawWriteDone);
+    if (this.handle.writeLatin1String(req, text) !== 0) this.terminate();
+  }
+
+  end(): void {
+    if ((this.flags & (CLOSED | ENDED)) !== 0) return;
+    this.flags |= ENDED;
+    // libuv runs the shutdown after every queued write, so nothing is cut off.
+    if (this.handle.shutdown(newShutdownRequest(this.handle, onRawShutdown)) !== 0) this.terminate();
+  }
+
+  terminate(): void {
+    if ((this.flags & CLOSED) !== 0) return;
+    this.flags |= CLOSED;
+    this.handle.readStop();
+    this.handle.close(onRawClosed);
+  }
+
+  /** @internal */
+  onReadEnd(status: number): void {
+    if (status !== UV_EOF) return this.terminate();
+    this.flags |= PEER_ENDED;
+    this.handle.readStop();
+    // The connection is over once both sides have sent FIN: ours may be done, pending, or not asked for yet.
+    if ((this.flags & SHUTDOWN_DONE) !== 0) this.terminate();
+    else if ((this.flags & ENDED) === 0) this.end();
+  }
+
+  /** @internal */
+  onShutdownDone(): void {
+    this.flags |= SHUTDOWN_DONE;
+    if ((this.flags & PEER_ENDED) !== 0) this.terminate();
+  }
+}
+
+function onRawRead(this: TcpHandle, buffer: ArrayBuffer | undefined): void {
+  const conn = (this as OwnedHandle)[kConnection];
+  const nread = lastReadResult();
+  if (nread > 0) conn.onData(lastReadBuffer(buffer as ArrayBuffer, nread));
+  else if (nread < 0) conn.onReadEnd(nread);
+}
+
+function onRawWriteDone(this: WriteRequest, status: number): void {
+  this.buffer = null;
+  if (status < 0) (this.handle as OwnedHandle)[kConnection].terminate();
+}
+
+function onRawShutdown(this: ShutdownRequest, _status: number): void {
+  (this.handle as OwnedHandle)[kConnection].onShutdownDone();
+}
+
+function onRawClosed(this: TcpHandle): void {
+  (this as OwnedHandle)[kConnection].onTransportClosed();
+}
