@@ -34,6 +34,9 @@ export interface HeraldNodeOptions {
   maxMessageBytes?: number;
   closeTimeoutMs?: number;
   maxBufferedBytes?: number;
+  mergeWindowMs?: number;
+  /** Clients walked per event-loop turn by one fan-out; default 16,384. */
+  fanOutSliceSize?: number;
   slowConsumerPolicy?: 'close' | 'drop';
   maxTopicLength?: number;
   maxSubscriptionsPerConnection?: number;
@@ -80,8 +83,11 @@ export class HeraldNode {
     this.logger = options.logger ?? pino({ level: 'silent' });
     const engine = (this.engine = options.engine ?? new MemoryEngine());
     this.hub = new Hub({
-      onTopicInterest: (topic, interested) => (interested ? engine.subscribeTopic(topic) : engine.unsubscribeTopic(topic)),
-      onUserInterest: (uid, interested) => (interested ? engine.subscribeUser(uid) : engine.unsubscribeUser(uid)),
+      interest: {
+        onTopicInterest: (topic, interested) => (interested ? engine.subscribeTopic(topic) : engine.unsubscribeTopic(topic)),
+        onUserInterest: (uid, interested) => (interested ? engine.subscribeUser(uid) : engine.unsubscribeUser(uid)),
+      },
+      sliceSize: options.fanOutSliceSize,
     });
     const hub = this.hub;
     this.metrics = new HeraldMetrics({
@@ -120,6 +126,7 @@ export class HeraldNode {
       idleTimeoutMs: options.heartbeatTimeoutMs ?? 60_000,
       idleCloseCode: HeraldCloseCode.HeartbeatTimeout,
       maxBufferedBytes: options.maxBufferedBytes,
+      mergeWindowMs: options.mergeWindowMs,
       slowConsumerPolicy: options.slowConsumerPolicy,
       slowConsumerCloseCode: HeraldCloseCode.SlowConsumer,
       timerResolutionMs: options.timerResolutionMs,

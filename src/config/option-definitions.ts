@@ -203,6 +203,12 @@ export const OPTION_DEFINITIONS = [
     description: 'For a client past --max-buffered-bytes: close closes it with 4001 so it reconnects and resyncs; '
       + 'drop drops the pushes that do not fit (counted in herald_messages_dropped_total) and keeps it.',
   },
+  {
+    key: 'mergeWindowMs', flag: '--merge-window', env: 'HERALD_MERGE_WINDOW', type: 'duration', default: 0, min: 0,
+    max: 1_000,
+    description: 'Hold what is queued for a client up to this long and write it together: fewer, larger writes '
+      + 'under load for that much added latency. 0 (default) writes once per event-loop turn.',
+  },
   // Login: JWT (one key source) or an auth URL
   {
     key: 'jwtSecret', flag: '--jwt-secret', env: 'HERALD_JWT_SECRET', type: 'string', secret: true, placeholder: 'secret',

@@ -70,6 +70,13 @@ export interface WebSocketServerOptions {
   idleTimeoutMs?: number;
   /** Close code for an idle timeout; default 1001. */
   idleCloseCode?: number;
+  /**
+   * Merge window in ms; default 0 (off). When set, what is queued on a
+   * connection is held up to this long and written together: fewer, larger
+   * writes (less CPU per message under load) for at most this much added
+   * latency. Replies and pongs wait too; close frames never do.
+   */
+  mergeWindowMs?: number;
   /** Resolution of the shared deadline wheel; default 250. */
   timerResolutionMs?: number;
   /** Choose a subprotocol among those offered (§4.2.2 item 5.4); undefined selects none. */
@@ -104,6 +111,7 @@ export class WebSocketServer implements ConnectionOwner {
   private readonly handshakeTimeoutMs: number;
   private readonly closeTimeoutMs: number;
   readonly maxMessageSize: number;
+  private readonly mergeWindowMs: number;
   private readonly idleTimeoutMs: number | undefined;
   private readonly options: WebSocketServerOptions;
   private readonly wheel: TimingWheel<WebSocketConnection>;
@@ -125,6 +133,7 @@ export class WebSocketServer implements ConnectionOwner {
     this.closeTimeoutMs = positive(options.closeTimeoutMs, 3000, 'closeTimeoutMs');
     this.maxMessageSize = positive(options.maxMessageSize, 1024 * 1024, 'maxMessageSize');
     this.maxBufferedBytes = positive(options.maxBufferedBytes, 1024 * 1024, 'maxBufferedBytes');
+    this.mergeWindowMs = options.mergeWindowMs === undefined || options.mergeWindowMs === 0 ? 0 : positive(options.mergeWindowMs, 0, 'mergeWindowMs');
     this.idleTimeoutMs = options.idleTimeoutMs === undefined ? undefined : positive(options.idleTimeoutMs, 0, 'idleTimeoutMs');
     this.wheel = new TimingWheel(expireConnection, positive(options.timerResolutionMs, 250, 'timerResolutionMs'));
   }
@@ -323,7 +332,9 @@ export class WebSocketServer implements ConnectionOwner {
       this.flushScheduled = true;
       // setImmediate runs after every I/O callback of this loop iteration, so
       // everything queued on a connection during the turn goes out in one write.
-      setImmediate(flushDirty, this);
+      // With a merge window, one shared timer collects several turns' worth.
+      if (this.mergeWindowMs > 0) setTimeout(flushDirty, this.mergeWindowMs, this);
+      else setImmediate(flushDirty, this);
     }
   }
 

@@ -1,5 +1,6 @@
 import type { LoginIdentity, LoginVerifier } from '../auth/login-verifier.js';
 import { ReplyCode } from '../codes.js';
+import { CloseCode } from '../protocol/constants.js';
 import type { WebSocketConnection } from '../gateway/connection.js';
 import { TimingWheel, monotonicNow, type WheelEntry } from '../gateway/timing-wheel.js';
 import type { ConnectionHandler } from '../gateway/websocket-server.js';
@@ -18,8 +19,12 @@ export const ClientOp = {
   UnsubscribePrivate: 6,
 } as const;
 
-/** Commands a client may send while its login is verified; beyond, each gets 30001. */
+/** Commands a client may send while its login is verified; beyond, each gets 30001 (in order). */
 const MAX_DEFERRED_COMMANDS = 32;
+/** Beyond this many (refused ones included), the connection is closed with 1008. */
+const MAX_DEFERRED_MARKERS = 1024;
+/** Stands in the deferred queue for a command refused for exceeding MAX_DEFERRED_COMMANDS. */
+const OVERFLOW = 1;
 
 /** What the session reports for metrics and logs. */
 export interface SessionEvents {
@@ -52,7 +57,7 @@ export class SessionClient extends HubClient implements WheelEntry {
    * right behind op 3). `null` binary-frame marker; the array is null when no
    * login is pending.
    */
-  deferred: (Buffer | null)[] | null = null;
+  deferred: (Buffer | null | typeof OVERFLOW)[] | null = null;
   constructor(readonly conn: WebSocketConnection) {
     super(conn);
   }
@@ -106,17 +111,22 @@ export class GpushSession implements ConnectionHandler {
     const client = conn.context as SessionClient;
     const deferred = client.deferred;
     if (deferred !== null) {
-      if (deferred.length >= MAX_DEFERRED_COMMANDS) {
-        return this.badRequest(client, `more than ${MAX_DEFERRED_COMMANDS} commands sent while a login is pending`);
+      if (deferred.length >= MAX_DEFERRED_MARKERS) {
+        conn.close(CloseCode.PolicyViolation, 'too many commands while a login is pending');
+        return;
       }
-      deferred.push(isText ? data : null);
+      // Past the limit keep only a marker, so its 30001 still comes in request order.
+      deferred.push(deferred.length >= MAX_DEFERRED_COMMANDS ? OVERFLOW : isText ? data : null);
       return;
     }
     this.handle(client, isText ? data : null);
   }
 
-  /** Run one command; `null` stands for a binary frame. */
-  private handle(client: SessionClient, data: Buffer | null): void {
+  /** Run one command; `null` stands for a binary frame, OVERFLOW for one refused while a login was pending. */
+  private handle(client: SessionClient, data: Buffer | null | typeof OVERFLOW): void {
+    if (data === OVERFLOW) {
+      return this.badRequest(client, `more than ${MAX_DEFERRED_COMMANDS} commands sent while a login was pending`);
+    }
     if (data === null) return this.badRequest(client, 'commands are JSON text frames, not binary');
     let request: unknown;
     try {
@@ -219,7 +229,7 @@ export class GpushSession implements ConnectionHandler {
     if (queue === null) return;
     for (let i = 0; i < queue.length; i++) {
       if (client.deferred !== null) {
-        (client.deferred as (Buffer | null)[]).push(...queue.slice(i));
+        (client.deferred as (Buffer | null | typeof OVERFLOW)[]).push(...queue.slice(i));
         return;
       }
       if (!client.conn.isOpen) return;

@@ -1,0 +1,236 @@
+/**
+ * Login (op 3) with a JWT verified locally (`JwtVerifier`, HS256 secret), end
+ * to end: replies, private delivery, and the session ending at the token's
+ * `exp` (unprompted 30006).
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { SignJWT, base64url, type JWTPayload } from 'jose';
+import { JwtVerifier } from '../../src/auth/jwt-verifier.js';
+import type { LoginIdentity, LoginVerifier } from '../../src/auth/login-verifier.js';
+import { metricValue, startNode, waitUntil, type TestNode } from '../helpers/herald-node.js';
+
+const SECRET = 'e2e-shared-secret-of-at-least-32-bytes!';
+const nowSec = (): number => Math.floor(Date.now() / 1000);
+
+function hs256(payload: JWTPayload, secret = SECRET): Promise<string> {
+  return new SignJWT(payload).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret));
+}
+
+describe('e2e: login with a JWT', () => {
+  let h: TestNode;
+  before(async () => {
+    h = await startNode({ verifier: new JwtVerifier({ secret: SECRET }) });
+  });
+  afterEach(async () => {
+    await h.closeClients();
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  it('a valid token → 20003 with detail.uid = sub, and a private push reaches the connection', async () => {
+    const c = await h.connect();
+    const other = await h.connect();
+    await c.login(await hs256({ sub: 'alice', exp: nowSec() + 3600 }), 'alice');
+    await c.subscribePrivate('inbox');
+    await h.send({ uid: 'alice', topic: 'inbox' }, 'hello alice');
+    assert.deepEqual(await c.sync(), ['hello alice']);
+    assert.deepEqual(await other.sync(), []);
+    await c.close();
+    await other.close();
+  });
+
+  it('op 5 sent right behind op 3, before 20003 arrived, is answered after the login and succeeds (gpush order)', async () => {
+    const c = await h.connect();
+    c.send({ code: 3, data: await hs256({ sub: 'eager', exp: nowSec() + 3600 }) });
+    c.send({ code: 5, topic: 'inbox' });
+    const replies = [await c.nextReply(), await c.nextReply()];
+    assert.deepEqual(
+      replies.map((r) => r.code),
+      [20003, 20001],
+    );
+    await h.send({ uid: 'eager', topic: 'inbox' }, 'eager-private');
+    assert.deepEqual(await c.sync(), ['eager-private']);
+    await c.close();
+  });
+
+  it('a valid token without exp → 20003 (the session does not expire)', async () => {
+    const c = await h.connect();
+    await c.login(await hs256({ sub: 'noexp' }), 'noexp');
+    await c.close();
+  });
+
+  it('a token with a wrong signature → 30003, and private ops still need a login', async () => {
+    const c = await h.connect();
+    await c.op(3, { data: await hs256({ sub: 'mallory', exp: nowSec() + 3600 }, 'another-secret-of-at-least-32-bytes!!') }, 30003);
+    // A tampered payload on a genuine signature.
+    const genuine = await hs256({ sub: 'alice', exp: nowSec() + 3600 });
+    const [head, , sig] = genuine.split('.');
+    const forged = `${head}.${base64url.encode(JSON.stringify({ sub: 'mallory', exp: nowSec() + 3600 }))}.${sig}`;
+    await c.op(3, { data: forged }, 30003);
+    // alg "none" is never accepted.
+    const none = `${base64url.encode('{"alg":"none","typ":"JWT"}')}.${base64url.encode(JSON.stringify({ sub: 'mallory' }))}.`;
+    await c.op(3, { data: none }, 30003);
+    await c.op(5, { topic: 'inbox' }, 30002);
+    assert.equal(h.node.hub.userCount, 0);
+    await c.close();
+  });
+
+  it('a token already expired → 30003 (past the clock tolerance, and within it)', async () => {
+    const c = await h.connect();
+    const before = await h.request('/metrics');
+    const expiredBefore = metricValue(before.text, 'herald_auth_failures_total{reason="expired"}') ?? 0;
+    await c.op(3, { data: await hs256({ sub: 'late', exp: nowSec() - 60 }) }, 30003);
+    // Within the verifier's 5 s tolerance jose accepts it, but the session must still refuse it.
+    await c.op(3, { data: await hs256({ sub: 'late', exp: nowSec() - 1 }) }, 30003);
+    await c.op(5, { topic: 'inbox' }, 30002);
+    assert.equal(h.node.hub.userCount, 0);
+    const after = await h.request('/metrics');
+    assert.equal(metricValue(after.text, 'herald_auth_failures_total{reason="expired"}'), expiredBefore + 2);
+    await c.close();
+  });
+
+  it('a token expiring ~1.5 s after login → unprompted {"code":30006}; private delivery stops, public continues', async () => {
+    const c = await h.connect();
+    // exp is in whole seconds: between 1.5 and 2.5 s from now.
+    await c.login(await hs256({ sub: 'brief', exp: Math.ceil(Date.now() / 1000 + 1.5) }), 'brief');
+    await c.subscribePrivate('inbox');
+    await c.subscribe('news');
+    await h.send({ uid: 'brief', topic: 'inbox' }, 'private-before');
+    assert.deepEqual(await c.sync(), ['private-before']);
+    // Nothing is sent by the client from here on: the 30006 comes by itself.
+    const expired = await c.nextReply(30006);
+    assert.equal(typeof expired.message, 'string');
+    assert.equal(c.unread.length, 0);
+    assert.equal(h.node.hub.userCount, 0);
+    await h.send({ uid: 'brief', topic: 'inbox' }, 'private-after');
+    await h.send({ uid: 'brief' }, 'user-after');
+    await h.send({ topic: 'news' }, 'public-after');
+    assert.deepEqual(await c.sync(), ['public-after']);
+    await c.op(5, { topic: 'inbox' }, 30002);
+    await c.op(4, {}, 30002);
+    // A fresh login works again.
+    await c.login(await hs256({ sub: 'brief', exp: nowSec() + 3600 }), 'brief');
+    await c.subscribePrivate('inbox');
+    await h.send({ uid: 'brief', topic: 'inbox' }, 'private-again');
+    assert.deepEqual(await c.sync(), ['private-again']);
+    await c.close();
+  });
+
+  it('a later login with a long-lived token replaces a short one: no 30006 at the old expiry', async () => {
+    const c = await h.connect();
+    const shortExp = Math.ceil(Date.now() / 1000 + 1.5);
+    await c.login(await hs256({ sub: 'renew', exp: shortExp }), 'renew');
+    await c.login(await hs256({ sub: 'renew', exp: nowSec() + 3600 }), 'renew');
+    await c.subscribePrivate('inbox');
+    // Wait (by the wall clock, not asserting any duration) until well past the old expiry plus the wheel's resolution.
+    while (Date.now() < shortExp * 1000 + 2500) await new Promise((resolve) => setTimeout(resolve, 100));
+    await h.send({ uid: 'renew', topic: 'inbox' }, 'still-private');
+    assert.deepEqual(await c.sync(), ['still-private']);
+    await c.close();
+  });
+
+  it('a non-string credential (number, object, null, array, missing) → 30003', async () => {
+    const c = await h.connect();
+    const token = await hs256({ sub: 'alice', exp: nowSec() + 3600 });
+    for (const data of [12345, { token }, null, [token], true, '']) {
+      await c.op(3, { data }, 30003);
+    }
+    await c.op(3, {}, 30003);
+    await c.close();
+  });
+
+  it('a token without a usable sub → 30003', async () => {
+    const c = await h.connect();
+    await c.op(3, { data: await hs256({ exp: nowSec() + 3600 }) }, 30003);
+    await c.op(3, { data: await hs256({ sub: '', exp: nowSec() + 3600 }) }, 30003);
+    await c.close();
+  });
+
+  it('a failed login after a successful one keeps the earlier login', async () => {
+    const c = await h.connect();
+    await c.login(await hs256({ sub: 'keep', exp: nowSec() + 3600 }), 'keep');
+    await c.subscribePrivate('inbox');
+    await c.op(3, { data: 'garbage' }, 30003);
+    await h.send({ uid: 'keep', topic: 'inbox' }, 'still-mine');
+    assert.deepEqual(await c.sync(), ['still-mine']);
+    await c.close();
+  });
+});
+
+describe('e2e: login without a verifier', () => {
+  it('login without a verifier configured → 30003 (and herald_auth_failures_total{reason="not_configured"} counts it)', async () => {
+    const h = await startNode();
+    try {
+      const c = await h.connect();
+      await c.op(3, { data: await hs256({ sub: 'alice', exp: nowSec() + 3600 }) }, 30003);
+      await c.op(5, { topic: 'inbox' }, 30002);
+      const metrics = await h.request('/metrics');
+      assert.equal(metricValue(metrics.text, 'herald_auth_failures_total{reason="not_configured"}'), 1);
+      await c.close();
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+/** A verifier the test answers by hand: every verify() call waits in `pending` until resolved. */
+function manualVerifier(): { verifier: LoginVerifier; pending: { credential: unknown; resolve(identity: LoginIdentity): void }[] } {
+  const pending: { credential: unknown; resolve(identity: LoginIdentity): void }[] = [];
+  return {
+    pending,
+    verifier: {
+      verify: (credential) => new Promise<LoginIdentity>((resolve) => pending.push({ credential, resolve })),
+    },
+  };
+}
+
+describe('e2e: commands during a pending login', () => {
+  it('the session expiring while a second login is being verified: that login still gets its reply and later commands are served', async () => {
+    const { verifier, pending } = manualVerifier();
+    const h = await startNode({ verifier });
+    try {
+      const c = await h.connect();
+      c.send({ code: 3, data: 'first' });
+      await waitUntil(() => pending.length === 1, 'the first verification');
+      pending.shift()!.resolve({ uid: 'alice', expiresAt: Date.now() + 1500 });
+      await c.nextReply(20003);
+      // A second login is sent and left pending past the first one's expiry.
+      c.send({ code: 3, data: 'second' });
+      await waitUntil(() => pending.length === 1, 'the second verification');
+      await c.nextReply(30006); // the first login expires meanwhile
+      pending.shift()!.resolve({ uid: 'bob' });
+      const reply = await c.nextReply(20003);
+      assert.deepEqual(reply.detail, { uid: 'bob' });
+      await c.subscribePrivate('inbox');
+      await h.send({ uid: 'bob', topic: 'inbox' }, 'for-bob');
+      assert.deepEqual(await c.sync(), ['for-bob']);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('every command sent behind a pending login gets one reply, in request order — even past the deferral bound', async () => {
+    const { verifier, pending } = manualVerifier();
+    const h = await startNode({ verifier });
+    try {
+      const c = await h.connect();
+      c.send({ code: 3, data: 'slow' });
+      for (let i = 0; i < 40; i++) c.send({ code: 1, topic: `t${i}` });
+      await waitUntil(() => pending.length === 1, 'the verification');
+      // Nothing may be answered ahead of the login's own reply.
+      assert.deepEqual(await c.sync(), [], 'replies overtook the pending login');
+      pending.shift()!.resolve({ uid: 'u' });
+      const codes: number[] = [];
+      for (let i = 0; i < 41 && c.closeEvent === undefined; i++) codes.push((await c.nextReply()).code);
+      assert.equal(codes[0], 20003);
+      // The gateway may refuse commands beyond its bound (30001), but only in their place in the sequence.
+      const firstRefused = codes.indexOf(30001);
+      if (firstRefused !== -1) assert.ok(codes.slice(firstRefused).every((code) => code === 30001), codes.join(','));
+      assert.ok(codes.slice(1, firstRefused === -1 ? undefined : firstRefused).every((code) => code === 20001), codes.join(','));
+    } finally {
+      await h.stop();
+    }
+  });
+});
