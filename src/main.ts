@@ -1,12 +1,15 @@
 /**
- * `npm start` / `herald serve`: run one gateway node with the embedded memory
- * engine. Options come from flags, HERALD_* environment variables and an
- * optional JSON config file (see `--help`).
+ * `npm start` / `herald serve`: run a gateway with the embedded memory engine —
+ * one process, or with `--workers N` a primary (push APIs) and N workers
+ * (WebSocket clients) sharing the port. Options come from flags, HERALD_*
+ * environment variables and an optional JSON config file (see `--help`).
  */
-import { pino } from 'pino';
-import { createLoginVerifier } from './auth/index.js';
-import { ConfigError, formatHelp, loadConfig } from './config/index.js';
-import type { LoadedConfig } from './config/index.js';
+import cluster from 'node:cluster';
+import { pino, type Logger } from 'pino';
+import { createLoginVerifier, type LoginVerifier } from './auth/index.js';
+import { runClusterPrimary } from './cluster/cluster-primary.js';
+import { runClusterWorker } from './cluster/cluster-worker.js';
+import { ConfigError, formatHelp, loadConfig, type LoadedConfig } from './config/index.js';
 import { HeraldNode } from './node.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -24,24 +27,28 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  const logger = pino({ level: config.logLevel, base: { service: 'herald' } });
-  for (const warning of config.warnings) logger.warn(warning);
-  let verifier;
+  const isWorker = cluster.isWorker && process.env.HERALD_CLUSTER_WORKER === '1';
+  const logger = pino({
+    level: config.logLevel,
+    base: isWorker ? { service: 'herald', worker: cluster.worker?.id } : { service: 'herald' },
+  });
+  if (!isWorker) for (const warning of config.warnings) logger.warn(warning);
+
+  if (isWorker) {
+    // The primary decides when a worker stops; a signal to the process group is its business.
+    process.on('SIGINT', () => {});
+    process.on('SIGTERM', () => {});
+    await runClusterWorker(config, await buildVerifier(config), logger);
+    return 0;
+  }
+  if (config.workers > 1) return runPrimary(config, logger);
+  return runSingle(config, logger);
+}
+
+async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> {
+  let verifier: LoginVerifier | undefined;
   try {
-    verifier = await createLoginVerifier({
-      jwt:
-        config.jwtSecret !== undefined || config.jwtPublicKeyFile !== undefined || config.jwtJwksFile !== undefined
-          ? {
-              secret: config.jwtSecret,
-              publicKeyFile: config.jwtPublicKeyFile,
-              jwksFile: config.jwtJwksFile,
-              algorithms: config.jwtAlgorithms?.length ? [...config.jwtAlgorithms] : undefined,
-              issuer: config.jwtIssuer,
-              audience: config.jwtAudience,
-            }
-          : undefined,
-      authUrl: config.authUrl !== undefined ? { url: config.authUrl, timeoutMs: config.authTimeoutMs } : undefined,
-    });
+    verifier = await buildVerifier(config);
   } catch (error) {
     process.stderr.write(`herald: ${(error as Error).message}\n`);
     return 2;
@@ -58,30 +65,93 @@ async function main(argv: string[]): Promise<number> {
   logger.info(
     {
       ws: `ws://${addresses.ws.address}:${addresses.ws.port}${config.wsPath}`,
-      api: `http://${addresses.api.address}:${addresses.api.port}`,
+      api: addresses.api && `http://${addresses.api.address}:${addresses.api.port}`,
       grpc: `${config.grpcHost}:${addresses.grpcPort}`,
-      pushAuth: config.pushTokens?.length ? 'bearer' : 'open',
       engine: 'memory',
-      login: verifier === undefined ? 'none' : config.authUrl !== undefined ? 'auth-url' : 'jwt',
+      login: loginMode(config),
+      pushAuth: config.pushTokens?.length ? 'bearer' : 'open',
     },
     'herald started',
   );
-  await new Promise<void>((resolve) => {
+  await untilSignal(config, logger, () => node.stop());
+  return 0;
+}
+
+async function runPrimary(config: LoadedConfig, logger: Logger): Promise<number> {
+  try {
+    await buildVerifier(config); // fail fast on a bad key file, before forking workers
+  } catch (error) {
+    process.stderr.write(`herald: ${(error as Error).message}\n`);
+    return 2;
+  }
+  let primary;
+  try {
+    primary = await runClusterPrimary(config, logger);
+  } catch (error) {
+    logger.fatal({ err: error }, 'could not start');
+    return 1;
+  }
+  const { api, grpcPort, wsPort } = primary.addresses;
+  logger.info(
+    {
+      ws: `ws://${config.wsHost}:${wsPort}${config.wsPath}`,
+      api: `http://${api.address}:${api.port}`,
+      grpc: `${config.grpcHost}:${grpcPort}`,
+      workers: config.workers,
+      engine: 'memory (forwarded to workers)',
+      login: loginMode(config),
+      pushAuth: config.pushTokens?.length ? 'bearer' : 'open',
+    },
+    'herald started',
+  );
+  await untilSignal(config, logger, () => primary.stop());
+  return 0;
+}
+
+function buildVerifier(config: LoadedConfig): Promise<LoginVerifier | undefined> {
+  const jwtKey = config.jwtSecret ?? config.jwtPublicKeyFile ?? config.jwtJwksFile;
+  return createLoginVerifier({
+    jwt:
+      jwtKey === undefined
+        ? undefined
+        : {
+            secret: config.jwtSecret,
+            publicKeyFile: config.jwtPublicKeyFile,
+            jwksFile: config.jwtJwksFile,
+            algorithms: config.jwtAlgorithms?.length ? [...config.jwtAlgorithms] : undefined,
+            issuer: config.jwtIssuer,
+            audience: config.jwtAudience,
+          },
+    authUrl: config.authUrl !== undefined ? { url: config.authUrl, timeoutMs: config.authTimeoutMs } : undefined,
+  });
+}
+
+function loginMode(config: LoadedConfig): string {
+  if (config.authUrl !== undefined) return 'auth-url';
+  return config.jwtSecret ?? config.jwtPublicKeyFile ?? config.jwtJwksFile ? 'jwt' : 'none';
+}
+
+/** Wait for SIGTERM/SIGINT, then drain; a second signal or an overrun ends the process at once. */
+function untilSignal(config: LoadedConfig, logger: Logger, stop: () => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       logger.info({ signal }, 'draining: closing clients with 1001');
-      // A second signal, or a drain that overruns, ends the process at once.
       process.once('SIGINT', () => process.exit(130));
       setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 1000).unref();
-      node.stop().then(resolve, (error: unknown) => {
-        logger.error({ err: error }, 'error while draining');
-        resolve();
-      });
+      stop().then(
+        () => {
+          logger.info('herald stopped');
+          resolve();
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'error while draining');
+          resolve();
+        },
+      );
     };
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   });
-  logger.info('herald stopped');
-  return 0;
 }
 
 main(process.argv.slice(2)).then(

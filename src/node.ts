@@ -1,14 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { HeraldMetrics } from './api/metrics.js';
-import { GrpcPushApi } from './api/grpc-push-api.js';
-import { HttpPushApi } from './api/http-push-api.js';
-import { PushAuthenticator } from './api/push-auth.js';
+import { PushApis } from './api/push-apis.js';
 import type { LoginVerifier } from './auth/login-verifier.js';
 import { HeraldCloseCode } from './codes.js';
 import type { Engine } from './engine/engine.js';
 import { MemoryEngine } from './engine/memory-engine.js';
 import type { WebSocketConnection } from './gateway/connection.js';
+import type { TcpHandle } from './gateway/raw-tcp.js';
 import { WebSocketServer } from './gateway/websocket-server.js';
 import { Hub } from './hub/hub.js';
 import { GpushSession } from './session/gpush-session.js';
@@ -43,6 +42,13 @@ export interface HeraldNodeOptions {
   maxPushBytes?: number;
   maxBatchItems?: number;
   shutdownTimeoutMs?: number;
+  /**
+   * Listen for WebSocket clients on this bound TCP handle instead of
+   * `wsHost:wsPort` (cluster workers share the primary's handle).
+   */
+  wsHandle?: TcpHandle;
+  /** Serve the HTTP push API (and gRPC if `grpcPort` is set); default true. Cluster workers leave it to the primary. */
+  pushApi?: boolean;
   /** Verifies op 3 credentials; none → logins answer 30003. */
   verifier?: LoginVerifier;
   /** Default: a new MemoryEngine (single process). */
@@ -55,7 +61,8 @@ export interface HeraldNodeOptions {
 /** Where a started node listens. */
 export interface NodeAddresses {
   ws: AddressInfo;
-  api: AddressInfo;
+  /** Undefined when the push API is not served by this node. */
+  api: AddressInfo | undefined;
   /** The gRPC port, or undefined when disabled. */
   grpcPort: number | undefined;
 }
@@ -71,8 +78,8 @@ export class HeraldNode {
   readonly metrics: HeraldMetrics;
   readonly logger: Logger;
   readonly ws: WebSocketServer;
-  readonly api: HttpPushApi;
-  readonly grpc: GrpcPushApi | undefined;
+  /** The HTTP (and gRPC) push APIs; undefined when `pushApi` is false. */
+  readonly pushApis: PushApis | undefined;
   private readonly session: GpushSession;
   private readonly options: HeraldNodeOptions;
   private draining = false;
@@ -147,38 +154,29 @@ export class HeraldNode {
         },
       },
     });
-    const auth = new PushAuthenticator(options.pushTokens ?? []);
-    const limits = { maxPushBytes: options.maxPushBytes ?? 1024 * 1024, ...topicRules };
-    this.api = new HttpPushApi({
-      publish: (publication) => engine.publish(publication),
-      limits,
-      maxBatchItems: options.maxBatchItems,
-      metrics,
-      auth,
-      isReady: () => this.started && !this.draining && engine.ready,
-      onError: (error) => logger.error({ err: error }, 'push API request failed'),
-    });
-    this.grpc =
-      options.grpcPort === undefined
+    this.pushApis =
+      options.pushApi === false
         ? undefined
-        : new GrpcPushApi({
-            publish: (publication) => engine.publish(publication),
-            limits,
-            maxBatchItems: options.maxBatchItems,
+        : new PushApis({
+            ...options,
+            engine,
             metrics,
-            auth,
-            onError: (error) => logger.error({ err: error }, 'gRPC push call failed'),
+            logger,
+            limits: { maxPushBytes: options.maxPushBytes ?? 1024 * 1024, ...topicRules },
+            isReady: () => this.started && !this.draining && engine.ready,
           });
   }
 
   /** Start the engine, then the WebSocket listener and the push API. */
   async start(): Promise<NodeAddresses> {
     await this.engine.start({ onPublication: (publication) => this.hub.publish(publication) });
-    const ws = await this.ws.listen(this.options.wsPort ?? 9992, this.options.wsHost ?? '0.0.0.0');
-    const api = await this.api.listen(this.options.apiPort ?? 10068, this.options.apiHost ?? '127.0.0.1');
-    const grpcPort = await this.grpc?.listen(this.options.grpcPort as number, this.options.grpcHost ?? '127.0.0.1');
+    const ws =
+      this.options.wsHandle !== undefined
+        ? this.ws.listenOnHandle(this.options.wsHandle)
+        : await this.ws.listen(this.options.wsPort ?? 9992, this.options.wsHost ?? '0.0.0.0');
+    const apis = await this.pushApis?.listen();
     this.started = true;
-    return { ws, api, grpcPort };
+    return { ws, api: apis?.api, grpcPort: apis?.grpcPort };
   }
 
   /**
@@ -192,12 +190,8 @@ export class HeraldNode {
     const timeoutMs = this.options.shutdownTimeoutMs ?? 10_000;
     await this.ws.close(1001, 'server shutting down', Math.max(1, timeoutMs - 500));
     this.session.close();
-    await Promise.all([Promise.race([this.api.close(), delay(500)]), this.grpc?.close(500)]);
+    await this.pushApis?.close(500);
     await this.engine.close();
     await this.options.verifier?.close?.();
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -264,6 +264,11 @@ export const OPTION_DEFINITIONS = [
   },
   // Process
   {
+    key: 'workers', flag: '--workers', env: 'HERALD_WORKERS', type: 'int', default: 1, min: 1, max: 64,
+    description: 'Gateway processes sharing the WebSocket port (node:cluster). 1 runs everything in one process; '
+      + 'N > 1 adds a primary that serves the push APIs and forwards each push to every worker once.',
+  },
+  {
     key: 'shutdownTimeoutMs', flag: '--shutdown-timeout', env: 'HERALD_SHUTDOWN_TIMEOUT', type: 'duration',
     default: 10_000, min: 0,
     description: 'On SIGTERM or SIGINT, time connections have to close gracefully before the process exits.',

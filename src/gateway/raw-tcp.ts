@@ -140,16 +140,32 @@ export interface RawTcpListener {
   close(): Promise<void>;
 }
 
+/** Create a TCP handle bound to `host:port` but not listening (a cluster primary shares it with workers). */
+export function bindRawTcp(host: string, port: number): TcpHandle {
+  const b = need();
+  const handle = new b.TCP(b.serverType);
+  const err = host.includes(':') ? handle.bind6(host, port, 0) : handle.bind(host, port);
+  if (err !== 0) {
+    handle.close(() => {});
+    throw uvError(err, 'bind');
+  }
+  return handle;
+}
+
 /**
  * Bind and listen on `host:port`; `onConnection` receives each accepted
  * client handle (not yet reading). Throws the libuv error on failure.
  */
 export function listenRawTcp(host: string, port: number, backlog: number, onConnection: (client: TcpHandle) => void): RawTcpListener {
-  const b = need();
-  const handle = new b.TCP(b.serverType);
-  const ipv6 = host.includes(':');
-  let err = ipv6 ? handle.bind6(host, port, 0) : handle.bind(host, port);
-  if (err === 0) err = handle.listen(backlog);
+  return listenOnRawHandle(bindRawTcp(host, port), backlog, onConnection);
+}
+
+/**
+ * Listen on an already bound handle — possibly one shared by several
+ * processes, in which case the kernel hands each new connection to one of them.
+ */
+export function listenOnRawHandle(handle: TcpHandle, backlog: number, onConnection: (client: TcpHandle) => void): RawTcpListener {
+  const err = handle.listen(backlog);
   if (err !== 0) {
     handle.close(() => {});
     throw uvError(err, 'listen');
@@ -164,7 +180,7 @@ export function listenRawTcp(host: string, port: number, backlog: number, onConn
     handle,
     address: String(out.address),
     port: Number(out.port),
-    family: ipv6 ? 'IPv6' : 'IPv4',
+    family: out.family === 'IPv6' || String(out.address).includes(':') ? 'IPv6' : 'IPv4',
     close() {
       closed ??= new Promise((resolve) => handle.close(resolve));
       return closed;

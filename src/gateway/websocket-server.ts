@@ -14,7 +14,7 @@ import {
 } from '../protocol/upgrade-request.js';
 import { ConnectionState, type ConnectionOwner, type WebSocketConnection } from './connection.js';
 import { NetSocketConnection } from './net-socket-connection.js';
-import { listenRawTcp, rawTcpAvailable, type RawTcpListener, type TcpHandle } from './raw-tcp.js';
+import { listenOnRawHandle, listenRawTcp, rawTcpAvailable, type RawTcpListener, type TcpHandle } from './raw-tcp.js';
 import { RawTcpConnection } from './raw-tcp-connection.js';
 import { TimingWheel, monotonicNow } from './timing-wheel.js';
 
@@ -170,6 +170,17 @@ export class WebSocketServer implements ConnectionOwner {
         resolve(server.address() as AddressInfo);
       });
     });
+  }
+
+  /**
+   * Accept connections on a TCP handle bound elsewhere — the cluster primary
+   * binds the port once and every worker listens on the shared handle.
+   */
+  listenOnHandle(handle: TcpHandle): AddressInfo {
+    if (this.netServer !== null || this.rawListener !== null) throw new Error('already listening');
+    const listener = listenOnRawHandle(handle, this.options.backlog ?? 511, (client) => this.acceptRaw(client));
+    this.rawListener = listener;
+    return { address: listener.address, port: listener.port, family: listener.family };
   }
 
   /** Serve upgrades arriving on an existing HTTP server. */

@@ -11,8 +11,15 @@ import { Utf8Validator } from './utf8-validator.js';
  * beyond the callback if the chunk may be reused by its owner.
  */
 export interface FrameParserHandler {
-  /** A complete message (reassembled if fragmented). Text is valid UTF-8. */
-  onMessage(data: Buffer, isText: boolean): void;
+  /**
+   * A complete message (reassembled if fragmented). Text is valid UTF-8,
+   * except when `compressed`: then `data` is the still-compressed payload
+   * (RFC 7692 §6: RSV1 on the first frame) and the handler must inflate it,
+   * enforce its own size limit on the inflated bytes, and check inflated text
+   * for UTF-8 (`inflateMessage`, `validateInflatedText`). `compressed` is
+   * always false unless the parser was created with `allowRsv1`.
+   */
+  onMessage(data: Buffer, isText: boolean, compressed: boolean): void;
   /** A ping frame; RFC 6455 §5.5.2 says to answer with a pong carrying `payload`. */
   onPing(payload: Buffer): void;
   onPong(payload: Buffer): void;
@@ -38,6 +45,16 @@ export interface FrameParserOptions {
    * (§5.1); false to parse frames sent by a server, which MUST NOT be.
    */
   isServer?: boolean;
+  /**
+   * True when permessage-deflate (RFC 7692) was negotiated: RSV1 on the first
+   * frame of a data message marks it compressed (§6) and the message is
+   * delivered with `compressed = true`, unchecked for UTF-8. RSV1 on a
+   * continuation or control frame still fails with 1002 (§6.1), as do RSV2
+   * and RSV3. `maxMessageSize` then bounds the compressed bytes on the wire;
+   * the inflated size is the handler's to bound. Default false: any RSV bit
+   * fails the connection (RFC 6455 §5.2).
+   */
+  allowRsv1?: boolean;
 }
 
 const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024;
@@ -62,6 +79,7 @@ export class FrameParser {
   private readonly handler: FrameParserHandler;
   private readonly maxMessageSize: number;
   private readonly isServer: boolean;
+  private readonly allowRsv1: boolean;
 
   private state = S_HEADER;
   /** Unconsumed input; `offset` indexes into chunks[0]. */
@@ -80,11 +98,14 @@ export class FrameParser {
   private fragmentedOpcode = 0;
   private messageBytes = 0;
   private utf8: Utf8Validator | null = null;
+  /** RSV1 of the current data message's first frame (RFC 7692 §6); kept across its fragments. */
+  private compressed = false;
 
   constructor(handler: FrameParserHandler, options: FrameParserOptions = {}) {
     this.handler = handler;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.isServer = options.isServer ?? true;
+    this.allowRsv1 = options.allowRsv1 ?? false;
     if (!(this.maxMessageSize >= 0)) throw new RangeError('maxMessageSize must be >= 0');
   }
 
@@ -170,9 +191,7 @@ export class FrameParser {
     const length7 = b1 & 0x7f;
 
     // §5.2: RSV1-3 MUST be 0 unless an extension defining them was negotiated.
-    if ((b0 & 0x70) !== 0) {
-      return this.fail(ProtocolErrorCode.UnexpectedRsv, CloseCode.ProtocolError, 'RSV bits set without a negotiated extension');
-    }
+    if ((b0 & 0x70) !== 0 && !this.acceptRsv(b0 & 0x70)) return;
     if (this.opcode >= 0x8) {
       // §5.2: opcodes 0xB–0xF are reserved for further control frames.
       if (this.opcode > OpCode.Pong) {
@@ -196,6 +215,8 @@ export class FrameParser {
     } else if (this.fragments !== null) {
       // §5.4: fragments of one message MUST NOT be interleaved with another data message.
       return this.fail(ProtocolErrorCode.ExpectedContinuation, CloseCode.ProtocolError, 'new data frame inside a fragmented message');
+    } else {
+      this.compressed = (b0 & 0x40) !== 0;
     }
     // §5.1: a server MUST close on an unmasked client frame; a client on a masked server frame.
     if (this.masked !== this.isServer) {
@@ -213,6 +234,23 @@ export class FrameParser {
       this.payloadLength = length7;
       this.afterLength();
     }
+  }
+
+  /**
+   * RFC 7692 §6: with permessage-deflate, RSV1 may be set on the first frame
+   * of a data message; §6.1: on a control frame or a continuation frame it
+   * fails the connection. RSV2 and RSV3 stay undefined. Fails and returns
+   * false when `rsv` is not allowed on this frame.
+   */
+  private acceptRsv(rsv: number): boolean {
+    if (!this.allowRsv1 || rsv !== 0x40) {
+      this.fail(ProtocolErrorCode.UnexpectedRsv, CloseCode.ProtocolError, 'RSV bits set without a negotiated extension');
+      return false;
+    }
+    if (this.opcode === OpCode.Text || this.opcode === OpCode.Binary) return true;
+    const kind = this.opcode === OpCode.Continuation ? 'a continuation' : this.opcode >= 0x8 ? 'a control' : 'a reserved-opcode';
+    this.fail(ProtocolErrorCode.UnexpectedRsv, CloseCode.ProtocolError, `RSV1 set on ${kind} frame`);
+    return false;
   }
 
   private readLength64(): void {
@@ -257,17 +295,18 @@ export class FrameParser {
   private deliverWhole(payload: Buffer): void {
     const isText = this.opcode === OpCode.Text;
     // §8.1: a text message that is not valid UTF-8 fails the connection with 1007 (§7.4.1).
-    if (isText && !isUtf8(payload)) {
+    // A compressed one can only be checked once inflated, by the handler.
+    if (isText && !this.compressed && !isUtf8(payload)) {
       return this.fail(ProtocolErrorCode.InvalidUtf8, CloseCode.InvalidFramePayloadData, 'text message is not valid UTF-8');
     }
-    this.handler.onMessage(payload, isText);
+    this.handler.onMessage(payload, isText, this.compressed);
   }
 
   private startFragmented(payload: Buffer): void {
     this.fragments = [payload];
     this.fragmentedOpcode = this.opcode;
     this.messageBytes = payload.length;
-    if (this.opcode === OpCode.Text) {
+    if (this.opcode === OpCode.Text && !this.compressed) {
       const utf8 = (this.utf8 ??= new Utf8Validator());
       utf8.reset();
       this.checkUtf8Fragment(payload);
@@ -277,20 +316,21 @@ export class FrameParser {
   private continueFragmented(payload: Buffer): void {
     const fragments = this.fragments as Buffer[];
     const isText = this.fragmentedOpcode === OpCode.Text;
+    const checkUtf8 = isText && !this.compressed;
     if (payload.length > 0) {
       fragments.push(payload);
       this.messageBytes += payload.length;
-      if (isText && !this.checkUtf8Fragment(payload)) return;
+      if (checkUtf8 && !this.checkUtf8Fragment(payload)) return;
     }
     if (!this.fin) return;
     // §5.6 / §8.1: the message may not end inside a code point.
-    if (isText && !(this.utf8 as Utf8Validator).complete) {
+    if (checkUtf8 && !(this.utf8 as Utf8Validator).complete) {
       return this.fail(ProtocolErrorCode.InvalidUtf8, CloseCode.InvalidFramePayloadData, 'text message ends inside a UTF-8 sequence');
     }
     const message = fragments.length === 1 ? fragments[0] : Buffer.concat(fragments, this.messageBytes);
     this.fragments = null;
     this.messageBytes = 0;
-    this.handler.onMessage(message, isText);
+    this.handler.onMessage(message, isText, this.compressed);
   }
 
   /** Validate one fragment as soon as it arrives, not only at the end of the message. */

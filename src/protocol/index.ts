@@ -10,6 +10,23 @@ export {
   writeFrameHeaderInto,
   truncateCloseReason,
 } from './frame-encoder.js';
+export {
+  PERMESSAGE_DEFLATE,
+  negotiatePerMessageDeflate,
+  parseExtensionHeader,
+  compressMessage,
+  encodeCompressedFrame,
+  encodeMessageFrame,
+  inflateMessage,
+  validateInflatedText,
+  InflateContext,
+  InflateError,
+  InflateErrorCode,
+  type PerMessageDeflateOptions,
+  type DeflateParams,
+  type ExtensionOffer,
+  type ExtensionParam,
+} from './permessage-deflate.js';
 export { applyMask } from './mask.js';
 export { Utf8Validator } from './utf8-validator.js';
 export {

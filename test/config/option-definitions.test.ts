@@ -48,7 +48,7 @@ describe('OPTION_DEFINITIONS', () => {
       closeTimeoutMs: 3_000, maxBufferedBytes: 1048576, slowConsumerPolicy: 'close', mergeWindowMs: 0, jwtSecret: undefined, jwtPublicKeyFile: undefined, jwtJwksFile: undefined,
       jwtAlgorithms: undefined, jwtIssuer: undefined, jwtAudience: undefined, authUrl: undefined,
       authTimeoutMs: 3_000, maxTopicLength: 256, maxSubscriptionsPerConnection: 1024, maxPushBytes: 1048576,
-      maxBatchItems: 1000, shutdownTimeoutMs: 10_000, logLevel: 'info',
+      maxBatchItems: 1000, workers: 1, shutdownTimeoutMs: 10_000, logLevel: 'info',
     });
   });
 });

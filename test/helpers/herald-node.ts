@@ -216,7 +216,7 @@ export async function startNode(options: HeraldNodeOptions = {}): Promise<TestNo
   const node = new HeraldNode({ wsHost: '127.0.0.1', wsPort: 0, apiHost: '127.0.0.1', apiPort: 0, ...options });
   const { ws, api } = await node.start();
   const wsUrl = `ws://127.0.0.1:${ws.port}${options.wsPath ?? '/ws'}`;
-  const apiUrl = `http://127.0.0.1:${api.port}`;
+  const apiUrl = `http://127.0.0.1:${api?.port}`;
   const clients = new Set<TestClient>();
 
   const request = async (path: string, init?: RequestInit): Promise<ApiResponse> => {

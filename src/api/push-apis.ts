@@ -1,0 +1,81 @@
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Engine } from '../engine/engine.js';
+import { GrpcPushApi } from './grpc-push-api.js';
+import { HttpPushApi } from './http-push-api.js';
+import type { HeraldMetrics } from './metrics.js';
+import { PushAuthenticator } from './push-auth.js';
+import type { PushLimits } from './push-request.js';
+
+/** Options of {@link PushApis}. */
+export interface PushApisOptions {
+  engine: Engine;
+  metrics: HeraldMetrics;
+  logger: Logger;
+  limits: PushLimits;
+  maxBatchItems?: number;
+  /** Bearer tokens; none → open. */
+  pushTokens?: readonly string[];
+  apiHost?: string;
+  apiPort?: number;
+  grpcHost?: string;
+  /** Unset: no gRPC listener. */
+  grpcPort?: number;
+  /** Readiness of everything behind the APIs, for `/readyz`. */
+  isReady(): boolean;
+}
+
+/** Where the push APIs listen. */
+export interface PushApiAddresses {
+  api: AddressInfo;
+  grpcPort: number | undefined;
+}
+
+/** The HTTP and gRPC push APIs over one engine, with one authenticator: what a node or a cluster primary serves. */
+export class PushApis {
+  readonly http: HttpPushApi;
+  readonly grpc: GrpcPushApi | undefined;
+  private readonly options: PushApisOptions;
+
+  constructor(options: PushApisOptions) {
+    this.options = options;
+    const { engine, metrics, logger, limits, maxBatchItems } = options;
+    const auth = new PushAuthenticator(options.pushTokens ?? []);
+    const publish = engine.publish.bind(engine);
+    this.http = new HttpPushApi({
+      publish,
+      limits,
+      maxBatchItems,
+      metrics,
+      auth,
+      isReady: options.isReady,
+      onError: (error) => logger.error({ err: error }, 'push API request failed'),
+    });
+    this.grpc =
+      options.grpcPort === undefined
+        ? undefined
+        : new GrpcPushApi({
+            publish,
+            limits,
+            maxBatchItems,
+            metrics,
+            auth,
+            onError: (error) => logger.error({ err: error }, 'gRPC push call failed'),
+          });
+  }
+
+  async listen(): Promise<PushApiAddresses> {
+    const api = await this.http.listen(this.options.apiPort ?? 10068, this.options.apiHost ?? '127.0.0.1');
+    const grpcPort = await this.grpc?.listen(this.options.grpcPort as number, this.options.grpcHost ?? '127.0.0.1');
+    return { api, grpcPort };
+  }
+
+  /** Stop both, giving calls in progress up to `timeoutMs`. */
+  async close(timeoutMs = 500): Promise<void> {
+    await Promise.all([Promise.race([this.http.close(), delay(timeoutMs)]), this.grpc?.close(timeoutMs)]);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

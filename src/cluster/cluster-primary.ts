@@ -1,0 +1,147 @@
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import type { Logger } from 'pino';
+import { HeraldMetrics } from '../api/metrics.js';
+import { PushApis, type PushApiAddresses } from '../api/push-apis.js';
+import type { HeraldConfig } from '../config/index.js';
+import { bindRawTcp, type TcpHandle } from '../gateway/raw-tcp.js';
+import { ClusterPrimaryEngine, type PrimaryMessage, type WorkerMessage } from './cluster-engines.js';
+
+type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
+
+/** A running cluster primary. */
+export interface ClusterPrimary {
+  addresses: PushApiAddresses & { wsPort: number };
+  /** Drain every worker (clients get 1001), then stop the push APIs. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Run the primary of `--workers N`: bind the WebSocket port once and share the
+ * bound handle with N `node:cluster` workers, each of which listens on it
+ * (the kernel gives every new connection to one of them; the primary never
+ * accepts). The primary serves the push APIs and forwards each publication to
+ * every worker once. A worker that dies is replaced, on the same shared port.
+ */
+export async function runClusterPrimary(config: HeraldConfig, logger: Logger): Promise<ClusterPrimary> {
+  cluster.setupPrimary({ serialization: 'advanced' });
+  const handle = bindRawTcp(config.wsHost, config.wsPort);
+  const engine = new ClusterPrimaryEngine();
+  const workers = new Set<Worker>();
+  let draining = false;
+  let wsPort = 0;
+
+  const metrics = new ClusterMetrics(workers);
+  const apis = new PushApis({
+    ...config,
+    engine,
+    metrics,
+    logger,
+    limits: { maxPushBytes: config.maxPushBytes, maxTopicLength: config.maxTopicLength },
+    isReady: () => !draining && engine.workerCount === config.workers,
+  });
+
+  const startWorker = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const worker = cluster.fork({ HERALD_CLUSTER_WORKER: '1' });
+      workers.add(worker);
+      worker.on('message', (message: WorkerMessage) => {
+        if (message.t === 'hello') {
+          send(worker, { t: 'listen' }, handle);
+        } else if (message.t === 'ready') {
+          wsPort = message.port;
+          engine.addWorker(worker);
+          resolve();
+        } else if (message.t === 'failed') {
+          reject(new Error(`worker ${worker.id}: ${message.message}`));
+        } else if (message.t === 'metrics') {
+          metrics.answer(message.id, message.data as MetricsJson);
+        }
+      });
+      worker.once('exit', (code, signal) => {
+        workers.delete(worker);
+        engine.removeWorker(worker);
+        reject(new Error(`worker ${worker.id} exited (${signal ?? code}) before it was ready`));
+        if (draining) return;
+        logger.error({ worker: worker.id, code, signal }, 'worker died; starting a new one');
+        setTimeout(() => startWorker().catch((error: unknown) => logger.error({ err: error }, 'worker restart failed')), 500).unref();
+      });
+    });
+
+  try {
+    await Promise.all(Array.from({ length: config.workers }, startWorker));
+  } catch (error) {
+    draining = true;
+    for (const worker of workers) worker.kill();
+    handle.close(() => {});
+    throw error;
+  }
+  const addresses = await apis.listen();
+  return {
+    addresses: { ...addresses, wsPort },
+    async stop() {
+      draining = true;
+      const exits = [...workers].map((worker) => new Promise<void>((resolve) => worker.once('exit', () => resolve())));
+      for (const worker of workers) send(worker, { t: 'drain' });
+      const timer = setTimeout(() => {
+        for (const worker of workers) worker.kill('SIGKILL');
+      }, config.shutdownTimeoutMs);
+      await Promise.all(exits);
+      clearTimeout(timer);
+      await apis.close(500);
+      await engine.close();
+      handle.close(() => {});
+    },
+  };
+}
+
+function send(worker: Worker, message: PrimaryMessage, handle?: TcpHandle): void {
+  if (worker.isConnected()) worker.send(message, handle as never);
+}
+
+/** The primary's metrics: its own (push counters) summed with every worker's, at scrape time. */
+class ClusterMetrics extends HeraldMetrics {
+  private readonly workers: Set<Worker>;
+  private nextId = 1;
+  private readonly pending = new Map<number, (data: MetricsJson) => void>();
+
+  constructor(workers: Set<Worker>) {
+    const zero = () => 0;
+    super({
+      connections: zero,
+      topics: zero,
+      users: zero,
+      subscriptions: zero,
+      slowConsumerEvents: zero,
+      hubCounters: () => ({ publications: 0, deliveries: 0, deliveredBytes: 0, drops: 0 }),
+    });
+    this.workers = workers;
+  }
+
+  answer(id: number, data: MetricsJson): void {
+    this.pending.get(id)?.(data);
+    this.pending.delete(id);
+  }
+
+  override async render(): Promise<string> {
+    const asks = [...this.workers].map(
+      (worker) =>
+        new Promise<MetricsJson | undefined>((resolve) => {
+          const id = this.nextId++;
+          const timer = setTimeout(() => {
+            this.pending.delete(id);
+            resolve(undefined);
+          }, 2000);
+          this.pending.set(id, (data) => {
+            clearTimeout(timer);
+            resolve(data);
+          });
+          send(worker, { t: 'metrics', id });
+        }),
+    );
+    const parts = [await this.registry.getMetricsAsJSON(), ...(await Promise.all(asks))].filter(
+      (part): part is MetricsJson => part !== undefined,
+    );
+    return AggregatorRegistry.aggregate(parts).metrics();
+  }
+}

@@ -1,0 +1,42 @@
+import type { Logger } from 'pino';
+import type { LoginVerifier } from '../auth/login-verifier.js';
+import type { HeraldConfig } from '../config/index.js';
+import type { TcpHandle } from '../gateway/raw-tcp.js';
+import { HeraldNode } from '../node.js';
+import { ClusterWorkerEngine, type PrimaryMessage, type WorkerMessage } from './cluster-engines.js';
+
+/**
+ * Run one worker of `--workers N`: a gateway node (WebSocket clients, hub,
+ * heartbeats, logins) on the primary's shared listening handle, fed by the
+ * primary with every publication. Resolves when the primary asks it to drain
+ * and it has.
+ */
+export function runClusterWorker(config: HeraldConfig, verifier: LoginVerifier | undefined, logger: Logger): Promise<void> {
+  const engine = new ClusterWorkerEngine();
+  let node: HeraldNode | undefined;
+  const reply = (message: WorkerMessage): void => {
+    process.send?.(message);
+  };
+  return new Promise((resolve) => {
+    process.on('message', (message: PrimaryMessage, handle?: TcpHandle) => {
+      switch (message.t) {
+        case 'pub':
+          return engine.deliver(message.items);
+        case 'listen':
+          node = new HeraldNode({ ...config, verifier, logger, engine, wsHandle: handle, pushApi: false });
+          node.start().then(
+            ({ ws }) => reply({ t: 'ready', port: ws.port }),
+            (error: unknown) => reply({ t: 'failed', message: (error as Error).message }),
+          );
+          return;
+        case 'metrics':
+          void node?.metrics.registry.getMetricsAsJSON().then((data) => reply({ t: 'metrics', id: message.id, data }));
+          return;
+        case 'drain':
+          void (node?.stop() ?? Promise.resolve()).then(resolve);
+          return;
+      }
+    });
+    reply({ t: 'hello' });
+  });
+}
