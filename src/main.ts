@@ -11,6 +11,7 @@ import { runClusterPrimary } from './cluster/cluster-primary.js';
 import { runClusterWorker } from './cluster/cluster-worker.js';
 import { ConfigError, formatHelp, loadConfig, type LoadedConfig } from './config/index.js';
 import { HeraldNode } from './node.js';
+import { TlsCertificates } from './tls/tls-certificates.js';
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -53,7 +54,25 @@ async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> 
     process.stderr.write(`herald: ${(error as Error).message}\n`);
     return 2;
   }
-  const node = new HeraldNode({ ...config, verifier, logger });
+  let tls: TlsCertificates | undefined;
+  try {
+    tls = config.tlsCertFile === undefined ? undefined : new TlsCertificates(config.tlsCertFile, config.tlsKeyFile as string);
+  } catch (error) {
+    process.stderr.write(`herald: ${(error as Error).message}\n`);
+    return 2;
+  }
+  if (tls !== undefined) {
+    const certificates = tls;
+    process.on('SIGHUP', () => {
+      try {
+        certificates.reload();
+        logger.info({ cert: certificates.certFile }, 'TLS certificate reloaded');
+      } catch (error) {
+        logger.error({ err: error }, 'TLS reload failed; the previous certificate stays in service');
+      }
+    });
+  }
+  const node = new HeraldNode({ ...config, verifier, logger, tls });
   let addresses;
   try {
     addresses = await node.start();
@@ -64,8 +83,9 @@ async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> 
   }
   logger.info(
     {
-      ws: `ws://${addresses.ws.address}:${addresses.ws.port}${config.wsPath}`,
-      api: addresses.api && `http://${addresses.api.address}:${addresses.api.port}`,
+      ws: `${tls ? 'wss' : 'ws'}://${addresses.ws.address}:${addresses.ws.port}${config.wsPath}`,
+      api: addresses.api && `${tls ? 'https' : 'http'}://${addresses.api.address}:${addresses.api.port}`,
+      grpcTls: tls !== undefined,
       grpc: `${config.grpcHost}:${addresses.grpcPort}`,
       engine: 'memory',
       login: loginMode(config),

@@ -8,6 +8,7 @@ import type { Engine } from './engine/engine.js';
 import { MemoryEngine } from './engine/memory-engine.js';
 import type { WebSocketConnection } from './gateway/connection.js';
 import type { TcpHandle } from './gateway/raw-tcp.js';
+import type { TlsCertificates } from './tls/tls-certificates.js';
 import { WebSocketServer } from './gateway/websocket-server.js';
 import { Hub } from './hub/hub.js';
 import { GpushSession } from './session/gpush-session.js';
@@ -38,6 +39,13 @@ export interface HeraldNodeOptions {
   fanOutSliceSize?: number;
   slowConsumerPolicy?: 'close' | 'drop';
   maxTopicLength?: number;
+  /** Regular expression (source) every topic must match. */
+  topicPattern?: string;
+  maxConnections?: number;
+  maxConnectionsPerIp?: number;
+  newConnectionsPerSecondPerIp?: number;
+  allowedOrigins?: readonly string[];
+  pushRequestsPerSecond?: number;
   maxSubscriptionsPerConnection?: number;
   maxPushBytes?: number;
   maxBatchItems?: number;
@@ -49,6 +57,8 @@ export interface HeraldNodeOptions {
   wsHandle?: TcpHandle;
   /** Serve the HTTP push API (and gRPC if `grpcPort` is set); default true. Cluster workers leave it to the primary. */
   pushApi?: boolean;
+  /** wss://, HTTPS and gRPC over TLS with these certificates; `reload()` on them reaches every listener. */
+  tls?: TlsCertificates;
   /** Verifies op 3 credentials; none → logins answer 30003. */
   verifier?: LoginVerifier;
   /** Default: a new MemoryEngine (single process). */
@@ -105,7 +115,10 @@ export class HeraldNode {
       hubCounters: () => hub.counters,
       slowConsumerEvents: () => this.ws.slowConsumerEvents,
     });
-    const topicRules = { maxTopicLength: options.maxTopicLength ?? 256 };
+    const topicRules = {
+      maxTopicLength: options.maxTopicLength ?? 256,
+      topicPattern: options.topicPattern === undefined ? undefined : new RegExp(options.topicPattern, 'u'),
+    };
     const metrics = this.metrics;
     const logger = this.logger;
     this.session = new GpushSession({
@@ -124,6 +137,7 @@ export class HeraldNode {
       },
     });
     const session = this.session;
+    options.tls?.onReload((pair) => this.ws.setSecureContext(pair));
     this.ws = new WebSocketServer({
       path: options.wsPath ?? '/ws',
       maxRequestBytes: options.maxRequestBytes,
@@ -134,6 +148,13 @@ export class HeraldNode {
       idleCloseCode: HeraldCloseCode.HeartbeatTimeout,
       maxBufferedBytes: options.maxBufferedBytes,
       mergeWindowMs: options.mergeWindowMs,
+      limits: {
+        maxConnections: options.maxConnections,
+        maxConnectionsPerIp: options.maxConnectionsPerIp,
+        newConnectionsPerSecondPerIp: options.newConnectionsPerSecondPerIp,
+      },
+      allowedOrigins: options.allowedOrigins,
+      tls: options.tls?.current,
       slowConsumerPolicy: options.slowConsumerPolicy,
       slowConsumerCloseCode: HeraldCloseCode.SlowConsumer,
       timerResolutionMs: options.timerResolutionMs,

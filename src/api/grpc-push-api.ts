@@ -4,7 +4,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { EngineUnavailableError, type Publication } from '../engine/engine.js';
 import { ApiError } from './http-errors.js';
 import type { HeraldMetrics } from './metrics.js';
-import type { PushAuthenticator } from './push-auth.js';
+import type { PushAuthenticator, PushRateLimiter } from './push-auth.js';
 import { buildPublication, type PushLimits } from './push-request.js';
 
 /** Directory of the shipped .proto files (`proto/` at the package root). */
@@ -19,6 +19,8 @@ export interface GrpcPushApiOptions {
   metrics: HeraldMetrics;
   /** Checks `authorization: Bearer …` metadata; none → every call allowed. */
   auth?: PushAuthenticator;
+  /** Calls per second per token (a stream counts once); none → unlimited. */
+  rateLimiter?: PushRateLimiter;
   onError?(error: unknown): void;
 }
 
@@ -96,12 +98,19 @@ export class GrpcPushApi {
 
   private authorized(call: { metadata: grpc.Metadata }, done: grpc.sendUnaryData<object>): boolean {
     const auth = this.options.auth;
-    if (auth === undefined || auth.open) return true;
     const header = call.metadata.get('authorization')[0];
-    if (auth.verifyAuthorization(typeof header === 'string' ? header : undefined)) return true;
-    this.options.metrics.pushesTotal.inc({ api: 'grpc', result: 'unauthenticated' });
-    done({ code: grpc.status.UNAUTHENTICATED, details: 'missing or invalid bearer token' });
-    return false;
+    const key = auth === undefined ? -1 : auth.identifyAuthorization(typeof header === 'string' ? header : undefined);
+    if (key === undefined) {
+      this.options.metrics.pushesTotal.inc({ api: 'grpc', result: 'unauthenticated' });
+      done({ code: grpc.status.UNAUTHENTICATED, details: 'missing or invalid bearer token' });
+      return false;
+    }
+    if (this.options.rateLimiter !== undefined && !this.options.rateLimiter.take(key)) {
+      this.options.metrics.pushesTotal.inc({ api: 'grpc', result: 'rate_limited' });
+      done({ code: grpc.status.RESOURCE_EXHAUSTED, details: 'RATE_LIMITED: too many push calls for this token' });
+      return false;
+    }
+    return true;
   }
 
   private unary(call: grpc.ServerUnaryCall<PushMessage, object>, done: grpc.sendUnaryData<object>, api: string): void {

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { EngineUnavailableError, type Publication } from '../engine/engine.js';
 import { ApiError, sendError, sendJson } from './http-errors.js';
 import type { HeraldMetrics } from './metrics.js';
-import type { PushAuthenticator } from './push-auth.js';
+import type { PushAuthenticator, PushRateLimiter } from './push-auth.js';
 import { parseBatchItem, parsePushData, type PushLimits } from './push-request.js';
 
 /** Options of an {@link HttpPushApi}. */
@@ -16,8 +17,12 @@ export interface HttpPushApiOptions {
   metrics: HeraldMetrics;
   /** Checks `Authorization: Bearer …` on the push routes; none → open. Health and metrics stay open. */
   auth?: PushAuthenticator;
+  /** Requests per second per token; none → unlimited. */
+  rateLimiter?: PushRateLimiter;
   /** Readiness for `/readyz`. */
   isReady(): boolean;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { cert: Buffer | string; key: Buffer | string };
   /** Report an unexpected failure (a bug): the request gets 500. */
   onError?(error: unknown): void;
 }
@@ -30,7 +35,7 @@ type BatchResult = { ok: true } | { ok: false; error: { code: string; message: s
  * answered with a status and `{"error":{"code","message"}}`.
  */
 export class HttpPushApi {
-  readonly server: Server;
+  readonly server: Server | HttpsServer;
   private readonly options: HttpPushApiOptions;
   private readonly maxBatchItems: number;
   private readonly maxSingleBody: number;
@@ -42,9 +47,10 @@ export class HttpPushApi {
     // Base64 inflates by 4/3; leave room for the JSON around it.
     this.maxSingleBody = Math.ceil((options.limits.maxPushBytes * 4) / 3) + 4096;
     this.maxBatchBody = this.maxSingleBody * 8;
-    this.server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.route(req, res).catch((error: unknown) => this.failed(res, error));
-    });
+    };
+    this.server = options.tls === undefined ? createServer(handler) : createHttpsServer(options.tls, handler);
     this.server.headersTimeout = 10_000;
     this.server.requestTimeout = 30_000;
   }
@@ -57,6 +63,11 @@ export class HttpPushApi {
         resolve(this.server.address() as AddressInfo);
       });
     });
+  }
+
+  /** Replace the HTTPS certificate for new connections (SIGHUP reload). */
+  setSecureContext(pair: { cert: Buffer | string; key: Buffer | string }): void {
+    if ('setSecureContext' in this.server) this.server.setSecureContext(pair);
   }
 
   close(): Promise<void> {
@@ -96,14 +107,19 @@ export class HttpPushApi {
       req.resume();
       return sendError(res, new ApiError(405, 'METHOD_NOT_ALLOWED', 'use POST'));
     }
-    const auth = this.options.auth;
-    if (auth !== undefined && !auth.verifyAuthorization(req.headers.authorization)) {
+    const key = this.options.auth === undefined ? -1 : this.options.auth.identifyAuthorization(req.headers.authorization);
+    if (key === undefined) {
       req.resume();
       this.options.metrics.pushesTotal.inc({ api: 'http', result: 'unauthenticated' });
       // RFC 6750 §3: a 401 names the scheme in WWW-Authenticate.
       return sendError(res, new ApiError(401, 'UNAUTHENTICATED', 'missing or invalid bearer token'), {
         'WWW-Authenticate': 'Bearer realm="herald"',
       });
+    }
+    if (this.options.rateLimiter !== undefined && !this.options.rateLimiter.take(key)) {
+      req.resume();
+      this.options.metrics.pushesTotal.inc({ api: 'http', result: 'rate_limited' });
+      return sendError(res, new ApiError(429, 'RATE_LIMITED', 'too many push requests for this token'), { 'Retry-After': '1' });
     }
     try {
       await handle();

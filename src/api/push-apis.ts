@@ -1,10 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import * as grpc from '@grpc/grpc-js';
 import type { Engine } from '../engine/engine.js';
+import type { TlsCertificates } from '../tls/tls-certificates.js';
 import { GrpcPushApi } from './grpc-push-api.js';
 import { HttpPushApi } from './http-push-api.js';
 import type { HeraldMetrics } from './metrics.js';
-import { PushAuthenticator } from './push-auth.js';
+import { PushAuthenticator, PushRateLimiter } from './push-auth.js';
 import type { PushLimits } from './push-request.js';
 
 /** Options of {@link PushApis}. */
@@ -16,11 +18,15 @@ export interface PushApisOptions {
   maxBatchItems?: number;
   /** Bearer tokens; none → open. */
   pushTokens?: readonly string[];
+  /** Push requests (HTTP requests, gRPC calls) per second per token; unset → unlimited. */
+  pushRequestsPerSecond?: number;
   apiHost?: string;
   apiPort?: number;
   grpcHost?: string;
   /** Unset: no gRPC listener. */
   grpcPort?: number;
+  /** Serve HTTPS and gRPC over TLS with these certificates (reloaded with them). */
+  tls?: TlsCertificates;
   /** Readiness of everything behind the APIs, for `/readyz`. */
   isReady(): boolean;
 }
@@ -41,6 +47,7 @@ export class PushApis {
     this.options = options;
     const { engine, metrics, logger, limits, maxBatchItems } = options;
     const auth = new PushAuthenticator(options.pushTokens ?? []);
+    const rateLimiter = options.pushRequestsPerSecond === undefined ? undefined : new PushRateLimiter(options.pushRequestsPerSecond);
     const publish = engine.publish.bind(engine);
     this.http = new HttpPushApi({
       publish,
@@ -48,6 +55,8 @@ export class PushApis {
       maxBatchItems,
       metrics,
       auth,
+      rateLimiter,
+      tls: options.tls?.current,
       isReady: options.isReady,
       onError: (error) => logger.error({ err: error }, 'push API request failed'),
     });
@@ -60,13 +69,20 @@ export class PushApis {
             maxBatchItems,
             metrics,
             auth,
+            rateLimiter,
             onError: (error) => logger.error({ err: error }, 'gRPC push call failed'),
           });
   }
 
   async listen(): Promise<PushApiAddresses> {
     const api = await this.http.listen(this.options.apiPort ?? 10068, this.options.apiHost ?? '127.0.0.1');
-    const grpcPort = await this.grpc?.listen(this.options.grpcPort as number, this.options.grpcHost ?? '127.0.0.1');
+    const tls = this.options.tls;
+    const credentials =
+      tls === undefined
+        ? grpc.ServerCredentials.createInsecure()
+        : grpc.experimental.createCertificateProviderServerCredentials(tls.grpcProvider(), null, false);
+    tls?.onReload((pair) => this.http.setSecureContext(pair));
+    const grpcPort = await this.grpc?.listen(this.options.grpcPort as number, this.options.grpcHost ?? '127.0.0.1', credentials);
     return { api, grpcPort };
   }
 

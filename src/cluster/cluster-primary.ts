@@ -37,7 +37,11 @@ export async function runClusterPrimary(config: HeraldConfig, logger: Logger): P
     engine,
     metrics,
     logger,
-    limits: { maxPushBytes: config.maxPushBytes, maxTopicLength: config.maxTopicLength },
+    limits: {
+      maxPushBytes: config.maxPushBytes,
+      maxTopicLength: config.maxTopicLength,
+      topicPattern: config.topicPattern === undefined ? undefined : new RegExp(config.topicPattern, 'u'),
+    },
     isReady: () => !draining && engine.workerCount === config.workers,
   });
 

@@ -107,6 +107,22 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
     },
   })),
   {
+    keys: ['tlsCertFile', 'tlsKeyFile'],
+    check(config, context) {
+      const set = setKeys(config, ['tlsCertFile', 'tlsKeyFile']);
+      if (set.length !== 1) return undefined;
+      return `${listOrigins(context, set)}: TLS needs both a certificate file and a key file`;
+    },
+  },
+  {
+    keys: ['tlsCertFile', 'workers'],
+    check(config, context) {
+      if (config.tlsCertFile === undefined || config.workers <= 1) return undefined;
+      return `${listOrigins(context, ['tlsCertFile', 'workers'])}: TLS with several workers is not supported yet; `
+        + 'terminate TLS in front of Herald or run one process';
+    },
+  },
+  {
     // An open push API lets anyone who reaches it push to every client: only on loopback, unless asked for.
     keys: ['apiHost', 'grpcHost', 'pushTokens', 'insecurePushApi'],
     check(config, context) {

@@ -209,6 +209,40 @@ export const OPTION_DEFINITIONS = [
     description: 'Hold what is queued for a client up to this long and write it together: fewer, larger writes '
       + 'under load for that much added latency. 0 (default) writes once per event-loop turn.',
   },
+  // TLS
+  {
+    key: 'tlsCertFile', flag: '--tls-cert-file', env: 'HERALD_TLS_CERT_FILE', type: 'string', path: true,
+    placeholder: 'file',
+    description: 'PEM certificate chain: serve wss://, HTTPS and gRPC over TLS. Needs --tls-key-file. '
+      + 'SIGHUP re-reads both files (a pair that fails to load keeps the old one in service).',
+  },
+  {
+    key: 'tlsKeyFile', flag: '--tls-key-file', env: 'HERALD_TLS_KEY_FILE', type: 'string', path: true,
+    placeholder: 'file', description: 'PEM private key of --tls-cert-file.',
+  },
+  // Limits on connections (answered before the upgrade)
+  {
+    key: 'maxConnections', flag: '--max-connections', env: 'HERALD_MAX_CONNECTIONS', type: 'int', min: 1,
+    description: 'Most client connections at once (per process); more get 503. Unset: no limit but the file '
+      + 'descriptor limit.',
+  },
+  {
+    key: 'maxConnectionsPerIp', flag: '--max-connections-per-ip', env: 'HERALD_MAX_CONNECTIONS_PER_IP', type: 'int',
+    min: 1, description: 'Most connections at once from one IP address; more get 429. Unset: no limit.',
+  },
+  {
+    key: 'newConnectionsPerSecondPerIp', flag: '--new-connections-per-second-per-ip',
+    env: 'HERALD_NEW_CONNECTIONS_PER_SECOND_PER_IP', type: 'number', min: 0.01,
+    description: 'New connections per second one IP address may open (bursts up to the same number); '
+      + 'faster ones get 429. Unset: no limit.',
+  },
+  {
+    key: 'allowedOrigins', flag: '--allowed-origins', env: 'HERALD_ALLOWED_ORIGINS', type: 'string[]',
+    placeholder: 'origins',
+    description: 'Origins browsers may connect from: exact (https://app.example.com), subdomain wildcards '
+      + '(https://*.example.com) or *; others get 403. Clients without an Origin header are not affected. '
+      + 'Unset: any origin.',
+  },
   // Login: JWT (one key source) or an auth URL
   {
     key: 'jwtSecret', flag: '--jwt-secret', env: 'HERALD_JWT_SECRET', type: 'string', secret: true, placeholder: 'secret',
@@ -250,6 +284,19 @@ export const OPTION_DEFINITIONS = [
     description: 'Longest topic name, in UTF-8 bytes; longer topics are refused (reply 30004, push 400).',
   },
   {
+    key: 'topicPattern', flag: '--topic-pattern', env: 'HERALD_TOPIC_PATTERN', type: 'string', placeholder: 'regex',
+    description: 'Regular expression every topic must match entirely (e.g. ^[a-z0-9:._-]+$); others get reply 30004 '
+      + 'or HTTP 400. Unset: any text without control characters.',
+    validate: (value: string) => {
+      try {
+        new RegExp(value, 'u');
+        return undefined;
+      } catch (error) {
+        return `is not a valid regular expression (${(error as Error).message})`;
+      }
+    },
+  },
+  {
     key: 'maxSubscriptionsPerConnection', flag: '--max-subscriptions-per-connection',
     env: 'HERALD_MAX_SUBSCRIPTIONS_PER_CONNECTION', type: 'int', default: 1024, min: 1,
     description: 'Most topics one connection may be subscribed to at once.',
@@ -261,6 +308,12 @@ export const OPTION_DEFINITIONS = [
   {
     key: 'maxBatchItems', flag: '--max-batch-items', env: 'HERALD_MAX_BATCH_ITEMS', type: 'int', default: 1000, min: 1,
     description: 'Most events in one batch push request.',
+  },
+  {
+    key: 'pushRequestsPerSecond', flag: '--push-requests-per-second', env: 'HERALD_PUSH_REQUESTS_PER_SECOND',
+    type: 'number', min: 0.01,
+    description: 'Push requests (HTTP requests or gRPC calls; a batch or a stream counts once) per second per token; '
+      + 'more get 429 / RESOURCE_EXHAUSTED. Unset: no limit.',
   },
   // Process
   {

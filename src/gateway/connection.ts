@@ -73,6 +73,8 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   /** Close code and reason, once known (1006 if the TCP connection ended without a close frame). */
   closeCode: number = CloseCode.AbnormalClosure;
   closeReason = '';
+  /** @internal the peer address, recorded only when per-IP limits are on. */
+  ip: string | undefined = undefined;
   /** Free for the application (the hub keeps its per-connection state here). */
   context: unknown = undefined;
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { CloseCode } from '../protocol/constants.js';
 import { HandshakeError } from '../protocol/errors.js';
@@ -12,6 +13,7 @@ import {
   type RequestHead,
   type UpgradeRequest,
 } from '../protocol/upgrade-request.js';
+import { ConnectionLimiter, OriginPolicy, type ConnectionLimitOptions } from './connection-limits.js';
 import { ConnectionState, type ConnectionOwner, type WebSocketConnection } from './connection.js';
 import { NetSocketConnection } from './net-socket-connection.js';
 import { listenOnRawHandle, listenRawTcp, rawTcpAvailable, type RawTcpListener, type TcpHandle } from './raw-tcp.js';
@@ -81,6 +83,14 @@ export interface WebSocketServerOptions {
   timerResolutionMs?: number;
   /** Choose a subprotocol among those offered (§4.2.2 item 5.4); undefined selects none. */
   selectProtocol?(offered: readonly string[], request: UpgradeRequest): string | undefined;
+  /** Limits on new connections (total, per IP, rate per IP), answered 503/429 before the upgrade. */
+  limits?: ConnectionLimitOptions;
+  /**
+   * Origins browsers may connect from (`https://app.example.com`,
+   * `https://*.example.com`, or `*`); others get 403. Default: any. Clients
+   * that send no Origin header (not browsers) are not affected.
+   */
+  allowedOrigins?: readonly string[];
   /** Accept or refuse an upgrade before it completes: throw a HandshakeError to refuse. */
   verifyUpgrade?(request: UpgradeRequest, conn: WebSocketConnection): void;
   /**
@@ -90,6 +100,11 @@ export interface WebSocketServerOptions {
    * exposes the handles, else 'net'. Attach mode always uses the http server's sockets.
    */
   transport?: 'raw' | 'net';
+  /**
+   * Serve wss:// with this certificate and key (PEM). TLS connections run on
+   * `tls.TLSSocket`s (the 'net' transport): each costs the TLS state on top.
+   */
+  tls?: { cert: Buffer | string; key: Buffer | string };
   /** Pending-connection queue length for `listen` (the kernel caps it at somaxconn); default 511. */
   backlog?: number;
 }
@@ -105,6 +120,8 @@ export class WebSocketServer implements ConnectionOwner {
   readonly maxBufferedBytes: number;
   /** Connections closed, or sends refused, by the slow-consumer policy. */
   slowConsumerEvents = 0;
+  /** Connections refused by a connection limit (503/429). */
+  limitRejections = 0;
   private readonly handler: ConnectionHandler;
   private readonly path: string | undefined;
   private readonly maxRequestBytes: number;
@@ -120,7 +137,9 @@ export class WebSocketServer implements ConnectionOwner {
   private openCount = 0;
   private dirty: WebSocketConnection[] = [];
   private flushScheduled = false;
-  private netServer: NetServer | null = null;
+  private readonly limiter: ConnectionLimiter;
+  private readonly originPolicy: OriginPolicy | undefined;
+  private netServer: NetServer | TlsServer | null = null;
   private rawListener: RawTcpListener | null = null;
   private closing = false;
 
@@ -135,6 +154,8 @@ export class WebSocketServer implements ConnectionOwner {
     this.maxBufferedBytes = positive(options.maxBufferedBytes, 1024 * 1024, 'maxBufferedBytes');
     this.mergeWindowMs = options.mergeWindowMs === undefined || options.mergeWindowMs === 0 ? 0 : positive(options.mergeWindowMs, 0, 'mergeWindowMs');
     this.idleTimeoutMs = options.idleTimeoutMs === undefined ? undefined : positive(options.idleTimeoutMs, 0, 'idleTimeoutMs');
+    this.limiter = new ConnectionLimiter(options.limits ?? {});
+    this.originPolicy = options.allowedOrigins === undefined ? undefined : new OriginPolicy(options.allowedOrigins);
     this.wheel = new TimingWheel(expireConnection, positive(options.timerResolutionMs, 250, 'timerResolutionMs'));
   }
 
@@ -152,6 +173,20 @@ export class WebSocketServer implements ConnectionOwner {
   listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
     if (this.netServer !== null || this.rawListener !== null) throw new Error('already listening');
     const backlog = this.options.backlog ?? 511;
+    const tlsOptions = this.options.tls;
+    if (tlsOptions !== undefined) {
+      const server = createTlsServer(
+        { cert: tlsOptions.cert, key: tlsOptions.key, handshakeTimeout: this.handshakeTimeoutMs },
+        (socket) => {
+          socket.setNoDelay(true);
+          this.accept(socket);
+        },
+      );
+      // A failed TLS handshake destroys its socket; nothing else to do, but it must not be an unhandled 'error'.
+      server.on('tlsClientError', () => {});
+      this.netServer = server;
+      return listenNet(server, port, host, backlog);
+    }
     if ((this.options.transport ?? (rawTcpAvailable ? 'raw' : 'net')) === 'raw') {
       try {
         const listener = listenRawTcp(host, port, backlog, (handle) => this.acceptRaw(handle));
@@ -163,13 +198,12 @@ export class WebSocketServer implements ConnectionOwner {
     }
     const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.netServer = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port, host, backlog }, () => {
-        server.off('error', reject);
-        resolve(server.address() as AddressInfo);
-      });
-    });
+    return listenNet(server, port, host, backlog);
+  }
+
+  /** Replace the wss:// certificate for new connections (SIGHUP reload). */
+  setSecureContext(pair: { cert: Buffer | string; key: Buffer | string }): void {
+    if (this.netServer !== null && 'setSecureContext' in this.netServer) this.netServer.setSecureContext(pair);
   }
 
   /**
@@ -195,8 +229,7 @@ export class WebSocketServer implements ConnectionOwner {
     socket.setTimeout(0);
     socket.setNoDelay(true);
     const conn = new NetSocketConnection(socket, this);
-    this.connections.add(conn);
-    if (this.closing) return this.reject(conn, new HandshakeError(503, 'SHUTTING_DOWN', 'server is shutting down'));
+    if (!this.admitted(conn)) return;
     const headers = new Map<string, string>();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
@@ -220,9 +253,27 @@ export class WebSocketServer implements ConnectionOwner {
   }
 
   private admit(conn: WebSocketConnection): void {
-    this.connections.add(conn);
-    if (this.closing) return this.reject(conn, new HandshakeError(503, 'SHUTTING_DOWN', 'server is shutting down'));
+    if (!this.admitted(conn)) return;
     this.wheel.scheduleIn(conn, this.handshakeTimeoutMs);
+  }
+
+  /** Track `conn`, or answer it 503/429 at once if a limit refuses it. */
+  private admitted(conn: WebSocketConnection): boolean {
+    const current = this.connections.size;
+    this.connections.add(conn);
+    if (this.closing) {
+      this.reject(conn, new HandshakeError(503, 'SHUTTING_DOWN', 'server is shutting down'));
+      return false;
+    }
+    const ip = this.limiter.tracksIps ? conn.remoteAddress : undefined;
+    const refusal = this.limiter.admit(ip, current);
+    if (refusal !== undefined) {
+      this.limitRejections++;
+      this.reject(conn, refusal);
+      return false;
+    }
+    conn.ip = ip;
+    return true;
   }
 
   /** @internal bytes of a request head, possibly in many small pieces. */
@@ -269,6 +320,9 @@ export class WebSocketServer implements ConnectionOwner {
     let protocol: string | undefined;
     try {
       request = validateUpgrade(head, { path: this.path });
+      if (this.originPolicy !== undefined && !this.originPolicy.allows(request.origin)) {
+        throw new HandshakeError(403, 'FORBIDDEN_ORIGIN', 'this origin may not connect');
+      }
       this.options.verifyUpgrade?.(request, conn);
       protocol = this.selectProtocol(request);
     } catch (error) {
@@ -326,7 +380,9 @@ export class WebSocketServer implements ConnectionOwner {
   /** @internal */
   onConnectionClosed(conn: WebSocketConnection): void {
     this.wheel.cancel(conn);
-    if (!this.connections.delete(conn) || !conn.wasOpened) return;
+    if (!this.connections.delete(conn)) return;
+    this.limiter.release(conn.ip);
+    if (!conn.wasOpened) return;
     this.openCount--;
     if (this.handler.onClose === undefined) return;
     try {
@@ -425,6 +481,16 @@ export class WebSocketServer implements ConnectionOwner {
     this.wheel.clear();
     await stopped;
   }
+}
+
+function listenNet(server: NetServer, port: number, host: string, backlog: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host, backlog }, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
 }
 
 function expireConnection(conn: WebSocketConnection): void {

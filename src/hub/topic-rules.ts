@@ -2,6 +2,8 @@
 export interface TopicRules {
   /** Longest topic, in UTF-8 bytes; default 256. */
   maxTopicLength: number;
+  /** When set, a topic must match it entirely (anchor it: `^…$`). */
+  topicPattern?: RegExp;
 }
 
 export const DEFAULT_TOPIC_RULES: TopicRules = { maxTopicLength: 256 };
@@ -22,5 +24,6 @@ export function checkTopic(topic: unknown, rules: TopicRules): string | undefine
     return `topic is longer than ${rules.maxTopicLength} bytes`;
   }
   if (CONTROL.test(topic)) return 'topic contains control characters';
+  if (rules.topicPattern !== undefined && !rules.topicPattern.test(topic)) return 'topic does not match the allowed pattern';
   return undefined;
 }
