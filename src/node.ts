@@ -35,6 +35,10 @@ export interface HeraldNodeOptions {
   closeTimeoutMs?: number;
   maxBufferedBytes?: number;
   mergeWindowMs?: number;
+  /** Offer permessage-deflate; default false. */
+  perMessageDeflate?: boolean;
+  /** Messages below this many bytes go uncompressed; default 256. */
+  deflateThresholdBytes?: number;
   /** Clients walked per event-loop turn by one fan-out; default 16,384. */
   fanOutSliceSize?: number;
   slowConsumerPolicy?: 'close' | 'drop';
@@ -155,6 +159,7 @@ export class HeraldNode {
       },
       allowedOrigins: options.allowedOrigins,
       tls: options.tls?.current,
+      perMessageDeflate: { enabled: options.perMessageDeflate ?? false, threshold: options.deflateThresholdBytes },
       slowConsumerPolicy: options.slowConsumerPolicy,
       slowConsumerCloseCode: HeraldCloseCode.SlowConsumer,
       timerResolutionMs: options.timerResolutionMs,

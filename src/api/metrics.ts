@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HubCounters } from '../hub/hub.js';
+import { PreparedMessage } from '../protocol/prepared-message.js';
 
 /** Live values the metrics read at scrape time (no work on the hot path). */
 export interface MetricsSource {
@@ -38,6 +39,12 @@ export class HeraldMetrics {
       'Sends refused because a connection passed its buffered-bytes bound (each closes it under the close policy).',
       registers,
       source.slowConsumerEvents,
+    );
+    monotonic(
+      'herald_deflate_compressions_total',
+      'Messages compressed for permessage-deflate subscribers (once per message, shared by all of them).',
+      registers,
+      () => PreparedMessage.compressions,
     );
     monotonic('herald_publications_total', 'Publications routed by this node.', registers, () => source.hubCounters().publications);
     this.connectionsTotal = new Counter({ name: 'herald_connections_total', help: 'WebSocket connections opened.', registers });

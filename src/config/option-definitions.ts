@@ -209,6 +209,18 @@ export const OPTION_DEFINITIONS = [
     description: 'Hold what is queued for a client up to this long and write it together: fewer, larger writes '
       + 'under load for that much added latency. 0 (default) writes once per event-loop turn.',
   },
+  // Compression
+  {
+    key: 'perMessageDeflate', flag: '--per-message-deflate', env: 'HERALD_PER_MESSAGE_DEFLATE', type: 'boolean',
+    default: false,
+    description: 'Offer permessage-deflate (RFC 7692). Negotiated without context takeover, so each push is '
+      + 'compressed once and the same frame goes to every subscriber that accepted it; no connection keeps a '
+      + 'compression window.',
+  },
+  {
+    key: 'deflateThresholdBytes', flag: '--deflate-threshold-bytes', env: 'HERALD_DEFLATE_THRESHOLD_BYTES', type: 'bytes',
+    default: 256, min: 0, description: 'Messages smaller than this are sent uncompressed even when deflate is on.',
+  },
   // TLS
   {
     key: 'tlsCertFile', flag: '--tls-cert-file', env: 'HERALD_TLS_CERT_FILE', type: 'string', path: true,

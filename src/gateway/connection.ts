@@ -2,6 +2,20 @@ import { CloseCode, OpCode } from '../protocol/constants.js';
 import { encodeCloseFrame, encodeFrame, truncateCloseReason } from '../protocol/frame-encoder.js';
 import type { ProtocolError } from '../protocol/errors.js';
 import { FrameParser, type FrameParserHandler } from '../protocol/frame-parser.js';
+import {
+  InflateContext,
+  InflateError,
+  inflateMessage,
+  validateInflatedText,
+  type DeflateParams,
+} from '../protocol/permessage-deflate.js';
+import type { PreparedMessage } from '../protocol/prepared-message.js';
+
+/** A connection's permessage-deflate agreement, and its inflate window if the client keeps context. */
+export interface DeflateState {
+  readonly params: DeflateParams;
+  inflater: InflateContext | null;
+}
 import type { WheelEntry } from './timing-wheel.js';
 
 /** Lifecycle of a {@link WebSocketConnection}. */
@@ -73,6 +87,8 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   /** Close code and reason, once known (1006 if the TCP connection ended without a close frame). */
   closeCode: number = CloseCode.AbnormalClosure;
   closeReason = '';
+  /** @internal permessage-deflate state when the extension was negotiated, else null. */
+  deflate: DeflateState | null = null;
   /** @internal the peer address, recorded only when per-IP limits are on. */
   ip: string | undefined = undefined;
   /** Free for the application (the hub keeps its per-connection state here). */
@@ -154,6 +170,11 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
     return buffered + frame.length > bound / 2 ? 'backpressure' : 'ok';
   }
 
+  /** Queue the frame of a fan-out message that suits this connection (compressed if negotiated). */
+  sendPrepared(message: PreparedMessage): SendResult {
+    return this.sendFrame(message.frameFor(this.deflate === null ? null : this.deflate.params));
+  }
+
   /** Send a ping control frame (payload ≤ 125 bytes). */
   ping(payload: Uint8Array | string = EMPTY): SendResult {
     return this.sendFrame(encodeFrame(OpCode.Ping, payload));
@@ -196,9 +217,29 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   // ---- FrameParserHandler: called synchronously from parser.push() ----
 
   /** @internal */
-  onMessage(data: Buffer, isText: boolean): void {
+  onMessage(data: Buffer, isText: boolean, compressed = false): void {
     // After we started closing, application data is no longer delivered (§7.1.2).
-    if (this.state === ConnectionState.Open) this.owner.onConnectionMessage(this, data, isText);
+    if (this.state !== ConnectionState.Open) return;
+    if (compressed) {
+      const inflated = this.inflate(data, isText);
+      if (inflated === undefined) return;
+      data = inflated;
+    }
+    this.owner.onConnectionMessage(this, data, isText);
+  }
+
+  /** RFC 7692 §7.2.2: inflate a compressed message, bounded by the message limit; undefined once failed. */
+  private inflate(data: Buffer, isText: boolean): Buffer | undefined {
+    const state = this.deflate as DeflateState;
+    if (!state.params.clientNoContextTakeover) state.inflater ??= new InflateContext(state.params.clientMaxWindowBits);
+    let result = inflateMessage(data, this.owner.maxMessageSize, state.inflater ?? undefined);
+    if (!(result instanceof InflateError) && isText) result = validateInflatedText(result) ?? result;
+    if (!(result instanceof InflateError)) return result;
+    this.parser?.stop();
+    this.sendClose(encodeCloseFrame(result.closeCode, truncateCloseReason(result.message)), result.closeCode, result.message);
+    this.end();
+    this.owner.scheduleCloseTimeout(this);
+    return undefined;
   }
 
   /** @internal RFC 6455 §5.5.2–5.5.3: answer a ping with a pong carrying the same payload. */
@@ -249,7 +290,7 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
         return;
       }
       if (this.state === ConnectionState.Closed) return;
-      parser = this.parser = new FrameParser(this, { maxMessageSize: this.owner.maxMessageSize });
+      parser = this.parser = new FrameParser(this, { maxMessageSize: this.owner.maxMessageSize, allowRsv1: this.deflate !== null });
     }
     parser.push(chunk);
     // Between frames the parser holds nothing: drop it (a stopped parser is kept, to ignore what follows a close).

@@ -4,6 +4,7 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import type { Duplex } from 'node:stream';
 import { CloseCode } from '../protocol/constants.js';
 import { HandshakeError } from '../protocol/errors.js';
+import { negotiatePerMessageDeflate, type PerMessageDeflateOptions } from '../protocol/permessage-deflate.js';
 import {
   buildRejectionResponse,
   buildUpgradeResponse,
@@ -105,6 +106,13 @@ export interface WebSocketServerOptions {
    * `tls.TLSSocket`s (the 'net' transport): each costs the TLS state on top.
    */
   tls?: { cert: Buffer | string; key: Buffer | string };
+  /**
+   * permessage-deflate (RFC 7692), off unless `enabled`. Always negotiated with
+   * `server_no_context_takeover`, so one compressed frame per message serves
+   * every subscriber, and by default `client_no_context_takeover`, so no
+   * connection keeps an inflate window.
+   */
+  perMessageDeflate?: PerMessageDeflateOptions;
   /** Pending-connection queue length for `listen` (the kernel caps it at somaxconn); default 511. */
   backlog?: number;
 }
@@ -336,7 +344,11 @@ export class WebSocketServer implements ConnectionOwner {
       this.wheel.scheduleIn(conn, this.idleTimeoutMs);
       conn.lastActivityTick = this.activityTick;
     }
-    conn.writeLatin1(buildUpgradeResponse(request.key, protocol));
+    const deflate = this.options.perMessageDeflate?.enabled
+      ? negotiatePerMessageDeflate(request.extensions, this.options.perMessageDeflate)
+      : undefined;
+    if (deflate !== undefined) conn.deflate = { params: deflate.params, inflater: null };
+    conn.writeLatin1(buildUpgradeResponse(request.key, protocol, deflate?.response));
     conn.state = ConnectionState.Open;
     conn.protocol = protocol;
     conn.opened = true;

@@ -1,10 +1,13 @@
-/** What the hub needs from a connection: a place to queue framed bytes. */
+import type { PreparedMessage } from '../protocol/prepared-message.js';
+
+/** What the hub needs from a connection: a place to queue a framed-once message. */
 export interface FrameSink {
   /**
-   * Queue a framed message; the buffer is shared by every target and must not
+   * Queue the frame of `message` that suits this connection (plain, or the
+   * shared compressed one); the buffer is shared by every target and must not
    * be changed. 'dropped' when the connection can no longer send.
    */
-  sendFrame(frame: Buffer): 'ok' | 'backpressure' | 'dropped';
+  sendPrepared(message: PreparedMessage): 'ok' | 'backpressure' | 'dropped';
 }
 
 /**

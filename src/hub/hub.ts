@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { OpCode } from '../protocol/constants.js';
-import { encodeFrame } from '../protocol/frame-encoder.js';
+import { PreparedMessage } from '../protocol/prepared-message.js';
 import { topicSetAdd, topicSetDelete, topicSetHas, topicSetSize, topicSetValues, type HubClient } from './hub-client.js';
 
 /** A push as the hub routes it (the engine's `Publication`, structurally). */
@@ -33,7 +33,7 @@ export interface HubOptions {
 /** A publication being delivered: its shared frame and where the walk over its audience stands. */
 interface FanOut {
   clients: Iterator<HubClient>;
-  frame: Buffer;
+  message: PreparedMessage;
   privateTopic: string | undefined;
 }
 
@@ -186,7 +186,7 @@ export class Hub {
     const topic = publication.topic;
     const fanOut: FanOut = {
       clients: audience.values(),
-      frame: encodeFrame(isUtf8(data) ? OpCode.Text : OpCode.Binary, data),
+      message: new PreparedMessage(isUtf8(data) ? OpCode.Text : OpCode.Binary, data),
       privateTopic: publication.uid !== undefined && topic !== undefined ? topic : undefined,
     };
     if (this.backlog === null) {
@@ -227,7 +227,7 @@ export class Hub {
 
   /** Queue the frame on up to `budget` more clients; returns how many were visited (< budget: finished). */
   private deliver(fanOut: FanOut, budget: number): number {
-    const { clients, frame, privateTopic } = fanOut;
+    const { clients, message, privateTopic } = fanOut;
     let visited = 0;
     let sent = 0;
     let drops = 0;
@@ -237,11 +237,11 @@ export class Hub {
       visited++;
       const client = next.value;
       if (privateTopic !== undefined && !topicSetHas(client.privateTopics, privateTopic)) continue;
-      if (client.sink.sendFrame(frame) === 'dropped') drops++;
+      if (client.sink.sendPrepared(message) === 'dropped') drops++;
       else sent++;
     }
     this.counters.deliveries += sent;
-    this.counters.deliveredBytes += sent * frame.length;
+    this.counters.deliveredBytes += sent * message.plain.length;
     this.counters.drops += drops;
     return visited;
   }

@@ -40,3 +40,4 @@ export {
   type UpgradeRequest,
   type UpgradeValidationOptions,
 } from './upgrade-request.js';
+export { PreparedMessage } from './prepared-message.js';

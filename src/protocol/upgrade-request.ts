@@ -145,12 +145,13 @@ export function acceptKey(key: string): string {
 }
 
 /** The 101 response completing the handshake, as one latin1 string. */
-export function buildUpgradeResponse(key: string, protocol?: string): string {
+export function buildUpgradeResponse(key: string, protocol?: string, extensions?: string): string {
   let response =
     'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ' +
     acceptKey(key) +
     '\r\n';
   if (protocol !== undefined) response += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
+  if (extensions !== undefined) response += `Sec-WebSocket-Extensions: ${extensions}\r\n`;
   return response + '\r\n';
 }
 

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { FrameParser, type FrameParserHandler } from '../../src/protocol/index.js';
+import { FrameParser, type FrameParserHandler, type PreparedMessage } from '../../src/protocol/index.js';
 import { Hub } from '../../src/hub/hub.js';
 import { HubClient, topicSetAdd, topicSetDelete, topicSetHas, topicSetSize, type FrameSink } from '../../src/hub/hub-client.js';
 
@@ -23,7 +23,8 @@ class RecordingSink implements FrameSink {
     };
     this.parser = new FrameParser(handler, { isServer: false });
   }
-  sendFrame(frame: Buffer): 'ok' {
+  sendPrepared(message: PreparedMessage): 'ok' {
+    const frame = message.plain;
     this.frames.push(frame);
     this.parser.push(Buffer.from(frame));
     return 'ok';
