@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import * as grpc from '@grpc/grpc-js';
-import type { Engine } from '../engine/engine.js';
+import type { Engine, Publication } from '../engine/engine.js';
 import type { TlsCertificates } from '../tls/tls-certificates.js';
 import { GrpcPushApi } from './grpc-push-api.js';
 import { HttpPushApi } from './http-push-api.js';
@@ -48,7 +48,7 @@ export class PushApis {
     const { engine, metrics, logger, limits, maxBatchItems } = options;
     const auth = new PushAuthenticator(options.pushTokens ?? []);
     const rateLimiter = options.pushRequestsPerSecond === undefined ? undefined : new PushRateLimiter(options.pushRequestsPerSecond);
-    const publish = engine.publish.bind(engine);
+    const publish = (publication: Publication): Promise<void> => engine.publish(publication).then(ignore);
     this.http = new HttpPushApi({
       publish,
       limits,
@@ -91,6 +91,8 @@ export class PushApis {
     await Promise.all([Promise.race([this.http.close(), delay(timeoutMs)]), this.grpc?.close(timeoutMs)]);
   }
 }
+
+function ignore(): void {}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());

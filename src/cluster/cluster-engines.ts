@@ -1,5 +1,5 @@
 import type { Worker } from 'node:cluster';
-import { EngineUnavailableError, type Engine, type EngineHandler, type Publication } from '../engine/engine.js';
+import { EngineUnavailableError, type Engine, type EngineHandler, type HistoryResult, type Publication } from '../engine/engine.js';
 
 /** A publication on the IPC channel: [uid, topic, data], empty strings for "not set". */
 export type WirePublication = [uid: string, topic: string, data: Uint8Array];
@@ -52,14 +52,19 @@ export class ClusterPrimaryEngine implements Engine {
 
   async start(_handler: EngineHandler): Promise<void> {}
 
-  publish(publication: Publication): Promise<void> {
+  /** History is not kept in the cluster's memory mode (each worker would need the same numbering). */
+  history(_stream: string, _since: unknown): Promise<HistoryResult> {
+    return Promise.resolve({ recovered: false, position: { seq: 0, epoch: 'none' } });
+  }
+
+  publish(publication: Publication): Promise<undefined> {
     if (!this.ready) return Promise.reject(new EngineUnavailableError('no worker is running'));
     this.batch.push([publication.uid ?? '', publication.topic ?? '', publication.data]);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(sendBatch, this);
     }
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve: () => resolve(undefined), reject }));
   }
 
   /** @internal */
@@ -123,8 +128,12 @@ export class ClusterWorkerEngine implements Engine {
     }
   }
 
-  publish(): Promise<void> {
+  publish(): Promise<undefined> {
     return Promise.reject(new EngineUnavailableError('workers do not accept pushes; the primary does'));
+  }
+
+  history(): Promise<HistoryResult> {
+    return Promise.resolve({ recovered: false, position: { seq: 0, epoch: 'none' } });
   }
 
   subscribeTopic(): void {}

@@ -16,9 +16,43 @@ export interface Publication {
   data: Buffer;
 }
 
-/** Receives the publications that reach this node. Called in publication order. */
+/**
+ * A place in a stream's history. `seq` counts publications in the stream from
+ * 1; `epoch` names one incarnation of the stream — when an engine loses a
+ * stream's history (a restart without persistence), the epoch changes, so a
+ * client holding an old position learns that it cannot be resumed.
+ */
+export interface StreamPosition {
+  seq: number;
+  epoch: string;
+}
+
+/** A publication as delivered, with its place in its stream when the engine keeps history. */
+export interface Delivery extends Publication {
+  position?: StreamPosition;
+}
+
+/** What `history` found. */
+export type HistoryResult =
+  /** Every publication after the given position, oldest first, and the stream's current position. */
+  | { recovered: true; publications: Delivery[]; position: StreamPosition }
+  /** The history no longer reaches back that far, or the epoch changed: only the current position. */
+  | { recovered: false; position: StreamPosition };
+
+/**
+ * The stream a publication belongs to, for sequence numbers and history:
+ * `t:<topic>` public topic, `p:<len>:<uid>:<topic>` a user's private topic,
+ * `u:<uid>` a user, `all` everyone. The uid's length makes `p:` keys unambiguous.
+ */
+export function streamOf(publication: { uid?: string; topic?: string }): string {
+  const { uid, topic } = publication;
+  if (uid !== undefined) return topic !== undefined ? `p:${uid.length}:${uid}:${topic}` : `u:${uid}`;
+  return topic !== undefined ? `t:${topic}` : 'all';
+}
+
+/** Receives the publications that reach this node. Called in publication order per stream. */
 export interface EngineHandler {
-  onPublication(publication: Publication): void;
+  onPublication(delivery: Delivery): void;
 }
 
 /** Raised by `publish` when the engine cannot accept a publication (the push API answers 503). */
@@ -32,19 +66,28 @@ export class EngineUnavailableError extends Error {
 /**
  * A message transport between nodes.
  *
- * Guarantees every implementation must document and the shared engine test
- * suite checks:
- * - `publish` resolves only once the publication is accepted (it will be
- *   delivered to every node with interest), and rejects with
- *   {@link EngineUnavailableError} otherwise — never a silent drop.
- * - Publications to one topic (or one user) are delivered to each node in the
- *   order their `publish` calls were made by one publisher.
- * - Delivery to nodes is at most once per publication.
+ * Guarantees every implementation documents and the shared engine test suite
+ * (test/engine/engine-suite.ts) checks:
+ * - `publish` resolves only once the publication is accepted — appended to its
+ *   stream and on its way to every node with interest — and rejects with
+ *   {@link EngineUnavailableError} otherwise: never a silent drop.
+ * - Publications to one stream are delivered to each node in `seq` order,
+ *   which is the order their `publish` calls were accepted.
+ * - Delivery to a node is at most once per publication; a gap (a node that was
+ *   disconnected from the engine) is recoverable through `history` while the
+ *   history still holds it.
  */
 export interface Engine {
   /** Start delivering to `handler`. */
   start(handler: EngineHandler): Promise<void>;
-  publish(publication: Publication): Promise<void>;
+  /** Append to the publication's stream and deliver; resolves with its position, when the engine keeps history. */
+  publish(publication: Publication): Promise<StreamPosition | undefined>;
+  /**
+   * Publications of `stream` after `since` (all the engine holds when `since`
+   * is undefined is NOT implied: undefined asks only for the current position,
+   * as `recovered: true` with no publications).
+   */
+  history(stream: string, since: StreamPosition | undefined): Promise<HistoryResult>;
   /** This node gained its first local subscriber to `topic` (public or private). */
   subscribeTopic(topic: string): void;
   /** This node lost its last local subscriber to `topic`. */

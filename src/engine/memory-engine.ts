@@ -1,15 +1,23 @@
-import type { Engine, EngineHandler, Publication } from './engine.js';
-import { EngineUnavailableError } from './engine.js';
+import type { Engine, EngineHandler, HistoryResult, Publication, StreamPosition } from './engine.js';
+import { EngineUnavailableError, streamOf } from './engine.js';
+import { StreamHistory, type StreamHistoryOptions } from './stream-history.js';
 
 /**
- * The embedded single-process engine. `publish` delivers synchronously to the
- * local handler before it resolves, so delivery order is exactly the order of
- * `publish` calls, and a resolved publish has already been queued on every
- * target connection. Interest calls are no-ops: there is only one node.
+ * The embedded single-process engine. `publish` numbers the publication in
+ * its stream, remembers it in a bounded ring (see StreamHistory) and delivers
+ * it synchronously to the local handler before it resolves: delivery order is
+ * exactly the order of `publish` calls, and a resolved publish has already
+ * been queued on every target connection. Interest calls are no-ops: there is
+ * only one node. History is lost with the process (the epoch changes).
  */
 export class MemoryEngine implements Engine {
   private handler: EngineHandler | null = null;
   private closed = false;
+  private readonly streams: StreamHistory;
+
+  constructor(options: { history?: StreamHistoryOptions } = {}) {
+    this.streams = new StreamHistory(options.history);
+  }
 
   get ready(): boolean {
     return this.handler !== null && !this.closed;
@@ -19,18 +27,18 @@ export class MemoryEngine implements Engine {
     this.handler = handler;
   }
 
-  publish(publication: Publication): Promise<void> {
+  publish(publication: Publication): Promise<StreamPosition | undefined> {
     if (this.handler === null || this.closed) {
       return Promise.reject(new EngineUnavailableError('memory engine is not running'));
     }
-    this.handler.onPublication(publication);
-    return Promise.resolve();
+    const delivery = { ...publication };
+    const position = this.streams.append(streamOf(publication), delivery);
+    this.handler.onPublication(delivery);
+    return Promise.resolve(position);
   }
 
-  /** Synchronous publish for in-process callers that need no promise (the push APIs' batch path). */
-  publishNow(publication: Publication): void {
-    if (this.handler === null || this.closed) throw new EngineUnavailableError('memory engine is not running');
-    this.handler.onPublication(publication);
+  history(stream: string, since: StreamPosition | undefined): Promise<HistoryResult> {
+    return Promise.resolve(this.streams.history(stream, since));
   }
 
   subscribeTopic(_topic: string): void {}
