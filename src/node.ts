@@ -13,6 +13,9 @@ import { WebSocketServer } from './gateway/websocket-server.js';
 import { Hub } from './hub/hub.js';
 import { GpushSession } from './session/gpush-session.js';
 
+/** The WebSocket subprotocol of Herald's own protocol (envelopes, request ids, resume). */
+export const HERALD_V1 = 'herald.v1';
+
 /** Options of a {@link HeraldNode}; unless noted, every field defaults as the CLI option of the same name. */
 export interface HeraldNodeOptions {
   wsHost?: string;
@@ -65,6 +68,10 @@ export interface HeraldNodeOptions {
   tls?: TlsCertificates;
   /** Verifies op 3 credentials; none → logins answer 30003. */
   verifier?: LoginVerifier;
+  /** Publications kept per stream for resume (memory engine); default 100. */
+  historySize?: number;
+  /** A stream idle this long loses its history (memory engine); default 5 min. */
+  historyTtlMs?: number;
   /** Default: a new MemoryEngine (single process). */
   engine?: Engine;
   logger?: Logger;
@@ -102,7 +109,8 @@ export class HeraldNode {
   constructor(options: HeraldNodeOptions = {}) {
     this.options = options;
     this.logger = options.logger ?? pino({ level: 'silent' });
-    const engine = (this.engine = options.engine ?? new MemoryEngine());
+    const engine = (this.engine =
+      options.engine ?? new MemoryEngine({ history: { size: options.historySize, ttlMs: options.historyTtlMs } }));
     this.hub = new Hub({
       interest: {
         onTopicInterest: (topic, interested) => (interested ? engine.subscribeTopic(topic) : engine.unsubscribeTopic(topic)),
@@ -130,6 +138,7 @@ export class HeraldNode {
       verifier: options.verifier,
       topicRules,
       maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection ?? 1024,
+      history: (stream, since) => engine.history(stream, since),
       events: {
         onAuthFailure(reason, message) {
           metrics.authFailuresTotal.inc({ reason });
@@ -163,6 +172,8 @@ export class HeraldNode {
       slowConsumerPolicy: options.slowConsumerPolicy,
       slowConsumerCloseCode: HeraldCloseCode.SlowConsumer,
       timerResolutionMs: options.timerResolutionMs,
+      // Herald's own protocol is opt-in per connection; gpush clients offer no subprotocol.
+      selectProtocol: (offered) => (offered.includes(HERALD_V1) ? HERALD_V1 : undefined),
       handler: {
         onOpen(conn: WebSocketConnection) {
           metrics.connectionsTotal.inc();

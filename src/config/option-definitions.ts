@@ -327,6 +327,16 @@ export const OPTION_DEFINITIONS = [
     description: 'Push requests (HTTP requests or gRPC calls; a batch or a stream counts once) per second per token; '
       + 'more get 429 / RESOURCE_EXHAUSTED. Unset: no limit.',
   },
+  // History (herald.v1 resume)
+  {
+    key: 'historySize', flag: '--history-size', env: 'HERALD_HISTORY_SIZE', type: 'int', default: 100, min: 0,
+    description: 'Publications kept per stream (topic, private topic, user) so herald.v1 clients can resume '
+      + 'after a disconnect; 0 keeps positions only.',
+  },
+  {
+    key: 'historyTtlMs', flag: '--history-ttl', env: 'HERALD_HISTORY_TTL', type: 'duration', default: 300_000, min: 1_000,
+    description: 'A stream with no publication for this long forgets its history.',
+  },
   // Process
   {
     key: 'workers', flag: '--workers', env: 'HERALD_WORKERS', type: 'int', default: 1, min: 1, max: 64,

@@ -39,16 +39,7 @@ export type HistoryResult =
   /** The history no longer reaches back that far, or the epoch changed: only the current position. */
   | { recovered: false; position: StreamPosition };
 
-/**
- * The stream a publication belongs to, for sequence numbers and history:
- * `t:<topic>` public topic, `p:<len>:<uid>:<topic>` a user's private topic,
- * `u:<uid>` a user, `all` everyone. The uid's length makes `p:` keys unambiguous.
- */
-export function streamOf(publication: { uid?: string; topic?: string }): string {
-  const { uid, topic } = publication;
-  if (uid !== undefined) return topic !== undefined ? `p:${uid.length}:${uid}:${topic}` : `u:${uid}`;
-  return topic !== undefined ? `t:${topic}` : 'all';
-}
+export { streamOf } from '../streams.js';
 
 /** Receives the publications that reach this node. Called in publication order per stream. */
 export interface EngineHandler {

@@ -172,7 +172,8 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
 
   /** Queue the frame of a fan-out message that suits this connection (compressed if negotiated). */
   sendPrepared(message: PreparedMessage): SendResult {
-    return this.sendFrame(message.frameFor(this.deflate === null ? null : this.deflate.params));
+    // The only subprotocol Herald selects is herald.v1, whose deliveries are enveloped.
+    return this.sendFrame(message.frameFor(this.deflate === null ? null : this.deflate.params, this.protocol !== undefined));
   }
 
   /** Send a ping control frame (payload ≤ 125 bytes). */

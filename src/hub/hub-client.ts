@@ -54,6 +54,11 @@ export class HubClient {
   publicTopics: TopicSet = null;
   /** Private topics (op 5), meaningful only while `uid` is set. */
   privateTopics: TopicSet = null;
+  /**
+   * Streams whose live messages are held back while their history is being
+   * replayed (herald.v1 resume), by stream key; null when none.
+   */
+  holding: Map<string, PreparedMessage[]> | null = null;
 
   constructor(readonly sink: FrameSink) {}
 

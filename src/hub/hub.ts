@@ -1,13 +1,16 @@
 import { isUtf8 } from 'node:buffer';
 import { OpCode } from '../protocol/constants.js';
+import { streamOf } from '../streams.js';
 import { PreparedMessage } from '../protocol/prepared-message.js';
 import { topicSetAdd, topicSetDelete, topicSetHas, topicSetSize, topicSetValues, type HubClient } from './hub-client.js';
 
-/** A push as the hub routes it (the engine's `Publication`, structurally). */
+/** A push as the hub routes it (the engine's `Delivery`, structurally). */
 export interface HubPublication {
   uid?: string;
   topic?: string;
   data: Buffer;
+  /** Its place in its stream, when the engine keeps history. */
+  position?: { seq: number; epoch: string };
 }
 
 /**
@@ -182,11 +185,16 @@ export class Hub {
     this.counters.publications++;
     const audience = this.audienceOf(publication);
     if (audience === undefined || audience.size === 0) return 0;
-    const data = publication.data;
-    const topic = publication.topic;
+    const { data, topic } = publication;
+    const { uid, position } = publication;
     const fanOut: FanOut = {
       clients: audience.values(),
-      message: new PreparedMessage(isUtf8(data) ? OpCode.Text : OpCode.Binary, data),
+      message: new PreparedMessage(
+        isUtf8(data) ? OpCode.Text : OpCode.Binary,
+        data,
+        { uid, topic, seq: position?.seq, epoch: position?.epoch },
+        streamOf(publication),
+      ),
       privateTopic: publication.uid !== undefined && topic !== undefined ? topic : undefined,
     };
     if (this.backlog === null) {
@@ -237,6 +245,12 @@ export class Hub {
       visited++;
       const client = next.value;
       if (privateTopic !== undefined && !topicSetHas(client.privateTopics, privateTopic)) continue;
+      // A subscription being resumed holds live messages until its history has been replayed.
+      const held = client.holding?.get(message.stream);
+      if (held !== undefined) {
+        held.push(message);
+        continue;
+      }
       if (client.sink.sendPrepared(message) === 'dropped') drops++;
       else sent++;
     }

@@ -1,40 +1,90 @@
-import type { OpCode } from './constants.js';
+import { OpCode } from './constants.js';
 import { encodeFrame } from './frame-encoder.js';
 import { encodeMessageFrame, type DeflateParams } from './permessage-deflate.js';
 
+/** Where an enveloped message came from, for `herald.v1` deliveries. */
+export interface MessageOrigin {
+  uid?: string;
+  topic?: string;
+  /** Position in its stream, when the engine keeps history. */
+  seq?: number;
+  epoch?: string;
+}
+
 /**
- * One outgoing message framed once for every kind of receiver: the plain
- * frame is built up front; the permessage-deflate frame on first demand, once
- * per server window size (with `server_no_context_takeover` the compressed
- * bytes depend on nothing else), and then shared by every connection that
- * negotiated compression.
+ * One outgoing message framed once for every kind of receiver:
+ * - the raw payload (gpush protocol), built up front;
+ * - the `herald.v1` envelope `{"topic","seq","epoch","data"|"dataBase64",…}`, on first demand;
+ * - each of those compressed for permessage-deflate, on first demand, once per
+ *   server window size (with `server_no_context_takeover` the compressed bytes
+ *   depend on nothing else).
+ * Every variant is then shared by all the connections that need it.
  */
 export class PreparedMessage {
   readonly plain: Buffer;
+  /** The stream the message belongs to (see `streamOf`), or '' when unknown. */
+  readonly stream: string;
+  readonly origin: MessageOrigin;
   private readonly opcode: OpCode;
   private readonly payload: Uint8Array;
-  /** Compressed frames by serverMaxWindowBits (8–15); usually only slot 15 is used. */
-  private compressed: (Buffer | undefined)[] | null = null;
+  private envelopeText: string | null = null;
+  private envelopePlain: Buffer | null = null;
+  /** Compressed frames: [raw by window bits, envelope by window bits]. */
+  private compressed: [(Buffer | undefined)[], (Buffer | undefined)[]] | null = null;
 
-  constructor(opcode: OpCode, payload: Uint8Array) {
+  constructor(opcode: OpCode, payload: Uint8Array, origin: MessageOrigin = {}, stream = '') {
     this.opcode = opcode;
     this.payload = payload;
+    this.origin = origin;
+    this.stream = stream;
     this.plain = encodeFrame(opcode, payload);
   }
 
   /** Frames compressed so far, over all PreparedMessages (for metrics and tests). */
   static compressions = 0;
 
-  /** The frame for a connection that negotiated `params`, or the plain one for `null`. */
-  frameFor(params: DeflateParams | null): Buffer {
-    if (params === null) return this.plain;
-    const slots = (this.compressed ??= []);
+  /** The sequence number in its stream, or 0. */
+  get seq(): number {
+    return this.origin.seq ?? 0;
+  }
+
+  /**
+   * The frame for a connection: raw payload or `herald.v1` envelope, compressed
+   * if it negotiated permessage-deflate (`params`), else plain.
+   */
+  frameFor(params: DeflateParams | null, envelope = false): Buffer {
+    if (params === null) return envelope ? this.envelopeFrame() : this.plain;
+    const slots = (this.compressed ??= [[], []])[envelope ? 1 : 0];
     let frame = slots[params.serverMaxWindowBits];
     if (frame === undefined) {
-      frame = encodeMessageFrame(this.opcode, this.payload, params);
+      frame = envelope
+        ? encodeMessageFrame(OpCode.Text, this.envelope(), params)
+        : encodeMessageFrame(this.opcode, this.payload, params);
       slots[params.serverMaxWindowBits] = frame;
       PreparedMessage.compressions++;
     }
     return frame;
+  }
+
+  private envelopeFrame(): Buffer {
+    return (this.envelopePlain ??= encodeFrame(OpCode.Text, this.envelope()));
+  }
+
+  /** The `herald.v1` delivery envelope (JSON text). */
+  envelope(): string {
+    if (this.envelopeText !== null) return this.envelopeText;
+    const { uid, topic, seq, epoch } = this.origin;
+    const body: Record<string, unknown> = {};
+    if (topic !== undefined) body.topic = topic;
+    if (uid !== undefined) body[topic !== undefined ? 'private' : 'user'] = true;
+    if (uid === undefined && topic === undefined) body.all = true;
+    if (seq !== undefined) {
+      body.seq = seq;
+      body.epoch = epoch;
+    }
+    const payload = Buffer.from(this.payload.buffer, this.payload.byteOffset, this.payload.byteLength);
+    if (this.opcode === OpCode.Text) body.data = payload.toString('utf8');
+    else body.dataBase64 = payload.toString('base64');
+    return (this.envelopeText = JSON.stringify(body));
   }
 }

@@ -7,7 +7,10 @@ import type { ConnectionHandler } from '../gateway/websocket-server.js';
 import { HubClient, topicSetHas } from '../hub/hub-client.js';
 import type { Hub } from '../hub/hub.js';
 import { checkTopic, type TopicRules } from '../hub/topic-rules.js';
+import type { PreparedMessage } from '../protocol/prepared-message.js';
+import { streamOf } from '../streams.js';
 import { PONG_FRAME, isTextPing, replyFrame } from './replies.js';
+import { dropHold, holdStream, parseSince, releaseStream, type ReplayResult, type ResumePosition } from './resume.js';
 
 /** Client operations of the gpush protocol (`{"code":N,"topic":"…","data":…}`). */
 export const ClientOp = {
@@ -42,6 +45,11 @@ export interface GpushSessionOptions {
   /** Public plus private subscriptions one connection may hold (30005 beyond). */
   maxSubscriptionsPerConnection: number;
   events?: SessionEvents;
+  /**
+   * The engine's history, for `since` on subscribe (herald.v1 resume). Without
+   * it, a subscription with `since` answers `recovered: false`.
+   */
+  history?(stream: string, since: ResumePosition | undefined): Promise<ReplayResult>;
 }
 
 /** One connection's session: its hub entry plus login bookkeeping. */
@@ -77,6 +85,9 @@ export class GpushSession implements ConnectionHandler {
   private readonly maxSubscriptions: number;
   private readonly events: SessionEvents;
   private readonly expiries: TimingWheel<SessionClient>;
+  private readonly history: GpushSessionOptions['history'];
+  /** The `id` of the command being handled (herald.v1 echoes it in the reply). */
+  private requestId: number | string | undefined = undefined;
 
   constructor(options: GpushSessionOptions) {
     this.hub = options.hub;
@@ -84,6 +95,7 @@ export class GpushSession implements ConnectionHandler {
     this.rules = options.topicRules;
     this.maxSubscriptions = options.maxSubscriptionsPerConnection;
     this.events = options.events ?? {};
+    this.history = options.history;
     this.expiries = new TimingWheel<SessionClient>((client) => this.expire(client), 1000, 512);
   }
 
@@ -137,10 +149,22 @@ export class GpushSession implements ConnectionHandler {
     if (typeof request !== 'object' || request === null || Array.isArray(request)) {
       return this.badRequest(client, 'message must be a JSON object');
     }
-    const { code, topic, data: credential } = request as { code?: unknown; topic?: unknown; data?: unknown };
+    const { code, topic, data: credential, id, since } = request as Record<string, unknown>;
+    if (id !== undefined && !(typeof id === 'number' && Number.isFinite(id)) && !(typeof id === 'string' && id.length <= 64)) {
+      return this.badRequest(client, 'id must be a number or a string of at most 64 characters');
+    }
+    this.requestId = id as number | string | undefined;
+    try {
+      this.dispatch(client, code, topic, credential, since);
+    } finally {
+      this.requestId = undefined;
+    }
+  }
+
+  private dispatch(client: SessionClient, code: unknown, topic: unknown, credential: unknown, since: unknown): void {
     switch (code) {
       case ClientOp.SubscribePublic:
-        return this.subscribe(client, topic, false);
+        return this.subscribe(client, topic, false, since);
       case ClientOp.UnsubscribePublic:
         return this.unsubscribe(client, topic, false);
       case ClientOp.Login:
@@ -148,7 +172,7 @@ export class GpushSession implements ConnectionHandler {
       case ClientOp.Logout:
         return this.logout(client);
       case ClientOp.SubscribePrivate:
-        return this.subscribe(client, topic, true);
+        return this.subscribe(client, topic, true, since);
       case ClientOp.UnsubscribePrivate:
         return this.unsubscribe(client, topic, true);
       default:
@@ -161,19 +185,45 @@ export class GpushSession implements ConnectionHandler {
     this.expiries.clear();
   }
 
-  private subscribe(client: SessionClient, topic: unknown, isPrivate: boolean): void {
+  private subscribe(client: SessionClient, topic: unknown, isPrivate: boolean, sinceValue: unknown): void {
     if (isPrivate && client.uid === null) return this.reply(client, ReplyCode.NotLoggedIn);
     const problem = checkTopic(topic, this.rules);
     if (problem !== undefined) return this.reply(client, ReplyCode.InvalidTopic, problem);
+    const since = parseSince(sinceValue);
+    if (since === null) return this.badRequest(client, 'since must be {"seq": <integer ≥ 0>, "epoch": "<string>"}');
     const name = topic as string;
-    if (!topicSetHas(isPrivate ? client.privateTopics : client.publicTopics, name)) {
-      if (client.subscriptionCount >= this.maxSubscriptions) {
-        return this.reply(client, ReplyCode.TooManySubscriptions, `at most ${this.maxSubscriptions} subscriptions per connection`);
-      }
-      if (isPrivate) this.hub.subscribePrivate(client, name);
-      else this.hub.subscribePublic(client, name);
+    const already = topicSetHas(isPrivate ? client.privateTopics : client.publicTopics, name);
+    if (!already && client.subscriptionCount >= this.maxSubscriptions) {
+      return this.reply(client, ReplyCode.TooManySubscriptions, `at most ${this.maxSubscriptions} subscriptions per connection`);
     }
-    this.reply(client, ReplyCode.Subscribed);
+    if (since === undefined) {
+      this.addSubscription(client, name, isPrivate, already);
+      return this.reply(client, ReplyCode.Subscribed);
+    }
+    // herald.v1 resume: hold live messages, subscribe, replay history after `since`, then release.
+    const stream = streamOf(isPrivate ? { uid: client.uid as string, topic: name } : { topic: name });
+    const held = holdStream(client, stream);
+    this.addSubscription(client, name, isPrivate, already);
+    const id = this.requestId;
+    const replayed = this.history === undefined ? Promise.resolve(undefined) : this.history(stream, since);
+    replayed.then(
+      (result) => this.resumed(client, stream, held, result, id),
+      () => this.resumed(client, stream, held, undefined, id),
+    );
+  }
+
+  private addSubscription(client: SessionClient, name: string, isPrivate: boolean, already: boolean): void {
+    if (already) return;
+    if (isPrivate) this.hub.subscribePrivate(client, name);
+    else this.hub.subscribePublic(client, name);
+  }
+
+  /** The history came back (or failed: undefined): answer the subscribe, then replay and go live. */
+  private resumed(client: SessionClient, stream: string, held: PreparedMessage[], result: ReplayResult | undefined, id: unknown): void {
+    if (!client.conn.isOpen || client.holding?.get(stream) !== held) return;
+    const extra = result === undefined ? { recovered: false } : { recovered: result.recovered, position: result.position };
+    this.reply(client, ReplyCode.Subscribed, undefined, id, extra);
+    releaseStream(client, stream, held, result);
   }
 
   private unsubscribe(client: SessionClient, topic: unknown, isPrivate: boolean): void {
@@ -182,6 +232,7 @@ export class GpushSession implements ConnectionHandler {
     // Only the named kind is dropped: gpush's op 2 also removed a private subscription.
     if (isPrivate) this.hub.unsubscribePrivate(client, topic);
     else this.hub.unsubscribePublic(client, topic);
+    if (client.holding !== null) dropHold(client, streamOf(isPrivate ? { uid: client.uid as string, topic } : { topic }));
     this.reply(client, ReplyCode.Unsubscribed);
   }
 
@@ -192,33 +243,34 @@ export class GpushSession implements ConnectionHandler {
       return this.reply(client, ReplyCode.AuthFailed, 'login is not configured on this server');
     }
     const seq = ++client.loginSeq;
+    const id = this.requestId;
     client.deferred = [];
     verifier.verify(credential).then(
-      (identity) => this.loginSucceeded(client, seq, identity),
-      (error: unknown) => this.loginFailed(client, seq, error),
+      (identity) => this.loginSucceeded(client, seq, identity, id),
+      (error: unknown) => this.loginFailed(client, seq, error, id),
     );
   }
 
-  private loginSucceeded(client: SessionClient, seq: number, identity: LoginIdentity): void {
+  private loginSucceeded(client: SessionClient, seq: number, identity: LoginIdentity, id: unknown): void {
     if (client.loginSeq !== seq || !client.conn.isOpen) return;
     const expiresAt = identity.expiresAt;
     if (expiresAt !== undefined && expiresAt <= Date.now()) {
-      return this.loginFailed(client, seq, Object.assign(new Error('token expired'), { reason: 'expired' }));
+      return this.loginFailed(client, seq, Object.assign(new Error('token expired'), { reason: 'expired' }), id);
     }
     this.hub.login(client, identity.uid);
     if (expiresAt === undefined) this.expiries.cancel(client);
     else this.expiries.schedule(client, monotonicNow() + (expiresAt - Date.now()));
     this.events.onLogin?.(identity.uid);
-    this.reply(client, ReplyCode.LoggedIn, { uid: identity.uid });
+    this.reply(client, ReplyCode.LoggedIn, { uid: identity.uid }, id);
     this.replayDeferred(client);
   }
 
-  private loginFailed(client: SessionClient, seq: number, error: unknown): void {
+  private loginFailed(client: SessionClient, seq: number, error: unknown, id: unknown): void {
     if (client.loginSeq !== seq || !client.conn.isOpen) return;
     const reason = typeof (error as { reason?: unknown })?.reason === 'string' ? (error as { reason: string }).reason : 'invalid';
     const message = error instanceof Error ? error.message : 'authentication failed';
     this.events.onAuthFailure?.(reason, message);
-    this.reply(client, ReplyCode.AuthFailed, reason);
+    this.reply(client, ReplyCode.AuthFailed, reason, id);
     this.replayDeferred(client);
   }
 
@@ -259,7 +311,8 @@ export class GpushSession implements ConnectionHandler {
     this.reply(client, ReplyCode.BadRequest, detail);
   }
 
-  private reply(client: SessionClient, code: ReplyCode, detail?: unknown): void {
-    client.conn.sendFrame(replyFrame(code, detail));
+  /** Send a reply; `id` (default: the command being handled) is echoed when the client gave one. */
+  private reply(client: SessionClient, code: ReplyCode, detail?: unknown, id: unknown = this.requestId, extra?: object): void {
+    client.conn.sendFrame(replyFrame(code, detail, id, extra));
   }
 }

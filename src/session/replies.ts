@@ -3,10 +3,14 @@ import { encodeFrame } from '../protocol/frame-encoder.js';
 import { REPLY_MESSAGES, type ReplyCode } from '../codes.js';
 
 /**
- * A reply frame `{"code":N,"message":"…","detail"?:…}`. Replies without
- * detail are framed once at startup and shared by every connection.
+ * A reply frame `{"code":N,"message":"…","detail"?:…,"id"?:…}` (plus
+ * `extra` fields, e.g. a resume's `position`). Replies without detail or id
+ * are framed once and shared by every connection.
  */
-export function replyFrame(code: ReplyCode, detail?: unknown): Buffer {
+export function replyFrame(code: ReplyCode, detail?: unknown, id?: unknown, extra?: object): Buffer {
+  if (id !== undefined || extra !== undefined) {
+    return encodeFrame(OpCode.Text, JSON.stringify({ code, message: REPLY_MESSAGES[code], detail, id, ...extra }));
+  }
   if (detail === undefined) {
     let frame = PREPARED.get(code);
     if (frame === undefined) {
