@@ -10,6 +10,7 @@ import { createLoginVerifier, type LoginVerifier } from './auth/index.js';
 import { runClusterPrimary } from './cluster/cluster-primary.js';
 import { runClusterWorker } from './cluster/cluster-worker.js';
 import { ConfigError, formatHelp, loadConfig, type LoadedConfig } from './config/index.js';
+import { createEngine } from './engine/create-engine.js';
 import { HeraldNode } from './node.js';
 import { TlsCertificates } from './tls/tls-certificates.js';
 
@@ -72,7 +73,7 @@ async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> 
       }
     });
   }
-  const node = new HeraldNode({ ...config, verifier, logger, tls });
+  const node = new HeraldNode({ ...config, verifier, logger, tls, engine: createEngine(config, logger) });
   let addresses;
   try {
     addresses = await node.start();
@@ -87,7 +88,7 @@ async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> 
       api: addresses.api && `${tls ? 'https' : 'http'}://${addresses.api.address}:${addresses.api.port}`,
       grpcTls: tls !== undefined,
       grpc: `${config.grpcHost}:${addresses.grpcPort}`,
-      engine: 'memory',
+      engine: config.engine,
       login: loginMode(config),
       pushAuth: config.pushTokens?.length ? 'bearer' : 'open',
     },
@@ -118,7 +119,7 @@ async function runPrimary(config: LoadedConfig, logger: Logger): Promise<number>
       api: `http://${api.address}:${api.port}`,
       grpc: `${config.grpcHost}:${grpcPort}`,
       workers: config.workers,
-      engine: 'memory (forwarded to workers)',
+      engine: config.engine === 'memory' ? 'memory (forwarded to workers)' : config.engine,
       login: loginMode(config),
       pushAuth: config.pushTokens?.length ? 'bearer' : 'open',
     },

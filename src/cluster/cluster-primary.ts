@@ -5,6 +5,7 @@ import { HeraldMetrics } from '../api/metrics.js';
 import { PushApis, type PushApiAddresses } from '../api/push-apis.js';
 import type { HeraldConfig } from '../config/index.js';
 import { bindRawTcp, type TcpHandle } from '../gateway/raw-tcp.js';
+import { createEngine } from '../engine/create-engine.js';
 import { ClusterPrimaryEngine, type PrimaryMessage, type WorkerMessage } from './cluster-engines.js';
 
 type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
@@ -26,7 +27,11 @@ export interface ClusterPrimary {
 export async function runClusterPrimary(config: HeraldConfig, logger: Logger): Promise<ClusterPrimary> {
   cluster.setupPrimary({ serialization: 'advanced' });
   const handle = bindRawTcp(config.wsHost, config.wsPort);
-  const engine = new ClusterPrimaryEngine();
+  // Memory mode: the primary forwards every push to every worker. Redis mode: the primary publishes to
+  // Redis like any node, and each worker subscribes to what its own clients need.
+  const forwarder = config.engine === 'memory' ? new ClusterPrimaryEngine() : undefined;
+  const engine = forwarder ?? createEngine(config, logger);
+  const readyWorkers = new Set<Worker>();
   const workers = new Set<Worker>();
   let draining = false;
   let wsPort = 0;
@@ -42,7 +47,7 @@ export async function runClusterPrimary(config: HeraldConfig, logger: Logger): P
       maxTopicLength: config.maxTopicLength,
       topicPattern: config.topicPattern === undefined ? undefined : new RegExp(config.topicPattern, 'u'),
     },
-    isReady: () => !draining && engine.workerCount === config.workers,
+    isReady: () => !draining && engine.ready && readyWorkers.size === config.workers,
   });
 
   const startWorker = (): Promise<void> =>
@@ -54,7 +59,8 @@ export async function runClusterPrimary(config: HeraldConfig, logger: Logger): P
           send(worker, { t: 'listen' }, handle);
         } else if (message.t === 'ready') {
           wsPort = message.port;
-          engine.addWorker(worker);
+          forwarder?.addWorker(worker);
+          readyWorkers.add(worker);
           resolve();
         } else if (message.t === 'failed') {
           reject(new Error(`worker ${worker.id}: ${message.message}`));
@@ -64,7 +70,8 @@ export async function runClusterPrimary(config: HeraldConfig, logger: Logger): P
       });
       worker.once('exit', (code, signal) => {
         workers.delete(worker);
-        engine.removeWorker(worker);
+        readyWorkers.delete(worker);
+        forwarder?.removeWorker(worker);
         reject(new Error(`worker ${worker.id} exited (${signal ?? code}) before it was ready`));
         if (draining) return;
         logger.error({ worker: worker.id, code, signal }, 'worker died; starting a new one');
@@ -73,6 +80,7 @@ export async function runClusterPrimary(config: HeraldConfig, logger: Logger): P
     });
 
   try {
+    await engine.start({ onPublication() {} });
     await Promise.all(Array.from({ length: config.workers }, startWorker));
   } catch (error) {
     draining = true;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { LoginVerifier } from '../auth/login-verifier.js';
 import type { HeraldConfig } from '../config/index.js';
 import type { TcpHandle } from '../gateway/raw-tcp.js';
+import { createEngine } from '../engine/create-engine.js';
 import { HeraldNode } from '../node.js';
 import { ClusterWorkerEngine, type PrimaryMessage, type WorkerMessage } from './cluster-engines.js';
 
@@ -12,7 +13,8 @@ import { ClusterWorkerEngine, type PrimaryMessage, type WorkerMessage } from './
  * and it has.
  */
 export function runClusterWorker(config: HeraldConfig, verifier: LoginVerifier | undefined, logger: Logger): Promise<void> {
-  const engine = new ClusterWorkerEngine();
+  const forwarded = config.engine === 'memory' ? new ClusterWorkerEngine() : undefined;
+  const engine = forwarded ?? createEngine(config, logger);
   let node: HeraldNode | undefined;
   const reply = (message: WorkerMessage): void => {
     process.send?.(message);
@@ -21,7 +23,7 @@ export function runClusterWorker(config: HeraldConfig, verifier: LoginVerifier |
     process.on('message', (message: PrimaryMessage, handle?: TcpHandle) => {
       switch (message.t) {
         case 'pub':
-          return engine.deliver(message.items);
+          return forwarded?.deliver(message.items);
         case 'listen':
           node = new HeraldNode({ ...config, verifier, logger, engine, wsHandle: handle, pushApi: false });
           node.start().then(

@@ -327,6 +327,21 @@ export const OPTION_DEFINITIONS = [
     description: 'Push requests (HTTP requests or gRPC calls; a batch or a stream counts once) per second per token; '
       + 'more get 429 / RESOURCE_EXHAUSTED. Unset: no limit.',
   },
+  // Engine
+  {
+    key: 'engine', flag: '--engine', env: 'HERALD_ENGINE', type: 'enum', default: 'memory', values: ['memory', 'redis'],
+    placeholder: 'name',
+    description: 'Message engine. memory: one process (or --workers on one machine). redis: nodes share a Redis; each node '
+      + 'receives only the topics and users its clients subscribe to.',
+  },
+  {
+    key: 'redisUrl', flag: '--redis-url', env: 'HERALD_REDIS_URL', type: 'string', default: 'redis://127.0.0.1:6379',
+    placeholder: 'url', description: 'Redis for --engine redis (redis:// or rediss://).',
+  },
+  {
+    key: 'redisPrefix', flag: '--redis-prefix', env: 'HERALD_REDIS_PREFIX', type: 'string', default: 'herald:',
+    placeholder: 'prefix', description: 'Prefix of every Redis key and channel Herald uses.',
+  },
   // History (herald.v1 resume)
   {
     key: 'historySize', flag: '--history-size', env: 'HERALD_HISTORY_SIZE', type: 'int', default: 100, min: 0,

@@ -1,0 +1,40 @@
+import type { Logger } from 'pino';
+import type { Engine } from './engine.js';
+import { MemoryEngine } from './memory-engine.js';
+import { RedisEngine } from './redis-engine.js';
+
+/** The engine options of the configuration. */
+export interface EngineConfig {
+  engine: 'memory' | 'redis';
+  redisUrl: string;
+  redisPrefix: string;
+  historySize: number;
+  historyTtlMs: number;
+}
+
+/**
+ * Build the configured engine. Redis connection errors are logged at most once
+ * per 10 s per connection (a down Redis fails every reconnect attempt).
+ */
+export function createEngine(config: EngineConfig, logger: Logger): Engine {
+  const history = { size: config.historySize, ttlMs: config.historyTtlMs };
+  if (config.engine === 'memory') return new MemoryEngine({ history });
+  const lastLogged = new Map<string, number>();
+  return new RedisEngine({
+    url: config.redisUrl,
+    prefix: config.redisPrefix,
+    historySize: config.historySize,
+    historyTtlMs: config.historyTtlMs,
+    events: {
+      onError(error, connection) {
+        const now = Date.now();
+        if (now - (lastLogged.get(connection) ?? 0) < 10_000) return;
+        lastLogged.set(connection, now);
+        logger.warn({ err: error.message, connection }, 'redis connection error');
+      },
+      onReconnect(connection, reconnects) {
+        logger.info({ connection, reconnects }, 'redis reconnected; interest resubscribed');
+      },
+    },
+  });
+}

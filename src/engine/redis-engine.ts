@@ -1,0 +1,470 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import {
+  EngineUnavailableError,
+  streamOf,
+  type Delivery,
+  type Engine,
+  type EngineHandler,
+  type HistoryResult,
+  type Publication,
+  type StreamPosition,
+} from './engine.js';
+import { HISTORY_LUA, PUBLISH_LUA, parseMessage } from './redis-scripts.js';
+
+/** Which of the engine's two Redis connections an event is about. */
+export type RedisConnectionRole = 'command' | 'subscriber';
+
+/** Things worth logging or counting; every callback is optional. */
+export interface RedisEngineEvents {
+  /**
+   * A connection reported an error (refused connects while Redis is down come
+   * here, once per attempt), or a message on a routing channel could not be
+   * parsed, or the delivery handler threw.
+   */
+  onError?(error: Error, connection: RedisConnectionRole): void;
+  /** A connection is ready again after it was lost; `reconnects` counts both connections. */
+  onReconnect?(connection: RedisConnectionRole, reconnects: number): void;
+}
+
+/** Options of a {@link RedisEngine}. */
+export interface RedisEngineOptions {
+  /** Redis URL; default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** Prepended to every key and channel, so several deployments can share one Redis; default `herald:`. */
+  prefix?: string;
+  /** Publications kept per stream for `history` (XADD MAXLEN ~); default 100, 0 keeps positions only. */
+  historySize?: number;
+  /** A stream with no publication for this long expires (history, seq and epoch), in ms; default 5 min. */
+  historyTtlMs?: number;
+  /**
+   * A command with no reply after this many ms fails (`publish` rejects with
+   * EngineUnavailableError) — a hung Redis must not hang the push API; default 2,000.
+   */
+  commandTimeoutMs?: number;
+  /** Budget of one connection attempt, and of `start()` reaching Redis, in ms; default 10,000. */
+  connectTimeoutMs?: number;
+  /** First reconnect delay in ms, doubled per failed attempt; default 100. */
+  reconnectBaseMs?: number;
+  /** Reconnect delay cap in ms; default 5,000. */
+  reconnectMaxMs?: number;
+  events?: RedisEngineEvents;
+}
+
+/** The custom commands the command connection gets from ioredis `scripts` (EVALSHA, EVAL on NOSCRIPT). */
+interface ScriptCommands {
+  heraldPublish(...args: (string | Buffer | number)[]): Promise<[seq: number, epoch: string]>;
+  heraldHistoryBuffer(...args: (string | number)[]): Promise<[seq: number, epoch: Buffer, entries?: RawEntry[]]>;
+}
+
+/** An XRANGE entry as Buffers: id `0-<seq>`, then field, value, field, value… */
+type RawEntry = [id: Buffer, fields: Buffer[]];
+
+/** Subscribe/unsubscribe at most this many channels per command. */
+const CHANNELS_PER_COMMAND = 1024;
+
+/**
+ * The Redis engine: nodes share publications, sequence numbers and history
+ * through one Redis (design §4).
+ *
+ * **Connections.** One for commands (the publish and history scripts), one in
+ * subscriber mode. Both fail fast rather than queue: no offline queue, no
+ * retry of in-flight commands, a command timeout. Both reconnect with
+ * exponential backoff; `ready` is true only while both are up.
+ *
+ * **Streams** (see `streamOf`) live in three keys per stream — seq, epoch and
+ * a Redis stream of recent entries (see redis-scripts.ts) — so any node
+ * answers `history` for a publication made through any other node.
+ *
+ * **Interest routing.** A publication goes to one channel: `<prefix>u:<uid>`
+ * when it has a uid (with or without topic), else `<prefix>t:<topic>`, else
+ * `<prefix>all`. A node SUBSCRIBEs `all` when it starts, a topic channel while
+ * it has local subscribers to the topic (`subscribeTopic`), a user channel
+ * while it has connections of that user (`subscribeUser`), so Redis sends a
+ * node nothing it has no local audience for. Interest calls are synchronous:
+ * they edit the wanted channel set, and one microtask later the difference
+ * from what the connection has is sent, in order — a subscribe and an
+ * unsubscribe in the same tick cancel out. After a reconnect every wanted
+ * channel is subscribed again.
+ *
+ * **Publish** is one Lua script: new incarnation with a fresh epoch if the
+ * stream's keys are gone, INCR seq, XADD `0-<seq>`, PEXPIRE, PUBLISH of the
+ * framed message (header line + raw bytes, see `parseMessage`). The payload
+ * crosses the network once per node reached.
+ *
+ * **History** serves exactly the last `historySize` publications of a stream
+ * (the same window as MemoryEngine; MAXLEN ~ may keep a few more in Redis,
+ * they are not served), read together with the position in one script. A
+ * stream's keys expire `historyTtlMs` after its last publication.
+ *
+ * Needs a standalone Redis ≥ 5 (streams): the scripts touch three keys of one
+ * stream and PUBLISH, which Redis Cluster would need hash tags and SPUBLISH for.
+ *
+ * Guarantees (the Engine contract):
+ * - `publish` resolves once the script ran: the publication is in its stream
+ *   and in the output buffer of every subscribed node. It rejects with
+ *   EngineUnavailableError when the command connection is down (at once), on
+ *   timeout, or when the connection drops mid-command — then the publication
+ *   may or may not have been made (a retry may duplicate it).
+ * - Per stream, every node receives publications in seq order: scripts run
+ *   one at a time, and a stream always maps to one channel.
+ * - At most once per node. While the subscriber connection is down,
+ *   publications to this node are lost; `history` recovers them while the
+ *   stream still holds them. If Redis loses the keys (restart without
+ *   persistence, TTL, eviction) the epoch changes and old positions answer
+ *   `recovered: false`.
+ */
+export class RedisEngine implements Engine {
+  /** Channels this node wants; once {@link settled}, exactly those the subscriber connection has. */
+  readonly channels: ReadonlySet<string>;
+  private readonly options: Required<Omit<RedisEngineOptions, 'events' | 'url'>>;
+  private readonly events: RedisEngineEvents;
+  private readonly command: Redis & ScriptCommands;
+  private readonly subscriber: Redis;
+  private readonly wanted = new Set<string>();
+  /** What has been sent to the current subscriber connection. */
+  private readonly subscribed = new Set<string>();
+  private readonly pending = new Set<Promise<unknown>>();
+  /** Counts subscriber connections, so a late failure of an old one changes nothing. */
+  private generation = 0;
+  private syncScheduled = false;
+  private handler: EngineHandler | null = null;
+  private started = false;
+  private closed = false;
+  private everReady = { command: false, subscriber: false };
+  private reconnectCount = 0;
+  /** Epoch candidates: random per engine, plus a counter, so each new incarnation's epoch is unique. */
+  private readonly epochBase = randomBytes(6).toString('base64url');
+  private epochCounter = 0;
+
+  constructor(options: RedisEngineOptions = {}) {
+    this.options = {
+      prefix: options.prefix ?? 'herald:',
+      historySize: options.historySize ?? 100,
+      historyTtlMs: options.historyTtlMs ?? 5 * 60_000,
+      commandTimeoutMs: options.commandTimeoutMs ?? 2_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      reconnectBaseMs: options.reconnectBaseMs ?? 100,
+      reconnectMaxMs: options.reconnectMaxMs ?? 5_000,
+    };
+    if (!Number.isSafeInteger(this.options.historySize) || this.options.historySize < 0) {
+      throw new RangeError(`historySize must be a non-negative integer, got ${this.options.historySize}`);
+    }
+    if (!(this.options.historyTtlMs >= 1)) throw new RangeError(`historyTtlMs must be at least 1, got ${this.options.historyTtlMs}`);
+    this.events = options.events ?? {};
+    const url = options.url ?? 'redis://127.0.0.1:6379';
+    this.command = this.connection(url, 'command') as Redis & ScriptCommands;
+    this.subscriber = this.connection(url, 'subscriber');
+    this.subscriber.on('messageBuffer', this.onMessage);
+    this.subscriber.on('close', () => {
+      this.generation++;
+      this.subscribed.clear();
+    });
+    this.channels = this.wanted;
+    this.wanted.add(`${this.options.prefix}all`);
+  }
+
+  /** True while both connections are up (publish can succeed and this node receives). */
+  get ready(): boolean {
+    return this.started && !this.closed && this.command.status === 'ready' && this.subscriber.status === 'ready';
+  }
+
+  /** Times a connection came back after it was lost (both connections counted). */
+  get reconnects(): number {
+    return this.reconnectCount;
+  }
+
+  /**
+   * Connect both connections and subscribe `all` plus any interest registered
+   * so far. Rejects with EngineUnavailableError when Redis is not ready within
+   * `connectTimeoutMs`.
+   */
+  async start(handler: EngineHandler): Promise<void> {
+    if (this.closed) throw new EngineUnavailableError('redis engine is closed');
+    if (this.handler !== null) throw new Error('redis engine already started');
+    this.handler = handler;
+    try {
+      await Promise.all([this.whenReady(this.command), this.whenReady(this.subscriber)]);
+    } catch (error) {
+      this.command.disconnect();
+      this.subscriber.disconnect();
+      this.handler = null;
+      throw new EngineUnavailableError(`redis not ready: ${(error as Error).message}`, { cause: error });
+    }
+    this.started = true;
+    await this.settled();
+  }
+
+  publish(publication: Publication): Promise<StreamPosition | undefined> {
+    if (!this.started || this.closed || this.command.status !== 'ready') {
+      return Promise.reject(new EngineUnavailableError(`redis engine is ${this.closed ? 'closed' : 'not connected'}`));
+    }
+    const { uid, topic, data } = publication;
+    const stream = streamOf(publication);
+    const { prefix, historySize, historyTtlMs } = this.options;
+    return this.command
+      .heraldPublish(
+        `${prefix}seq:${stream}`,
+        `${prefix}epoch:${stream}`,
+        `${prefix}s:${stream}`,
+        this.nextEpoch(),
+        historySize,
+        historyTtlMs,
+        this.channelOf(uid, topic),
+        uid === undefined ? '0' : '1',
+        uid ?? '',
+        topic === undefined ? '0' : '1',
+        topic ?? '',
+        data,
+      )
+      .then(toPosition, unavailable);
+  }
+
+  /**
+   * Position and entries are read by one script, so they agree. Asking about
+   * a stream that has no keys starts its incarnation (seq 0), so the answer
+   * is a position that later publications continue.
+   */
+  async history(stream: string, since: StreamPosition | undefined): Promise<HistoryResult> {
+    if (!this.started || this.closed || this.command.status !== 'ready') {
+      throw new EngineUnavailableError(`redis engine is ${this.closed ? 'closed' : 'not connected'}`);
+    }
+    const sinceSeq = since !== undefined && Number.isSafeInteger(since.seq) && since.seq >= 0 ? since.seq : -1;
+    const { prefix, historySize, historyTtlMs } = this.options;
+    let reply: Awaited<ReturnType<ScriptCommands['heraldHistoryBuffer']>>;
+    try {
+      reply = await this.command.heraldHistoryBuffer(
+        `${prefix}seq:${stream}`,
+        `${prefix}epoch:${stream}`,
+        `${prefix}s:${stream}`,
+        this.nextEpoch(),
+        historyTtlMs,
+        historySize,
+        sinceSeq,
+        since?.epoch ?? '',
+      );
+    } catch (error) {
+      return unavailable(error);
+    }
+    const position = { seq: Number(reply[0]), epoch: reply[1].toString('latin1') };
+    if (since === undefined) return { recovered: true, publications: [], position };
+    if (sinceSeq < 0 || since.epoch !== position.epoch || sinceSeq > position.seq) return { recovered: false, position };
+    if (sinceSeq === position.seq) return { recovered: true, publications: [], position };
+    const publications = reply[2] === undefined ? undefined : toDeliveries(reply[2], sinceSeq, position);
+    if (publications === undefined) return { recovered: false, position };
+    return { recovered: true, publications, position };
+  }
+
+  subscribeTopic(topic: string): void {
+    this.want(`${this.options.prefix}t:${topic}`, true);
+  }
+
+  unsubscribeTopic(topic: string): void {
+    this.want(`${this.options.prefix}t:${topic}`, false);
+  }
+
+  subscribeUser(uid: string): void {
+    this.want(`${this.options.prefix}u:${uid}`, true);
+  }
+
+  unsubscribeUser(uid: string): void {
+    this.want(`${this.options.prefix}u:${uid}`, false);
+  }
+
+  /**
+   * Resolves once the interest changes made so far have been sent and
+   * answered on the current subscriber connection (at once while it is down:
+   * its reconnect subscribes everything wanted). For tests and orderly starts.
+   */
+  async settled(): Promise<void> {
+    this.sync();
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  /** Quit both connections; publish and history reject afterwards. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.handler = null;
+    await Promise.all([quit(this.command), quit(this.subscriber)]);
+  }
+
+  private connection(url: string, role: RedisConnectionRole): Redis {
+    const { commandTimeoutMs, connectTimeoutMs, reconnectBaseMs, reconnectMaxMs } = this.options;
+    const redis = new Redis(url, {
+      lazyConnect: true,
+      connectionName: `herald-${role}`,
+      // Fail fast instead of queueing: a publish must never wait for a reconnect.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      // The engine resubscribes itself (its wanted set is the truth, not ioredis's).
+      autoResubscribe: false,
+      commandTimeout: commandTimeoutMs,
+      connectTimeout: connectTimeoutMs,
+      retryStrategy: (attempt) => backoff(attempt, reconnectBaseMs, reconnectMaxMs),
+      scripts:
+        role === 'command'
+          ? {
+              heraldPublish: { lua: PUBLISH_LUA, numberOfKeys: 3 },
+              heraldHistory: { lua: HISTORY_LUA, numberOfKeys: 3 },
+            }
+          : undefined,
+    });
+    redis.on('error', (error: Error) => this.events.onError?.(error, role));
+    redis.on('ready', () => this.onReady(role));
+    return redis;
+  }
+
+  private onReady(role: RedisConnectionRole): void {
+    if (this.everReady[role]) {
+      this.reconnectCount++;
+      this.events.onReconnect?.(role, this.reconnectCount);
+    }
+    this.everReady[role] = true;
+    if (role === 'subscriber') this.sync();
+  }
+
+  private whenReady(redis: Redis): Promise<void> {
+    redis.connect().catch(() => {}); // failures are retried by retryStrategy and reported through 'error'
+    return new Promise((resolve, reject) => {
+      const onReady = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        redis.off('ready', onReady);
+        reject(new Error(`no connection to redis within ${this.options.connectTimeoutMs} ms`));
+      }, this.options.connectTimeoutMs);
+      redis.once('ready', onReady);
+    });
+  }
+
+  private channelOf(uid: string | undefined, topic: string | undefined): string {
+    const prefix = this.options.prefix;
+    if (uid !== undefined) return `${prefix}u:${uid}`;
+    return topic !== undefined ? `${prefix}t:${topic}` : `${prefix}all`;
+  }
+
+  private nextEpoch(): string {
+    return `${this.epochBase}${(this.epochCounter++).toString(36)}`;
+  }
+
+  private want(channel: string, on: boolean): void {
+    if (on) this.wanted.add(channel);
+    else this.wanted.delete(channel);
+    if (!this.syncScheduled) {
+      this.syncScheduled = true;
+      queueMicrotask(this.sync);
+    }
+  }
+
+  /** Send the difference between wanted and subscribed: subscribes first, then unsubscribes. */
+  private readonly sync = (): void => {
+    this.syncScheduled = false;
+    if (!this.started || this.closed || this.subscriber.status !== 'ready') return;
+    const add: string[] = [];
+    const remove: string[] = [];
+    for (const channel of this.wanted) if (!this.subscribed.has(channel)) add.push(channel);
+    for (const channel of this.subscribed) if (!this.wanted.has(channel)) remove.push(channel);
+    for (let i = 0; i < add.length; i += CHANNELS_PER_COMMAND) this.send(add.slice(i, i + CHANNELS_PER_COMMAND), true);
+    for (let i = 0; i < remove.length; i += CHANNELS_PER_COMMAND) this.send(remove.slice(i, i + CHANNELS_PER_COMMAND), false);
+  };
+
+  /**
+   * SUBSCRIBE or UNSUBSCRIBE `channels`, counted as done at once. If the
+   * command fails while the connection stays up (a timeout), the channels are
+   * marked unknown and the next sync sends them again: both commands are
+   * idempotent in Redis.
+   */
+  private send(channels: string[], subscribe: boolean): void {
+    const generation = this.generation;
+    for (const channel of channels) {
+      if (subscribe) this.subscribed.add(channel);
+      else this.subscribed.delete(channel);
+    }
+    const sent = subscribe ? this.subscriber.subscribe(...channels) : this.subscriber.unsubscribe(...channels);
+    const tracked: Promise<unknown> = sent.then(
+      () => this.pending.delete(tracked),
+      (error: Error) => {
+        this.pending.delete(tracked);
+        if (this.closed || generation !== this.generation) return;
+        this.events.onError?.(error, 'subscriber');
+        for (const channel of channels) {
+          if (subscribe) this.subscribed.delete(channel);
+          else this.subscribed.add(channel);
+        }
+        setTimeout(this.sync, this.options.reconnectBaseMs).unref();
+      },
+    );
+    this.pending.add(tracked);
+  }
+
+  /** Called by ioredis for every message on a subscribed channel, in arrival order. */
+  private readonly onMessage = (channel: Buffer, message: Buffer): void => {
+    const handler = this.handler;
+    if (handler === null) return;
+    const parsed = parseMessage(message);
+    if (parsed === undefined) {
+      this.events.onError?.(new Error(`unparseable message on channel ${channel.toString()}`), 'subscriber');
+      return;
+    }
+    const delivery: Delivery = {
+      uid: parsed.uid,
+      topic: parsed.topic,
+      data: parsed.data,
+      position: { seq: parsed.seq, epoch: parsed.epoch },
+    };
+    try {
+      handler.onPublication(delivery);
+    } catch (error) {
+      this.events.onError?.(error as Error, 'subscriber');
+    }
+  };
+}
+
+/** Exponential backoff with ±20 % jitter: base, 2·base, 4·base… up to max. */
+function backoff(attempt: number, baseMs: number, maxMs: number): number {
+  const delay = Math.min(baseMs * 2 ** Math.min(attempt - 1, 30), maxMs);
+  return Math.round(delay * (0.8 + Math.random() * 0.4));
+}
+
+function toPosition(reply: [seq: number, epoch: string]): StreamPosition {
+  return { seq: Number(reply[0]), epoch: String(reply[1]) };
+}
+
+function unavailable(error: unknown): never {
+  throw new EngineUnavailableError(`redis: ${(error as Error).message}`, { cause: error });
+}
+
+/** The entries as deliveries, or undefined unless they are exactly since+1 … position.seq. */
+function toDeliveries(entries: RawEntry[], since: number, position: StreamPosition): Delivery[] | undefined {
+  if (entries.length !== position.seq - since) return undefined;
+  const deliveries: Delivery[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const [id, fields] = entries[i];
+    const seq = since + 1 + i;
+    if (id.toString('latin1') !== `0-${seq}`) return undefined;
+    const delivery: Delivery = { uid: undefined, topic: undefined, data: Buffer.alloc(0), position: { seq, epoch: position.epoch } };
+    for (let f = 0; f + 1 < fields.length; f += 2) {
+      const name = fields[f].toString('latin1');
+      if (name === 'data') delivery.data = fields[f + 1];
+      else if (name === 'uid') delivery.uid = fields[f + 1].toString('utf8');
+      else if (name === 'topic') delivery.topic = fields[f + 1].toString('utf8');
+    }
+    deliveries.push(delivery);
+  }
+  return deliveries;
+}
+
+async function quit(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') {
+    try {
+      await redis.quit();
+      return;
+    } catch {
+      // fall through: drop the socket
+    }
+  }
+  redis.disconnect();
+}

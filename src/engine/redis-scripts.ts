@@ -1,0 +1,141 @@
+/**
+ * The Lua scripts of RedisEngine and the binary framing of the messages they
+ * PUBLISH. Each script runs atomically in Redis, so a publication's sequence
+ * number, its history entry and its PUBLISH happen as one step, in one order
+ * for every node.
+ *
+ * Keys of a stream `<s>` (see `streamOf`), all under the engine's prefix `P`:
+ * - `P seq:<s>`   string, the last seq handed out (INCR);
+ * - `P epoch:<s>` string, the incarnation's epoch;
+ * - `P s:<s>`     stream, entries `0-<seq>` with fields `data`, and `uid` /
+ *                 `topic` when the publication has them.
+ * Every publish sets all three to expire `historyTtlMs` later.
+ */
+
+/**
+ * Lua shared by both scripts: the stream's incarnation. When the epoch key or
+ * the seq key is missing (first use, TTL expiry, eviction, a Redis restart
+ * without persistence), a new incarnation starts: seq 0, the candidate epoch
+ * from ARGV[1], and no history entries left over from an older one — so a
+ * position from before can never be mistaken for one after.
+ */
+const INCARNATION_LUA = `
+local function incarnation(seqKey, epochKey, streamKey, candidate, ttlMs)
+  local epoch = redis.call('GET', epochKey)
+  if epoch and redis.call('EXISTS', seqKey) == 1 then return epoch end
+  redis.call('DEL', streamKey)
+  redis.call('SET', seqKey, 0, 'PX', ttlMs)
+  redis.call('SET', epochKey, candidate, 'PX', ttlMs)
+  return candidate
+end
+`;
+
+/**
+ * Publish. KEYS: seq, epoch, stream. ARGV: epoch candidate, history size,
+ * TTL (ms), channel, has uid ('1'/'0'), uid, has topic ('1'/'0'), topic, data.
+ * Returns `{seq, epoch}`.
+ *
+ * The payload arrives once and leaves once per subscribed node: it is stored
+ * with XADD (MAXLEN ~ history size: Redis trims whole macro nodes, so it may
+ * keep a few more entries than asked; `history` answers exactly the last
+ * `historySize`) and published framed as described at {@link parseMessage}.
+ */
+export const PUBLISH_LUA = `${INCARNATION_LUA}
+local ttl = ARGV[3]
+local epoch = incarnation(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ttl)
+local seq = redis.call('INCR', KEYS[1])
+-- %d, not tostring: Lua prints numbers from 1e14 on in exponent form
+local seqText = string.format('%d', seq)
+local hasUid = ARGV[5] == '1'
+local hasTopic = ARGV[7] == '1'
+local size = tonumber(ARGV[2])
+if size > 0 then
+  local fields = {'data', ARGV[9]}
+  if hasUid then fields[#fields + 1] = 'uid'; fields[#fields + 1] = ARGV[6] end
+  if hasTopic then fields[#fields + 1] = 'topic'; fields[#fields + 1] = ARGV[8] end
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', size, '0-' .. seqText, unpack(fields))
+  redis.call('PEXPIRE', KEYS[3], ttl)
+end
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+local uidLen = hasUid and string.len(ARGV[6]) or '-'
+local topicLen = hasTopic and string.len(ARGV[8]) or '-'
+local header = 'h1 ' .. seqText .. ' ' .. epoch .. ' ' .. uidLen .. ' ' .. topicLen .. '\\n'
+redis.call('PUBLISH', ARGV[4], header .. ARGV[6] .. ARGV[8] .. ARGV[9])
+return {seq, epoch}
+`;
+
+/**
+ * History. KEYS: seq, epoch, stream. ARGV: epoch candidate, TTL (ms), history
+ * size, since seq (-1: position only), since epoch. Returns `{seq, epoch}`, or
+ * `{seq, epoch, entries}` when the entries after `since` may all be held:
+ * same epoch, `since < seq`, and no more than `historySize` of them. The caller
+ * still checks that the entries run exactly from since+1 to seq (the stream
+ * key may have been evicted or trimmed on its own).
+ *
+ * Reading the position and the entries in one script is what makes them
+ * agree: no publish can slip in between.
+ *
+ * A stream that does not exist yet gets its incarnation here (seq 0), so the
+ * position handed out is resumable once publications start.
+ */
+export const HISTORY_LUA = `${INCARNATION_LUA}
+local epoch = incarnation(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2])
+local seq = tonumber(redis.call('GET', KEYS[1]))
+local since = tonumber(ARGV[4])
+if since < 0 or since >= seq or ARGV[5] ~= epoch or seq - since > tonumber(ARGV[3]) then
+  return {seq, epoch}
+end
+return {seq, epoch, redis.call('XRANGE', KEYS[3], string.format('0-%d', since + 1), '+')}
+`;
+
+/** A message parsed from a routing channel. */
+export interface ParsedMessage {
+  seq: number;
+  epoch: string;
+  uid: string | undefined;
+  topic: string | undefined;
+  data: Buffer;
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * Parse one routing-channel message. The framing is a header line, then raw
+ * bytes:
+ *
+ * ```
+ * h1 <seq> <epoch> <uid bytes | -> <topic bytes | ->\n<uid><topic><data>
+ * ```
+ *
+ * `-` marks an absent uid or topic (distinct from an empty one). The header is
+ * ASCII (epochs are base64url); uid and topic are UTF-8 and measured in bytes,
+ * so any byte may appear in them or in the data. Returns undefined for
+ * anything else (e.g. a foreign PUBLISH on our channel). `data` is a view
+ * into `message`, not a copy.
+ */
+export function parseMessage(message: Buffer): ParsedMessage | undefined {
+  const nl = message.indexOf(NEWLINE);
+  if (nl < 0 || nl > 128) return undefined;
+  const parts = message.toString('latin1', 0, nl).split(' ');
+  if (parts.length !== 5 || parts[0] !== 'h1') return undefined;
+  const seq = Number(parts[1]);
+  const uidLen = parts[3] === '-' ? -1 : Number(parts[3]);
+  const topicLen = parts[4] === '-' ? -1 : Number(parts[4]);
+  if (!Number.isSafeInteger(seq) || !isLength(uidLen) || !isLength(topicLen)) return undefined;
+  const uidStart = nl + 1;
+  const topicStart = uidStart + Math.max(uidLen, 0);
+  const dataStart = topicStart + Math.max(topicLen, 0);
+  if (dataStart > message.length) return undefined;
+  return {
+    seq,
+    epoch: parts[2],
+    uid: uidLen < 0 ? undefined : message.toString('utf8', uidStart, topicStart),
+    topic: topicLen < 0 ? undefined : message.toString('utf8', topicStart, dataStart),
+    data: message.subarray(dataStart),
+  };
+}
+
+function isLength(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= -1;
+}
