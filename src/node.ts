@@ -6,6 +6,7 @@ import type { LoginVerifier } from './auth/login-verifier.js';
 import { HeraldCloseCode } from './codes.js';
 import type { Engine } from './engine/engine.js';
 import { MemoryEngine } from './engine/memory-engine.js';
+import { OrderedDelivery } from './engine/ordered-delivery.js';
 import type { WebSocketConnection } from './gateway/connection.js';
 import type { TcpHandle } from './gateway/raw-tcp.js';
 import type { TlsCertificates } from './tls/tls-certificates.js';
@@ -102,6 +103,8 @@ export class HeraldNode {
   /** The HTTP (and gRPC) push APIs; undefined when `pushApi` is false. */
   readonly pushApis: PushApis | undefined;
   private readonly session: GpushSession;
+  /** Gap filling for engines that can miss deliveries; undefined otherwise. */
+  orderedDelivery: OrderedDelivery | undefined;
   private readonly options: HeraldNodeOptions;
   private draining = false;
   private started = false;
@@ -206,7 +209,20 @@ export class HeraldNode {
 
   /** Start the engine, then the WebSocket listener and the push API. */
   async start(): Promise<NodeAddresses> {
-    await this.engine.start({ onPublication: (publication) => this.hub.publish(publication) });
+    const hub = this.hub;
+    const logger = this.logger;
+    const ordered = this.engine.mayMissDeliveries
+      ? new OrderedDelivery({
+          history: (stream, since) => this.engine.history(stream, since),
+          deliver: (delivery) => hub.publish(delivery),
+          onLoss: (stream) => logger.warn({ stream }, 'publications missed during an engine outage are no longer in history'),
+          ttlMs: this.options.historyTtlMs,
+        })
+      : undefined;
+    this.orderedDelivery = ordered;
+    await this.engine.start({
+      onPublication: ordered === undefined ? (delivery) => hub.publish(delivery) : (delivery) => ordered.accept(delivery),
+    });
     const ws =
       this.options.wsHandle !== undefined
         ? this.ws.listenOnHandle(this.options.wsHandle)

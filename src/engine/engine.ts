@@ -89,5 +89,11 @@ export interface Engine {
   unsubscribeUser(uid: string): void;
   /** True while publish can succeed (readiness). */
   readonly ready: boolean;
+  /**
+   * True for engines whose live deliveries can skip publications (a transport
+   * that reconnects): the node then checks each stream's sequence and fills
+   * gaps from history (OrderedDelivery).
+   */
+  readonly mayMissDeliveries?: boolean;
   close(): Promise<void>;
 }

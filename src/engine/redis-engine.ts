@@ -115,6 +115,8 @@ const CHANNELS_PER_COMMAND = 1024;
  *   `recovered: false`.
  */
 export class RedisEngine implements Engine {
+  /** Publications made while the subscriber connection was down never arrive live; the node refills them from history. */
+  readonly mayMissDeliveries = true;
   /** Channels this node wants; once {@link settled}, exactly those the subscriber connection has. */
   readonly channels: ReadonlySet<string>;
   private readonly options: Required<Omit<RedisEngineOptions, 'events' | 'url'>>;
