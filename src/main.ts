@@ -82,6 +82,8 @@ async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> 
     await node.stop().catch(() => undefined);
     return 1;
   }
+  // Handlers first: a signal sent as soon as "herald started" appears must drain, not kill.
+  const stopped = untilSignal(config, logger, () => node.stop());
   logger.info(
     {
       ws: `${tls ? 'wss' : 'ws'}://${addresses.ws.address}:${addresses.ws.port}${config.wsPath}`,
@@ -94,7 +96,7 @@ async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> 
     },
     'herald started',
   );
-  await untilSignal(config, logger, () => node.stop());
+  await stopped;
   return 0;
 }
 
@@ -113,6 +115,7 @@ async function runPrimary(config: LoadedConfig, logger: Logger): Promise<number>
     return 1;
   }
   const { api, grpcPort, wsPort } = primary.addresses;
+  const stopped = untilSignal(config, logger, () => primary.stop());
   logger.info(
     {
       ws: `ws://${config.wsHost}:${wsPort}${config.wsPath}`,
@@ -125,7 +128,7 @@ async function runPrimary(config: LoadedConfig, logger: Logger): Promise<number>
     },
     'herald started',
   );
-  await untilSignal(config, logger, () => primary.stop());
+  await stopped;
   return 0;
 }
 
