@@ -130,7 +130,7 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
       const exposed = (['apiHost', 'grpcHost'] as const).filter((key) => !isLoopbackHost(config[key]));
       if (exposed.length === 0) return undefined;
       return `${listOrigins(context, exposed)}: the push API would listen on a non-loopback address without a token; `
-        + 'set pushTokens (HERALD_PUSH_TOKENS), or --insecure-push-api to allow it anyway';
+        + 'set --push-tokens (HERALD_PUSH_TOKENS, key pushTokens), or --insecure-push-api to allow it anyway';
     },
   },
 ];

@@ -140,8 +140,10 @@ export class WebSocketServer implements ConnectionOwner {
   private readonly idleTimeoutMs: number | undefined;
   private readonly options: WebSocketServerOptions;
   private readonly wheel: TimingWheel<WebSocketConnection>;
-  /** Every socket this server owns, in any state (handshake, open, closing). */
+  /** Every admitted socket, in any state (handshake, open, closing). */
   private readonly connections = new Set<WebSocketConnection>();
+  /** Sockets refused at accept (limits, shutdown), until they close. */
+  private readonly refused = new Set<WebSocketConnection>();
   private openCount = 0;
   private dirty: WebSocketConnection[] = [];
   private flushScheduled = false;
@@ -267,21 +269,30 @@ export class WebSocketServer implements ConnectionOwner {
 
   /** Track `conn`, or answer it 503/429 at once if a limit refuses it. */
   private admitted(conn: WebSocketConnection): boolean {
-    const current = this.connections.size;
-    this.connections.add(conn);
     if (this.closing) {
-      this.reject(conn, new HandshakeError(503, 'SHUTTING_DOWN', 'server is shutting down'));
+      this.refuse(conn, new HandshakeError(503, 'SHUTTING_DOWN', 'server is shutting down'));
       return false;
     }
     const ip = this.limiter.tracksIps ? conn.remoteAddress : undefined;
-    const refusal = this.limiter.admit(ip, current);
+    // Only admitted connections count: refused ones still lingering must not crowd out others.
+    const refusal = this.limiter.admit(ip, this.connections.size);
     if (refusal !== undefined) {
       this.limitRejections++;
-      this.reject(conn, refusal);
+      this.refuse(conn, refusal);
       return false;
     }
+    this.connections.add(conn);
     conn.ip = ip;
     return true;
+  }
+
+  /** Answer a connection refused at accept, and let it linger at most a second for the peer to read it. */
+  private refuse(conn: WebSocketConnection, error: HandshakeError): void {
+    this.refused.add(conn);
+    conn.state = ConnectionState.Closing;
+    conn.writeLatin1(buildRejectionResponse(error));
+    conn.end();
+    this.wheel.scheduleIn(conn, Math.min(this.closeTimeoutMs, 1000));
   }
 
   /** @internal bytes of a request head, possibly in many small pieces. */
@@ -392,6 +403,7 @@ export class WebSocketServer implements ConnectionOwner {
   /** @internal */
   onConnectionClosed(conn: WebSocketConnection): void {
     this.wheel.cancel(conn);
+    if (this.refused.delete(conn)) return;
     if (!this.connections.delete(conn)) return;
     this.limiter.release(conn.ip);
     if (!conn.wasOpened) return;
@@ -490,6 +502,7 @@ export class WebSocketServer implements ConnectionOwner {
     const deadline = Date.now() + timeoutMs;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     for (const conn of this.connections) conn.terminate();
+    for (const conn of this.refused) conn.terminate();
     this.wheel.clear();
     await stopped;
   }
