@@ -1,6 +1,9 @@
 import type { Delivery, HistoryResult, StreamPosition } from './engine.js';
 import { streamOf } from '../streams.js';
 
+/** History reads tried before a gap is declared lost (~30 s with the backoff). */
+const MAX_HISTORY_ATTEMPTS = 20;
+
 interface StreamState {
   seq: number;
   epoch: string;
@@ -67,6 +70,14 @@ export class OrderedDelivery {
 
   private recover(key: string, state: StreamState, first: Delivery, since: StreamPosition): void {
     state.held = [first];
+    let attempt = 0;
+    const read = (): void => {
+      this.options.history(key, since).then(finish, () => {
+        // History unreachable for now (e.g. the command connection is still reconnecting): keep holding and retry.
+        if (++attempt >= MAX_HISTORY_ATTEMPTS) return finish(undefined);
+        setTimeout(read, Math.min(100 * 2 ** attempt, 2000)).unref();
+      });
+    };
     const finish = (result: HistoryResult | undefined): void => {
       const held = state.held ?? [];
       state.held = null;
@@ -79,7 +90,7 @@ export class OrderedDelivery {
       }
       for (const delivery of held) this.advance(state, delivery);
     };
-    this.options.history(key, since).then(finish, () => finish(undefined));
+    read();
   }
 
   /** Deliver `delivery` if it is newer than what the stream has delivered (or starts a newer epoch). */

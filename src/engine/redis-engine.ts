@@ -228,6 +228,9 @@ export class RedisEngine implements Engine {
    * is a position that later publications continue.
    */
   async history(stream: string, since: StreamPosition | undefined): Promise<HistoryResult> {
+    // A resume subscribes and then reads history: the SUBSCRIBE must be in force before the read,
+    // or a publication landing between the two would be neither replayed nor delivered live.
+    await this.settled();
     if (!this.started || this.closed || this.command.status !== 'ready') {
       throw new EngineUnavailableError(`redis engine is ${this.closed ? 'closed' : 'not connected'}`);
     }

@@ -46,6 +46,12 @@ export function topicSetValues(set: TopicSet): Iterable<string> {
   return set === null ? [] : typeof set === 'string' ? [set] : set;
 }
 
+/** The newest position a resumed stream has already delivered. */
+export interface StreamFloor {
+  seq: number;
+  epoch: string;
+}
+
 /** A connection as the hub indexes it: its login and its subscriptions. */
 export class HubClient {
   /** The logged-in user, or null. */
@@ -55,10 +61,13 @@ export class HubClient {
   /** Private topics (op 5), meaningful only while `uid` is set. */
   privateTopics: TopicSet = null;
   /**
-   * Streams whose live messages are held back while their history is being
-   * replayed (herald.v1 resume), by stream key; null when none.
+   * Per stream (herald.v1 resume), by stream key; null when none:
+   * - a list: live messages held back while the stream's history is read;
+   * - a floor: after the replay, live messages the history already covered
+   *   (same epoch, seq ≤ floor) may still be in flight and are dropped, until
+   *   a newer one passes.
    */
-  holding: Map<string, PreparedMessage[]> | null = null;
+  holding: Map<string, PreparedMessage[] | StreamFloor> | null = null;
 
   constructor(readonly sink: FrameSink) {}
 

@@ -245,11 +245,17 @@ export class Hub {
       visited++;
       const client = next.value;
       if (privateTopic !== undefined && !topicSetHas(client.privateTopics, privateTopic)) continue;
-      // A subscription being resumed holds live messages until its history has been replayed.
-      const held = client.holding?.get(message.stream);
-      if (held !== undefined) {
-        held.push(message);
-        continue;
+      // A subscription being resumed holds live messages until its history has been replayed,
+      // then drops those the replay already covered.
+      const hold = client.holding?.get(message.stream);
+      if (hold !== undefined) {
+        if (Array.isArray(hold)) {
+          hold.push(message);
+          continue;
+        }
+        if (message.seq !== 0 && message.origin.epoch === hold.epoch && message.seq <= hold.seq) continue;
+        client.holding!.delete(message.stream);
+        if (client.holding!.size === 0) client.holding = null;
       }
       if (client.sink.sendPrepared(message) === 'dropped') drops++;
       else sent++;

@@ -30,6 +30,7 @@ export function parseSince(value: unknown): ResumePosition | undefined | null {
 
 /** Start holding live messages of `stream` for `client` (call before subscribing in the hub). */
 export function holdStream(client: HubClient, stream: string): PreparedMessage[] {
+  // A floor left by an earlier resume of the same stream is superseded.
   const held: PreparedMessage[] = [];
   (client.holding ??= new Map()).set(stream, held);
   return held;
@@ -44,7 +45,6 @@ export function holdStream(client: HubClient, stream: string): PreparedMessage[]
 export function releaseStream(client: HubClient, stream: string, held: PreparedMessage[], result: ReplayResult | undefined): boolean {
   if (client.holding?.get(stream) !== held) return false;
   client.holding.delete(stream);
-  if (client.holding.size === 0) client.holding = null;
   let lastSeq = 0;
   if (result?.recovered === true) {
     for (const p of result.publications) {
@@ -60,16 +60,23 @@ export function releaseStream(client: HubClient, stream: string, held: PreparedM
     }
     lastSeq = Math.max(lastSeq, result.position.seq);
   }
+  let floor = lastSeq;
+  const epoch = result?.position.epoch;
   for (const message of held) {
     // Already replayed from history (published between the subscription and the history read).
     if (lastSeq > 0 && message.seq !== 0 && message.seq <= lastSeq) continue;
     client.sink.sendPrepared(message);
+    if (message.origin.epoch === epoch) floor = Math.max(floor, message.seq);
   }
+  // Live copies of what was just sent may still be on their way (engines deliver live messages and
+  // history replies on different connections): keep a floor for the stream until a newer one passes.
+  if (result?.recovered === true && floor > 0 && epoch !== undefined) client.holding.set(stream, { seq: floor, epoch });
+  if (client.holding.size === 0) client.holding = null;
   return true;
 }
 
 /** Stop holding `stream` (its subscription ended before the replay came back). */
 export function dropHold(client: HubClient, stream: string): void {
-  if (client.holding === null || !client.holding.delete(stream)) return;
+  if (client.holding === null || !Array.isArray(client.holding.get(stream)) || !client.holding.delete(stream)) return;
   if (client.holding.size === 0) client.holding = null;
 }
