@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { isConsolePath, serveConsole } from '../console/console-routes.js';
+import { readStats } from '../console/stats.js';
 import { EngineUnavailableError, type Publication } from '../engine/engine.js';
 import { ApiError, sendError, sendJson } from './http-errors.js';
 import type { HeraldMetrics } from './metrics.js';
@@ -31,7 +33,8 @@ type BatchResult = { ok: true } | { ok: false; error: { code: string; message: s
 
 /**
  * The HTTP side of the push API: gpush's `POST /v1/pushData`, Herald's batch
- * `POST /v1/push`, and `GET /healthz`, `/readyz`, `/metrics`. Every failure is
+ * `POST /v1/push`, and `GET /healthz`, `/readyz`, `/metrics`, plus the web
+ * console (`GET /console`, its assets, and `GET /v1/stats`). Every failure is
  * answered with a status and `{"error":{"code","message"}}`.
  */
 export class HttpPushApi {
@@ -70,9 +73,19 @@ export class HttpPushApi {
     if ('setSecureContext' in this.server) this.server.setSecureContext(pair);
   }
 
-  close(): Promise<void> {
+  /**
+   * Stop accepting, let requests in progress finish for up to `graceMs`, then
+   * cut every connection (a keep-alive client polling /v1/stats would otherwise
+   * keep a stopped node's API alive).
+   */
+  close(graceMs = 500): Promise<void> {
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
+      const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
+      timer.unref();
+      this.server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
       this.server.closeIdleConnections();
     });
   }
@@ -96,7 +109,12 @@ export class HttpPushApi {
           res.writeHead(200, { 'Content-Type': this.options.metrics.contentType });
           res.end(text);
         });
+      case '/v1/stats':
+        return this.get(req, res, async () => sendJson(res, 200, await readStats(this.options.metrics), { 'Cache-Control': 'no-store' }));
       default:
+        if (isConsolePath(path)) {
+          return this.get(req, res, () => serveConsole(path, res, { pushAuth: this.options.auth?.open === false }));
+        }
         req.resume();
         return sendError(res, new ApiError(404, 'NOT_FOUND', `no route ${path}`));
     }

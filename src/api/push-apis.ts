@@ -88,12 +88,8 @@ export class PushApis {
 
   /** Stop both, giving calls in progress up to `timeoutMs`. */
   async close(timeoutMs = 500): Promise<void> {
-    await Promise.all([Promise.race([this.http.close(), delay(timeoutMs)]), this.grpc?.close(timeoutMs)]);
+    await Promise.all([this.http.close(timeoutMs), this.grpc?.close(timeoutMs)]);
   }
 }
 
 function ignore(): void {}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}

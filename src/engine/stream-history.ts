@@ -11,6 +11,8 @@ export interface StreamHistoryOptions {
 
 interface Stream {
   seq: number;
+  /** This incarnation's epoch: a stream forgotten and started again must not reuse numbers under the same name. */
+  epoch: string;
   /** Ring of the last `size` deliveries; slot = seq % size. */
   ring: (Delivery | undefined)[];
   lastUsed: number;
@@ -18,11 +20,14 @@ interface Stream {
 
 /**
  * Per-stream sequence numbers and a bounded ring of recent publications, in
- * memory: what MemoryEngine keeps for resume. Its epoch is drawn when the
- * process starts, so positions from before a restart are told apart.
+ * memory: what MemoryEngine keeps for resume. Each stream incarnation gets its
+ * own epoch (process prefix + counter), so positions from before a restart,
+ * or from before an idle stream was forgotten, are told apart.
  */
 export class StreamHistory {
+  /** Drawn when the process starts; every stream epoch begins with it. */
   readonly epoch = randomBytes(6).toString('base64url');
+  private incarnations = 0;
   private readonly size: number;
   private readonly ttlMs: number;
   private readonly streams = new Map<string, Stream>();
@@ -41,29 +46,39 @@ export class StreamHistory {
   /** Give `delivery` the next position of `stream` and remember it. */
   append(stream: string, delivery: Delivery, now = Date.now()): StreamPosition {
     this.sweep(now);
-    let s = this.streams.get(stream);
-    if (s === undefined) {
-      s = { seq: 0, ring: [], lastUsed: now };
-      this.streams.set(stream, s);
-    }
+    const s = this.open(stream, now);
     s.seq++;
     s.lastUsed = now;
-    const position = { seq: s.seq, epoch: this.epoch };
+    const position = { seq: s.seq, epoch: s.epoch };
     delivery.position = position;
     if (this.size > 0) s.ring[s.seq % this.size] = delivery;
     return position;
   }
 
-  history(stream: string, since: StreamPosition | undefined): HistoryResult {
-    const s = this.streams.get(stream);
-    const position = { seq: s?.seq ?? 0, epoch: this.epoch };
+  /**
+   * Publications of `stream` after `since`. Asking about a stream that does not
+   * exist starts its incarnation at seq 0, so the position returned can be
+   * resumed from once publications follow (as the Redis engine does).
+   */
+  history(stream: string, since: StreamPosition | undefined, now = Date.now()): HistoryResult {
+    const s = this.open(stream, now);
+    const position = { seq: s.seq, epoch: s.epoch };
     if (since === undefined) return { recovered: true, publications: [], position };
-    if (since.epoch !== this.epoch || since.seq > position.seq || since.seq < 0) return { recovered: false, position };
+    if (since.epoch !== s.epoch || since.seq > position.seq || since.seq < 0) return { recovered: false, position };
     const oldestHeld = Math.max(1, position.seq - this.size + 1);
     if (since.seq + 1 < oldestHeld) return { recovered: false, position };
     const publications: Delivery[] = [];
-    for (let seq = since.seq + 1; seq <= position.seq; seq++) publications.push(s!.ring[seq % this.size] as Delivery);
+    for (let seq = since.seq + 1; seq <= position.seq; seq++) publications.push(s.ring[seq % this.size] as Delivery);
     return { recovered: true, publications, position };
+  }
+
+  private open(stream: string, now: number): Stream {
+    let s = this.streams.get(stream);
+    if (s === undefined) {
+      s = { seq: 0, epoch: `${this.epoch}.${(++this.incarnations).toString(36)}`, ring: [], lastUsed: now };
+      this.streams.set(stream, s);
+    }
+    return s;
   }
 
   private sweep(now: number): void {

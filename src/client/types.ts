@@ -1,0 +1,139 @@
+/**
+ * Types of the client SDK (`herald/client`). Nothing here depends on Node or
+ * on the DOM: the SDK talks to any object shaped like {@link WebSocketLike}.
+ */
+
+/**
+ * Where a client stands. `connecting` only for the first attempt after
+ * `connect()`; every later attempt (after a drop) is `reconnecting`; `closed`
+ * before `connect()`, after `close()`, and after a terminal close or giving up.
+ */
+export type ClientStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** A place in a stream: `seq` counts the stream's publications from 1, `epoch` names its incarnation. */
+export interface StreamPosition {
+  seq: number;
+  epoch: string;
+}
+
+/**
+ * A handler type checked bivariantly (as methods are), so that both the DOM's
+ * `WebSocket` and the `ws` package's class, whose event types are richer than
+ * what the SDK reads, are assignable to {@link WebSocketLike}.
+ */
+type EventHandler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
+
+/**
+ * The part of the WebSocket API (WHATWG) the SDK uses: the browser's
+ * `WebSocket` and the `ws` package's class both fit.
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  /** The subprotocol the server selected ('' for none). */
+  readonly protocol: string;
+  /** The SDK sets `'arraybuffer'`. */
+  binaryType: string;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: EventHandler<unknown> | null;
+  /** `data` is a string for text frames, an ArrayBuffer for binary ones. */
+  onmessage: EventHandler<{ readonly data: unknown }> | null;
+  onclose: EventHandler<{ readonly code: number; readonly reason: string }> | null;
+  onerror: EventHandler<unknown> | null;
+}
+
+/** A WebSocket class: `globalThis.WebSocket` in browsers, `ws`'s default export in Node. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+/** Options of a {@link HeraldClient}. */
+export interface HeraldClientOptions {
+  /** `ws://host:port/ws` or `wss://…`. */
+  url: string;
+  /**
+   * `herald.v1` (default): enveloped deliveries with topic and position,
+   * request ids, resume after reconnect. `gpush`: the plain gpush protocol —
+   * raw deliveries with no topic (they reach the `message` event only),
+   * replies matched in order, no resume.
+   */
+  protocol?: 'herald.v1' | 'gpush';
+  /**
+   * Login credential (op 3), sent after every (re)connect. A function is
+   * called each time, so it can hand out a fresh token; it is also called
+   * again when the server reports the session expired (30006).
+   */
+  token?: string | (() => string | Promise<string>);
+  /**
+   * The WebSocket class; default `globalThis.WebSocket`. Node 20 has none:
+   * pass `ws`'s (`import WebSocket from 'ws'`).
+   */
+  WebSocket?: WebSocketConstructor;
+  /**
+   * Interval of text `ping` heartbeats in ms, default 25,000 (the server
+   * closes a connection silent for 60 s by default). Two intervals without
+   * anything received mark the connection dead. 0 disables the heartbeat.
+   */
+  heartbeatMs?: number;
+  /**
+   * Reconnect backoff: attempt n waits a uniformly random delay in
+   * [0, min(maxMs, baseMs·2^n)) ms ("full jitter"); n restarts at 0 after
+   * each successful open. Defaults: baseMs 500, maxMs 30,000, maxAttempts
+   * Infinity (consecutive failed attempts before giving up).
+   */
+  reconnect?: { baseMs?: number; maxMs?: number; maxAttempts?: number };
+  /** How long a request (subscribe, login, …) waits for its reply, in ms; default 10,000. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * One delivery. In `herald.v1` it comes from an envelope: `topic` (absent
+ * for a push to the user or to everyone), `private` for the user's private
+ * topic, `user` for a push to the user, `all` for a broadcast, and the
+ * stream position `seq`/`epoch`. In `gpush` mode only `data` is known.
+ * `data` is a string for UTF-8 payloads, bytes otherwise.
+ */
+export interface Message {
+  topic?: string;
+  private?: boolean;
+  user?: boolean;
+  all?: boolean;
+  data: string | Uint8Array;
+  seq?: number;
+  epoch?: string;
+}
+
+/** What `subscribe()` returns. */
+export interface Subscription {
+  readonly topic: string;
+  readonly private: boolean;
+  /**
+   * The last position seen on this stream (from its deliveries and subscribe
+   * replies; `herald.v1` only): where a resume starts.
+   */
+  readonly position?: StreamPosition;
+  /**
+   * Resolves when the server first confirms the subscription (20001);
+   * rejects with a {@link HeraldError} when it refuses it (e.g. 30004), after
+   * which the subscription is dropped. A subscribe left unanswered for
+   * `requestTimeoutMs` is reported (`error` event) and sent again, so `ready`
+   * stays pending meanwhile. Awaiting it is optional.
+   */
+  readonly ready: Promise<void>;
+  /** Stop delivery to this handler; resolves once the server confirms (or at once when offline). */
+  unsubscribe(): Promise<void>;
+}
+
+/** The `gap` event: a resume was answered `recovered: false`; messages may have been missed. */
+export interface GapInfo {
+  topic: string;
+  private: boolean;
+  /** The stream's position now; delivery continues live from here. */
+  position: StreamPosition;
+}
+
+/** Events of a {@link HeraldClient} and their payloads. */
+export interface ClientEventMap {
+  status: ClientStatus;
+  message: Message;
+  error: Error;
+  gap: GapInfo;
+}

@@ -1,0 +1,407 @@
+/**
+ * The web console's script (runs in the browser, served as `/console/app.js`):
+ * live counters from `GET /v1/stats`, a subscriber on the client SDK, and a
+ * push form for `POST /v1/push`.
+ *
+ * The project compiles without the DOM library (it is a Node program), so the
+ * little of the DOM used here is typed by the interfaces below.
+ */
+import type { ClientStatus, GapInfo, HeraldClient as Client, HeraldClientOptions, Message, Subscription } from '../client/index.js';
+
+interface DomEvent {
+  preventDefault(): void;
+}
+interface DomElement {
+  textContent: string | null;
+  hidden: boolean;
+  className: string;
+  readonly dataset: Record<string, string | undefined>;
+  readonly childElementCount: number;
+  readonly firstElementChild: DomElement | null;
+  scrollTop: number;
+  readonly scrollHeight: number;
+  readonly clientHeight: number;
+  append(...nodes: (DomElement | string)[]): void;
+  replaceChildren(...nodes: (DomElement | string)[]): void;
+  remove(): void;
+  setAttribute(name: string, value: string): void;
+  addEventListener(type: string, listener: (event: DomEvent) => void): void;
+  focus(): void;
+}
+interface FormField extends DomElement {
+  value: string;
+  checked: boolean;
+}
+interface Browser {
+  document: { body: DomElement; getElementById(id: string): DomElement | null; createElement(tag: string): DomElement };
+  location: { protocol: string; hostname: string; search: string; href: string };
+  history: { replaceState(state: unknown, unused: string, url: string): void };
+  sessionStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void; removeItem(key: string): void };
+}
+
+const { document, location, history, sessionStorage } = globalThis as unknown as Browser;
+const { HeraldClient } = (await import(new URL('sdk/index.js', import.meta.url).href)) as typeof import('../client/index.js');
+
+/** Counters are polled this often (ms). */
+const STATS_INTERVAL_MS = 1000;
+/** A stats request taking longer than this (ms) is abandoned, so a stuck one never freezes the counters. */
+const STATS_TIMEOUT_MS = 3000;
+/** The log keeps this many entries; older ones are removed. */
+const LOG_LIMIT = 500;
+const TOKEN_KEY = 'herald.console.pushToken';
+
+function element(id: string): DomElement {
+  const found = document.getElementById(id);
+  if (found === null) throw new Error(`console page without #${id}`);
+  return found;
+}
+const field = (id: string) => element(id) as FormField;
+
+function make(tag: string, className: string, text: string): DomElement {
+  const node = document.createElement(tag);
+  node.className = className;
+  node.textContent = text;
+  return node;
+}
+
+// ---- live counters ----
+
+const stats = {
+  connections: element('stat-connections'),
+  topics: element('stat-topics'),
+  users: element('stat-users'),
+  subscriptions: element('stat-subscriptions'),
+  rate: element('stat-rate'),
+  sent: element('stat-sent'),
+  drops: element('stat-drops'),
+  uptime: element('stat-uptime'),
+};
+let previous: { sent: number; at: number } | undefined;
+
+interface Stats {
+  connections: number;
+  topics: number;
+  users: number;
+  subscriptions: number;
+  messagesSent: number;
+  drops: number;
+  uptimeSeconds: number;
+}
+
+async function pollStats(): Promise<void> {
+  const box = element('stats-error');
+  try {
+    const res = await fetch('/v1/stats', { signal: AbortSignal.timeout(STATS_TIMEOUT_MS) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    showStats((await res.json()) as Stats, performance.now());
+    box.hidden = true;
+    element('stats').className = 'stats';
+  } catch (error) {
+    box.textContent = `Counters unavailable: ${(error as Error).message}`;
+    box.hidden = false;
+    element('stats').className = 'stats stale';
+    stats.rate.textContent = '–';
+    previous = undefined;
+  } finally {
+    setTimeout(() => void pollStats(), STATS_INTERVAL_MS);
+  }
+}
+
+function showStats(s: Stats, now: number): void {
+  stats.connections.textContent = count(s.connections);
+  stats.topics.textContent = count(s.topics);
+  stats.users.textContent = count(s.users);
+  stats.subscriptions.textContent = count(s.subscriptions);
+  stats.sent.textContent = count(s.messagesSent);
+  stats.drops.textContent = count(s.drops);
+  stats.uptime.textContent = duration(s.uptimeSeconds);
+  // A counter that went down means a new server process: start the rate over.
+  if (previous !== undefined && s.messagesSent >= previous.sent && now > previous.at) {
+    const rate = ((s.messagesSent - previous.sent) * 1000) / (now - previous.at);
+    stats.rate.textContent = rate < 10 ? rate.toFixed(1) : count(Math.round(rate));
+  }
+  previous = { sent: s.messagesSent, at: now };
+}
+
+const count = (n: number): string => n.toLocaleString('en-US');
+
+function duration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${s}s` : `${s}s`;
+}
+
+// ---- message log ----
+
+const log = element('log');
+
+function addEntry(entry: DomElement): void {
+  const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+  log.append(entry);
+  while (log.childElementCount > LOG_LIMIT) log.firstElementChild?.remove();
+  if (atBottom) log.scrollTop = log.scrollHeight;
+}
+
+function timeOf(date: Date): DomElement {
+  const time = make('time', '', date.toTimeString().slice(0, 8) + '.' + String(date.getMilliseconds()).padStart(3, '0'));
+  time.setAttribute('datetime', date.toISOString());
+  return time;
+}
+
+/** Where a message was sent, as shown in the log. */
+function targetOf(message: Message): string {
+  if (message.all === true) return '(everyone)';
+  if (message.topic === undefined) return message.user === true ? '(user)' : '(unknown)';
+  return message.private === true ? `${message.topic} (private)` : message.topic;
+}
+
+function showData(data: string | Uint8Array): string {
+  if (typeof data === 'string') return data;
+  let hex = '';
+  for (const byte of data.subarray(0, 64)) hex += byte.toString(16).padStart(2, '0');
+  return `(${data.length} bytes) ${hex}${data.length > 64 ? '…' : ''}`;
+}
+
+function logMessage(message: Message): void {
+  const entry = document.createElement('li');
+  entry.className = 'msg';
+  entry.dataset.target = targetOf(message);
+  if (message.seq !== undefined) entry.dataset.seq = String(message.seq);
+  entry.append(
+    timeOf(new Date()),
+    make('span', 'topic', targetOf(message)),
+    make('span', 'seq', message.seq === undefined ? '' : `#${message.seq}`),
+    make('span', 'data', showData(message.data)),
+  );
+  addEntry(entry);
+}
+
+/** A line about the connection itself (status changes, gaps, errors). */
+function logEvent(kind: string, text: string): void {
+  const entry = document.createElement('li');
+  entry.className = 'event';
+  entry.dataset.kind = kind;
+  entry.append(timeOf(new Date()), make('span', 'data', text));
+  addEntry(entry);
+}
+
+// ---- connection and subscriptions ----
+
+interface Wanted {
+  topic: string;
+  private: boolean;
+  subscription: Subscription | undefined;
+  /** `pending` until the server first confirms. */
+  state: 'pending' | 'subscribed';
+}
+
+let client: Client | undefined;
+/** Subscriptions asked for, by `topic` or `private:topic`; renewed on every new client. */
+const wanted = new Map<string, Wanted>();
+const keyOf = (topic: string, isPrivate: boolean) => (isPrivate ? `private:${topic}` : topic);
+const ignore = (): void => {};
+
+function showStatus(status: ClientStatus): void {
+  const out = element('ws-status');
+  out.textContent = status;
+  out.dataset.state = status;
+  logEvent('status', `connection ${status}`);
+}
+
+/** Replace the client with one for the URL and credential in the form; a bad URL is shown, not thrown. */
+function connect(): void {
+  try {
+    openClient();
+  } catch (error) {
+    client = undefined;
+    const out = element('ws-status');
+    out.textContent = `not connected: ${describe(error)}`;
+    out.dataset.state = 'closed';
+  }
+}
+
+function openClient(): void {
+  client?.close();
+  client = undefined;
+  const url = field('ws-url').value.trim();
+  const login = field('login').value;
+  // A console is watched by a person: retry at least every 5 s rather than backing off to 30 s.
+  const options: HeraldClientOptions = { url, protocol: 'herald.v1', reconnect: { maxMs: 5000 } };
+  if (login !== '') options.token = login;
+  const next = (client = new HeraldClient(options));
+  next.on('status', showStatus);
+  next.on('message', logMessage);
+  next.on('gap', logGap);
+  next.on('error', (error) => logEvent('error', `error: ${error.message}`));
+  for (const want of wanted.values()) track(want, next.subscribe(want.topic, ignore, { private: want.private }));
+  next.connect();
+}
+
+function logGap(gap: GapInfo): void {
+  const name = gap.private ? `private topic ${gap.topic}` : `topic ${gap.topic}`;
+  logEvent('gap', `${name}: messages may have been missed; live again from #${gap.position.seq + 1}`);
+}
+
+function describe(value: unknown): string {
+  return value instanceof Error ? value.message : String(value);
+}
+
+function disconnect(): void {
+  client?.close();
+  client = undefined;
+  for (const want of wanted.values()) {
+    want.subscription = undefined;
+    want.state = 'pending';
+  }
+  renderSubscriptions();
+  const out = element('ws-status');
+  out.textContent = 'not connected';
+  out.dataset.state = 'idle';
+}
+
+function subscribe(topic: string, isPrivate: boolean): void {
+  const key = keyOf(topic, isPrivate);
+  if (wanted.has(key)) return;
+  const want: Wanted = { topic, private: isPrivate, subscription: undefined, state: 'pending' };
+  wanted.set(key, want);
+  if (client !== undefined) track(want, client.subscribe(topic, ignore, { private: isPrivate }));
+  renderSubscriptions();
+}
+
+/** Follow the server's answer to a subscription: confirmed, or refused (then it leaves the list). */
+function track(want: Wanted, subscription: Subscription): void {
+  want.subscription = subscription;
+  subscription.ready.then(
+    () => {
+      if (want.subscription !== subscription) return;
+      want.state = 'subscribed';
+      renderSubscriptions();
+    },
+    () => {
+      // The client reports why as an `error` event (logged) and drops the subscription.
+      if (want.subscription !== subscription) return;
+      wanted.delete(keyOf(want.topic, want.private));
+      renderSubscriptions();
+    },
+  );
+}
+
+async function unsubscribe(key: string): Promise<void> {
+  const want = wanted.get(key);
+  if (want === undefined) return;
+  wanted.delete(key);
+  renderSubscriptions();
+  try {
+    await want.subscription?.unsubscribe();
+  } catch (error) {
+    logEvent('error', `unsubscribe ${want.topic}: ${describe(error)}`);
+  }
+}
+
+function renderSubscriptions(): void {
+  const items = [...wanted].map(([key, want]) => {
+    const item = document.createElement('li');
+    item.dataset.key = key;
+    item.dataset.state = want.state;
+    const name = document.createElement('span');
+    name.append(make('code', '', want.topic));
+    if (want.private) name.append(make('span', 'tag', 'private'));
+    if (want.state === 'pending') name.append(make('span', 'tag', 'pending'));
+    const button = make('button', '', 'Unsubscribe');
+    button.setAttribute('type', 'button');
+    button.setAttribute('aria-label', `Unsubscribe from ${want.private ? 'private topic' : 'topic'} ${want.topic}`);
+    button.addEventListener('click', () => void unsubscribe(key));
+    item.append(name, button);
+    return item;
+  });
+  element('subs').replaceChildren(...items);
+  element('subs-empty').hidden = items.length > 0;
+}
+
+// ---- push form ----
+
+function showPushResult(text: string, ok: boolean): void {
+  const out = element('push-result');
+  out.textContent = text;
+  out.className = ok ? 'ok' : 'error';
+}
+
+async function push(): Promise<void> {
+  showPushResult('sending…', true);
+  const item: Record<string, string> = { data: field('push-data').value };
+  const topic = field('push-topic').value.trim();
+  const uid = field('push-uid').value.trim();
+  if (topic !== '') item.topic = topic;
+  if (uid !== '') item.uid = uid;
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  const token = field('push-token').value.trim();
+  if (token !== '') {
+    headers.Authorization = `Bearer ${token}`;
+    sessionStorage.setItem(TOKEN_KEY, token);
+  } else sessionStorage.removeItem(TOKEN_KEY);
+  const res = await fetch('/v1/push', { method: 'POST', headers, body: JSON.stringify([item]) });
+  const body = (await res.json().catch(() => undefined)) as PushAnswer | undefined;
+  showPushAnswer(res.status, body);
+}
+
+interface PushAnswer {
+  results?: { ok: boolean; error?: { code: string; message: string } }[];
+  error?: { code: string; message: string };
+}
+
+function showPushAnswer(status: number, body: PushAnswer | undefined): void {
+  const result = body?.results?.[0];
+  if (status === 200 && result?.ok === true) return showPushResult('accepted', true);
+  const error = result?.error ?? body?.error;
+  showPushResult(error === undefined ? `HTTP ${status}` : `${error.code}: ${error.message}`, false);
+  if (status === 401) {
+    element('push-token-row').hidden = false;
+    field('push-token').focus();
+  }
+}
+
+// ---- wiring ----
+
+function defaultWsUrl(): string {
+  const fromQuery = new URLSearchParams(location.search).get('ws');
+  if (fromQuery !== null && fromQuery !== '') return fromQuery;
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.hostname}:9992/ws`;
+}
+
+/** Keep `?ws=` in the address bar, so a reload or a shared link keeps the URL. */
+function rememberWsUrl(url: string): void {
+  const address = new URL(location.href);
+  address.searchParams.set('ws', url);
+  history.replaceState(null, '', address.href);
+}
+
+function onSubmit(id: string, action: () => void | Promise<void>): void {
+  element(id).addEventListener('submit', (event) => {
+    event.preventDefault();
+    void action();
+  });
+}
+
+function start(): void {
+  field('ws-url').value = defaultWsUrl();
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token !== null) field('push-token').value = token;
+  element('push-token-row').hidden = document.body.dataset.pushAuth !== 'required' && token === null;
+  onSubmit('connect-form', () => {
+    rememberWsUrl(field('ws-url').value.trim());
+    connect();
+  });
+  element('disconnect').addEventListener('click', disconnect);
+  onSubmit('subscribe-form', () => subscribe(field('sub-topic').value.trim(), field('sub-private').checked));
+  element('unsubscribe').addEventListener('click', () => {
+    void unsubscribe(keyOf(field('sub-topic').value.trim(), field('sub-private').checked));
+  });
+  onSubmit('push-form', () => push().catch((error: unknown) => showPushResult(`failed: ${describe(error)}`, false)));
+  element('clear-log').addEventListener('click', () => log.replaceChildren());
+  renderSubscriptions();
+  connect();
+  void pollStats();
+}
+
+start();
