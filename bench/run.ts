@@ -149,6 +149,10 @@ async function main(argv: string[]): Promise<number> {
         continue;
       }
       console.log(renderTable(r.result.columns, r.result.rows));
+      for (const table of r.result.tables ?? []) {
+        console.log(`\n${table.title}`);
+        console.log(renderTable(table.columns, table.rows));
+      }
       for (const note of r.result.notes ?? []) console.log(`  ${note}`);
       for (const error of r.result.errors ?? []) console.log(`  FAILED: ${error.split('\n')[0]}`);
     }

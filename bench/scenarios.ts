@@ -3,11 +3,24 @@
  * none is named. To add one: write `bench/<name>.ts` exporting a `Scenario`
  * (`{ name, description, run(ctx): Promise<Result> }`, see lib/types.ts) and
  * add it to this table.
+ *
+ * The network scenarios (bench/net/) each run the same steps against Herald
+ * and against a plain `ws` server (bench/servers/ws-baseline.ts), one server
+ * at a time, with load-client processes (bench/load/).
  */
 import { parserScenario } from './parser.js';
+import { idleScenario } from './net/s1-idle.js';
+import { fanoutScenario } from './net/s2-fanout.js';
+import { stormScenario } from './net/s3-storm.js';
+import { topicsScenario } from './net/s4-topics.js';
+import { unicastScenario } from './net/s5-unicast.js';
 import type { Scenario } from './lib/types.js';
 
 export const SCENARIOS: readonly Scenario[] = [
   parserScenario,
-  // S1 idle connections, S2 fan-out, S3 connect storm, S4 many topics, S5 unicast: to come.
+  idleScenario,
+  fanoutScenario,
+  stormScenario,
+  topicsScenario,
+  unicastScenario,
 ];

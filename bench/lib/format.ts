@@ -31,7 +31,7 @@ export function formatCell(value: Cell, format: ColumnFormat = 'text'): string {
   }
 }
 
-/** A plain-text table; text columns are left-aligned, numeric ones right-aligned. */
+/** A plain-text table; text columns are left-aligned, numeric (and `rtext`) ones right-aligned. */
 export function renderTable(columns: readonly Column[], rows: readonly Record<string, Cell>[]): string {
   const header = columns.map((c) => c.label);
   const body = rows.map((row) => columns.map((c) => formatCell(row[c.key] ?? null, c.format)));

@@ -5,7 +5,7 @@
  */
 
 /** How a summary cell is rendered in the console table (the JSON keeps raw numbers). */
-export type ColumnFormat = 'text' | 'int' | 'fixed1' | 'fixed2' | 'si' | 'ratio' | 'percent';
+export type ColumnFormat = 'text' | 'rtext' | 'int' | 'fixed1' | 'fixed2' | 'si' | 'ratio' | 'percent';
 
 export interface Column {
   /** Key of the value in each row. */
@@ -18,11 +18,20 @@ export interface Column {
 export type Cell = string | number | boolean | null;
 export type Row = Record<string, Cell>;
 
+/** A further table of a scenario, printed after its summary table. */
+export interface Table {
+  title: string;
+  columns: Column[];
+  rows: Row[];
+}
+
 /** What a scenario hands back. */
 export interface Result {
   /** The human-readable summary: one table per scenario. */
   columns: Column[];
   rows: Row[];
+  /** More tables (e.g. one row per rate step), printed after the summary. */
+  tables?: Table[];
   /** Scenario-specific parameters (sizes, rounds…), recorded in the JSON. */
   params?: Record<string, unknown>;
   /** Full measurements (every round, every contestant), recorded in the JSON. */

@@ -1,0 +1,145 @@
+/** What the network scenarios S1–S5 share: contestants, the session around one server, tables. */
+import { heraldNodeFlags } from '../lib/herald-flags.js';
+import type { Column, Row, Table } from '../lib/types.js';
+import { LoadFleet } from './fleet.js';
+import { fmtRate, type StepOutcome } from './steps.js';
+import { heraldSupports, startServer, type RunningServer, type ServerSpec } from './servers.js';
+import { Worker, childModule } from './worker.js';
+
+export const BASELINE_LABEL = 'ws';
+
+/** Herald (with `heraldArgs`) then the ws baseline. */
+export function contestants(heraldArgs: string[] = [], options: { mergeVariant?: boolean } = {}): ServerSpec[] {
+  const list: ServerSpec[] = [{ kind: 'herald', label: 'Herald', heraldArgs }];
+  if (options.mergeVariant && heraldSupports('--merge-window')) {
+    list.push({ kind: 'herald', label: 'Herald merge 10ms', heraldArgs: [...heraldArgs, '--merge-window', '10ms'] });
+  }
+  list.push({ kind: 'ws', label: BASELINE_LABEL });
+  return list;
+}
+
+export interface Session {
+  server: RunningServer;
+  fleet: LoadFleet;
+  pusher: Worker | undefined;
+}
+
+/**
+ * Start `spec`'s server, `processes` load clients and (optionally) a pusher
+ * aimed at the server's push API; run `body`; then close the clients and stop
+ * every process, whatever happened.
+ */
+export async function withSession<T>(
+  spec: ServerSpec,
+  options: { processes: number; pusher: boolean; pusherSockets?: number },
+  body: (session: Session) => Promise<T>,
+): Promise<T> {
+  const server = await startServer(spec);
+  let fleet: LoadFleet | undefined;
+  let pusher: Worker | undefined;
+  try {
+    fleet = await LoadFleet.start(options.processes);
+    if (options.pusher) {
+      pusher = new Worker('pusher', childModule('../load/pusher.js'));
+      await pusher.request('init', { host: '127.0.0.1', port: server.apiPort, sockets: options.pusherSockets ?? 4 }, 10_000);
+    }
+    const result = await body({ server, fleet, pusher });
+    if (!server.alive()) throw new Error(`${spec.label} died during the run:\n${server.output()}`);
+    return result;
+  } finally {
+    await fleet?.closeAll().catch(() => undefined);
+    await fleet?.stop().catch(() => undefined);
+    await pusher?.stop().catch(() => undefined);
+    await server.stop().catch(() => undefined);
+  }
+}
+
+/** Process and flag details recorded in each scenario's params. */
+export function runParams(): Record<string, unknown> {
+  return {
+    heraldNodeFlags: heraldNodeFlags(),
+    heraldMergeWindowSupported: heraldSupports('--merge-window'),
+    loadTransport: process.env.BENCH_LOAD_TRANSPORT === 'net' ? 'net' : 'raw',
+  };
+}
+
+export interface Metric {
+  name: string;
+  /** Values per contestant, in the order of the labels; null when not measured. */
+  values: (number | null | undefined)[];
+  format(value: number): string;
+}
+
+/** Summary table: one row per metric, a column per contestant, and each Herald variant / ws. */
+export function comparison(labels: string[], metrics: Metric[]): { columns: Column[]; rows: Row[] } {
+  const base = labels.indexOf(BASELINE_LABEL);
+  const columns: Column[] = [{ key: 'metric', label: 'metric' }];
+  labels.forEach((l, i) => columns.push({ key: `v${i}`, label: l, format: 'rtext' }));
+  const ratios = labels.map((_, i) => i).filter((i) => i !== base);
+  for (const i of ratios) columns.push({ key: `r${i}`, label: `${labels[i]}/${BASELINE_LABEL}`, format: 'rtext' });
+  const rows = metrics.map((m) => {
+    const row: Row = { metric: m.name };
+    m.values.forEach((v, i) => (row[`v${i}`] = v === null || v === undefined || !Number.isFinite(v) ? '–' : m.format(v)));
+    for (const i of ratios) {
+      const a = m.values[i];
+      const b = base >= 0 ? m.values[base] : undefined;
+      row[`r${i}`] = typeof a === 'number' && typeof b === 'number' && b !== 0 && Number.isFinite(a) && Number.isFinite(b) ? `${(a / b).toFixed(2)}×` : '–';
+    }
+    return row;
+  });
+  return { columns, rows };
+}
+
+export const pct = (cores: number): string => `${(cores * 100).toFixed(0)} %`;
+export const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+export const rate = (v: number): string => fmtRate(v).replace('/s', '');
+export const int = (v: number): string => Math.round(v).toLocaleString('en-US');
+
+/**
+ * One row per step and contestant, in rate order (a `(halfway)` row is the
+ * refinement step run after the first failure). `unit`: the columns speak
+ * of deliveries (S2, S4) or pushes (S5).
+ */
+export function stepsTable(title: string, runs: { label: string; steps: StepOutcome[] }[], unit: 'deliveries' | 'pushes'): Table {
+  const columns: Column[] = [
+    { key: 'server', label: 'server' },
+    { key: 'offered', label: unit === 'pushes' ? 'offered pushes/s' : 'offered deliv/s', format: 'rtext' },
+    ...(unit === 'pushes' ? [{ key: 'accepted', label: 'accepted/s', format: 'rtext' as const }] : [{ key: 'pushes', label: 'pushes/s', format: 'rtext' as const }]),
+    { key: 'received', label: 'received/s', format: 'rtext' },
+    { key: 'delivered', label: 'deliv %', format: 'rtext' },
+    { key: 'p50', label: 'p50 ms', format: 'rtext' },
+    { key: 'p99', label: 'p99 ms', format: 'rtext' },
+    { key: 'max', label: 'max ms', format: 'rtext' },
+    { key: 'serverCpu', label: 'server CPU', format: 'rtext' },
+    { key: 'clientCpu', label: 'load CPU', format: 'rtext' },
+    { key: 'pusherCpu', label: 'pusher CPU', format: 'rtext' },
+    { key: 'softirq', label: 'softirq', format: 'rtext' },
+    { key: 'other', label: 'other', format: 'rtext' },
+    { key: 'machine', label: 'machine busy', format: 'rtext' },
+    { key: 'ok', label: 'sustained' },
+  ];
+  const rows: Row[] = [];
+  for (const run of runs) {
+    for (const s of [...run.steps].sort((a, b) => a.pushRate - b.pushRate)) {
+      rows.push({
+        server: s.refinement ? `${run.label} (halfway)` : run.label,
+        offered: rate(s.offeredPerSec),
+        pushes: rate(s.sentPerSec),
+        accepted: rate(s.acceptedPerSec),
+        received: rate(s.receivedPerSec),
+        delivered: `${(s.delivered * 100).toFixed(1)}`,
+        p50: Number.isFinite(s.p50Ms) ? ms(s.p50Ms) : '–',
+        p99: Number.isFinite(s.p99Ms) ? ms(s.p99Ms) : '–',
+        max: Number.isFinite(s.maxMs) ? ms(s.maxMs) : '–',
+        serverCpu: pct(s.serverCpu),
+        clientCpu: pct(s.clientCpu),
+        pusherCpu: pct(s.pusherCpu),
+        softirq: pct(s.softirqCpu),
+        other: pct(s.otherCpu),
+        machine: `${(s.machineBusy * 100).toFixed(0)} %`,
+        ok: s.sustained ? 'yes' : `no: ${s.reason}`,
+      });
+    }
+  }
+  return { title, columns, rows };
+}

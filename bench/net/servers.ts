@@ -1,0 +1,126 @@
+/**
+ * Starting the servers under test as child processes: Herald exactly as a
+ * user runs it (`node <flags> dist/src/main.js --ws-port … --api-port …`) and
+ * the `ws` baseline (bench/servers/ws-baseline.ts). One at a time.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { sleep, stopChild, track } from '../lib/children.js';
+import { heraldNodeFlags } from '../lib/herald-flags.js';
+
+export const HOST = '127.0.0.1';
+export const WS_PATH = '/ws';
+
+const HERALD_MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+const BASELINE_MAIN = fileURLToPath(new URL('../servers/ws-baseline.js', import.meta.url));
+
+export type ServerKind = 'herald' | 'ws';
+
+export interface ServerSpec {
+  kind: ServerKind;
+  /** Shown in tables: `Herald`, `Herald merge 10ms`, `ws`. */
+  label: string;
+  /** Herald options added to the common ones (per scenario). */
+  heraldArgs?: string[];
+  env?: Record<string, string>;
+}
+
+export interface RunningServer {
+  spec: ServerSpec;
+  pid: number;
+  wsPort: number;
+  apiPort: number;
+  /** The command line, for the JSON. */
+  command: string[];
+  /** Still running? */
+  alive(): boolean;
+  /** The last few KiB of its stdout/stderr. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on the loopback (the OS picks it; released at once). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+let helpText: string | undefined;
+
+/** Whether Herald's `--help` lists `flag` (options being added while this bench is used). */
+export function heraldSupports(flag: string): boolean {
+  if (helpText === undefined) {
+    try {
+      helpText = execFileSync(process.execPath, [HERALD_MAIN, '--help'], { encoding: 'utf8', timeout: 10_000 });
+    } catch {
+      helpText = '';
+    }
+  }
+  return new RegExp(`(^|\\s)${flag.replace(/[-]/g, '\\-')}(\\s|,|$)`, 'm').test(helpText);
+}
+
+export async function startServer(spec: ServerSpec): Promise<RunningServer> {
+  const wsPort = await freePort();
+  let apiPort = await freePort();
+  while (apiPort === wsPort) apiPort = await freePort();
+  const command =
+    spec.kind === 'herald'
+      ? [
+          process.execPath,
+          ...heraldNodeFlags(),
+          HERALD_MAIN,
+          '--ws-host', HOST,
+          '--ws-port', String(wsPort),
+          '--api-port', String(apiPort),
+          '--grpc-port', '0',
+          '--heartbeat-timeout', '10m',
+          '--log-level', 'warn',
+          ...(spec.heraldArgs ?? []),
+        ]
+      : [process.execPath, BASELINE_MAIN, '--host', HOST, '--ws-port', String(wsPort), '--api-port', String(apiPort)];
+  const child: ChildProcess = track(
+    spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...spec.env } }),
+  );
+  let out = '';
+  const collect = (chunk: Buffer) => {
+    out = (out + chunk.toString('utf8')).slice(-8192);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  const server: RunningServer = {
+    spec,
+    pid: child.pid as number,
+    wsPort,
+    apiPort,
+    command: command.map((c) => (c === process.execPath ? 'node' : c)),
+    alive,
+    output: () => out,
+    // Herald drains on SIGTERM (and writes its --cpu-prof profile on exit); give it time.
+    stop: () => stopChild(child, 'SIGTERM', spec.kind === 'herald' ? 15_000 : 3000),
+  };
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (!alive()) throw new Error(`${spec.label} exited at start (${child.exitCode ?? child.signalCode}):\n${out}`);
+    try {
+      const res = await fetch(`http://${HOST}:${apiPort}/readyz`);
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`${spec.label} not ready after 20 s:\n${out}`);
+    }
+    await sleep(50);
+  }
+  return server;
+}
