@@ -36,7 +36,7 @@ export const idleScenario: Scenario = {
   async run(ctx: RunContext): Promise<Result> {
     const connections = ctx.quick ? 1_000 : 19_000;
     const quietMs = ctx.quick ? 300 : 3_000;
-    const idleMs = ctx.quick ? 1_000 : 10_000;
+    const idleMs = ctx.quick ? 500 : 10_000;
     const inFlight = 256;
     const processes = LoadFleet.processesFor(connections);
     const outcomes: IdleOutcome[] = [];

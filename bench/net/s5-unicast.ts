@@ -14,7 +14,7 @@ import type { SteppedRun } from './s2-fanout.js';
 import { P99_BOUND_MS, bestSustained, bestWithin, firstFailed, runSteps, type StepPlan } from './steps.js';
 
 const PUSH_STEPS = [10e3, 20e3, 30e3, 40e3, 50e3, 75e3, 100e3, 150e3, 200e3, 300e3, 400e3, 600e3, 800e3];
-const QUICK_PUSH_STEPS = [5e3, 10e3];
+const QUICK_PUSH_STEPS = [10e3];
 
 export const unicastScenario: Scenario = {
   name: 's5-unicast',
