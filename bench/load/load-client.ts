@@ -20,6 +20,19 @@
 import * as net from 'node:net';
 import { SignJWT } from 'jose';
 import { FrameParser, OpCode, encodeClientFrame, type FrameParserHandler, type ProtocolError } from '../../src/protocol/index.js';
+import {
+  UV_EOF,
+  lastReadBuffer,
+  lastReadResult,
+  newClientTcpHandle,
+  newConnectRequest,
+  newWriteRequest,
+  rawTcpAvailable,
+  uvErrorName,
+  type ConnectRequest,
+  type TcpHandle as RawTcpHandle,
+  type WriteRequest,
+} from '../../src/gateway/raw-tcp.js';
 import { Histogram } from '../lib/histogram.js';
 import {
   serveRequests,
@@ -34,67 +47,11 @@ import { topicsOfConnection } from './topics.js';
 // ---------------------------------------------------------------------------
 // libuv TCP handles (client side)
 
-interface TcpHandle {
-  readStart(): number;
-  readStop(): number;
-  writeBuffer(req: WriteReq, data: Uint8Array): number;
-  writeLatin1String(req: WriteReq, data: string): number;
-  close(callback: () => void): void;
-  setNoDelay(enable: boolean): number;
-  bind(address: string, port: number): number;
-  connect(req: ConnectReq, address: string, port: number): number;
-  onread: ((this: TcpHandle, buffer: ArrayBuffer | undefined) => void) | null;
-  conn?: Conn;
-}
-interface WriteReq {
-  handle: TcpHandle;
-  oncomplete: (this: WriteReq, status: number) => void;
-  async: boolean;
-  bytes: number;
-  buffer: unknown;
-}
-interface ConnectReq {
-  oncomplete: (status: number, handle: TcpHandle) => void;
-  address: string;
-  port: number;
-  localAddress?: string;
-}
-interface Raw {
-  TCP: new (type: number) => TcpHandle;
-  socketType: number;
-  ConnectWrap: new () => ConnectReq;
-  WriteWrap: new () => WriteReq;
-  state: Int32Array;
-  kReadBytesOrError: number;
-  kArrayBufferOffset: number;
-  errname(code: number): string;
-}
-
-function loadRaw(): Raw | null {
-  if (process.env.BENCH_LOAD_TRANSPORT === 'net') return null;
-  try {
-    const binding = (process as unknown as { binding(name: string): any }).binding;
-    const tcp = binding('tcp_wrap');
-    const stream = binding('stream_wrap');
-    const uv = binding('uv');
-    if (typeof tcp.TCP !== 'function' || typeof tcp.TCPConnectWrap !== 'function') return null;
-    return {
-      TCP: tcp.TCP,
-      socketType: tcp.constants.SOCKET,
-      ConnectWrap: tcp.TCPConnectWrap,
-      WriteWrap: stream.WriteWrap,
-      state: stream.streamBaseState,
-      kReadBytesOrError: stream.kReadBytesOrError,
-      kArrayBufferOffset: stream.kArrayBufferOffset,
-      errname: (code: number) => uv.errname(code),
-    };
-  } catch {
-    return null;
-  }
-}
-
-const raw = loadRaw();
-const UV_EOF = -4095;
+/** The load client's own handles carry their connection. */
+type TcpHandle = RawTcpHandle & { conn?: Conn };
+type WriteReq = Omit<WriteRequest, 'handle'> & { handle: TcpHandle };
+/** Raw libuv handles (the same bindings the server uses) unless BENCH_LOAD_TRANSPORT=net. */
+const useRaw = rawTcpAvailable && process.env.BENCH_LOAD_TRANSPORT !== 'net';
 
 // ---------------------------------------------------------------------------
 // State of this process
@@ -281,13 +238,7 @@ function onHandleClosed(): void {
 }
 
 function newWriteReq(handle: TcpHandle): WriteReq {
-  const req = new (raw as Raw).WriteWrap();
-  req.handle = handle;
-  req.oncomplete = onWriteDone;
-  req.async = false;
-  req.bytes = 0;
-  req.buffer = null;
-  return req;
+  return newWriteRequest(handle, onWriteDone as WriteRequest['oncomplete']) as WriteReq;
 }
 
 function onWriteDone(this: WriteReq, status: number): void {
@@ -297,11 +248,10 @@ function onWriteDone(this: WriteReq, status: number): void {
 
 function onRawRead(this: TcpHandle, buffer: ArrayBuffer | undefined): void {
   const conn = this.conn as Conn;
-  const r = raw as Raw;
-  const nread = r.state[r.kReadBytesOrError];
+  const nread = lastReadResult();
   if (nread > 0) {
     nowNs = Number(process.hrtime.bigint());
-    conn.onData(Buffer.from(buffer as ArrayBuffer, r.state[r.kArrayBufferOffset], nread));
+    conn.onData(lastReadBuffer(buffer as ArrayBuffer, nread));
   } else if (nread < 0) {
     conn.ended(nread === UV_EOF ? 'eof' : 'error');
   }
@@ -311,7 +261,7 @@ function onRawConnect(status: number, handle: TcpHandle): void {
   const conn = handle.conn as Conn;
   if (conn.state === S_CLOSED) return;
   if (status < 0) {
-    conn.fail((raw as Raw).errname(status));
+    conn.fail(uvErrorName(status));
     return;
   }
   conn.state = S_HANDSHAKE;
@@ -369,15 +319,14 @@ class ConnectBatch {
     conns.add(conn);
     this.pending.add(conn);
     conn.startNs = Number(process.hrtime.bigint());
-    if (raw !== null) {
-      const handle = new raw.TCP(raw.socketType);
+    if (useRaw) {
+      const handle: TcpHandle = newClientTcpHandle();
       handle.conn = conn;
       handle.onread = onRawRead;
       conn.handle = handle;
       let err = handle.bind(address, 0);
       if (err === 0) {
-        const req = new raw.ConnectWrap();
-        req.oncomplete = onRawConnect;
+        const req = newConnectRequest(onRawConnect as ConnectRequest['oncomplete']);
         req.address = this.args.host;
         req.port = this.args.port;
         req.localAddress = address;
@@ -385,7 +334,7 @@ class ConnectBatch {
       }
       if (err !== 0) {
         // Report asynchronously: a failure must not recurse into launch().
-        const reason = raw.errname(err);
+        const reason = uvErrorName(err);
         setImmediate(() => conn.fail(reason));
       }
     } else {
@@ -538,7 +487,7 @@ serveRequests({
   },
   stats,
   closeAll,
-  info: () => ({ transport: raw === null ? 'net' : 'raw', pid: process.pid }),
+  info: () => ({ transport: useRaw ? 'raw' : 'net', pid: process.pid }),
   exit: () => {
     setImmediate(() => process.exit(0));
     return null;

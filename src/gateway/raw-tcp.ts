@@ -23,6 +23,7 @@ export interface TcpHandle {
   bind(address: string, port: number): number;
   bind6(address: string, port: number, flags: number): number;
   listen(backlog: number): number;
+  connect(req: ConnectRequest, address: string, port: number): number;
   /** Bytes libuv holds that the kernel has not accepted yet. */
   readonly writeQueueSize: number;
   onread: ((this: TcpHandle, buffer: ArrayBuffer | undefined) => void) | null;
@@ -37,6 +38,14 @@ export interface WriteRequest {
   buffer: unknown;
 }
 
+/** An outgoing connect (load clients and tests). */
+export interface ConnectRequest {
+  oncomplete: (status: number, handle: TcpHandle) => void;
+  address: string;
+  port: number;
+  localAddress?: string;
+}
+
 export interface ShutdownRequest {
   handle: TcpHandle;
   oncomplete: (this: ShutdownRequest, status: number) => void;
@@ -45,6 +54,8 @@ export interface ShutdownRequest {
 interface Bindings {
   TCP: new (type: number) => TcpHandle;
   serverType: number;
+  socketType: number;
+  ConnectWrap: new () => ConnectRequest;
   WriteWrap: new () => WriteRequest;
   ShutdownWrap: new () => ShutdownRequest;
   state: Int32Array;
@@ -64,6 +75,8 @@ function loadBindings(): Bindings | undefined {
     return {
       TCP: tcp.TCP,
       serverType: tcp.constants.SERVER,
+      socketType: tcp.constants.SOCKET,
+      ConnectWrap: tcp.TCPConnectWrap,
       WriteWrap: stream.WriteWrap,
       ShutdownWrap: stream.ShutdownWrap,
       state: stream.streamBaseState,
@@ -85,6 +98,23 @@ export const rawTcpAvailable = bindings !== undefined;
 function need(): Bindings {
   if (bindings === undefined) throw new Error('raw TCP handles are not available in this Node.js');
   return bindings;
+}
+
+/** libuv's name for an error code (`ECONNREFUSED`, …). */
+export function uvErrorName(code: number): string {
+  return need().errname(code);
+}
+
+/** A client TCP handle, not yet connected (load clients). */
+export function newClientTcpHandle(): TcpHandle {
+  const b = need();
+  return new b.TCP(b.socketType);
+}
+
+export function newConnectRequest(oncomplete: ConnectRequest['oncomplete']): ConnectRequest {
+  const req = new (need().ConnectWrap)();
+  req.oncomplete = oncomplete;
+  return req;
 }
 
 /** A libuv error code as an Error (`EADDRINUSE`, …) with `code` and `errno`. */
