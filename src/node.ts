@@ -129,6 +129,7 @@ export class HeraldNode {
       subscriptions: () => hub.subscriptionCount,
       hubCounters: () => hub.counters,
       slowConsumerEvents: () => this.ws.slowConsumerEvents,
+      limitRejections: () => this.ws.limitRejections,
     });
     const topicRules = {
       maxTopicLength: options.maxTopicLength ?? 256,

@@ -10,6 +10,8 @@ export interface MetricsSource {
   subscriptions(): number;
   hubCounters(): HubCounters;
   slowConsumerEvents(): number;
+  /** Connections refused by a connection limit (503/429 before the upgrade). */
+  limitRejections(): number;
 }
 
 /**
@@ -48,6 +50,12 @@ export class HeraldMetrics {
       'Messages compressed for permessage-deflate subscribers (once per message, shared by all of them).',
       registers,
       () => PreparedMessage.compressions,
+    );
+    monotonic(
+      'herald_connections_refused_total',
+      'Connections refused before the upgrade by a connection limit (503/429).',
+      registers,
+      source.limitRejections,
     );
     monotonic('herald_publications_total', 'Publications routed by this node.', registers, () => source.hubCounters().publications);
     this.connectionsTotal = new Counter({ name: 'herald_connections_total', help: 'WebSocket connections opened.', registers });

@@ -33,11 +33,6 @@ export class ClusterPrimaryEngine implements Engine {
   private scheduled = false;
   private closed = false;
 
-  /** Workers that have started their gateway. */
-  get workerCount(): number {
-    return this.workers.size;
-  }
-
   get ready(): boolean {
     return !this.closed && this.workers.size > 0;
   }

@@ -125,6 +125,7 @@ class ClusterMetrics extends HeraldMetrics {
       users: zero,
       subscriptions: zero,
       slowConsumerEvents: zero,
+      limitRejections: zero,
       hubCounters: () => ({ publications: 0, deliveries: 0, deliveredBytes: 0, drops: 0 }),
     });
     this.workers = workers;
