@@ -112,7 +112,14 @@ class Conn implements FrameParserHandler {
 
   onData(buf: Buffer): void {
     if (this.state === S_OPEN) {
-      (this.parser as FrameParser).push(buf);
+      const parser = this.parser as FrameParser;
+      if (parser.idle) {
+        // Fast path: whole small unmasked data frames are read in place; the parser takes the rest.
+        const end = this.scanFrames(buf);
+        if (end === buf.length) return;
+        if (end > 0) buf = buf.subarray(end);
+      }
+      parser.push(buf);
       return;
     }
     if (this.state !== S_HANDSHAKE) return;
@@ -132,6 +139,48 @@ class Conn implements FrameParserHandler {
     this.state = S_OPEN;
     this.parser = new FrameParser(this, { isServer: false, maxMessageSize: MAX_MESSAGE });
     if (end + 4 < head.length) this.parser.push(head.subarray(end + 4));
+  }
+
+  /**
+   * Count the pushes among the whole, unfragmented, unmasked data frames of
+   * up to 64 KiB at the start of `buf` without creating a view per frame (a
+   * merged write carries hundreds of them); other messages go to onMessage.
+   * Returns where it stopped: the end, or the first frame it leaves to the parser.
+   */
+  scanFrames(buf: Buffer): number {
+    const length = buf.length;
+    let at = 0;
+    while (at + 2 <= length) {
+      const b0 = buf[at];
+      if (b0 !== 0x81 && b0 !== 0x82) break;
+      let size = buf[at + 1];
+      let start = at + 2;
+      if (size >= 126) {
+        if (size !== 126 || at + 4 > length) break;
+        size = (buf[at + 2] << 8) | buf[at + 3];
+        start = at + 4;
+      }
+      const end = start + size;
+      if (end > length) break;
+      const c0 = size > 0 ? buf[start] : 0;
+      if (c0 >= 48 && c0 <= 57) {
+        let stamp = 0;
+        const stop = size < 20 ? end : start + 20;
+        for (let i = start; i < stop; i++) {
+          const d = buf[i] - 48;
+          if (d < 0 || d > 9) break;
+          stamp = stamp * 10 + d;
+        }
+        received++;
+        receivedBytes += size;
+        latency.record((nowNs - stamp) / 1000);
+      } else {
+        this.onMessage(buf.subarray(start, end), b0 === 0x81);
+        if (this.state !== S_OPEN) return length;
+      }
+      at = end;
+    }
+    return at;
   }
 
   onMessage(data: Buffer, _isText: boolean): void {

@@ -8,14 +8,30 @@ import { Worker, childModule } from './worker.js';
 
 export const BASELINE_LABEL = 'ws';
 
-/** Herald (with `heraldArgs`) then the ws baseline. */
+/** Merge windows of the merge variants (S2): `BENCH_MERGE_WINDOWS`, comma-separated, else {@link DEFAULT_MERGE_WINDOWS}. */
+export const DEFAULT_MERGE_WINDOWS = ['100ms', '500ms'];
+
+export function mergeWindows(): string[] {
+  const env = process.env.BENCH_MERGE_WINDOWS;
+  if (env === undefined) return DEFAULT_MERGE_WINDOWS;
+  return env.split(',').map((w) => w.trim()).filter((w) => w.length > 0);
+}
+
+/**
+ * Herald (with `heraldArgs`), its merge-window variants when asked, then the
+ * ws baseline. `BENCH_ONLY` (comma-separated labels) keeps only those, for
+ * experiments; a published run has every contestant.
+ */
 export function contestants(heraldArgs: string[] = [], options: { mergeVariant?: boolean } = {}): ServerSpec[] {
   const list: ServerSpec[] = [{ kind: 'herald', label: 'Herald', heraldArgs }];
   if (options.mergeVariant && heraldSupports('--merge-window')) {
-    list.push({ kind: 'herald', label: 'Herald merge 10ms', heraldArgs: [...heraldArgs, '--merge-window', '10ms'] });
+    for (const window of mergeWindows()) {
+      list.push({ kind: 'herald', label: `Herald merge ${window}`, heraldArgs: [...heraldArgs, '--merge-window', window] });
+    }
   }
   list.push({ kind: 'ws', label: BASELINE_LABEL });
-  return list;
+  const only = process.env.BENCH_ONLY?.split(',').map((l) => l.trim());
+  return only === undefined ? list : list.filter((s) => only.includes(s.label));
 }
 
 export interface Session {
@@ -70,13 +86,24 @@ export interface Metric {
   format(value: number): string;
 }
 
-/** Summary table: one row per metric, a column per contestant, and each Herald variant / ws. */
-export function comparison(labels: string[], metrics: Metric[]): { columns: Column[]; rows: Row[] } {
+/** A further ratio column of {@link comparison}: the value of contestant `of` over that of `to` (labels). */
+export interface ExtraRatio {
+  label: string;
+  of: string;
+  to: string;
+}
+
+/**
+ * Summary table: one row per metric, a column per contestant, and each Herald
+ * variant / ws, then the `extra` ratios (e.g. one Herald variant over another).
+ */
+export function comparison(labels: string[], metrics: Metric[], extra: ExtraRatio[] = []): { columns: Column[]; rows: Row[] } {
   const base = labels.indexOf(BASELINE_LABEL);
   const columns: Column[] = [{ key: 'metric', label: 'metric' }];
   labels.forEach((l, i) => columns.push({ key: `v${i}`, label: l, format: 'rtext' }));
   const ratios = labels.map((_, i) => i).filter((i) => i !== base);
   for (const i of ratios) columns.push({ key: `r${i}`, label: `${labels[i]}/${BASELINE_LABEL}`, format: 'rtext' });
+  extra.forEach((x, k) => columns.push({ key: `x${k}`, label: x.label, format: 'rtext' }));
   const rows = metrics.map((m) => {
     const row: Row = { metric: m.name };
     m.values.forEach((v, i) => (row[`v${i}`] = v === null || v === undefined || !Number.isFinite(v) ? '–' : m.format(v)));
@@ -85,6 +112,11 @@ export function comparison(labels: string[], metrics: Metric[]): { columns: Colu
       const b = base >= 0 ? m.values[base] : undefined;
       row[`r${i}`] = typeof a === 'number' && typeof b === 'number' && b !== 0 && Number.isFinite(a) && Number.isFinite(b) ? `${(a / b).toFixed(2)}×` : '–';
     }
+    extra.forEach((x, k) => {
+      const a = m.values[labels.indexOf(x.of)];
+      const b = m.values[labels.indexOf(x.to)];
+      row[`x${k}`] = typeof a === 'number' && typeof b === 'number' && b !== 0 && Number.isFinite(a) && Number.isFinite(b) ? `${(a / b).toFixed(2)}×` : '–';
+    });
     return row;
   });
   return { columns, rows };

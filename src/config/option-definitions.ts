@@ -206,8 +206,10 @@ export const OPTION_DEFINITIONS = [
   {
     key: 'mergeWindowMs', flag: '--merge-window', env: 'HERALD_MERGE_WINDOW', type: 'duration', default: 0, min: 0,
     max: 1_000,
-    description: 'Hold what is queued for a client up to this long and write it together: fewer, larger writes '
-      + 'under load for that much added latency. 0 (default) writes once per event-loop turn.',
+    description: 'Write each client at most about once per window: a client written less than a window ago has '
+      + 'what is queued for it held and written together when the window ends (fewer, larger writes under load, '
+      + 'for at most that much added latency); a quiet client is written at once. 0 (default) writes once per '
+      + 'event-loop turn.',
   },
   // Compression
   {

@@ -101,6 +101,10 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   pending: Buffer | Buffer[] | null = null;
   /** @internal */
   pendingBytes = 0;
+  /** @internal the transport's backlog when this turn's first frame was queued (it can only shrink until the flush). */
+  pendingBacklog = 0;
+  /** @internal when this connection was last flushed, in ms modulo 2^30; negative: never (see WebSocketServer's merge window). */
+  lastFlushMs = -1;
 
   constructor(owner: ConnectionOwner) {
     this.owner = owner;
@@ -149,7 +153,11 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
    */
   sendFrame(frame: Buffer): SendResult {
     if (this.state !== ConnectionState.Open) return 'dropped';
-    const buffered = this.pendingBytes + this.transportBufferedBytes;
+    const pending = this.pending;
+    // The transport's backlog is read once per flush (a native call), when the first frame is queued:
+    // until the flush nothing is written, so it can only shrink.
+    const backlog = pending === null ? (this.pendingBacklog = this.transportBufferedBytes) : this.pendingBacklog;
+    const buffered = this.pendingBytes + backlog;
     const bound = this.owner.maxBufferedBytes;
     // A frame that would take the backlog past the bound is refused (one frame alone always fits):
     // memory per connection never grows without limit. The owner applies its policy (drop or close).
@@ -157,7 +165,6 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
       this.owner.onSlowConsumer(this);
       return 'dropped';
     }
-    const pending = this.pending;
     if (pending === null) {
       this.pending = frame;
       this.owner.markDirty(this);
@@ -168,6 +175,15 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
     }
     this.pendingBytes += frame.length;
     return buffered + frame.length > bound / 2 ? 'backpressure' : 'ok';
+  }
+
+  /** @internal queue the 101 response as the first bytes of this turn's write. */
+  queueHandshakeResponse(response: Buffer): void {
+    // The write that carries the 101 does not start a merge window: the first message after it goes out at once.
+    this.lastFlushMs = -2;
+    this.pending = response;
+    this.pendingBytes = response.length;
+    this.owner.markDirty(this);
   }
 
   /** Queue the frame of a fan-out message that suits this connection (compressed if negotiated). */
@@ -196,23 +212,19 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
     const pending = this.pending;
     if (pending === null) return;
     this.pending = null;
+    const bytes = this.pendingBytes;
     this.pendingBytes = 0;
     if (this.transportClosed) return;
     if (!Array.isArray(pending)) {
       this.transportWrite(pending);
-    } else if (this.pendingBytesOf(pending) <= CONCAT_LIMIT) {
-      // Small frames: one copy into one buffer beats a write request per frame.
-      this.transportWrite(Buffer.concat(pending));
+    } else if (bytes <= CONCAT_LIMIT) {
+      // Small frames: one copy into one buffer beats a write request per frame. The subscribers of a
+      // topic usually hold the very same frames in the same order: they share one concatenation.
+      this.transportWrite(concatShared(pending, bytes));
     } else {
       // Large frames: hand the buffers to writev without copying.
       this.transportWritev(pending);
     }
-  }
-
-  private pendingBytesOf(frames: Buffer[]): number {
-    let n = 0;
-    for (const f of frames) n += f.length;
-    return n;
   }
 
   // ---- FrameParserHandler: called synchronously from parser.push() ----
@@ -317,4 +329,38 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
 
 /** Above this many queued bytes, frames go to writev instead of being concatenated. */
 const CONCAT_LIMIT = 64 * 1024;
+
+/** The last concatenation made by a flush, and the frames it joined. */
+let sharedFrames: Buffer[] | null = null;
+let sharedBytes: Buffer | null = null;
+
+/**
+ * `Buffer.concat(frames)`, reusing the previous result when `frames` holds the
+ * same buffers in the same order. Queued frames never change after queueing
+ * (see `sendFrame`), so identity is enough; a fan-out of k messages to n
+ * connections then costs one concatenation, not n.
+ */
+function concatShared(frames: Buffer[], bytes: number): Buffer {
+  const last = sharedFrames;
+  if (last !== null && last.length === frames.length) {
+    let same = true;
+    for (let i = 0; i < frames.length; i++) {
+      if (last[i] !== frames[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return sharedBytes as Buffer;
+  }
+  const joined = Buffer.concat(frames, bytes);
+  sharedFrames = frames;
+  sharedBytes = joined;
+  return joined;
+}
+
+/** @internal forget the shared concatenation (end of a flush round), so its memory is not held. */
+export function releaseSharedConcat(): void {
+  sharedFrames = null;
+  sharedBytes = null;
+}
 const EMPTY = Buffer.alloc(0);

@@ -15,7 +15,7 @@ import {
   type UpgradeRequest,
 } from '../protocol/upgrade-request.js';
 import { ConnectionLimiter, OriginPolicy, type ConnectionLimitOptions } from './connection-limits.js';
-import { ConnectionState, type ConnectionOwner, type WebSocketConnection } from './connection.js';
+import { ConnectionState, releaseSharedConcat, type ConnectionOwner, type WebSocketConnection } from './connection.js';
 import { NetSocketConnection } from './net-socket-connection.js';
 import { listenOnRawHandle, listenRawTcp, rawTcpAvailable, type RawTcpListener, type TcpHandle } from './raw-tcp.js';
 import { RawTcpConnection } from './raw-tcp-connection.js';
@@ -74,10 +74,14 @@ export interface WebSocketServerOptions {
   /** Close code for an idle timeout; default 1001. */
   idleCloseCode?: number;
   /**
-   * Merge window in ms; default 0 (off). When set, what is queued on a
-   * connection is held up to this long and written together: fewer, larger
-   * writes (less CPU per message under load) for at most this much added
-   * latency. Replies and pongs wait too; close frames never do.
+   * Merge window in ms; default 0 (off). When set, a connection is written at
+   * most about once per window: what is queued on a connection that was
+   * written less than a window ago is held until the window has passed and
+   * then goes out in one write with everything queued meanwhile. A
+   * connection that has been quiet for a window is written at once, so the
+   * window adds no latency at low rates and at most one window under load,
+   * where it turns many small writes into few larger ones (less CPU per
+   * message at both ends). Replies and pongs wait too; close frames never do.
    */
   mergeWindowMs?: number;
   /** Resolution of the shared deadline wheel; default 250. */
@@ -145,8 +149,12 @@ export class WebSocketServer implements ConnectionOwner {
   /** Sockets refused at accept (limits, shutdown), until they close. */
   private readonly refused = new Set<WebSocketConnection>();
   private openCount = 0;
+  /** Connections to write at the end of this event-loop turn. */
   private dirty: WebSocketConnection[] = [];
   private flushScheduled = false;
+  /** Connections held by the merge window, written when its one shared timer fires. */
+  private held: WebSocketConnection[] = [];
+  private heldScheduled = false;
   private readonly limiter: ConnectionLimiter;
   private readonly originPolicy: OriginPolicy | undefined;
   private netServer: NetServer | TlsServer | null = null;
@@ -359,7 +367,8 @@ export class WebSocketServer implements ConnectionOwner {
       ? negotiatePerMessageDeflate(request.extensions, this.options.perMessageDeflate)
       : undefined;
     if (deflate !== undefined) conn.deflate = { params: deflate.params, inflater: null };
-    conn.writeLatin1(buildUpgradeResponse(request.key, protocol, deflate?.response));
+    // Queued, not written: what onOpen sends (a greeting) goes out in the same write as the 101.
+    conn.queueHandshakeResponse(Buffer.from(buildUpgradeResponse(request.key, protocol, deflate?.response), 'latin1'));
     conn.state = ConnectionState.Open;
     conn.protocol = protocol;
     conn.opened = true;
@@ -418,23 +427,60 @@ export class WebSocketServer implements ConnectionOwner {
 
   /** @internal */
   markDirty(conn: WebSocketConnection): void {
+    const window = this.mergeWindowMs;
+    if (window > 0) {
+      const last = conn.lastFlushMs;
+      const sinceFlush = (clockMs() - last) & CLOCK_MASK;
+      if (last >= 0 && sinceFlush < window) {
+        this.held.push(conn);
+        if (!this.heldScheduled) {
+          this.heldScheduled = true;
+          setTimeout(flushHeld, window - sinceFlush, this);
+        }
+        return;
+      }
+    }
     this.dirty.push(conn);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // setImmediate runs after every I/O callback of this loop iteration, so
       // everything queued on a connection during the turn goes out in one write.
-      // With a merge window, one shared timer collects several turns' worth.
-      if (this.mergeWindowMs > 0) setTimeout(flushDirty, this.mergeWindowMs, this);
-      else setImmediate(flushDirty, this);
+      setImmediate(flushDirty, this);
     }
   }
 
-  /** @internal */
+  /** @internal write the connections queued this turn. */
   flushDirty(): void {
     this.flushScheduled = false;
     const dirty = this.dirty;
     this.dirty = [];
-    for (let i = 0; i < dirty.length; i++) dirty[i].flush();
+    this.flushList(dirty);
+  }
+
+  /** @internal write the connections the merge window held. */
+  flushHeld(): void {
+    this.heldScheduled = false;
+    const held = this.held;
+    this.held = [];
+    this.flushList(held);
+  }
+
+  /**
+   * Write `list` from `start`, at most FLUSH_SLICE connections per turn: one
+   * write costs several microseconds of syscall, so a large audience is
+   * written over several turns and the loop keeps serving reads (push
+   * requests, heartbeats) in between.
+   */
+  flushList(list: WebSocketConnection[], start = 0): void {
+    const stamp = this.mergeWindowMs > 0 ? clockMs() : 0;
+    const end = Math.min(list.length, start + FLUSH_SLICE);
+    for (let i = start; i < end; i++) {
+      const conn = list[i];
+      conn.lastFlushMs = conn.lastFlushMs === -2 ? -1 : stamp;
+      conn.flush();
+    }
+    releaseSharedConcat();
+    if (end < list.length) setImmediate(flushRest, this, list, end);
   }
 
   /** @internal */
@@ -499,6 +545,7 @@ export class WebSocketServer implements ConnectionOwner {
       else if (conn.state === ConnectionState.Handshake) conn.terminate();
     }
     this.flushDirty();
+    this.flushHeld();
     const deadline = Date.now() + timeoutMs;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     for (const conn of this.connections) conn.terminate();
@@ -524,6 +571,23 @@ function expireConnection(conn: WebSocketConnection): void {
 
 function flushDirty(server: WebSocketServer): void {
   server.flushDirty();
+}
+
+function flushHeld(server: WebSocketServer): void {
+  server.flushHeld();
+}
+
+function flushRest(server: WebSocketServer, list: WebSocketConnection[], start: number): void {
+  server.flushList(list, start);
+}
+
+/** Connections written per event-loop turn by a flush (see flushList). */
+const FLUSH_SLICE = 1024;
+
+/** Merge-window clock: whole ms, kept in 30 bits so it stays a small integer (compared modulo 2^30). */
+const CLOCK_MASK = 0x3fffffff;
+function clockMs(): number {
+  return Math.floor(performance.now()) & CLOCK_MASK;
 }
 
 const EMPTY = Buffer.alloc(0);
