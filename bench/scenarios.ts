@@ -6,7 +6,9 @@
  *
  * The network scenarios (bench/net/) each run the same steps against Herald
  * and against a plain `ws` server (bench/servers/ws-baseline.ts), one server
- * at a time, with load-client processes (bench/load/).
+ * at a time, with load-client processes (bench/load/). S6 (net/s6-cluster.ts)
+ * compares Herald set-ups with each other instead: one memory-engine node
+ * against 1, 2 and 3 nodes on the Redis engine.
  */
 import { parserScenario } from './parser.js';
 import { idleScenario } from './net/s1-idle.js';
@@ -14,6 +16,7 @@ import { fanoutScenario } from './net/s2-fanout.js';
 import { stormScenario } from './net/s3-storm.js';
 import { topicsScenario } from './net/s4-topics.js';
 import { unicastScenario } from './net/s5-unicast.js';
+import { clusterScenario } from './net/s6-cluster.js';
 import type { Scenario } from './lib/types.js';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -23,4 +26,5 @@ export const SCENARIOS: readonly Scenario[] = [
   stormScenario,
   topicsScenario,
   unicastScenario,
+  clusterScenario,
 ];

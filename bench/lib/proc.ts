@@ -60,3 +60,23 @@ export function machineDelta(
     busyShare: (b.busy - a.busy) / Math.max(1e-9, b.total - a.total),
   };
 }
+
+/** {@link cpuSeconds} of each of `pids`, NaN for one that cannot be read (gone, or not ours to read). */
+export function cpuSecondsOf(pids: readonly number[]): number[] {
+  return pids.map((pid) => {
+    try {
+      return cpuSeconds(pid);
+    } catch {
+      return NaN;
+    }
+  });
+}
+
+/** The command name of `pid` (`/proc/<pid>/comm`), or undefined when it cannot be read. */
+export function processName(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}

@@ -77,8 +77,52 @@ export class LoadFleet {
 
   /** Open `total` connections to `server`, `inFlight` at a time over all processes; each is done at its greeting. */
   async connect(server: RunningServer, total: number, inFlight: number, timeoutMs = 120_000): Promise<FleetConnectResult> {
+    return this.connectFrom(server, total, inFlight, timeoutMs, 0);
+  }
+
+  /**
+   * Open `total` connections spread evenly over `servers` (server j gets
+   * ⌊total / k⌋, the first `total % k` one more), one server after the other,
+   * each batch split over all processes as {@link connect} does. Connection
+   * indices (uids, topic picks) run on across servers, so they are the same
+   * as one `connect` of `total` would give. Returns the merged result and how
+   * many connections each server got.
+   */
+  async connectSpread(
+    servers: readonly RunningServer[],
+    total: number,
+    inFlight: number,
+    timeoutMs = 120_000,
+  ): Promise<FleetConnectResult & { perServer: { wsPort: number; ok: number; failed: number }[] }> {
+    const k = servers.length;
+    if (k === 0) throw new RangeError('connectSpread needs at least one server');
+    const perServer: { wsPort: number; ok: number; failed: number }[] = [];
+    const errors: Record<string, number> = {};
+    const latency = new Histogram();
+    let base = 0;
+    let elapsedMs = 0;
+    for (let j = 0; j < k; j++) {
+      const count = Math.floor(total / k) + (j < total % k ? 1 : 0);
+      const r = await this.connectFrom(servers[j], count, inFlight, timeoutMs, base);
+      base += count;
+      addCounts(errors, r.errors);
+      latency.merge(r.latency.snapshot());
+      elapsedMs += r.elapsedMs;
+      perServer.push({ wsPort: servers[j].wsPort, ok: r.ok, failed: r.failed });
+    }
+    return {
+      ok: perServer.reduce((a, s) => a + s.ok, 0),
+      failed: perServer.reduce((a, s) => a + s.failed, 0),
+      errors,
+      elapsedMs,
+      latency,
+      perServer,
+    };
+  }
+
+  private async connectFrom(server: RunningServer, total: number, inFlight: number, timeoutMs: number, firstIndex: number): Promise<FleetConnectResult> {
     const n = this.workers.length;
-    let first = 0;
+    let first = firstIndex;
     const jobs = this.workers.map((w, i) => {
       const count = Math.floor(total / n) + (i < total % n ? 1 : 0);
       const args = {

@@ -124,3 +124,41 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   }
   return server;
 }
+
+/**
+ * Start `specs` one after the other (several Herald nodes of one cluster);
+ * if one fails to start, stop those already running and rethrow.
+ */
+export async function startServers(specs: readonly ServerSpec[]): Promise<RunningServer[]> {
+  const started: RunningServer[] = [];
+  try {
+    for (const spec of specs) started.push(await startServer(spec));
+    return started;
+  } catch (error) {
+    await Promise.all(started.map((s) => s.stop().catch(() => undefined)));
+    throw error;
+  }
+}
+
+/** Stop every server of `servers` (in parallel), ignoring failures. */
+export async function stopServers(servers: readonly RunningServer[]): Promise<void> {
+  await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
+}
+
+/**
+ * The samples of `GET /metrics` on a Herald server's API port (Prometheus
+ * text format), keyed by the name with its labels as printed, e.g.
+ * `herald_messages_sent_total`.
+ */
+export async function serverMetrics(server: RunningServer, timeoutMs = 5_000): Promise<Map<string, number>> {
+  const res = await fetch(`http://${HOST}:${server.apiPort}/metrics`, { signal: AbortSignal.timeout(timeoutMs) });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${server.spec.label}: GET /metrics answered ${res.status}`);
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.length === 0 || line.charCodeAt(0) === 35 /* # */) continue;
+    const space = line.lastIndexOf(' ');
+    if (space > 0) values.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return values;
+}

@@ -1,0 +1,929 @@
+/**
+ * S6 — cluster: the S2 fan-out (one topic, 6,000 subscribers, 100-byte pushes
+ * through `POST /v1/pushData` at stepped rates) against four set-ups, one
+ * after the other, in the same run:
+ *
+ *   memory ×1   one Herald node, `--engine memory` (the S2 set-up)
+ *   redis ×1    one node, `--engine redis`: every push goes through Redis and back
+ *   redis ×2    two nodes on the Redis engine, subscribers split evenly
+ *   redis ×3    three nodes, subscribers split evenly, plus a fourth, *quiet*
+ *               node with clients of another topic only
+ *
+ * The pusher always posts to node A. Per step it records every node's CPU
+ * (/proc), Redis's CPU (`INFO cpu`, µs resolution; /proc as a cross-check),
+ * Redis's commands and network bytes (`INFO stats`, less the bench's own
+ * INFO calls) and script time (`INFO commandstats`), the load clients' CPU and
+ * what each node sent (`/metrics`). After the steps, a *publish probe* pushes
+ * 1,000/s to a topic with 10 subscribers on every node, to measure what one
+ * publication costs node A and Redis at a rate where those costs are well
+ * above the measurement's resolution.
+ *
+ * Interest routing is checked, not assumed: `PUBSUB NUMSUB` of the fan-out
+ * channel must equal the number of nodes with subscribers, and the quiet
+ * node's `herald_publications_total` must not move during the fan-out steps
+ * (it must move by the probe's pushes, which it has clients for).
+ *
+ * Redis: `BENCH_REDIS_URL` (default redis://127.0.0.1:6379, loopback only).
+ * Each set-up gets its own key prefix `herald-bench-s6-<random>:<set-up>:`,
+ * whose keys are deleted when the set-up ends; nothing else in Redis is
+ * touched, and the Redis server is only read (INFO, PUBSUB), never signalled.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { sleep } from '../lib/children.js';
+import { Histogram } from '../lib/histogram.js';
+import { cpuSecondsOf, machineCpu, machineDelta, processName, rssBytes } from '../lib/proc.js';
+import type { Column, Result, Row, RunContext, Scenario, Table } from '../lib/types.js';
+import type { PushRunArgs, PushRunResult } from '../load/ipc.js';
+import { ms, pct, rate, runParams } from './common.js';
+import { LoadFleet } from './fleet.js';
+import { serverMetrics, startServers, stopServers, type RunningServer, type ServerSpec } from './servers.js';
+import { DISTURBED_CORES, P99_BOUND_MS, SUSTAINED_FRACTION, fmtRate } from './steps.js';
+import { Worker, childModule } from './worker.js';
+
+/** Offered deliveries per second of the steps (pushes/s = this / subscribers). */
+export const CLUSTER_DELIVERY_STEPS = [60e3, 150e3, 300e3, 450e3, 600e3, 900e3, 1.2e6, 1.8e6, 2.4e6];
+export const QUICK_CLUSTER_DELIVERY_STEPS = [60e3];
+const PAYLOAD_BYTES = 100;
+const FANOUT_TOPIC = 's6-fanout';
+const PROBE_TOPIC = 's6-probe';
+const NODE_NAMES = ['A', 'B', 'C', 'D', 'E'];
+const QUIET_NAME = 'Q';
+
+export interface ClusterSetup {
+  label: string;
+  engine: 'memory' | 'redis';
+  /** Nodes the fan-out subscribers are spread over; node A (the first) takes the pushes. */
+  nodes: number;
+  /** Add a node whose clients subscribe only to the probe topic, never to the fan-out topic. */
+  quietNode: boolean;
+}
+
+export const CLUSTER_SETUPS: ClusterSetup[] = [
+  { label: 'memory ×1', engine: 'memory', nodes: 1, quietNode: false },
+  { label: 'redis ×1', engine: 'redis', nodes: 1, quietNode: false },
+  { label: 'redis ×2', engine: 'redis', nodes: 2, quietNode: false },
+  { label: 'redis ×3', engine: 'redis', nodes: 3, quietNode: true },
+];
+
+// ---------------------------------------------------------------------------
+// Redis: reading its counters (never writing anything but our own keys)
+
+/** Loopback only: the bench never sends traffic elsewhere. */
+function checkLoopback(url: string): void {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  if (!(host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host))) {
+    throw new Error(`BENCH_REDIS_URL must point at this machine's loopback, not ${host}`);
+  }
+}
+
+export interface RedisSample {
+  /** performance.now() when the answer arrived. */
+  t: number;
+  /** used_cpu_user + used_cpu_sys (getrusage of the whole redis-server), s. */
+  cpuS: number;
+  /** utime + stime from /proc/<pid>/stat, s (10 ms resolution); NaN when not readable. */
+  procCpuS: number;
+  /** INFO counters less what the bench's own INFO calls added before this sample. */
+  commands: number;
+  netInBytes: number;
+  netOutBytes: number;
+  /** `INFO commandstats`: calls and µs inside the command, per command. */
+  cmd: Record<string, { calls: number; usec: number }>;
+}
+
+class RedisMonitor {
+  /** What the monitor's own commands added to the counters so far. */
+  private ownCommands = 0;
+  private ownIn = 0;
+  private ownOut = 0;
+
+  private constructor(
+    private readonly client: Redis,
+    readonly url: string,
+    /** redis-server's PID (INFO server), when it is a process of this machine we can read. */
+    readonly pid: number | undefined,
+    readonly version: string,
+  ) {}
+
+  static async open(url: string, log: (line: string) => void): Promise<RedisMonitor> {
+    checkLoopback(url);
+    let client = await RedisMonitor.connect(url);
+    if (client === undefined) {
+      // As the tests do (test/helpers/redis.ts): start one when nothing answers on the default port.
+      const u = new URL(url);
+      if (u.port !== '' && u.port !== '6379') throw new Error(`no Redis answers at ${url}`);
+      log(`  no Redis at ${url}: starting redis-server --daemonize yes (loopback, no persistence)`);
+      const started = spawnSync('redis-server', ['--daemonize', 'yes', '--port', '6379', '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+        encoding: 'utf8',
+      });
+      if (started.error !== undefined || started.status !== 0) throw new Error(`no Redis at ${url}, and redis-server could not be started`);
+      for (let i = 0; i < 50 && client === undefined; i++) {
+        await sleep(100);
+        client = await RedisMonitor.connect(url);
+      }
+      if (client === undefined) throw new Error(`no Redis at ${url}`);
+    }
+    const server = parseInfo(String(await client.call('INFO', 'server')));
+    const pid = Number(server.get('process_id'));
+    const readable = Number.isInteger(pid) && (processName(pid) ?? '').includes('redis');
+    return new RedisMonitor(client, url, readable ? pid : undefined, server.get('redis_version') ?? '?');
+  }
+
+  private static async connect(url: string): Promise<Redis | undefined> {
+    const client = new Redis(url, {
+      lazyConnect: true,
+      connectionName: 'herald-bench-s6',
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2_000,
+      retryStrategy: () => null,
+    });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.ping();
+      return client;
+    } catch {
+      client.disconnect();
+      return undefined;
+    }
+  }
+
+  async sample(): Promise<RedisSample> {
+    const own = { commands: this.ownCommands, in: this.ownIn, out: this.ownOut };
+    const args = ['stats', 'cpu', 'commandstats'];
+    const text = String(await this.client.call('INFO', ...args));
+    const t = performance.now();
+    // This INFO counts in the next sample's delta: one command, its request and its reply.
+    this.ownCommands += 1;
+    this.ownIn += respLength(['INFO', ...args]);
+    this.ownOut += Buffer.byteLength(text) + String(Buffer.byteLength(text)).length + 5;
+    const info = parseInfo(text);
+    const cmd: Record<string, { calls: number; usec: number }> = {};
+    for (const [key, value] of info) {
+      if (!key.startsWith('cmdstat_')) continue;
+      const calls = /calls=(\d+)/.exec(value);
+      const usec = /usec=(\d+)/.exec(value);
+      cmd[key.slice('cmdstat_'.length)] = { calls: Number(calls?.[1] ?? 0), usec: Number(usec?.[1] ?? 0) };
+    }
+    return {
+      t,
+      cpuS: Number(info.get('used_cpu_user')) + Number(info.get('used_cpu_sys')),
+      procCpuS: this.pid === undefined ? NaN : cpuSecondsOf([this.pid])[0],
+      commands: Number(info.get('total_commands_processed')) - own.commands,
+      netInBytes: Number(info.get('total_net_input_bytes')) - own.in,
+      netOutBytes: Number(info.get('total_net_output_bytes')) - own.out,
+      cmd,
+    };
+  }
+
+  /** Subscribers of `channel` (one per node that wants it): PUBSUB NUMSUB. */
+  async numsub(channel: string): Promise<number> {
+    this.ownCommands++;
+    const reply = (await this.client.call('PUBSUB', 'NUMSUB', channel)) as [string, number];
+    return Number(reply[1]);
+  }
+
+  /** Wait until NUMSUB of `channel` is `expected` (at most `timeoutMs`); the last count. */
+  async awaitNumsub(channel: string, expected: number, timeoutMs = 5_000): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    let n = await this.numsub(channel);
+    while (n !== expected && performance.now() < deadline) {
+      await sleep(50);
+      n = await this.numsub(channel);
+    }
+    return n;
+  }
+
+  /** Delete every key starting with `prefix` (SCAN + UNLINK); how many. */
+  async deleteKeys(prefix: string): Promise<number> {
+    if (!/^[\w:-]+$/.test(prefix)) throw new RangeError(`refusing a prefix with glob characters: ${prefix}`);
+    let cursor = '0';
+    let deleted = 0;
+    do {
+      const [next, keys] = await this.client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await this.client.unlink(...keys);
+    } while (cursor !== '0');
+    return deleted;
+  }
+
+  async close(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
+
+function parseInfo(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const line of text.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && line[0] !== '#') map.set(line.slice(0, colon), line.slice(colon + 1));
+  }
+  return map;
+}
+
+/** Bytes of a RESP array of bulk strings, as a client sends a command. */
+function respLength(parts: string[]): number {
+  let n = `*${parts.length}\r\n`.length;
+  for (const p of parts) n += `$${Buffer.byteLength(p)}\r\n`.length + Buffer.byteLength(p) + 2;
+  return n;
+}
+
+/** Redis activity between two samples. */
+export interface RedisDelta {
+  seconds: number;
+  /** Cores (1 = one core busy): INFO cpu, and /proc. */
+  cpu: number;
+  procCpu: number;
+  commandsPerSec: number;
+  netInPerSec: number;
+  netOutPerSec: number;
+  /** Per accepted push (= publication), when there were any. */
+  perPublish?: {
+    cpuUs: number;
+    commands: number;
+    netInBytes: number;
+    netOutBytes: number;
+    /** µs inside EVALSHA/EVAL (the publish script, commands it calls included). */
+    scriptUs: number;
+    /** PUBLISH calls (from the script) per push: 1 expected. */
+    publishes: number;
+  };
+}
+
+function redisDelta(a: RedisSample, b: RedisSample, publishes: number): RedisDelta {
+  const seconds = Math.max(1e-9, (b.t - a.t) / 1000);
+  const d = (f: (s: RedisSample) => number) => f(b) - f(a);
+  const cmd = (name: string, field: 'calls' | 'usec') => (b.cmd[name]?.[field] ?? 0) - (a.cmd[name]?.[field] ?? 0);
+  return {
+    seconds,
+    cpu: d((s) => s.cpuS) / seconds,
+    procCpu: d((s) => s.procCpuS) / seconds,
+    commandsPerSec: d((s) => s.commands) / seconds,
+    netInPerSec: d((s) => s.netInBytes) / seconds,
+    netOutPerSec: d((s) => s.netOutBytes) / seconds,
+    perPublish:
+      publishes > 0
+        ? {
+            cpuUs: (d((s) => s.cpuS) * 1e6) / publishes,
+            commands: d((s) => s.commands) / publishes,
+            netInBytes: d((s) => s.netInBytes) / publishes,
+            netOutBytes: d((s) => s.netOutBytes) / publishes,
+            scriptUs: (cmd('evalsha', 'usec') + cmd('eval', 'usec')) / publishes,
+            publishes: cmd('publish', 'calls') / publishes,
+          }
+        : undefined,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// One step
+
+interface Rig {
+  setup: ClusterSetup;
+  /** Every Herald node: the subscriber nodes (A first), then the quiet node if any. */
+  nodes: RunningServer[];
+  names: string[];
+  fleet: LoadFleet;
+  probeFleet: LoadFleet;
+  pusher: Worker;
+  redis: RedisMonitor | undefined;
+}
+
+export interface NodeStep {
+  name: string;
+  /** Cores over the push window. */
+  cpu: number;
+  /** From /metrics, step start to end of drain. */
+  messagesSent: number;
+  publications: number;
+}
+
+export interface ClusterStep {
+  nominalDeliveries: number;
+  pushRate: number;
+  sentPerSec: number;
+  acceptedPerSec: number;
+  offeredPerSec: number;
+  receivedPerSec: number;
+  delivered: number;
+  received: number;
+  scheduledDeliveries: number;
+  accepted: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  nodes: NodeStep[];
+  /** All Herald nodes together, cores. */
+  nodesCpu: number;
+  /** Herald CPU (all nodes) per delivery received, µs. */
+  nodeUsPerDelivery: number;
+  /** Node A's CPU per accepted push, µs. */
+  nodeAUsPerPush: number;
+  /** Over the push window. */
+  redis?: RedisDelta;
+  /** Step start to end of drain: the per-publication figures. */
+  redisTotal?: RedisDelta;
+  clientCpu: number;
+  pusherCpu: number;
+  machineBusy: number;
+  softirqCpu: number;
+  otherCpu: number;
+  drainMs: number;
+  push: Omit<PushRunResult, 'apiLatency'>;
+  /** HTTP round trip of the push requests to node A (answered once Redis has answered, on the Redis engine). */
+  apiP50Ms: number;
+  apiP99Ms: number;
+  closes: Record<string, number>;
+  open: number;
+  sustained: boolean;
+  reason?: string;
+  refinement?: boolean;
+  retriedAfter?: ClusterStep;
+}
+
+interface StepArgs {
+  /** The fleet whose deliveries count (the other is idle). */
+  fleet: LoadFleet;
+  connections: number;
+  rate: number;
+  nominalDeliveries: number;
+  seed: number;
+  stepMs: number;
+  drainMs: number;
+  target: PushRunArgs['target'];
+}
+
+async function measure(rig: Rig, a: StepArgs): Promise<ClusterStep> {
+  const others = [rig.fleet, rig.probeFleet].filter((f) => f !== a.fleet);
+  const pids = rig.nodes.map((n) => n.pid);
+  const metrics0 = await Promise.all(rig.nodes.map((n) => serverMetrics(n)));
+  const before = await a.fleet.reset();
+  const others0 = await Promise.all(others.map((f) => f.stats()));
+  const redis0 = await rig.redis?.sample();
+  const nodes0 = cpuSecondsOf(pids);
+  const machine0 = machineCpu();
+  const self0 = process.cpuUsage();
+  const t0 = performance.now();
+  let window:
+    | Promise<{ nodes: number[]; machine: ReturnType<typeof machineCpu>; t: number; selfUs: number; clientUs: number; redis?: RedisSample }>
+    | undefined;
+  const sampled = new Promise<void>((resolve) =>
+    setTimeout(() => {
+      const self = process.cpuUsage(self0);
+      const sample = { nodes: cpuSecondsOf(pids), machine: machineCpu(), t: performance.now(), selfUs: self.user + self.system };
+      window = Promise.all([a.fleet.stats(), Promise.all(others.map((f) => f.stats())), rig.redis?.sample()]).then(([s, o, r]) => ({
+        ...sample,
+        clientUs: s.cpuUs - before.cpuUs + o.reduce((acc, x, i) => acc + x.cpuUs - others0[i].cpuUs, 0),
+        redis: r,
+      }));
+      resolve();
+    }, a.stepMs),
+  );
+  const args: PushRunArgs = {
+    api: 'pushData',
+    payloadBytes: PAYLOAD_BYTES,
+    target: a.target,
+    batchMax: 1,
+    maxOutstanding: 64,
+    answerTimeoutMs: 5_000,
+    rate: a.rate,
+    durationMs: a.stepMs,
+    seed: a.seed,
+  };
+  const push = await rig.pusher.request<PushRunResult>('run', { args }, a.stepMs + args.answerTimeoutMs + 15_000);
+  await sampled;
+  const w = await (window as NonNullable<typeof window>);
+  const pushedAt = performance.now();
+  let stats = await a.fleet.stats();
+  while (stats.received < push.okDeliveries && performance.now() - pushedAt < a.drainMs) {
+    await sleep(50);
+    stats = await a.fleet.stats();
+  }
+  const drained = performance.now() - pushedAt;
+  const redisEnd = await rig.redis?.sample();
+  const metrics1 = await Promise.all(rig.nodes.map((n) => serverMetrics(n)));
+
+  const seconds = a.stepMs / 1000;
+  const windowS = (w.t - t0) / 1000;
+  const delivered = push.scheduledDeliveries > 0 ? stats.received / push.scheduledDeliveries : 0;
+  const lost = Object.values(stats.closes).reduce((x, y) => x + y, 0);
+  const reasons: string[] = [];
+  if (delivered < SUSTAINED_FRACTION) reasons.push(`delivered ${(delivered * 100).toFixed(1)} %`);
+  if (push.dropped > 0) reasons.push(`${push.dropped} pushes not sent (${args.maxOutstanding} requests waiting)`);
+  if (push.failed > 0) reasons.push(`${push.failed} pushes refused ${JSON.stringify(push.httpErrors)}`);
+  if (push.unanswered > 0) reasons.push(`${push.unanswered} requests unanswered`);
+  if (lost > 0 || stats.open < a.connections) reasons.push(`connections lost ${JSON.stringify(stats.closes)} (open ${stats.open})`);
+  const dead = rig.nodes.filter((n) => !n.alive());
+  if (dead.length > 0) reasons.push(`node died: ${dead.map((n) => n.spec.label).join(', ')}`);
+
+  const metric = (m: Map<string, number>, name: string) => m.get(name) ?? NaN;
+  const nodes: NodeStep[] = rig.nodes.map((_, i) => ({
+    name: rig.names[i],
+    cpu: (w.nodes[i] - nodes0[i]) / windowS,
+    messagesSent: metric(metrics1[i], 'herald_messages_sent_total') - metric(metrics0[i], 'herald_messages_sent_total'),
+    publications: metric(metrics1[i], 'herald_publications_total') - metric(metrics0[i], 'herald_publications_total'),
+  }));
+  const nodesCpu = nodes.reduce((x, n) => x + n.cpu, 0);
+  const redis = redis0 && w.redis ? redisDelta(redis0, w.redis, 0) : undefined;
+  const redisTotal = redis0 && redisEnd ? redisDelta(redis0, redisEnd, push.ok) : undefined;
+  const machine = machineDelta(machine0, w.machine, windowS);
+  const clientCpu = w.clientUs / 1e6 / windowS;
+  const pusherCpu = push.cpuUs / 1e6 / (push.elapsedMs / 1000);
+  const receivedPerSec = stats.received / seconds;
+  const { apiLatency, ...pushRest } = push;
+  const api = Histogram.from([apiLatency]);
+  return {
+    nominalDeliveries: a.nominalDeliveries,
+    pushRate: a.rate,
+    sentPerSec: push.sent / seconds,
+    acceptedPerSec: push.ok / seconds,
+    offeredPerSec: push.scheduledDeliveries / seconds,
+    receivedPerSec,
+    delivered,
+    received: stats.received,
+    scheduledDeliveries: push.scheduledDeliveries,
+    accepted: push.ok,
+    p50Ms: stats.latency.quantileUs(0.5) / 1000,
+    p99Ms: stats.latency.quantileUs(0.99) / 1000,
+    maxMs: stats.latency.count > 0 ? stats.latency.maxUs / 1000 : NaN,
+    nodes,
+    nodesCpu,
+    nodeUsPerDelivery: receivedPerSec > 0 ? (nodesCpu * 1e6) / receivedPerSec : NaN,
+    nodeAUsPerPush: push.ok > 0 ? (nodes[0].cpu * 1e6) / (push.ok / seconds) : NaN,
+    redis,
+    redisTotal,
+    clientCpu,
+    pusherCpu,
+    machineBusy: machine.busyShare,
+    softirqCpu: machine.softirqCores,
+    otherCpu: Math.max(0, machine.busyCores - machine.softirqCores - nodesCpu - (redis?.cpu ?? 0) - clientCpu - pusherCpu - w.selfUs / 1e6 / windowS),
+    drainMs: Math.round(drained),
+    push: pushRest,
+    apiP50Ms: api.count > 0 ? api.quantileUs(0.5) / 1000 : NaN,
+    apiP99Ms: api.count > 0 ? api.quantileUs(0.99) / 1000 : NaN,
+    closes: stats.closes,
+    open: stats.open,
+    sustained: reasons.length === 0,
+    reason: reasons.length > 0 ? reasons.join('; ') : undefined,
+  };
+}
+
+function logStep(log: (line: string) => void, s: ClusterStep, prefix = ''): void {
+  const perNode = s.nodes.map((n) => `${n.name} ${(n.cpu * 100).toFixed(0)}`).join('/');
+  log(
+    `  ${prefix}${fmtRate(s.offeredPerSec)} offered → ${fmtRate(s.receivedPerSec)} received (${(s.delivered * 100).toFixed(1)} %), ` +
+      `p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms, nodes ${perNode} %, ` +
+      `redis ${s.redis ? (s.redis.cpu * 100).toFixed(1) : '–'} % ${s.redis ? Math.round(s.redis.commandsPerSec) : '–'} cmd/s, ` +
+      `load ${(s.clientCpu * 100).toFixed(0)} %, pusher ${(s.pusherCpu * 100).toFixed(0)} %, softirq ${(s.softirqCpu * 100).toFixed(0)} %, ` +
+      `other ${(s.otherCpu * 100).toFixed(0)} %, machine ${(s.machineBusy * 100).toFixed(0)} %` +
+      (s.refinement ? ' (refinement)' : '') +
+      (s.sustained ? '' : ` — not sustained: ${s.reason}`),
+  );
+}
+
+// ---------------------------------------------------------------------------
+// One set-up
+
+export interface SetupRun {
+  label: string;
+  engine: ClusterSetup['engine'];
+  nodes: number;
+  quietNode: boolean;
+  redisPrefix?: string;
+  commands: string[][];
+  connect: { ok: number; failed: number; perNode: { name: string; ok: number; failed: number }[]; elapsedMs: number };
+  probeConnections: number;
+  /** Resident memory of each node (A, B, …, Q) once every client is connected and subscribed, MiB. */
+  rssMiB: { name: string; mib: number }[];
+  /** PUBSUB NUMSUB of the channels after subscribing (Redis set-ups). */
+  numsub?: { fanout: number; probe: number; expectedFanout: number; expectedProbe: number };
+  warmup?: ClusterStep;
+  steps: ClusterStep[];
+  best?: ClusterStep;
+  probe?: ClusterStep;
+  /** Publications the quiet node routed during the warm-up and fan-out steps (0 expected), and during the probe. */
+  quiet?: { fanoutPublications: number; probePublications: number; probeAccepted: number };
+  keysDeleted?: number;
+  error?: string;
+}
+
+interface Plan {
+  subscribers: number;
+  processes: number;
+  steps: number[];
+  stepMs: number;
+  drainMs: number;
+  warmupMs: number;
+  probeRate: number;
+  probeMs: number;
+  probePerNode: number;
+  thorough: boolean;
+}
+
+async function runSetup(ctx: RunContext, setup: ClusterSetup, plan: Plan, redis: RedisMonitor | undefined, basePrefix: string): Promise<SetupRun> {
+  const slug = `${setup.engine}${setup.nodes}`;
+  const prefix = setup.engine === 'redis' ? `${basePrefix}${slug}:` : undefined;
+  const names = [...NODE_NAMES.slice(0, setup.nodes), ...(setup.quietNode ? [QUIET_NAME] : [])];
+  const engineArgs =
+    setup.engine === 'redis' ? ['--engine', 'redis', '--redis-url', (redis as RedisMonitor).url, '--redis-prefix', prefix as string] : ['--engine', 'memory'];
+  const specs: ServerSpec[] = names.map((name) => ({ kind: 'herald', label: `${setup.label} node ${name}`, heraldArgs: engineArgs }));
+  const run: SetupRun = {
+    label: setup.label,
+    engine: setup.engine,
+    nodes: setup.nodes,
+    quietNode: setup.quietNode,
+    redisPrefix: prefix,
+    commands: [],
+    connect: { ok: 0, failed: 0, perNode: [], elapsedMs: 0 },
+    probeConnections: plan.probePerNode * names.length,
+    rssMiB: [],
+    steps: [],
+  };
+  ctx.log(`  ${setup.label}: ${names.length} node(s) [${names.join(', ')}], ${plan.subscribers} subscribers over ${setup.nodes}, pushes to node A`);
+  if (setup.engine === 'redis' && redis === undefined) throw new Error(`${setup.label}: no Redis`);
+  let nodes: RunningServer[];
+  try {
+    nodes = await startServers(specs);
+  } catch (error) {
+    run.error = `start: ${error instanceof Error ? error.message : String(error)}`;
+    if (redis !== undefined && prefix !== undefined) run.keysDeleted = await redis.deleteKeys(prefix).catch(() => -1);
+    return run;
+  }
+  run.commands = nodes.map((n) => n.command);
+  let fleet: LoadFleet | undefined;
+  let probeFleet: LoadFleet | undefined;
+  let pusher: Worker | undefined;
+  try {
+    fleet = await LoadFleet.start(plan.processes);
+    probeFleet = await LoadFleet.start(1);
+    pusher = new Worker('pusher', childModule('../load/pusher.js'));
+    await pusher.request('init', { host: '127.0.0.1', port: nodes[0].apiPort, sockets: 4 }, 10_000);
+    const subscriberNodes = nodes.slice(0, setup.nodes);
+    const connect = await fleet.connectSpread(subscriberNodes, plan.subscribers, 256);
+    run.connect = {
+      ok: connect.ok,
+      failed: connect.failed,
+      perNode: connect.perServer.map((p, i) => ({ name: names[i], ok: p.ok, failed: p.failed })),
+      elapsedMs: Math.round(connect.elapsedMs),
+    };
+    if (connect.ok < plan.subscribers) throw new Error(`only ${connect.ok}/${plan.subscribers} connected ${JSON.stringify(connect.errors)}`);
+    const sub = await fleet.subscribe({ kind: 'topic', topic: FANOUT_TOPIC });
+    if (sub.received < plan.subscribers) throw new Error(`only ${sub.received}/${plan.subscribers} subscribed ${JSON.stringify(sub.replyErrors)}`);
+    const probeConnect = await probeFleet.connectSpread(nodes, run.probeConnections, 32);
+    if (probeConnect.ok < run.probeConnections) throw new Error(`probe: only ${probeConnect.ok}/${run.probeConnections} connected`);
+    const probeSub = await probeFleet.subscribe({ kind: 'topic', topic: PROBE_TOPIC });
+    if (probeSub.received < run.probeConnections) throw new Error(`probe: only ${probeSub.received}/${run.probeConnections} subscribed`);
+    if (setup.engine === 'redis' && redis !== undefined && prefix !== undefined) {
+      const fanout = await redis.awaitNumsub(`${prefix}t:${FANOUT_TOPIC}`, setup.nodes);
+      const probe = await redis.awaitNumsub(`${prefix}t:${PROBE_TOPIC}`, names.length);
+      run.numsub = { fanout, probe, expectedFanout: setup.nodes, expectedProbe: names.length };
+      ctx.log(`  PUBSUB NUMSUB: fan-out channel ${fanout} (expected ${setup.nodes}), probe channel ${probe} (expected ${names.length})`);
+    }
+
+    run.rssMiB = nodes.map((n, i) => ({ name: names[i], mib: rssBytes(n.pid) / 2 ** 20 }));
+
+    const rig: Rig = { setup, nodes, names, fleet, probeFleet, pusher, redis };
+    const fanout = (nominal: number, seed: number, stepMs: number, drainMs: number): Promise<ClusterStep> =>
+      measure(rig, {
+        fleet: fleet as LoadFleet,
+        connections: plan.subscribers,
+        rate: nominal / plan.subscribers,
+        nominalDeliveries: nominal,
+        seed,
+        stepMs,
+        drainMs,
+        target: { kind: 'topics', topics: [FANOUT_TOPIC], counts: [plan.subscribers] },
+      });
+    const quietIndex = setup.quietNode ? names.length - 1 : -1;
+    let quietFanout = 0;
+    const count = (s: ClusterStep): ClusterStep => {
+      if (quietIndex >= 0) quietFanout += s.nodes[quietIndex].publications;
+      return s;
+    };
+
+    run.warmup = count(await fanout(plan.steps[0], 999, plan.warmupMs, Math.max(plan.drainMs, 500)));
+    if (run.warmup.received === 0) throw new Error(`warm-up delivered nothing (${JSON.stringify(run.warmup.push)})\n${nodes[0].output()}`);
+    ctx.log(`  warm-up: ${fmtRate(run.warmup.receivedPerSec)} received, ${(run.warmup.delivered * 100).toFixed(1)} % delivered`);
+    const once = async (nominal: number, seed: number): Promise<ClusterStep> => {
+      const outcome = count(await fanout(nominal, seed, plan.stepMs, plan.drainMs));
+      if (!plan.thorough || outcome.sustained || outcome.otherCpu <= DISTURBED_CORES || outcome.open < plan.subscribers) return outcome;
+      ctx.log(`  (step at ${fmtRate(outcome.offeredPerSec)} disturbed: other processes used ${(outcome.otherCpu * 100).toFixed(0)} % of a core; measuring it again)`);
+      await sleep(3000);
+      const retry = count(await fanout(nominal, seed, plan.stepMs, plan.drainMs));
+      retry.retriedAfter = outcome;
+      return retry;
+    };
+    for (let i = 0; i < plan.steps.length; i++) {
+      const outcome = await once(plan.steps[i], 1 + i);
+      run.steps.push(outcome);
+      logStep(ctx.log, outcome);
+      if (outcome.sustained) continue;
+      const lastOk = run.steps[run.steps.length - 2];
+      if (plan.thorough && i > 0 && lastOk?.sustained && outcome.open >= plan.subscribers && nodes.every((n) => n.alive())) {
+        await sleep(2000);
+        const middle = await once((plan.steps[i - 1] + plan.steps[i]) / 2, 100 + i);
+        middle.refinement = true;
+        run.steps.push(middle);
+        logStep(ctx.log, middle);
+      }
+      break;
+    }
+    run.best = bestOf(run.steps);
+
+    // Publish probe: many small publications, to measure the per-publication cost on node A and in Redis.
+    if (nodes.every((n) => n.alive())) {
+      await sleep(plan.thorough ? 1500 : 300);
+      run.probe = await measure(rig, {
+        fleet: probeFleet,
+        connections: run.probeConnections,
+        rate: plan.probeRate,
+        nominalDeliveries: plan.probeRate * run.probeConnections,
+        seed: 4242,
+        stepMs: plan.probeMs,
+        drainMs: plan.drainMs,
+        target: { kind: 'topics', topics: [PROBE_TOPIC], counts: [run.probeConnections] },
+      });
+      logStep(ctx.log, run.probe, 'probe: ');
+      if (quietIndex >= 0) {
+        run.quiet = { fanoutPublications: quietFanout, probePublications: run.probe.nodes[quietIndex].publications, probeAccepted: run.probe.accepted };
+        ctx.log(
+          `  quiet node Q: ${quietFanout} fan-out publications received (0 expected); ` +
+            `${run.quiet.probePublications} probe publications for ${run.probe.accepted} accepted probe pushes`,
+        );
+      }
+    }
+    if (!nodes.every((n) => n.alive())) throw new Error(`a node died:\n${nodes.map((n) => n.output()).join('\n')}`);
+    return run;
+  } catch (error) {
+    run.error = error instanceof Error ? error.message : String(error);
+    return run;
+  } finally {
+    await fleet?.closeAll().catch(() => undefined);
+    await probeFleet?.closeAll().catch(() => undefined);
+    await fleet?.stop().catch(() => undefined);
+    await probeFleet?.stop().catch(() => undefined);
+    await pusher?.stop().catch(() => undefined);
+    await stopServers(nodes);
+    if (redis !== undefined && prefix !== undefined) run.keysDeleted = await redis.deleteKeys(prefix).catch(() => -1);
+  }
+}
+
+function bestOf(steps: ClusterStep[]): ClusterStep | undefined {
+  let best: ClusterStep | undefined;
+  for (const s of steps) if (s.sustained && (best === undefined || s.pushRate > best.pushRate)) best = s;
+  return best;
+}
+
+function bestWithinP99(steps: ClusterStep[]): ClusterStep | undefined {
+  return bestOf(steps.filter((s) => s.p99Ms <= P99_BOUND_MS));
+}
+
+function firstFailedOf(steps: ClusterStep[]): ClusterStep | undefined {
+  let first: ClusterStep | undefined;
+  for (const s of steps) if (!s.sustained && (first === undefined || s.pushRate < first.pushRate)) first = s;
+  return first;
+}
+
+// ---------------------------------------------------------------------------
+// Tables
+
+const us = (v: number): string => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const bytes = (v: number): string => `${Math.round(v).toLocaleString('en-US')} B`;
+const kbps = (v: number): string => `${(v / 1024).toFixed(1)} KiB/s`;
+const num = (v: number): string => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+
+interface Metric {
+  name: string;
+  values: (number | string | undefined)[];
+  format?(value: number): string;
+  /** Add `x/first` ratio cells. */
+  ratio?: boolean;
+}
+
+/** One row per metric, a column per set-up, then the ratio of each set-up to the first one. */
+function summary(labels: string[], metrics: Metric[]): { columns: Column[]; rows: Row[] } {
+  const columns: Column[] = [{ key: 'metric', label: 'metric' }];
+  labels.forEach((l, i) => columns.push({ key: `v${i}`, label: l, format: 'rtext' }));
+  for (let i = 1; i < labels.length; i++) columns.push({ key: `r${i}`, label: `${labels[i]} / ${labels[0]}`, format: 'rtext' });
+  const rows = metrics.map((m) => {
+    const row: Row = { metric: m.name };
+    m.values.forEach((v, i) => {
+      row[`v${i}`] = typeof v === 'string' ? v : v === undefined || !Number.isFinite(v) ? '–' : (m.format ?? String)(v);
+    });
+    for (let i = 1; i < labels.length; i++) {
+      const a = m.values[i];
+      const b = m.values[0];
+      row[`r${i}`] = m.ratio && typeof a === 'number' && typeof b === 'number' && Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : '';
+    }
+    return row;
+  });
+  return { columns, rows };
+}
+
+function perNodeCpu(s: ClusterStep | undefined): string | undefined {
+  return s === undefined ? undefined : s.nodes.map((n) => `${n.name} ${(n.cpu * 100).toFixed(0)}`).join(' / ') + ' %';
+}
+
+function summaryOf(runs: SetupRun[]): { columns: Column[]; rows: Row[] } {
+  const labels = runs.map((r) => r.label);
+  const best = runs.map((r) => r.best);
+  const within = runs.map((r) => bestWithinP99(r.steps));
+  const failed = runs.map((r) => firstFailedOf(r.steps));
+  const probe = runs.map((r) => r.probe);
+  /** The first (lowest) step: no process saturated, so CPU there is a cost, not a share of a full machine. */
+  const first = runs.map((r) => [...r.steps].sort((a, b) => a.pushRate - b.pushRate)[0]);
+  const firstLabel = first.find((s) => s !== undefined);
+  const at = <T>(list: (ClusterStep | undefined)[], f: (s: ClusterStep) => T): (T | undefined)[] => list.map((s) => (s === undefined ? undefined : f(s)));
+  return summary(labels, [
+    { name: 'Herald nodes (subscriber nodes + quiet)', values: runs.map((r) => `${r.nodes}${r.quietNode ? ' + 1' : ''}`) },
+    { name: 'subscribers per node', values: runs.map((r) => r.connect.perNode.map((p) => p.ok).join(' / ')) },
+    { name: 'RSS per node, all clients subscribed (MiB)', values: runs.map((r) => r.rssMiB.map((n) => n.mib.toFixed(0)).join(' / ')) },
+    {
+      name: `at the first step (${firstLabel ? rate(firstLabel.nominalDeliveries) : '–'} deliveries/s): Herald CPU, all nodes`,
+      values: at(first, (s) => s.nodesCpu),
+      format: pct,
+      ratio: true,
+    },
+    { name: '… Herald CPU per node', values: first.map(perNodeCpu) },
+    { name: '… Herald CPU per delivery, all nodes (µs)', values: at(first, (s) => s.nodeUsPerDelivery), format: us, ratio: true },
+    { name: '… p50 / p99 latency (ms)', values: at(first, (s) => `${ms(s.p50Ms)} / ${ms(s.p99Ms)}`) },
+    { name: '… machine busy (both cores)', values: at(first, (s) => s.machineBusy), format: (v) => `${(v * 100).toFixed(0)} %` },
+    { name: 'highest sustained step: offered deliveries/s', values: at(best, (s) => s.offeredPerSec), format: rate, ratio: true },
+    { name: 'sustained deliveries/s (received)', values: at(best, (s) => s.receivedPerSec), format: rate, ratio: true },
+    { name: '… pushes/s there', values: at(best, (s) => s.acceptedPerSec), format: num },
+    { name: '… p50 latency (ms)', values: at(best, (s) => s.p50Ms), format: ms },
+    { name: '… p99 latency (ms)', values: at(best, (s) => s.p99Ms), format: ms },
+    { name: '… push API round trip p50 / p99 (ms)', values: at(best, (s) => `${ms(s.apiP50Ms)} / ${ms(s.apiP99Ms)}`) },
+    { name: '… Herald CPU, all nodes (% of a core)', values: at(best, (s) => s.nodesCpu), format: pct, ratio: true },
+    { name: '… Herald CPU per node', values: best.map(perNodeCpu) },
+    { name: '… Herald CPU per delivery, all nodes (µs)', values: at(best, (s) => s.nodeUsPerDelivery), format: us, ratio: true },
+    { name: '… Redis CPU (% of a core)', values: at(best, (s) => s.redis?.cpu ?? NaN), format: (v) => `${(v * 100).toFixed(1)} %` },
+    { name: '… Redis commands/s', values: at(best, (s) => s.redis?.commandsPerSec ?? NaN), format: num },
+    { name: '… Redis bytes out/s', values: at(best, (s) => s.redis?.netOutPerSec ?? NaN), format: kbps },
+    { name: '… load clients CPU', values: at(best, (s) => s.clientCpu), format: pct },
+    { name: '… kernel softirq', values: at(best, (s) => s.softirqCpu), format: pct },
+    { name: '… machine busy (both cores)', values: at(best, (s) => s.machineBusy), format: (v) => `${(v * 100).toFixed(0)} %` },
+    { name: `highest sustained step with p99 ≤ ${P99_BOUND_MS / 1000} s: deliveries/s`, values: at(within, (s) => s.offeredPerSec), format: rate, ratio: true },
+    { name: '… p99 latency there (ms)', values: at(within, (s) => s.p99Ms), format: ms },
+    { name: 'lowest step not sustained: offered/s', values: at(failed, (s) => s.offeredPerSec), format: rate },
+    { name: '… received/s there', values: at(failed, (s) => s.receivedPerSec), format: rate },
+    { name: '… push API round trip p50 / p99 there (ms)', values: at(failed, (s) => `${ms(s.apiP50Ms)} / ${ms(s.apiP99Ms)}`) },
+    { name: '… why not sustained', values: at(failed, (s) => (s.reason ?? '').replace(/ \(64 requests waiting\)/, '')) },
+    { name: 'Redis per publication (highest sustained step): commands', values: at(best, (s) => s.redisTotal?.perPublish?.commands ?? NaN), format: num },
+    { name: '… Redis CPU (µs)', values: at(best, (s) => s.redisTotal?.perPublish?.cpuUs ?? NaN), format: us },
+    { name: '… bytes into Redis', values: at(best, (s) => s.redisTotal?.perPublish?.netInBytes ?? NaN), format: bytes },
+    { name: '… bytes out of Redis', values: at(best, (s) => s.redisTotal?.perPublish?.netOutBytes ?? NaN), format: bytes },
+    { name: 'probe: pushes/s accepted (offered)', values: runs.map((r) => (r.probe ? `${num(r.probe.acceptedPerSec)} (${num(r.probe.pushRate)})` : undefined)) },
+    { name: '… node A CPU per push (µs)', values: at(probe, (s) => s.nodeAUsPerPush), format: us, ratio: true },
+    { name: '… Redis CPU (% of a core)', values: at(probe, (s) => s.redis?.cpu ?? NaN), format: (v) => `${(v * 100).toFixed(1)} %` },
+    { name: '… Redis CPU per publication (µs)', values: at(probe, (s) => s.redisTotal?.perPublish?.cpuUs ?? NaN), format: us },
+    { name: '… of which in the publish script (µs)', values: at(probe, (s) => s.redisTotal?.perPublish?.scriptUs ?? NaN), format: us },
+    { name: '… bytes out of Redis per publication', values: at(probe, (s) => s.redisTotal?.perPublish?.netOutBytes ?? NaN), format: bytes },
+    { name: '… p50 / p99 latency (ms)', values: at(probe, (s) => `${ms(s.p50Ms)} / ${ms(s.p99Ms)}`) },
+    {
+      name: 'PUBSUB NUMSUB fan-out channel (expected)',
+      values: runs.map((r) => (r.numsub ? `${r.numsub.fanout} (${r.numsub.expectedFanout})` : undefined)),
+    },
+    {
+      name: 'quiet node: fan-out publications received (0 expected)',
+      values: runs.map((r) => (r.quiet ? `${r.quiet.fanoutPublications} (probe: ${r.quiet.probePublications} of ${r.quiet.probeAccepted})` : undefined)),
+    },
+  ]);
+}
+
+function stepsTableOf(runs: SetupRun[]): Table {
+  const columns: Column[] = [
+    { key: 'setup', label: 'set-up' },
+    { key: 'offered', label: 'offered deliv/s', format: 'rtext' },
+    { key: 'pushes', label: 'pushes/s', format: 'rtext' },
+    { key: 'received', label: 'received/s', format: 'rtext' },
+    { key: 'delivered', label: 'deliv %', format: 'rtext' },
+    { key: 'p50', label: 'p50 ms', format: 'rtext' },
+    { key: 'p99', label: 'p99 ms', format: 'rtext' },
+    { key: 'api', label: 'API p50/p99 ms', format: 'rtext' },
+    { key: 'nodes', label: 'Herald CPU (all)', format: 'rtext' },
+    { key: 'perNode', label: 'per node', format: 'rtext' },
+    { key: 'usPerDelivery', label: 'µs/deliv', format: 'rtext' },
+    { key: 'redisCpu', label: 'Redis CPU', format: 'rtext' },
+    { key: 'redisCmds', label: 'Redis cmd/s', format: 'rtext' },
+    { key: 'redisOut', label: 'Redis out', format: 'rtext' },
+    { key: 'load', label: 'load CPU', format: 'rtext' },
+    { key: 'pusher', label: 'pusher CPU', format: 'rtext' },
+    { key: 'softirq', label: 'softirq', format: 'rtext' },
+    { key: 'other', label: 'other', format: 'rtext' },
+    { key: 'machine', label: 'machine busy', format: 'rtext' },
+    { key: 'ok', label: 'sustained' },
+  ];
+  const rows: Row[] = [];
+  for (const run of runs) {
+    const list: [string, ClusterStep][] = [...run.steps].sort((a, b) => a.pushRate - b.pushRate).map((s) => [s.refinement ? `${run.label} (halfway)` : run.label, s]);
+    if (run.probe) list.push([`${run.label} probe`, run.probe]);
+    for (const [label, s] of list) {
+      rows.push({
+        setup: label,
+        offered: rate(s.offeredPerSec),
+        pushes: num(s.acceptedPerSec),
+        received: rate(s.receivedPerSec),
+        delivered: (s.delivered * 100).toFixed(1),
+        p50: Number.isFinite(s.p50Ms) ? ms(s.p50Ms) : '–',
+        p99: Number.isFinite(s.p99Ms) ? ms(s.p99Ms) : '–',
+        api: Number.isFinite(s.apiP99Ms) ? `${ms(s.apiP50Ms)}/${ms(s.apiP99Ms)}` : '–',
+        nodes: pct(s.nodesCpu),
+        perNode: s.nodes.map((n) => (n.cpu * 100).toFixed(0)).join('/'),
+        usPerDelivery: Number.isFinite(s.nodeUsPerDelivery) ? us(s.nodeUsPerDelivery) : '–',
+        redisCpu: s.redis ? `${(s.redis.cpu * 100).toFixed(1)} %` : '–',
+        redisCmds: s.redis ? num(s.redis.commandsPerSec) : '–',
+        redisOut: s.redis ? kbps(s.redis.netOutPerSec) : '–',
+        load: pct(s.clientCpu),
+        pusher: pct(s.pusherCpu),
+        softirq: pct(s.softirqCpu),
+        other: pct(s.otherCpu),
+        machine: `${(s.machineBusy * 100).toFixed(0)} %`,
+        ok: s.sustained ? 'yes' : `no: ${s.reason}`,
+      });
+    }
+  }
+  return { title: 'Steps and probe (CPU in % of one core; machine busy in % of both cores; per node: A/B/C[/Q]):', columns, rows };
+}
+
+// ---------------------------------------------------------------------------
+
+export const clusterScenario: Scenario = {
+  name: 's6-cluster',
+  description: 'S6 cluster: one topic, 6,000 subscribers on 1 memory node vs 1, 2, 3 Redis-engine nodes; pushes to node A; node and Redis CPU',
+  async run(ctx: RunContext): Promise<Result> {
+    const subscribers = ctx.quick ? 1_200 : 6_000;
+    const plan: Plan = {
+      subscribers,
+      processes: LoadFleet.processesFor(subscribers),
+      steps: ctx.quick ? QUICK_CLUSTER_DELIVERY_STEPS : CLUSTER_DELIVERY_STEPS,
+      stepMs: ctx.quick ? 1_000 : 4_000,
+      drainMs: ctx.quick ? 300 : 2_000,
+      warmupMs: ctx.quick ? 300 : 1_500,
+      probeRate: 1_000,
+      probeMs: ctx.quick ? 1_000 : 4_000,
+      probePerNode: 10,
+      thorough: !ctx.quick,
+    };
+    const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const basePrefix = `herald-bench-s6-${randomBytes(4).toString('hex')}:`;
+    const errors: string[] = [];
+    let redis: RedisMonitor | undefined;
+    try {
+      redis = await RedisMonitor.open(redisUrl, ctx.log);
+      ctx.log(`  Redis ${redis.version} at ${redisUrl}, pid ${redis.pid ?? '(not readable)'}, key prefix ${basePrefix}*`);
+    } catch (error) {
+      errors.push(`Redis: ${error instanceof Error ? error.message : String(error)}; the Redis set-ups are skipped`);
+    }
+    const runs: SetupRun[] = [];
+    try {
+      for (const setup of CLUSTER_SETUPS) {
+        if (setup.engine === 'redis' && redis === undefined) continue;
+        const run = await runSetup(ctx, setup, plan, redis, basePrefix);
+        runs.push(run);
+        if (run.error !== undefined) {
+          errors.push(`${setup.label}: ${run.error}`);
+          ctx.log(`  ${setup.label} FAILED: ${run.error.split('\n')[0]}`);
+        } else if (run.best === undefined) errors.push(`${setup.label}: not even the first step was sustained`);
+        if (run.numsub && (run.numsub.fanout !== run.numsub.expectedFanout || run.numsub.probe !== run.numsub.expectedProbe)) {
+          errors.push(`${setup.label}: PUBSUB NUMSUB ${JSON.stringify(run.numsub)}`);
+        }
+        if (run.quiet && run.quiet.fanoutPublications !== 0) {
+          errors.push(`${setup.label}: the quiet node routed ${run.quiet.fanoutPublications} fan-out publications (0 expected)`);
+        }
+      }
+    } finally {
+      if (redis !== undefined) {
+        const left = await redis.deleteKeys(basePrefix).catch(() => -1);
+        if (left !== 0) ctx.log(`  deleted ${left} leftover keys under ${basePrefix}`);
+        await redis.close();
+      }
+    }
+    if (runs.length === 0) throw new Error(errors.join('; ') || 'no set-up ran');
+    return {
+      ...summaryOf(runs),
+      tables: [stepsTableOf(runs)],
+      params: {
+        ...plan,
+        payloadBytes: PAYLOAD_BYTES,
+        api: 'POST /v1/pushData to node A',
+        fanoutTopic: FANOUT_TOPIC,
+        probeTopic: PROBE_TOPIC,
+        setups: CLUSTER_SETUPS,
+        redis: redis === undefined ? null : { url: redisUrl, version: redis.version, pid: redis.pid ?? null, keyPrefix: basePrefix },
+        ...runParams(),
+      },
+      details: runs,
+      notes: [
+        'sustained: ≥ 95 % of the offered deliveries arrived within the step + drain, no push refused or left unsent, no connection lost (as S2).',
+        'latency: pusher stamp (before the HTTP request to node A) to the load client reading the frame, whichever node the client is on.',
+        'Redis CPU: INFO cpu (used_cpu_user + used_cpu_sys) over the push window; per publication: over step + drain, divided by accepted pushes. The bench\'s own INFO calls are subtracted from the command and byte counts.',
+        `probe: ${plan.probeRate} pushes/s to a topic with ${plan.probePerNode} subscribers on every node (quiet node included), ${plan.probeMs / 1000} s, after the steps.`,
+        'every process shares the 2 cores: more nodes spread connections and fan-out work, they cannot add CPU here.',
+      ],
+      errors,
+    };
+  },
+};
