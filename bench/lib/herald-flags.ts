@@ -6,7 +6,7 @@
  *
  *   BENCH_HERALD_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench -- s2-fanout
  */
-export const HERALD_NODE_FLAGS: string[] = [];
+export const HERALD_NODE_FLAGS: string[] = ['--max-semi-space-size=1'];
 
 /** The flags to use: the env override when set (even empty), else {@link HERALD_NODE_FLAGS}. */
 export function heraldNodeFlags(): string[] {
