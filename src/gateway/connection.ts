@@ -10,6 +10,7 @@ import {
   type DeflateParams,
 } from '../protocol/permessage-deflate.js';
 import type { PreparedMessage } from '../protocol/prepared-message.js';
+import { FrameRun, appendFrame, type PendingFrames } from './frame-run.js';
 
 /** A connection's permessage-deflate agreement, and its inflate window if the client keeps context. */
 export interface DeflateState {
@@ -97,8 +98,8 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   /** @internal wheel tick of the last bytes received, for the idle timeout (0 when unused). */
   lastActivityTick = 0;
 
-  /** @internal frames queued this turn: one buffer, several, or none. */
-  pending: Buffer | Buffer[] | null = null;
+  /** @internal frames queued for the next write: none, one, or a run (possibly shared with other connections). */
+  pending: PendingFrames = null;
   /** @internal */
   pendingBytes = 0;
   /** @internal the transport's backlog when this turn's first frame was queued (it can only shrink until the flush). */
@@ -168,10 +169,8 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
     if (pending === null) {
       this.pending = frame;
       this.owner.markDirty(this);
-    } else if (Array.isArray(pending)) {
-      pending.push(frame);
     } else {
-      this.pending = [pending, frame];
+      this.pending = appendFrame(pending, frame);
     }
     this.pendingBytes += frame.length;
     return buffered + frame.length > bound / 2 ? 'backpressure' : 'ok';
@@ -215,15 +214,15 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
     const bytes = this.pendingBytes;
     this.pendingBytes = 0;
     if (this.transportClosed) return;
-    if (!Array.isArray(pending)) {
+    if (!(pending instanceof FrameRun)) {
       this.transportWrite(pending);
     } else if (bytes <= CONCAT_LIMIT) {
-      // Small frames: one copy into one buffer beats a write request per frame. The subscribers of a
-      // topic usually hold the very same frames in the same order: they share one concatenation.
-      this.transportWrite(concatShared(pending, bytes));
+      // Small frames: one copy into one buffer beats a write request per frame, and connections
+      // that share the run share that copy.
+      this.transportWrite(pending.concat());
     } else {
       // Large frames: hand the buffers to writev without copying.
-      this.transportWritev(pending);
+      this.transportWritev(pending.frames);
     }
   }
 
@@ -330,37 +329,4 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
 /** Above this many queued bytes, frames go to writev instead of being concatenated. */
 const CONCAT_LIMIT = 64 * 1024;
 
-/** The last concatenation made by a flush, and the frames it joined. */
-let sharedFrames: Buffer[] | null = null;
-let sharedBytes: Buffer | null = null;
-
-/**
- * `Buffer.concat(frames)`, reusing the previous result when `frames` holds the
- * same buffers in the same order. Queued frames never change after queueing
- * (see `sendFrame`), so identity is enough; a fan-out of k messages to n
- * connections then costs one concatenation, not n.
- */
-function concatShared(frames: Buffer[], bytes: number): Buffer {
-  const last = sharedFrames;
-  if (last !== null && last.length === frames.length) {
-    let same = true;
-    for (let i = 0; i < frames.length; i++) {
-      if (last[i] !== frames[i]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return sharedBytes as Buffer;
-  }
-  const joined = Buffer.concat(frames, bytes);
-  sharedFrames = frames;
-  sharedBytes = joined;
-  return joined;
-}
-
-/** @internal forget the shared concatenation (end of a flush round), so its memory is not held. */
-export function releaseSharedConcat(): void {
-  sharedFrames = null;
-  sharedBytes = null;
-}
 const EMPTY = Buffer.alloc(0);

@@ -15,7 +15,8 @@ import {
   type UpgradeRequest,
 } from '../protocol/upgrade-request.js';
 import { ConnectionLimiter, OriginPolicy, type ConnectionLimitOptions } from './connection-limits.js';
-import { ConnectionState, releaseSharedConcat, type ConnectionOwner, type WebSocketConnection } from './connection.js';
+import { ConnectionState, type ConnectionOwner, type WebSocketConnection } from './connection.js';
+import { forgetFrameMemo } from './frame-run.js';
 import { NetSocketConnection } from './net-socket-connection.js';
 import { listenOnRawHandle, listenRawTcp, rawTcpAvailable, type RawTcpListener, type TcpHandle } from './raw-tcp.js';
 import { RawTcpConnection } from './raw-tcp-connection.js';
@@ -479,7 +480,7 @@ export class WebSocketServer implements ConnectionOwner {
       conn.lastFlushMs = conn.lastFlushMs === -2 ? -1 : stamp;
       conn.flush();
     }
-    releaseSharedConcat();
+    forgetFrameMemo();
     if (end < list.length) setImmediate(flushRest, this, list, end);
   }
 
