@@ -54,7 +54,7 @@ export const fanoutScenario: Scenario = {
     const errors: string[] = [];
     for (const spec of contestants([], { mergeVariant: true })) {
       ctx.log(`  ${spec.label}: ${subscribers} subscribers of one topic, ${processes} load processes`);
-      const run = await withSession(spec, { processes, pusher: true }, async ({ server, fleet, pusher }) => {
+      const run = await withSession(spec, { processes, pusher: true, pusherSockets: 16 }, async ({ server, fleet, pusher }) => {
         const connect = await fleet.connect(server, subscribers, 256);
         if (connect.ok < subscribers) throw new Error(`${spec.label}: only ${connect.ok}/${subscribers} connected ${JSON.stringify(connect.errors)}`);
         const sub = await fleet.subscribe({ kind: 'topic', topic: 'fanout' });

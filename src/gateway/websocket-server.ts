@@ -583,7 +583,7 @@ function flushRest(server: WebSocketServer, list: WebSocketConnection[], start: 
 }
 
 /** Connections written per event-loop turn by a flush (see flushList). */
-const FLUSH_SLICE = 1024;
+const FLUSH_SLICE = 256;
 
 /** Merge-window clock: whole ms, kept in 30 bits so it stays a small integer (compared modulo 2^30). */
 const CLOCK_MASK = 0x3fffffff;
