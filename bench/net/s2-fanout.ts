@@ -5,7 +5,9 @@
  * 250 k, 500 k, 1 M, 2 M, 3 M, 4 M, … Each step runs ~5 s plus a drain of at
  * most 2 s; the run stops at the first step that is not sustained (see
  * steps.ts). The result is the highest sustained step. When Herald's `--help`
- * lists `--merge-window`, Herald runs twice: without and with a 10 ms window.
+ * lists `--merge-window`, Herald also runs once per merge window of
+ * `BENCH_MERGE_WINDOWS` (default 100 ms and 500 ms; see common.ts). The pusher
+ * uses 16 keep-alive connections, as a busy backend would.
  */
 import type { Result, RunContext, Scenario } from '../lib/types.js';
 import { comparison, contestants, ms, pct, rate, runParams, stepsTable, withSession } from './common.js';
