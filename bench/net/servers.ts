@@ -66,6 +66,11 @@ export function heraldSupports(flag: string): boolean {
   return new RegExp(`(^|\\s)${flag.replace(/[-]/g, '\\-')}(\\s|,|$)`, 'm').test(helpText);
 }
 
+/** Node flags for the ws baseline: none (as ws users run it), or `BENCH_WS_NODE_FLAGS` for a comparison at equal flags. */
+function baselineNodeFlags(): string[] {
+  return (process.env.BENCH_WS_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f.length > 0);
+}
+
 export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   const wsPort = await freePort();
   let apiPort = await freePort();
@@ -84,7 +89,7 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
           '--log-level', 'warn',
           ...(spec.heraldArgs ?? []),
         ]
-      : [process.execPath, BASELINE_MAIN, '--host', HOST, '--ws-port', String(wsPort), '--api-port', String(apiPort)];
+      : [process.execPath, ...baselineNodeFlags(), BASELINE_MAIN, '--host', HOST, '--ws-port', String(wsPort), '--api-port', String(apiPort)];
   const child: ChildProcess = track(
     spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...spec.env } }),
   );
