@@ -101,8 +101,14 @@ export type PushTarget =
   | { kind: 'users'; users: number; uidPrefix: string; topic: string };
 
 export interface PushRunArgs {
-  /** `pushData`: one push per `POST /v1/pushData`; `batch`: `POST /v1/push` arrays. */
-  api: 'pushData' | 'batch';
+  /**
+   * `pushData`: one push per `POST /v1/pushData`; `batch`: `POST /v1/push`
+   * arrays; `grpcStream`: gRPC `herald.v1.Push/PublishStream`, one message
+   * per push on `grpcStreams` client streams opened at the start of the run
+   * and half-closed at its end (the pusher must have been initialised with a
+   * `grpcPort`).
+   */
+  api: 'pushData' | 'batch' | 'grpcStream';
   /** Pushes (items) per second offered. */
   rate: number;
   durationMs: number;
@@ -116,6 +122,16 @@ export interface PushRunArgs {
   seed: number;
   /** Give up waiting for answers this long after the last send. */
   answerTimeoutMs: number;
+  /** `grpcStream`: client streams the pushes are spread over (one per tick, in turn); default 1. */
+  grpcStreams?: number;
+  /**
+   * `grpcStream`: pushes written to the streams but not yet taken by the
+   * transport (the grpc-js write buffers, i.e. HTTP/2 flow control is holding
+   * them back), all streams together, at most; pushes due while they hold this
+   * many are not sent (counted as dropped). The streams' counterpart of
+   * `maxOutstanding`. Default 4,000.
+   */
+  maxQueued?: number;
 }
 
 export interface PushRunResult {
@@ -127,8 +143,9 @@ export interface PushRunResult {
   failed: number;
   /** Not sent: `maxOutstanding` requests were already waiting. */
   dropped: number;
-  /** Requests unanswered when the wait ended. */
+  /** Requests (gRPC: streams) unanswered when the wait ended. */
   unanswered: number;
+  /** HTTP requests sent (gRPC: streams opened). */
   requests: number;
   httpErrors: Record<string, number>;
   /** Deliveries the scheduled / accepted pushes should cause (subscriber counts). */
@@ -136,6 +153,8 @@ export interface PushRunResult {
   okDeliveries: number;
   cpuUs: number;
   elapsedMs: number;
-  /** HTTP request round trip. */
+  /** HTTP request round trip (gRPC stream: half-close to the summary). */
   apiLatency: HistogramSnapshot;
+  /** `grpcStream`: most pushes waiting in the streams' write buffers (together) at a tick. */
+  maxQueuedSeen?: number;
 }

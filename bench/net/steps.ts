@@ -120,7 +120,11 @@ async function one(run: StepRun, step: StepPlan, seed: number, stepMs: number, d
   const lost = Object.values(stats.closes).reduce((a, b) => a + b, 0);
   const reasons: string[] = [];
   if (delivered < SUSTAINED_FRACTION) reasons.push(`delivered ${(delivered * 100).toFixed(1)} %`);
-  if (push.dropped > 0) reasons.push(`${push.dropped} pushes not sent (${run.push.maxOutstanding} requests waiting)`);
+  if (push.dropped > 0) {
+    const full =
+      run.push.api === 'grpcStream' ? `${run.push.maxQueued} pushes waiting in the streams' write buffers` : `${run.push.maxOutstanding} requests waiting`;
+    reasons.push(`${push.dropped} pushes not sent (${full})`);
+  }
   if (push.failed > 0) reasons.push(`${push.failed} pushes refused ${JSON.stringify(push.httpErrors)}`);
   if (push.unanswered > 0) reasons.push(`${push.unanswered} requests unanswered`);
   if (lost > 0 || stats.open < run.connections) reasons.push(`connections lost ${JSON.stringify(stats.closes)} (open ${stats.open})`);
