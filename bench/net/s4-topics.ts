@@ -43,7 +43,7 @@ export const topicsScenario: Scenario = {
     const errors: string[] = [];
     for (const spec of contestants()) {
       ctx.log(`  ${spec.label}: ${connections} connections × ${perConnection} of ${topicCount} topics`);
-      const run = await withSession(spec, { processes, pusher: true }, async ({ server, fleet, pusher }) => {
+      const run = await withSession(spec, { processes, pusher: true, pusherSockets: 16 }, async ({ server, fleet, pusher }) => {
         const connect = await fleet.connect(server, connections, 256);
         if (connect.ok < connections) throw new Error(`${spec.label}: only ${connect.ok}/${connections} connected ${JSON.stringify(connect.errors)}`);
         const sub = await fleet.subscribe({ kind: 'multi', perConnection, topics: topicCount, seed: SEED, prefix: 'topic-' });
