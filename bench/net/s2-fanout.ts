@@ -14,7 +14,7 @@ import { comparison, contestants, ms, pct, rate, runParams, stepsTable, withSess
 import { LoadFleet } from './fleet.js';
 import { P99_BOUND_MS, bestSustained, bestWithin, firstFailed, runSteps, type StepOutcome, type StepPlan } from './steps.js';
 
-export const DELIVERY_STEPS = [50e3, 100e3, 250e3, 500e3, 1e6, 2e6, 3e6, 4e6, 5e6, 6e6, 8e6];
+export const DELIVERY_STEPS = [50e3, 100e3, 250e3, 500e3, 1e6, 2e6, 3e6, 4e6, 5e6, 6e6, 8e6, 10e6, 12e6, 16e6];
 export const QUICK_DELIVERY_STEPS = [100e3];
 
 export interface SteppedRun {

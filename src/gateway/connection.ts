@@ -55,6 +55,11 @@ export interface ConnectionOwner {
   readonly activityTick: number;
 }
 
+/** `lastFlushMs` of a connection never written (merge-window clock values are ≥ 0). */
+export const NEVER_FLUSHED = -1;
+/** `lastFlushMs` of a connection whose next write carries the 101 response: that write does not count. */
+export const HANDSHAKE_FLUSH = -2;
+
 /** Links a transport object (socket or TCP handle) back to its connection. */
 export const kConnection = Symbol('herald.connection');
 
@@ -104,8 +109,11 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   pendingBytes = 0;
   /** @internal the transport's backlog when this turn's first frame was queued (it can only shrink until the flush). */
   pendingBacklog = 0;
-  /** @internal when this connection was last flushed, in ms modulo 2^30; negative: never (see WebSocketServer's merge window). */
-  lastFlushMs = -1;
+  /**
+   * @internal when this connection was last flushed, in ms modulo 2^30 (see
+   * WebSocketServer's merge window), or NEVER_FLUSHED, or HANDSHAKE_FLUSH.
+   */
+  lastFlushMs = NEVER_FLUSHED;
 
   constructor(owner: ConnectionOwner) {
     this.owner = owner;
@@ -179,7 +187,7 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   /** @internal queue the 101 response as the first bytes of this turn's write. */
   queueHandshakeResponse(response: Buffer): void {
     // The write that carries the 101 does not start a merge window: the first message after it goes out at once.
-    this.lastFlushMs = -2;
+    this.lastFlushMs = HANDSHAKE_FLUSH;
     this.pending = response;
     this.pendingBytes = response.length;
     this.owner.markDirty(this);

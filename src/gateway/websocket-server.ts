@@ -15,7 +15,7 @@ import {
   type UpgradeRequest,
 } from '../protocol/upgrade-request.js';
 import { ConnectionLimiter, OriginPolicy, type ConnectionLimitOptions } from './connection-limits.js';
-import { ConnectionState, type ConnectionOwner, type WebSocketConnection } from './connection.js';
+import { ConnectionState, HANDSHAKE_FLUSH, NEVER_FLUSHED, type ConnectionOwner, type WebSocketConnection } from './connection.js';
 import { forgetFrameMemo } from './frame-run.js';
 import { NetSocketConnection } from './net-socket-connection.js';
 import { listenOnRawHandle, listenRawTcp, rawTcpAvailable, type RawTcpListener, type TcpHandle } from './raw-tcp.js';
@@ -477,7 +477,7 @@ export class WebSocketServer implements ConnectionOwner {
     const end = Math.min(list.length, start + FLUSH_SLICE);
     for (let i = start; i < end; i++) {
       const conn = list[i];
-      conn.lastFlushMs = conn.lastFlushMs === -2 ? -1 : stamp;
+      conn.lastFlushMs = conn.lastFlushMs === HANDSHAKE_FLUSH ? NEVER_FLUSHED : stamp;
       conn.flush();
     }
     forgetFrameMemo();
