@@ -224,12 +224,12 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
     if (this.transportClosed) return;
     if (!(pending instanceof FrameRun)) {
       this.transportWrite(pending);
-    } else if (bytes <= CONCAT_LIMIT) {
-      // Small frames: one copy into one buffer beats a write request per frame, and connections
-      // that share the run share that copy.
+    } else if (bytes <= CONCAT_LIMIT || pending.shared || pending.frames.length > WRITEV_MAX_FRAMES) {
+      // Small or many frames: one copy into one buffer beats an iovec per frame, and connections
+      // that share the run share that copy (made once for all of them).
       this.transportWrite(pending.concat());
     } else {
-      // Large frames: hand the buffers to writev without copying.
+      // A few large frames of this connection alone: hand them to writev without copying.
       this.transportWritev(pending.frames);
     }
   }
@@ -334,7 +334,9 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   }
 }
 
-/** Above this many queued bytes, frames go to writev instead of being concatenated. */
+/** Above this many queued bytes, a run only this connection holds goes to writev instead of being concatenated. */
 const CONCAT_LIMIT = 64 * 1024;
+/** …unless it has more frames than this: an iovec per small frame costs more than one copy. */
+const WRITEV_MAX_FRAMES = 16;
 
 const EMPTY = Buffer.alloc(0);
