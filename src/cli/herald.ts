@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env node
 /**
  * Entry point of the `herald` command (package.json `bin`); the dispatcher is
  * {@link runHerald} in cli.ts, importable without running anything.

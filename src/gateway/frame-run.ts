@@ -36,7 +36,7 @@ export class FrameRun {
     return (this.joined ??= Buffer.concat(this.frames, this.bytes));
   }
 
-  /** @internal append in place: only for a run held by one connection and not in the memo. */
+  /** @internal append in place: only for a run held by one connection (the memo forgotten if it names it). */
   push(frame: Buffer): void {
     this.frames.push(frame);
     this.bytes += frame.length;
@@ -60,7 +60,10 @@ export function appendFrame(pending: Buffer | FrameRun, frame: Buffer): FrameRun
     run.shared = true;
     return run;
   }
-  if (pending instanceof FrameRun && !pending.shared && pending !== memoTo) {
+  if (pending instanceof FrameRun && !pending.shared) {
+    // Held by this connection alone: grow it in place. If it is the memo's run, the memo would now
+    // name a longer run than (memoFrom + memoFrame): forget it.
+    if (pending === memoTo) forgetFrameMemo();
     pending.push(frame);
     return pending;
   }

@@ -47,6 +47,8 @@ export class NetSocketConnection extends WebSocketConnection {
   }
 
   end(): void {
+    // What is queued goes out before our FIN (see RawTcpConnection.end).
+    this.flush();
     this.socket.end();
   }
 
@@ -60,11 +62,13 @@ function onSocketData(this: Socket, chunk: Buffer): void {
 }
 
 /**
- * The peer sent FIN: end our side too. `http.Server` sockets (attach mode) allow
- * half-open connections, so without this 'close', and onClose, would never come.
+ * The peer sent FIN: write what is queued, then end our side too. Our servers
+ * (and `http.Server` in attach mode) allow half-open sockets, so Node does not
+ * end them itself (which would refuse the queued writes), and without this
+ * 'close', and onClose, would never come.
  */
 function onSocketEnd(this: Socket): void {
-  this.end();
+  (this as OwnedSocket)[kConnection].end();
 }
 
 /** Errors (ECONNRESET, EPIPE…) are followed by 'close', which does the cleanup. */

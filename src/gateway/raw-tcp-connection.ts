@@ -75,6 +75,9 @@ export class RawTcpConnection extends WebSocketConnection {
 
   end(): void {
     if ((this.flags & (CLOSED | ENDED)) !== 0) return;
+    // What is queued (the 101 and greeting of a client that half-closed right after its request,
+    // messages of this turn) goes out before our FIN.
+    this.flush();
     this.flags |= ENDED;
     // libuv runs the shutdown after every queued write, so nothing is cut off.
     if (this.handle.shutdown(newShutdownRequest(this.handle, onRawShutdown)) !== 0) this.terminate();

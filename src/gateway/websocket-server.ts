@@ -195,7 +195,8 @@ export class WebSocketServer implements ConnectionOwner {
     const tlsOptions = this.options.tls;
     if (tlsOptions !== undefined) {
       const server = createTlsServer(
-        { cert: tlsOptions.cert, key: tlsOptions.key, handshakeTimeout: this.handshakeTimeoutMs },
+        // allowHalfOpen: a peer's FIN must not end our side before what is queued is written (see NetSocketConnection).
+        { cert: tlsOptions.cert, key: tlsOptions.key, handshakeTimeout: this.handshakeTimeoutMs, allowHalfOpen: true },
         (socket) => {
           socket.setNoDelay(true);
           this.accept(socket);
@@ -215,7 +216,7 @@ export class WebSocketServer implements ConnectionOwner {
         return Promise.reject(error);
       }
     }
-    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     this.netServer = server;
     return listenNet(server, port, host, backlog);
   }

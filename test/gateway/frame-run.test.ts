@@ -100,3 +100,18 @@ describe('FrameRun queues', () => {
     check();
   });
 });
+
+describe('FrameRun queues of a lone busy connection', () => {
+  it('grow in place after the first copy, even while the memo names them', () => {
+    forgetFrameMemo();
+    const frames = Array.from({ length: 6 }, (_, i) => Buffer.from(`m${i}`));
+    let p: PendingFrames = queue(queue(null, frames[0]), frames[1]);
+    const run = p as FrameRun;
+    for (const f of frames.slice(2)) p = queue(p, f);
+    assert.equal(p, run, 'no copy per append');
+    assert.equal(run.concat().toString(), 'm0m1m2m3m4m5');
+    // Another connection in the state the memo had recorded still gets exactly its own queue.
+    const other = queue(frames[0], frames[1]);
+    assert.deepEqual(framesOf(other).map(String), ['m0', 'm1']);
+  });
+});

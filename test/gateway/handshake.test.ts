@@ -317,3 +317,26 @@ describe('subprotocol selection', () => {
     assert.equal(response.headers.has('sec-websocket-protocol'), false);
   });
 });
+
+describe('a client that half-closes right after its request', () => {
+  for (const transport of ['raw', 'net'] as const) {
+    it(`still gets the 101 and what onOpen sent, then the server's FIN (${transport} transport)`, async (t) => {
+      const s = await startServer(t, { transport, onOpen: (conn) => conn.send('greeting') });
+      const { connect } = await import('node:net');
+      const socket = connect(s.port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      const ended = new Promise<void>((resolve) => socket.on('end', () => resolve()));
+      socket.on('error', () => undefined);
+      socket.end(buildRequest());
+      await ended;
+      socket.destroy();
+      const bytes = Buffer.concat(chunks);
+      const head = bytes.toString('latin1');
+      assert.ok(head.startsWith('HTTP/1.1 101 '), head.slice(0, 40));
+      const body = bytes.subarray(head.indexOf('\r\n\r\n') + 4);
+      // One unmasked text frame "greeting" (RFC 6455 §5.2), before the FIN.
+      assert.deepEqual(body.subarray(0, 10), Buffer.concat([Buffer.from([0x81, 8]), Buffer.from('greeting')]));
+    });
+  }
+});

@@ -84,3 +84,25 @@ describe('merge window', () => {
     assert.ok(close.type === 'close' && close.code === 4002);
   });
 });
+
+describe('merge window and a peer that half-closes', () => {
+  for (const transport of ['raw', 'net'] as const) {
+    it(`writes what the window holds before answering the FIN (${transport} transport)`, async (t) => {
+      const s = await startServer(t, {
+        transport,
+        mergeWindowMs: 10_000,
+        onMessage(conn, data) {
+          conn.send(data.toString() === 'first' ? 'a' : 'held');
+        },
+      });
+      const client = s.track(await RawClient.open(s.port));
+      client.send(OpCode.Text, 'first');
+      await waitUntil(() => client.events.length === 1, "'a'");
+      client.send(OpCode.Text, 'second');
+      await waitUntil(() => s.rec.messages.length === 2, 'the second message at the server');
+      client.socket.end();
+      await waitUntil(() => client.events.length === 2, 'the held message, long before the window ends');
+      assert.deepEqual(texts(client), ['a', 'held']);
+    });
+  }
+});
