@@ -39,7 +39,7 @@ import { LoadFleet } from './fleet.js';
 import { RedisMonitor, redisDelta, type RedisDelta, type RedisSample } from './s6-redis.js';
 import { bestOf, stepsTableOf, summaryOf } from './s6-report.js';
 import { serverMetrics, startServers, stopServers, type RunningServer, type ServerSpec } from './servers.js';
-import { DISTURBED_CORES, SUSTAINED_FRACTION, fmtRate } from './steps.js';
+import { DISTURBED_CORES, SUSTAINED_FRACTION, fmtRate, type StepOutcome } from './steps.js';
 import { Worker, childModule } from './worker.js';
 
 /** Offered deliveries per second of the steps (pushes/s = this / subscribers). */
@@ -90,20 +90,9 @@ export interface NodeStep {
   publications: number;
 }
 
-export interface ClusterStep {
-  nominalDeliveries: number;
-  pushRate: number;
-  sentPerSec: number;
-  acceptedPerSec: number;
-  offeredPerSec: number;
-  receivedPerSec: number;
-  delivered: number;
-  received: number;
-  scheduledDeliveries: number;
+/** One step of a set-up: S2's step outcome, with CPU per node instead of one server's, and Redis. */
+export interface ClusterStep extends Omit<StepOutcome, 'serverCpu' | 'push' | 'retriedAfter'> {
   accepted: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
   nodes: NodeStep[];
   /** All Herald nodes together, cores. */
   nodesCpu: number;
@@ -115,21 +104,10 @@ export interface ClusterStep {
   redis?: RedisDelta;
   /** Step start to end of drain: the per-publication figures. */
   redisTotal?: RedisDelta;
-  clientCpu: number;
-  pusherCpu: number;
-  machineBusy: number;
-  softirqCpu: number;
-  otherCpu: number;
-  drainMs: number;
   push: Omit<PushRunResult, 'apiLatency'>;
   /** HTTP round trip of the push requests to node A (answered once Redis has answered, on the Redis engine). */
   apiP50Ms: number;
   apiP99Ms: number;
-  closes: Record<string, number>;
-  open: number;
-  sustained: boolean;
-  reason?: string;
-  refinement?: boolean;
   retriedAfter?: ClusterStep;
 }
 

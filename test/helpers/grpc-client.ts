@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import WebSocket from 'ws';
 import { loadProtos } from '../../src/api/grpc-push-api.js';
 import { HeraldNode, type HeraldNodeOptions } from '../../src/node.js';
-import { TestClient, waitUntil, type ApiResponse, type TestNode } from './herald-node.js';
+import { TestClient, apiRequests, waitUntil, type TestNode } from './herald-node.js';
 
 /** Safety deadline of a unary call. */
 export const CALL_DEADLINE_MS = 30_000;
@@ -207,23 +207,7 @@ export async function startGrpcNode(options: HeraldNodeOptions = {}): Promise<Gr
   const clients = new Set<TestClient>();
   const grpcClients: GrpcPushClient[] = [];
 
-  const request = async (path: string, init?: RequestInit): Promise<ApiResponse> => {
-    const res = await fetch(`${apiUrl}${path}`, init);
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, headers: res.headers, text, json };
-  };
-  const post = (path: string, body: unknown) =>
-    request(path, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
+  const { request, post } = apiRequests(apiUrl);
   const terminateAll = (): void => {
     for (const client of clients) if (client.closeEvent === undefined) client.terminate();
     clients.clear();

@@ -211,14 +211,15 @@ export interface TestNode {
   stop(): Promise<void>;
 }
 
-/** Start a node on 127.0.0.1 with ephemeral ports; `options` override anything. */
-export async function startNode(options: HeraldNodeOptions = {}): Promise<TestNode> {
-  const node = new HeraldNode({ wsHost: '127.0.0.1', wsPort: 0, apiHost: '127.0.0.1', apiPort: 0, ...options });
-  const { ws, api } = await node.start();
-  const wsUrl = `ws://127.0.0.1:${ws.port}${options.wsPath ?? '/ws'}`;
-  const apiUrl = `http://127.0.0.1:${api?.port}`;
-  const clients = new Set<TestClient>();
-
+/**
+ * `request(path, init)` and `post(path, body)` against the push API at
+ * `apiUrl`, answering status, headers, text and the parsed JSON (undefined if
+ * the body is not JSON). A string body is sent as is.
+ */
+export function apiRequests(apiUrl: string): {
+  request(path: string, init?: RequestInit): Promise<ApiResponse>;
+  post(path: string, body: unknown): Promise<ApiResponse>;
+} {
   const request = async (path: string, init?: RequestInit): Promise<ApiResponse> => {
     const res = await fetch(`${apiUrl}${path}`, init);
     const text = await res.text();
@@ -230,12 +231,24 @@ export async function startNode(options: HeraldNodeOptions = {}): Promise<TestNo
     }
     return { status: res.status, headers: res.headers, text, json };
   };
-  const post = (path: string, body: unknown) =>
+  const post = (path: string, body: unknown): Promise<ApiResponse> =>
     request(path, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
+  return { request, post };
+}
+
+/** Start a node on 127.0.0.1 with ephemeral ports; `options` override anything. */
+export async function startNode(options: HeraldNodeOptions = {}): Promise<TestNode> {
+  const node = new HeraldNode({ wsHost: '127.0.0.1', wsPort: 0, apiHost: '127.0.0.1', apiPort: 0, ...options });
+  const { ws, api } = await node.start();
+  const wsUrl = `ws://127.0.0.1:${ws.port}${options.wsPath ?? '/ws'}`;
+  const apiUrl = `http://127.0.0.1:${api?.port}`;
+  const clients = new Set<TestClient>();
+
+  const { request, post } = apiRequests(apiUrl);
 
   const testNode: TestNode = {
     node,
