@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages, what the test suite needs and a fresh machine
+# may lack: redis-server (Redis engine tests start their own when none answers),
+# chromium (browser tests; never a downloaded browser), python3-websockets (a
+# real client peer) and openssl (TLS tests make their certificates). Already
+# present → prints nothing and changes nothing. Run by `npm test` (pretest).
+set -euo pipefail
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+/usr/bin/python3 -c 'import websockets' >/dev/null 2>&1 || missing+=(python3-websockets)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "test setup: installing missing Debian packages: ${missing[*]}" >&2
+if [ "${HERALD_TEST_NO_INSTALL:-}" = 1 ]; then
+  echo "test setup: HERALD_TEST_NO_INSTALL=1, not installing; tests needing them will fail" >&2
+  exit 0
+fi
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
+as_root apt-get update -qq || echo "test setup: apt-get update failed; trying the install anyway" >&2
+as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "test setup: installed ${missing[*]}" >&2
