@@ -76,6 +76,8 @@ export class HeraldClient {
   /** The user last logged in as; private positions are dropped when it changes. */
   private uid: string | undefined = undefined;
   private loginWaiters: LoginWaiter[] = [];
+  /** Why the last login on this connection failed; cleared by the next attempt. */
+  private loginError: Error | undefined = undefined;
 
   /** Validates `options` (TypeError/RangeError); does not connect: call {@link connect}. */
   constructor(options: HeraldClientOptions) {
@@ -403,6 +405,9 @@ export class HeraldClient {
    * (subscribeAll). Private streams need a successful login.
    */
   private sendSubscribe(stream: StreamState): void {
+    if (this.requests !== null && stream.isPrivate && this.session === 'out' && this.loginMissing() !== undefined) {
+      return this.checkLoginLater(stream);
+    }
     if (this.requests === null || this.session === 'pending' || (stream.isPrivate && this.session !== 'in')) return;
     const generation = this.generation;
     stream.sentOn = generation;
@@ -449,6 +454,7 @@ export class HeraldClient {
     const seq = ++this.loginSeq;
     const generation = this.generation;
     this.session = 'pending';
+    this.loginError = undefined;
     let token: string | Promise<string>;
     try {
       token = typeof credential === 'function' ? credential() : credential;
@@ -497,11 +503,49 @@ export class HeraldClient {
     this.subscribeAll();
   }
 
+  /**
+   * A private subscription on an open connection with no credential at all
+   * can never be sent. Checked a microtask later, so `subscribe(…, { private:
+   * true })` followed at once by `login()` is not refused.
+   */
+  private checkLoginLater(stream: StreamState): void {
+    const generation = this.generation;
+    queueMicrotask(() => {
+      if (generation !== this.generation || this.session !== 'out' || this.streams.get(stream.key) !== stream) return;
+      const error = this.loginMissing();
+      if (error !== undefined) this.refusePrivate(error, stream);
+    });
+  }
+
+  /** Why a private subscription cannot be sent on this connection: no credential, or its login failed; undefined if one may still come. */
+  private loginMissing(): Error | undefined {
+    if (this.credential === undefined) {
+      return new HeraldError(ReplyCode.NotLoggedIn, 'a private subscription needs a login: pass options.token or call login()');
+    }
+    return this.loginError;
+  }
+
+  /**
+   * Reject the `ready` of private subscriptions not yet confirmed (of `only`,
+   * or of every private stream) and emit `error` once if any was waiting. The
+   * subscriptions are kept: a later successful login sends them.
+   */
+  private refusePrivate(error: Error, only?: StreamState): void {
+    let waiting = false;
+    for (const stream of only === undefined ? this.streams.values() : [only]) {
+      if (!stream.isPrivate || stream.confirmedOn === this.generation) continue;
+      for (const handle of stream.handles) waiting = handle.confirm(error) || waiting;
+    }
+    if (waiting || only === undefined) this.report(error);
+  }
+
   private loginFailed(seq: number, error: Error): void {
     if (seq !== this.loginSeq) return;
     if (this.session === 'pending') this.session = 'out';
-    if (this.loginWaiters.length > 0) this.rejectLoginWaiters(error);
-    else this.report(error);
+    this.loginError = error;
+    this.rejectLoginWaiters(error);
+    // Said even when login() was awaited: the private subscriptions waited for this login too.
+    this.refusePrivate(error);
     // The public subscriptions waited for the login's answer.
     this.subscribeAll();
   }

@@ -109,12 +109,13 @@ export class SubscriptionHandle implements Subscription {
     return this.remove(this);
   }
 
-  /** Settle `ready` (first time only). */
-  confirm(error?: Error): void {
+  /** Settle `ready` (first time only); true when this call settled it. */
+  confirm(error?: Error): boolean {
     const settle = this.settle;
-    if (settle === undefined) return;
+    if (settle === undefined) return false;
     this.settle = undefined;
     if (error === undefined) settle.resolve();
     else settle.reject(error);
+    return true;
   }
 }

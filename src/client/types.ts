@@ -115,7 +115,10 @@ export interface Subscription {
    * rejects with a {@link HeraldError} when it refuses it (e.g. 30004), after
    * which the subscription is dropped. A subscribe left unanswered for
    * `requestTimeoutMs` is reported (`error` event) and sent again, so `ready`
-   * stays pending meanwhile. Awaiting it is optional.
+   * stays pending meanwhile. A private subscription's `ready` rejects (and
+   * `error` is emitted) when the login it waits for fails, or when the client
+   * is connected with no token at all (30002); the subscription is kept and
+   * sent after a later successful `login()`. Awaiting it is optional.
    */
   readonly ready: Promise<void>;
   /** Stop delivery to this handler; resolves once the server confirms (or at once when offline). */

@@ -134,17 +134,45 @@ describe('client: herald.v1 against a node', { timeout: 60_000 }, () => {
     assert.equal(inbox.length, 1);
   });
 
-  it('rejects a bad credential with HeraldError 30003 and needs a login for private subscriptions', async () => {
+  it('rejects a bad credential with HeraldError 30003, emits it, and refuses private subscriptions until a login succeeds', async () => {
     const { client, record } = open({ url: h.wsUrl });
     client.connect();
     await assert.rejects(client.login('nobody'), (error: unknown) => error instanceof HeraldError && error.code === 30003);
+    assert.equal(record.errors.length, 1, 'a refused login is emitted as well as rejected');
     const priv = client.subscribe('inbox', () => {}, { private: true });
+    await assert.rejects(priv.ready, (error: unknown) => error instanceof HeraldError && error.code === 30003);
     await client.subscribe('public', () => {}).ready;
     assert.equal(h.node.hub.subscriptionCount, 1, 'the private subscription waits for a login');
     await client.login('user:bob');
-    await priv.ready;
-    assert.equal(h.node.hub.subscriptionCount, 2);
-    assert.deepEqual(record.errors, [], 'a refused login() rejects its promise instead of emitting');
+    await waitUntil(() => h.node.hub.subscriptionCount === 2, 'the kept private subscription sent after the login');
+  });
+
+  it('a private subscription with no token at all rejects with 30002 and emits error; login() later sends it', async () => {
+    const { client, record } = open({ url: h.wsUrl });
+    const priv = client.subscribe('inbox', () => {}, { private: true });
+    client.connect();
+    await assert.rejects(priv.ready, (error: unknown) => error instanceof HeraldError && error.code === 30002 && /options\.token|login\(\)/.test(error.message));
+    assert.equal(record.errors.length, 1);
+    assert.ok(record.errors[0] instanceof HeraldError && record.errors[0].code === 30002);
+    // subscribe() then login() in the same turn is not refused.
+    const second = client.subscribe('other', () => {}, { private: true });
+    const login = client.login('user:dora');
+    await login;
+    await second.ready;
+    await waitUntil(() => h.node.hub.subscriptionCount === 2, 'both private subscriptions on the server');
+    assert.equal(record.errors.length, 1);
+  });
+
+  it('a login that fails on connect (bad token option, or a token function that rejects) rejects private subscriptions and emits error', async () => {
+    for (const token of ['nobody', () => Promise.reject(new Error('token service down'))]) {
+      const { client, record } = open({ url: h.wsUrl, token });
+      const priv = client.subscribe('inbox', () => {}, { private: true });
+      client.connect();
+      await assert.rejects(priv.ready);
+      await waitUntil(() => record.errors.length === 1, 'the error event');
+      assert.equal(client.status, 'open', 'a failed login does not close the connection');
+      client.close();
+    }
   });
 
   it('close() is terminal: status closed, no reconnect, pending login rejected', async () => {
