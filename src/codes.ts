@@ -49,6 +49,26 @@ export const REPLY_MESSAGES: Readonly<Record<ReplyCode, string>> = {
 };
 
 /**
+ * gpush's own reply texts (its `model/response` package), for
+ * `--reply-messages gpush`: `message` as gpush wrote it and, for the codes
+ * gpush answered with a fixed `detail`, that detail too. 20004 and 30004–30006
+ * are Herald's codes, worded in the same language.
+ */
+export const GPUSH_REPLY_TEXTS: Readonly<Record<ReplyCode, { message: string; detail?: string }>> = {
+  [ReplyCode.Connected]: { message: '连接成功' },
+  [ReplyCode.Subscribed]: { message: '订阅成功' },
+  [ReplyCode.Unsubscribed]: { message: '取消订阅成功' },
+  [ReplyCode.LoggedIn]: { message: '登录成功' },
+  [ReplyCode.LoggedOut]: { message: '退出成功' },
+  [ReplyCode.BadRequest]: { message: '操作有误', detail: '数据格式不正确' },
+  [ReplyCode.NotLoggedIn]: { message: '操作有误', detail: '未登录' },
+  [ReplyCode.AuthFailed]: { message: 'token验证失败', detail: 'token验证失败' },
+  [ReplyCode.InvalidTopic]: { message: '主题无效' },
+  [ReplyCode.TooManySubscriptions]: { message: '订阅数量超过上限' },
+  [ReplyCode.SessionExpired]: { message: '登录已过期' },
+};
+
+/**
  * Close codes Herald sends, besides RFC 6455's (1000 normal, 1001 going away on
  * shutdown, 1002/1007/1009 protocol errors, 1011 internal error).
  * 4000–4499: transient, reconnect with backoff. 4500–4999: do not reconnect as is.

@@ -55,6 +55,8 @@ export interface HeraldNodeOptions {
   allowedOrigins?: readonly string[];
   pushRequestsPerSecond?: number;
   maxSubscriptionsPerConnection?: number;
+  /** Reply texts: `english` (default) or gpush's exact `gpush` ones. */
+  replyMessages?: 'english' | 'gpush';
   maxPushBytes?: number;
   maxBatchItems?: number;
   shutdownTimeoutMs?: number;
@@ -142,6 +144,7 @@ export class HeraldNode {
       verifier: options.verifier,
       topicRules,
       maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection ?? 1024,
+      replyMessages: options.replyMessages,
       history: (stream, since) => engine.history(stream, since),
       events: {
         onAuthFailure(reason, message) {

@@ -22,8 +22,38 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/**
+ * The gRPC status grpc-gateway would have answered with for an HTTP status
+ * (gpush's HTTP API is grpc-gateway in front of its gRPC service, and its
+ * error bodies are `{"code":<grpc status>,"message","details":[]}`).
+ */
+function grpcStatusOf(httpStatus: number): number {
+  switch (httpStatus) {
+    case 400: return 3; // INVALID_ARGUMENT
+    case 401: return 16; // UNAUTHENTICATED
+    case 403: return 7; // PERMISSION_DENIED
+    case 404: return 5; // NOT_FOUND
+    case 405: return 12; // UNIMPLEMENTED
+    case 408: case 504: return 4; // DEADLINE_EXCEEDED
+    case 413: case 429: return 8; // RESOURCE_EXHAUSTED
+    case 503: return 14; // UNAVAILABLE
+    default: return httpStatus >= 500 ? 13 : 2; // INTERNAL : UNKNOWN
+  }
+}
+
+/**
+ * `{"error":{"code","message"}}`, plus gpush's grpc-gateway fields (`code` as
+ * the numeric gRPC status, `message`, `details`), so a gpush backend that
+ * reads those keeps working (PROTOCOL.md, Differences from gpush).
+ */
 export function sendError(res: ServerResponse, error: ApiError, extraHeaders: Record<string, string> = {}): void {
   // Once a request body is refused unread, the connection cannot be reused.
   const headers: Record<string, string> = error.status === 413 ? { Connection: 'close', ...extraHeaders } : extraHeaders;
-  sendJson(res, error.status, { error: { code: error.code, message: error.message } }, headers);
+  const body = {
+    error: { code: error.code, message: error.message },
+    code: grpcStatusOf(error.status),
+    message: error.message,
+    details: [],
+  };
+  sendJson(res, error.status, body, headers);
 }

@@ -67,6 +67,7 @@ export class HeraldMetrics {
     });
     this.authFailuresTotal = new Counter({ name: 'herald_auth_failures_total', help: 'Failed logins, by reason.', labelNames: ['reason'], registers });
     this.badRequestsTotal = new Counter({ name: 'herald_bad_requests_total', help: 'Client commands answered 30001.', registers });
+    gpushMetrics(source, this.connectionsTotal, registers);
   }
 
   async render(): Promise<string> {
@@ -102,4 +103,25 @@ function monotonic(name: string, help: string, registers: Registry[], read: () =
       reported = value;
     },
   });
+}
+
+/**
+ * gpush's four metric names, with the same meaning, so a gpush dashboard keeps
+ * working (PROTOCOL.md, Differences from gpush); Herald's own names carry more.
+ */
+function gpushMetrics(source: MetricsSource, connectionsTotal: Counter, registers: Registry[]): void {
+  gauge('websocket_current_connections', 'Current number of WebSocket connections (gpush name; herald_connections).', registers, source.connections);
+  let reported = 0;
+  new Counter({
+    name: 'websocket_total_connections',
+    help: 'Total number of WebSocket connections since startup (gpush name; herald_connections_total).',
+    registers,
+    async collect() {
+      const value = (await connectionsTotal.get()).values[0]?.value ?? 0;
+      if (value > reported) this.inc(value - reported);
+      reported = value;
+    },
+  });
+  monotonic('websocket_bytes_sent_total', 'Total number of bytes sent via WebSocket (gpush name; herald_bytes_sent_total).', registers, () => source.hubCounters().deliveredBytes);
+  monotonic('websocket_messages_sent_total', 'Total number of messages sent via WebSocket (gpush name; herald_messages_sent_total).', registers, () => source.hubCounters().deliveries);
 }

@@ -316,6 +316,12 @@ export const OPTION_DEFINITIONS = [
     description: 'Most topics one connection may be subscribed to at once.',
   },
   {
+    key: 'replyMessages', flag: '--reply-messages', env: 'HERALD_REPLY_MESSAGES', type: 'enum',
+    values: ['english', 'gpush'], default: 'english',
+    description: 'Texts of the replies to client commands: english, or gpush for gpush\'s exact (Chinese) messages '
+      + 'and fixed details, for clients that compare them.',
+  },
+  {
     key: 'maxPushBytes', flag: '--max-push-bytes', env: 'HERALD_MAX_PUSH_BYTES', type: 'bytes',
     default: 1024 * 1024, min: 1, description: 'Largest payload of one pushed event; larger pushes are rejected.',
   },

@@ -68,6 +68,13 @@ export class HubClient {
    *   a newer one passes.
    */
   holding: Map<string, PreparedMessage[] | StreamFloor> | null = null;
+  /**
+   * A push to this user and a topic also reaches a *public* subscription to
+   * that topic (gpush's routing, for gpush-protocol connections). herald.v1
+   * keeps it to private subscriptions: the push belongs to the user's private
+   * stream, which a public subscription's resume does not cover.
+   */
+  userPushesReachPublic = false;
 
   constructor(readonly sink: FrameSink) {}
 

@@ -244,7 +244,13 @@ export class Hub {
       if (next.done === true) break;
       visited++;
       const client = next.value;
-      if (privateTopic !== undefined && !topicSetHas(client.privateTopics, privateTopic)) continue;
+      if (
+        privateTopic !== undefined &&
+        !topicSetHas(client.privateTopics, privateTopic) &&
+        !(client.userPushesReachPublic && topicSetHas(client.publicTopics, privateTopic))
+      ) {
+        continue;
+      }
       // A subscription being resumed holds live messages until its history has been replayed,
       // then drops those the replay already covered.
       const hold = client.holding?.get(message.stream);

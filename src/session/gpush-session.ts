@@ -9,7 +9,7 @@ import type { Hub } from '../hub/hub.js';
 import { checkTopic, type TopicRules } from '../hub/topic-rules.js';
 import type { PreparedMessage } from '../protocol/prepared-message.js';
 import { streamOf } from '../streams.js';
-import { PONG_FRAME, isTextPing, replyFrame } from './replies.js';
+import { PONG_FRAME, ReplyFrames, isTextPing, type ReplyMessages } from './replies.js';
 import { dropHold, holdStream, parseSince, releaseStream, type ReplayResult, type ResumePosition } from './resume.js';
 
 /** Client operations of the gpush protocol (`{"code":N,"topic":"…","data":…}`). */
@@ -50,6 +50,8 @@ export interface GpushSessionOptions {
    * it, a subscription with `since` answers `recovered: false`.
    */
   history?(stream: string, since: ResumePosition | undefined): Promise<ReplayResult>;
+  /** Reply texts: Herald's English (default) or gpush's exact ones (PROTOCOL.md, Differences from gpush). */
+  replyMessages?: ReplyMessages;
 }
 
 /** One connection's session: its hub entry plus login bookkeeping. */
@@ -86,6 +88,7 @@ export class GpushSession implements ConnectionHandler {
   private readonly events: SessionEvents;
   private readonly expiries: TimingWheel<SessionClient>;
   private readonly history: GpushSessionOptions['history'];
+  private readonly replies: ReplyFrames;
   /** The `id` of the command being handled (herald.v1 echoes it in the reply). */
   private requestId: number | string | undefined = undefined;
 
@@ -96,14 +99,17 @@ export class GpushSession implements ConnectionHandler {
     this.maxSubscriptions = options.maxSubscriptionsPerConnection;
     this.events = options.events ?? {};
     this.history = options.history;
+    this.replies = new ReplyFrames(options.replyMessages);
     this.expiries = new TimingWheel<SessionClient>((client) => this.expire(client), 1000, 512);
   }
 
   onOpen(conn: WebSocketConnection): void {
     const client = new SessionClient(conn);
+    // gpush routes a uid + topic push to the user's connections subscribed to the topic either way.
+    client.userPushesReachPublic = conn.protocol === undefined;
     conn.context = client;
     this.hub.add(client);
-    conn.sendFrame(replyFrame(ReplyCode.Connected));
+    conn.sendFrame(this.replies.frame(ReplyCode.Connected));
   }
 
   onClose(conn: WebSocketConnection): void {
@@ -313,6 +319,6 @@ export class GpushSession implements ConnectionHandler {
 
   /** Send a reply; `id` (default: the command being handled) is echoed when the client gave one. */
   private reply(client: SessionClient, code: ReplyCode, detail?: unknown, id: unknown = this.requestId, extra?: object): void {
-    client.conn.sendFrame(replyFrame(code, detail, id, extra));
+    client.conn.sendFrame(this.replies.frame(code, detail, id, extra));
   }
 }

@@ -1,28 +1,51 @@
 import { OpCode } from '../protocol/constants.js';
 import { encodeFrame } from '../protocol/frame-encoder.js';
-import { REPLY_MESSAGES, type ReplyCode } from '../codes.js';
+import { GPUSH_REPLY_TEXTS, REPLY_MESSAGES, type ReplyCode } from '../codes.js';
+
+/** Which words replies carry: Herald's English (default) or gpush's exact texts. */
+export type ReplyMessages = 'english' | 'gpush';
 
 /**
- * A reply frame `{"code":N,"message":"…","detail"?:…,"id"?:…}` (plus
+ * Builds reply frames `{"code":N,"message":"…","detail"?:…,"id"?:…}` (plus
  * `extra` fields, e.g. a resume's `position`). Replies without detail or id
  * are framed once and shared by every connection.
+ *
+ * With `gpush` texts, a code gpush answered with a fixed detail (30001–30003)
+ * carries gpush's detail instead of Herald's reason, so the frame is
+ * byte-for-byte gpush's; 20003 keeps Herald's `detail.uid` (an added field).
  */
-export function replyFrame(code: ReplyCode, detail?: unknown, id?: unknown, extra?: object): Buffer {
-  if (id !== undefined || extra !== undefined) {
-    return encodeFrame(OpCode.Text, JSON.stringify({ code, message: REPLY_MESSAGES[code], detail, id, ...extra }));
+export class ReplyFrames {
+  private readonly prepared = new Map<ReplyCode, Buffer>();
+  private readonly style: ReplyMessages;
+
+  constructor(style: ReplyMessages = 'english') {
+    this.style = style;
   }
-  if (detail === undefined) {
-    let frame = PREPARED.get(code);
+
+  frame(code: ReplyCode, detail?: unknown, id?: unknown, extra?: object): Buffer {
+    let message = REPLY_MESSAGES[code];
+    // A detail that is the same for every reply of this code (none, or gpush's fixed one) is framed once.
+    let fixed = detail === undefined;
+    if (this.style === 'gpush') {
+      const gpush = GPUSH_REPLY_TEXTS[code];
+      message = gpush.message;
+      if (gpush.detail !== undefined) {
+        detail = gpush.detail;
+        fixed = true;
+      }
+    }
+    if (id !== undefined || extra !== undefined) {
+      return encodeFrame(OpCode.Text, JSON.stringify({ code, message, detail, id, ...extra }));
+    }
+    if (!fixed) return encodeFrame(OpCode.Text, JSON.stringify({ code, message, detail }));
+    let frame = this.prepared.get(code);
     if (frame === undefined) {
-      frame = encodeFrame(OpCode.Text, JSON.stringify({ code, message: REPLY_MESSAGES[code] }));
-      PREPARED.set(code, frame);
+      frame = encodeFrame(OpCode.Text, JSON.stringify({ code, message, detail }));
+      this.prepared.set(code, frame);
     }
     return frame;
   }
-  return encodeFrame(OpCode.Text, JSON.stringify({ code, message: REPLY_MESSAGES[code], detail }));
 }
-
-const PREPARED = new Map<ReplyCode, Buffer>();
 
 /** The text heartbeat answer (gpush: `pong` as a text frame). */
 export const PONG_FRAME = encodeFrame(OpCode.Text, 'pong');

@@ -1,6 +1,6 @@
 /**
  * The HTTP push API end to end: every refusal is a status plus
- * `{"error":{"code","message"}}` and leaves the node serving; batch results;
+ * `{"error":{"code","message"},"code","message","details"}` and leaves the node serving; batch results;
  * health, readiness and Prometheus metrics.
  */
 import assert from 'node:assert/strict';
@@ -15,7 +15,12 @@ function assertError(res: ApiResponse, status: number, code?: string): void {
   assert.equal(typeof res.json?.error, 'object', `no error object in ${res.text}`);
   assert.equal(typeof res.json.error.code, 'string');
   assert.equal(typeof res.json.error.message, 'string');
-  assert.deepEqual(Object.keys(res.json), ['error']);
+  // gpush's grpc-gateway fields beside Herald's error object (PROTOCOL.md, Differences from gpush).
+  assert.deepEqual(Object.keys(res.json), ['error', 'code', 'message', 'details']);
+  assert.equal(typeof res.json.code, 'number');
+  assert.equal(res.json.message, res.json.error.message);
+  assert.deepEqual(res.json.details, []);
+  if (status === 400) assert.equal(res.json.code, 3, 'INVALID_ARGUMENT, as grpc-gateway answered for gpush');
   if (code !== undefined) assert.equal(res.json.error.code, code, res.text);
 }
 
@@ -288,6 +293,11 @@ describe('e2e: metrics and readiness', () => {
       assert.equal(metricValue(res.text, 'herald_messages_sent_total'), sent0 + 7);
       const frameBytes = 2 * (2 + 'metric-push'.length) + 3 * (2 + 'to-all'.length) + 2 * (2 + 1);
       assert.equal(metricValue(res.text, 'herald_bytes_sent_total'), bytes0 + frameBytes);
+      // gpush's names, same values (PROTOCOL.md, Differences from gpush).
+      assert.equal(metricValue(res.text, 'websocket_current_connections'), 3);
+      assert.equal(metricValue(res.text, 'websocket_total_connections'), 3);
+      assert.equal(metricValue(res.text, 'websocket_messages_sent_total'), metricValue(res.text, 'herald_messages_sent_total'));
+      assert.equal(metricValue(res.text, 'websocket_bytes_sent_total'), metricValue(res.text, 'herald_bytes_sent_total'));
       assert.equal(metricValue(res.text, 'herald_pushes_total{api="http",result="ok"}'), 2);
       assert.equal(metricValue(res.text, 'herald_pushes_total{api="http_batch",result="ok"}'), 1);
       assert.equal(metricValue(res.text, 'herald_pushes_total{api="http_batch",result="failed"}'), 1);

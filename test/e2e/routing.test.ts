@@ -74,10 +74,11 @@ describe('e2e: push routing', () => {
     await closeAll(plain, subscribed, loggedIn);
   });
 
-  it('uid + topic → only that user’s connections subscribed PRIVATELY to that topic', async () => {
+  it('uid + topic → that user’s connections subscribed to the topic: privately, or publicly on the gpush protocol (as gpush); herald.v1 private only', async () => {
     const target = await h.connect(); // alice, private "inbox"
     const aliceOther = await h.connect(); // alice, not subscribed
-    const alicePublic = await h.connect(); // alice, PUBLIC "inbox" only
+    const alicePublic = await h.connect(); // alice, PUBLIC "inbox" only (gpush: delivered)
+    const alicePublicV1 = await h.connect({ protocol: 'herald.v1' }); // alice, PUBLIC "inbox" on herald.v1: not delivered
     const publicSub = await h.connect(); // anonymous, public "inbox"
     const bob = await h.connect(); // bob, private "inbox"
     await target.login('user:alice', 'alice');
@@ -85,6 +86,8 @@ describe('e2e: push routing', () => {
     await aliceOther.login('user:alice', 'alice');
     await alicePublic.login('user:alice', 'alice');
     await alicePublic.subscribe('inbox');
+    await alicePublicV1.login('user:alice', 'alice');
+    await alicePublicV1.subscribe('inbox');
     await publicSub.subscribe('inbox');
     await bob.login('user:bob', 'bob');
     await bob.subscribePrivate('inbox');
@@ -93,14 +96,15 @@ describe('e2e: push routing', () => {
     assert.equal(batch.status, 200);
     assert.deepEqual(await target.sync(), ['for-alice', 'for-alice-batch']);
     assert.deepEqual(await aliceOther.sync(), []);
-    assert.deepEqual(await alicePublic.sync(), []);
+    assert.deepEqual(await alicePublic.sync(), ['for-alice', 'for-alice-batch']);
+    assert.deepEqual(await alicePublicV1.sync(), []);
     assert.deepEqual(await publicSub.sync(), []);
     assert.deepEqual(await bob.sync(), []);
     // An unknown user or a topic nobody holds privately reaches nobody and still succeeds.
     await h.send({ uid: 'nobody', topic: 'inbox' }, 'lost');
     await h.send({ uid: 'alice', topic: 'other' }, 'lost');
-    for (const c of [target, aliceOther, alicePublic, publicSub, bob]) assert.deepEqual(await c.sync(), []);
-    await closeAll(target, aliceOther, alicePublic, publicSub, bob);
+    for (const c of [target, aliceOther, alicePublic, alicePublicV1, publicSub, bob]) assert.deepEqual(await c.sync(), []);
+    await closeAll(target, aliceOther, alicePublic, alicePublicV1, publicSub, bob);
   });
 
   it('uid only → every connection of that user, subscribed or not (Herald extension: a gpush private push needed uid + topic)', async () => {
@@ -167,7 +171,8 @@ describe('e2e: push routing', () => {
     await c.unsubscribePrivate('same');
     await h.send({ topic: 'same' }, 'public-3');
     await h.send({ uid: 'v', topic: 'same' }, 'private-3');
-    assert.deepEqual(await c.sync(), ['public-3']);
+    // gpush routing: a push to the user and topic also reaches the user's public subscription.
+    assert.deepEqual(await c.sync(), ['public-3', 'private-3']);
     await closeAll(c);
   });
 
@@ -247,7 +252,7 @@ describe('e2e: push routing', () => {
     assert.equal(h.node.hub.counters.drops, before, 'no delivery was attempted on a dead connection');
   });
 
-  it('subscribing and unsubscribing several topics in any order keeps delivery exact (public and private)', async () => {
+  it('subscribing and unsubscribing several topics in any order keeps delivery exact (public and private; gpush routing)', async () => {
     const c = await h.connect();
     await c.login('user:multi', 'multi');
     const probe = async (): Promise<string[]> => {
@@ -260,16 +265,16 @@ describe('e2e: push routing', () => {
     for (const t of ['a', 'b', 'c']) await c.subscribe(t);
     await c.subscribePrivate('c');
     await c.subscribePrivate('a');
-    assert.deepEqual(await probe(), ['pub-a', 'priv-a', 'pub-b', 'pub-c', 'priv-c']);
+    assert.deepEqual(await probe(), ['pub-a', 'priv-a', 'pub-b', 'priv-b', 'pub-c', 'priv-c']);
     assert.equal(h.node.hub.subscriptionCount, 5);
     await c.unsubscribe('b');
     await c.unsubscribePrivate('c');
-    assert.deepEqual(await probe(), ['pub-a', 'priv-a', 'pub-c']);
+    assert.deepEqual(await probe(), ['pub-a', 'priv-a', 'pub-c', 'priv-c']);
     await c.unsubscribe('a');
-    assert.deepEqual(await probe(), ['priv-a', 'pub-c']);
+    assert.deepEqual(await probe(), ['priv-a', 'pub-c', 'priv-c']);
     await c.subscribe('b');
     await c.subscribePrivate('b');
-    assert.deepEqual(await probe(), ['priv-a', 'pub-b', 'priv-b', 'pub-c']);
+    assert.deepEqual(await probe(), ['priv-a', 'pub-b', 'priv-b', 'pub-c', 'priv-c']);
     await c.unsubscribe('c');
     await c.unsubscribe('b');
     await c.unsubscribePrivate('a');
@@ -278,7 +283,7 @@ describe('e2e: push routing', () => {
     assert.equal(h.node.hub.subscriptionCount, 0);
     assert.equal(h.node.hub.topicCount, 0);
     await c.subscribe('a');
-    assert.deepEqual(await probe(), ['pub-a']);
+    assert.deepEqual(await probe(), ['pub-a', 'priv-a']);
     await closeAll(c);
   });
 

@@ -193,7 +193,7 @@ export interface TestNode {
    * Open a `ws` client. By default waits for the greeting and checks it is
    * 20000; with `greeting: false` the greeting is left unread.
    */
-  connect(options?: { greeting?: boolean; ws?: WebSocket.ClientOptions }): Promise<TestClient>;
+  connect(options?: { greeting?: boolean; ws?: WebSocket.ClientOptions; protocol?: string }): Promise<TestClient>;
   /** `POST /v1/pushData` with `body` (JSON-encoded unless a string). */
   push(body: unknown): Promise<ApiResponse>;
   /** `POST /v1/push` with `items` (JSON-encoded unless a string). */
@@ -256,7 +256,7 @@ export async function startNode(options: HeraldNodeOptions = {}): Promise<TestNo
     wsPort: ws.port,
     apiUrl,
     async connect(connectOptions = {}) {
-      const client = new TestClient(new WebSocket(wsUrl, connectOptions.ws));
+      const client = new TestClient(new WebSocket(wsUrl, connectOptions.protocol ?? [], connectOptions.ws));
       clients.add(client);
       await new Promise<void>((resolve, reject) => {
         client.ws.once('open', resolve);

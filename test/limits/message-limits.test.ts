@@ -30,7 +30,7 @@ async function setup(options: Parameters<typeof startGrpcNode>[0]) {
 
 function assertError(res: ApiResponse, status: number, code: string): void {
   assert.equal(res.status, status, `expected ${status}, got ${res.status} ${res.text}`);
-  assert.deepEqual(Object.keys(res.json ?? {}), ['error'], res.text);
+  assert.deepEqual(Object.keys(res.json ?? {}), ['error', 'code', 'message', 'details'], res.text);
   assert.equal(res.json.error.code, code, res.text);
   assert.equal(typeof res.json.error.message, 'string');
 }

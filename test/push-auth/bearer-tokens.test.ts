@@ -19,7 +19,7 @@ function assertUnauthorized(res: ApiResponse): void {
   assert.equal(res.status, 401, `expected 401, got ${res.status} ${res.text}`);
   assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer\b/, 'WWW-Authenticate must name the Bearer scheme');
   assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
-  assert.deepEqual(Object.keys(res.json ?? {}), ['error']);
+  assert.deepEqual(Object.keys(res.json ?? {}), ['error', 'code', 'message', 'details']);
   assert.equal(res.json.error.code, 'UNAUTHENTICATED');
   assert.equal(typeof res.json.error.message, 'string');
   assert.ok(res.json.error.message.length > 0);

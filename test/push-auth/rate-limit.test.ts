@@ -48,7 +48,7 @@ describe('push auth: per-token rate limit over HTTP', () => {
     for (const res of limited) {
       assert.ok(Number(res.headers.get('retry-after')) >= 1, `Retry-After: ${res.headers.get('retry-after')}`);
       assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
-      assert.deepEqual(Object.keys(res.json), ['error']);
+      assert.deepEqual(Object.keys(res.json), ['error', 'code', 'message', 'details']);
       assert.equal(res.json.error.code, 'RATE_LIMITED');
       assert.equal(typeof res.json.error.message, 'string');
     }
