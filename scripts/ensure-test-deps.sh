@@ -6,20 +6,25 @@
 # present → prints nothing and changes nothing. Run by `npm test` (pretest).
 set -euo pipefail
 
+# The paths the tests use (overridable only so this script's own test can fake a missing one).
+chromium=${HERALD_TEST_CHROMIUM:-/usr/bin/chromium}
+python=${HERALD_TEST_PYTHON:-/usr/bin/python3}
+
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-[ -x /usr/bin/chromium ] || missing+=(chromium)
-/usr/bin/python3 -c 'import websockets' >/dev/null 2>&1 || missing+=(python3-websockets)
+[ -x "$chromium" ] || missing+=(chromium)
+"$python" -c 'import websockets' >/dev/null 2>&1 || missing+=(python3-websockets)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-echo "test setup: installing missing Debian packages: ${missing[*]}" >&2
+echo "test setup: missing Debian packages: ${missing[*]}" >&2
 if [ "${HERALD_TEST_NO_INSTALL:-}" = 1 ]; then
   echo "test setup: HERALD_TEST_NO_INSTALL=1, not installing; tests needing them will fail" >&2
   exit 0
 fi
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
+echo "test setup: installing them with apt-get" >&2
 as_root apt-get update -qq || echo "test setup: apt-get update failed; trying the install anyway" >&2
 as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 echo "test setup: installed ${missing[*]}" >&2
