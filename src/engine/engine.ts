@@ -7,7 +7,7 @@
 
 /**
  * A push. Routing: `uid` and `topic` → that user's connections subscribed
- * privately to `topic`; `uid` only → every connection of that user; `topic`
+ * privately to `topic` (and, on the gpush protocol, publicly); `uid` only → every connection of that user; `topic`
  * only → the topic's public subscribers; neither → every connection.
  */
 export interface Publication {
