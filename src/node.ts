@@ -151,6 +151,9 @@ export class HeraldNode {
         onBadRequest() {
           metrics.badRequestsTotal.inc();
         },
+        onError(error) {
+          logger.error({ err: error }, 'connection closed with 1011: its login or resume failed');
+        },
       },
     });
     const session = this.session;
