@@ -201,7 +201,9 @@ export class FrameParser {
     }
     const need = this.buffered + chunk.length;
     const frameNeeds = this.state === S_PAYLOAD ? this.payloadLength : MAX_HEADER;
-    const doubled = this.owned ? this.buf.length * 2 : MIN_ACCUMULATOR;
+    // Twice what is held (at least MIN_ACCUMULATOR): a frame trickled in tiny reads grows the buffer
+    // geometrically, never to the announced length at once; one arriving in large reads is copied about once.
+    const doubled = Math.max(MIN_ACCUMULATOR, 2 * (this.owned ? this.buf.length : need));
     const grown = Buffer.allocUnsafe(Math.max(need, Math.min(doubled, frameNeeds)));
     this.buf.copy(grown, 0, this.offset, end);
     chunk.copy(grown, this.buffered);
