@@ -285,6 +285,31 @@ describe('e2e: absurd expiry times never crash the gateway', () => {
   });
 });
 
+describe('e2e: a bug in a login\'s completion', () => {
+  it('closes only that connection with 1011 (no unhandled rejection); the others are served', async () => {
+    const { verifier, pending } = manualVerifier();
+    const h = await startNode({ verifier });
+    try {
+      const other = await h.connect();
+      await other.subscribe('news');
+      const c = await h.connect();
+      c.send({ code: 3, data: 'buggy' });
+      await waitUntil(() => pending.length === 1, 'the verification');
+      // An identity whose uid cannot be read: the success handler throws inside the promise chain.
+      pending.shift()!.resolve({
+        get uid(): string {
+          throw new Error('identity bug');
+        },
+      } as LoginIdentity);
+      assert.equal((await c.closed()).code, 1011);
+      await h.send({ topic: 'news' }, 'news-after');
+      assert.deepEqual(await other.sync(), ['news-after']);
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
 describe('e2e: a hostile exp against the real process', { timeout: 60_000 }, () => {
   for (const workers of [1, 2]) {
     it(`${workers === 1 ? 'one process' : '--workers 2'}: a login with exp 1e308 gets 20003, and the process goes on serving new clients`, async () => {
