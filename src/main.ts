@@ -35,6 +35,12 @@ async function main(argv: string[]): Promise<number> {
     base: isWorker ? { service: 'herald', worker: cluster.worker?.id } : { service: 'herald' },
   });
   if (!isWorker) for (const warning of config.warnings) logger.warn(warning);
+  // Every promise chain a connection starts ends in a catch that closes only that connection (1011).
+  // Should one still slip through, it is a bug to log, not a reason to drop every client: Node's
+  // default would end the process (a worker under --workers).
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'unhandled promise rejection (a bug); the process keeps serving');
+  });
 
   if (isWorker) {
     // The primary decides when a worker stops; a signal to the process group is its business.

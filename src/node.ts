@@ -33,6 +33,8 @@ export interface HeraldNodeOptions {
   /** Bearer tokens for the push APIs; none → open (main.ts refuses that off loopback). */
   pushTokens?: readonly string[];
   heartbeatTimeoutMs?: number;
+  /** A client message must arrive whole within this once begun; default 30 s. */
+  messageTimeoutMs?: number;
   handshakeTimeoutMs?: number;
   maxRequestBytes?: number;
   maxMessageBytes?: number;
@@ -154,6 +156,9 @@ export class HeraldNode {
         onBadRequest() {
           metrics.badRequestsTotal.inc();
         },
+        onError(error) {
+          logger.error({ err: error }, 'connection closed with 1011: its login or resume failed');
+        },
       },
     });
     const session = this.session;
@@ -165,6 +170,7 @@ export class HeraldNode {
       closeTimeoutMs: options.closeTimeoutMs,
       maxMessageSize: options.maxMessageBytes ?? 64 * 1024,
       idleTimeoutMs: options.heartbeatTimeoutMs ?? 60_000,
+      messageTimeoutMs: options.messageTimeoutMs ?? 30_000,
       idleCloseCode: HeraldCloseCode.HeartbeatTimeout,
       maxBufferedBytes: options.maxBufferedBytes,
       mergeWindowMs: options.mergeWindowMs,

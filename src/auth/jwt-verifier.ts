@@ -28,6 +28,12 @@ const ASYMMETRIC_ALGORITHMS: Readonly<Record<string, readonly string[]>> = {
 };
 const ALL_ASYMMETRIC = new Set(Object.values(ASYMMETRIC_ALGORITHMS).flat());
 
+/**
+ * Latest `exp` (RFC 7519 §4.1.4, NumericDate seconds) taken as an expiry: 9999-12-31T23:59:59Z.
+ * Later ones mean "never" (refused with `requireExpiration`).
+ */
+export const MAX_EXP_SECONDS = 253_402_300_799;
+
 /** The options that name a key; exactly one must be given. */
 const KEY_SOURCES = ['secret', 'publicKeyPem', 'publicKeyFile', 'jwks', 'jwksFile'] as const;
 
@@ -67,7 +73,10 @@ export interface JwtVerifierOptions {
   audience?: string | readonly string[];
   /** Allowed clock skew for `exp` and `nbf`, in seconds; default 5. */
   clockToleranceSec?: number;
-  /** Refuse tokens without an `exp` claim (they would never end the session); default false. */
+  /**
+   * Refuse tokens without an `exp` claim, or with one after year 9999 (they
+   * would never end the session); default false.
+   */
   requireExpiration?: boolean;
   /**
    * Longest credential accepted, in UTF-16 code units; default 8192. Longer
@@ -83,7 +92,8 @@ type VerifyKey = Uint8Array | KeyObject | JWTVerifyGetKey;
  * Verifies a login credential as a compact JWS JWT (RFC 7519) locally with
  * `jose`: signature, `alg` allow-list, `exp`/`nbf` (with clock tolerance),
  * and optionally `iss`/`aud`. The identity is the `sub` claim; `exp` becomes
- * {@link LoginIdentity.expiresAt}.
+ * {@link LoginIdentity.expiresAt}, unless it lies after year 9999
+ * ({@link MAX_EXP_SECONDS}): such a token does not expire.
  *
  * A token that is past its `exp` rejects with reason `expired`; every other
  * failure, including a credential that is not a non-empty string, rejects
@@ -176,8 +186,12 @@ export class JwtVerifier implements LoginVerifier {
     if (typeof sub !== 'string' || sub.length === 0) {
       throw new AuthError(AuthFailure.Invalid, 'JWT "sub" claim must be a non-empty string');
     }
-    if (typeof exp === 'number') return { uid: sub, expiresAt: exp * 1000 };
-    if (this.#requireExpiration) throw new AuthError(AuthFailure.Invalid, 'JWT has no "exp" claim');
+    // An `exp` past year 9999 (1e308, Number.MAX_VALUE: some issuers write that for "never") is
+    // "no expiry": as milliseconds it would not even be a finite number, let alone a date.
+    if (typeof exp === 'number' && exp <= MAX_EXP_SECONDS) return { uid: sub, expiresAt: exp * 1000 };
+    if (this.#requireExpiration) {
+      throw new AuthError(AuthFailure.Invalid, typeof exp === 'number' ? 'JWT "exp" claim lies after year 9999' : 'JWT has no "exp" claim');
+    }
     return { uid: sub };
   }
 }

@@ -14,6 +14,8 @@ export interface LoginIdentity {
    * Epoch milliseconds at which the session must end (a JWT's `exp` × 1000),
    * if the credential carries one. It may already lie up to the verifier's
    * clock tolerance in the past; the gateway should end such a session at once.
+   * A finite number: a credential that never expires leaves it unset (the
+   * gateway also takes a non-finite value as "never" rather than trust it).
    */
   expiresAt?: number;
 }

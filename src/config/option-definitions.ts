@@ -170,7 +170,14 @@ export const OPTION_DEFINITIONS = [
   {
     key: 'heartbeatTimeoutMs', flag: '--heartbeat-timeout', env: 'HERALD_HEARTBEAT_TIMEOUT', type: 'duration',
     default: 60_000, min: 1_000,
-    description: 'A client that sends nothing (not even a ping) for this long is disconnected.',
+    description: 'Heartbeat: a client silent for half of this is sent a WebSocket ping (browsers answer it by themselves); '
+      + 'one that stays silent (no pong, no data) for all of it is disconnected with 4000.',
+  },
+  {
+    key: 'messageTimeoutMs', flag: '--message-timeout', env: 'HERALD_MESSAGE_TIMEOUT', type: 'duration',
+    default: 30_000, min: 100,
+    description: 'Time a client message may take to arrive once its first byte has (a frame or a fragmented message '
+      + 'in progress); slower ones are closed with 1008, so trickled bytes cannot hold a connection and its buffer forever.',
   },
   {
     key: 'handshakeTimeoutMs', flag: '--handshake-timeout', env: 'HERALD_HANDSHAKE_TIMEOUT', type: 'duration',

@@ -17,6 +17,7 @@ export interface DeflateState {
   readonly params: DeflateParams;
   inflater: InflateContext | null;
 }
+import type { PartialHead } from './partial-head.js';
 import type { WheelEntry } from './timing-wheel.js';
 
 /** Lifecycle of a {@link WebSocketConnection}. */
@@ -47,6 +48,8 @@ export interface ConnectionOwner {
   onSlowConsumer(conn: WebSocketConnection): void;
   /** Put `conn` on the shared timer wheel, to be ended if still closing after the close timeout. */
   scheduleCloseTimeout(conn: WebSocketConnection): void;
+  /** A message began arriving on `conn` (`messageStartTick` was just set): bound the time it may take. */
+  onMessageStarted(conn: WebSocketConnection): void;
   /** Bound on a connection's unflushed bytes (queued this turn plus the kernel's backlog in the transport). */
   readonly maxBufferedBytes: number;
   /** Largest incoming message, for the parser created when bytes arrive. */
@@ -87,7 +90,7 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   /** @internal the handshake completed. */
   opened = false;
   /** @internal the partial request head while the handshake is incomplete. */
-  head: { chunks: Buffer[]; length: number } | null = null;
+  head: PartialHead | null = null;
   /** The negotiated subprotocol, if any. */
   protocol: string | undefined = undefined;
   /** Close code and reason, once known (1006 if the TCP connection ended without a close frame). */
@@ -102,6 +105,8 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
 
   /** @internal wheel tick of the last bytes received, for the idle timeout (0 when unused). */
   lastActivityTick = 0;
+  /** @internal wheel tick at which the message now arriving began (a frame partly received or fragments open); 0 when none. */
+  messageStartTick = 0;
 
   /** @internal frames queued for the next write: none, one, or a run (possibly shared with other connections). */
   pending: PendingFrames = null;
@@ -200,8 +205,8 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   }
 
   /** Send a ping control frame (payload ≤ 125 bytes). */
-  ping(payload: Uint8Array | string = EMPTY): SendResult {
-    return this.sendFrame(encodeFrame(OpCode.Ping, payload));
+  ping(payload?: Uint8Array | string): SendResult {
+    return this.sendFrame(payload === undefined ? EMPTY_PING : encodeFrame(OpCode.Ping, payload));
   }
 
   /**
@@ -238,6 +243,8 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
 
   /** @internal */
   onMessage(data: Buffer, isText: boolean, compressed = false): void {
+    // This message is complete: whatever follows in the parser is a new one (see onData).
+    this.messageStartTick = 0;
     // After we started closing, application data is no longer delivered (§7.1.2).
     if (this.state !== ConnectionState.Open) return;
     if (compressed) {
@@ -313,8 +320,16 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
       parser = this.parser = new FrameParser(this, { maxMessageSize: this.owner.maxMessageSize, allowRsv1: this.deflate !== null });
     }
     parser.push(chunk);
-    // Between frames the parser holds nothing: drop it (a stopped parser is kept, to ignore what follows a close).
-    if (parser.idle && this.parser === parser) this.parser = null;
+    if (this.parser !== parser) return;
+    if (parser.idle) {
+      // Between frames the parser holds nothing: drop it (a stopped parser is kept, to ignore what follows a close).
+      this.parser = null;
+      this.messageStartTick = 0;
+    } else if (this.messageStartTick === 0 && this.state === ConnectionState.Open) {
+      // A message is under way (and any before it in this chunk completed): its time starts now.
+      this.messageStartTick = this.owner.activityTick;
+      this.owner.onMessageStarted(this);
+    }
   }
 
   /** @internal the transport has closed: called exactly once. */
@@ -339,4 +354,5 @@ const CONCAT_LIMIT = 64 * 1024;
 /** …unless it has more frames than this: an iovec per small frame costs more than one copy. */
 const WRITEV_MAX_FRAMES = 16;
 
-const EMPTY = Buffer.alloc(0);
+/** An empty ping (the heartbeat's), framed once for every connection. */
+const EMPTY_PING = encodeFrame(OpCode.Ping, Buffer.alloc(0));

@@ -65,8 +65,13 @@ export class TimingWheel<T extends WheelEntry> {
     return this.count;
   }
 
-  /** Schedule (or move) `entry` to fire at `deadline` on the wheel's clock. */
+  /**
+   * Schedule (or move) `entry` to fire at `deadline` on the wheel's clock.
+   * Throws a RangeError, before touching the wheel or `entry`, when `deadline`
+   * is not a finite number: Infinity or NaN would index no slot (NaN % n).
+   */
   schedule(entry: T, deadline: number): void {
+    if (!Number.isFinite(deadline)) throw new RangeError(`TimingWheel: deadline must be a finite number, got ${deadline}`);
     if (entry.wheelDeadline !== 0) this.unlink(entry);
     // An idle wheel's cursor stopped moving with its interval: bring it to now before placing the entry.
     if (this.timer === null) this.start();

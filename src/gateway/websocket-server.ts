@@ -17,10 +17,12 @@ import {
 import { ConnectionLimiter, OriginPolicy, type ConnectionLimitOptions } from './connection-limits.js';
 import { ConnectionState, HANDSHAKE_FLUSH, NEVER_FLUSHED, type ConnectionOwner, type WebSocketConnection } from './connection.js';
 import { forgetFrameMemo } from './frame-run.js';
+import { checkOpenConnection, messageStarted, type LivenessPolicy } from './liveness.js';
 import { NetSocketConnection } from './net-socket-connection.js';
+import { PartialHead } from './partial-head.js';
 import { listenOnRawHandle, listenRawTcp, rawTcpAvailable, type RawTcpListener, type TcpHandle } from './raw-tcp.js';
 import { RawTcpConnection } from './raw-tcp-connection.js';
-import { TimingWheel, monotonicNow } from './timing-wheel.js';
+import { TimingWheel } from './timing-wheel.js';
 
 /**
  * Application callbacks. One handler object serves every connection, so no
@@ -67,13 +69,19 @@ export interface WebSocketServerOptions {
   /** Close code for the 'close' policy; default 1008 (policy violation). */
   slowConsumerCloseCode?: number;
   /**
-   * Close a connection from which nothing (no frame, no byte) arrived for this
-   * long — the heartbeat timeout; default: never. Checked on the shared wheel,
-   * so it fires at most two wheel ticks late and never early.
+   * The heartbeat timeout; default: none. A connection from which nothing
+   * (no frame, no byte) arrived for half of it is sent a ping (§5.5.2), and
+   * closed if still silent after all of it. Checked on the shared wheel, so it
+   * fires at most two wheel ticks late and never early (see liveness.ts).
    */
   idleTimeoutMs?: number;
   /** Close code for an idle timeout; default 1001. */
   idleCloseCode?: number;
+  /**
+   * Time a message may take to arrive once its first byte did (a partial
+   * frame, or a fragmented message, in progress); 1008 beyond. Default: none.
+   */
+  messageTimeoutMs?: number;
   /**
    * Merge window in ms; default 0 (off). When set, a connection is written at
    * most about once per window: what is queued on a connection that was
@@ -143,6 +151,7 @@ export class WebSocketServer implements ConnectionOwner {
   readonly maxMessageSize: number;
   private readonly mergeWindowMs: number;
   private readonly idleTimeoutMs: number | undefined;
+  private readonly liveness: LivenessPolicy;
   private readonly options: WebSocketServerOptions;
   private readonly wheel: TimingWheel<WebSocketConnection>;
   /** Every admitted socket, in any state (handshake, open, closing). */
@@ -173,6 +182,11 @@ export class WebSocketServer implements ConnectionOwner {
     this.maxBufferedBytes = positive(options.maxBufferedBytes, 1024 * 1024, 'maxBufferedBytes');
     this.mergeWindowMs = options.mergeWindowMs === undefined || options.mergeWindowMs === 0 ? 0 : positive(options.mergeWindowMs, 0, 'mergeWindowMs');
     this.idleTimeoutMs = options.idleTimeoutMs === undefined ? undefined : positive(options.idleTimeoutMs, 0, 'idleTimeoutMs');
+    this.liveness = {
+      idleTimeoutMs: this.idleTimeoutMs,
+      idleCloseCode: options.idleCloseCode ?? CloseCode.GoingAway,
+      messageTimeoutMs: options.messageTimeoutMs === undefined ? undefined : positive(options.messageTimeoutMs, 0, 'messageTimeoutMs'),
+    };
     this.limiter = new ConnectionLimiter(options.limits ?? {});
     this.originPolicy = options.allowedOrigins === undefined ? undefined : new OriginPolicy(options.allowedOrigins);
     this.wheel = new TimingWheel(expireConnection, positive(options.timerResolutionMs, 250, 'timerResolutionMs'));
@@ -305,33 +319,17 @@ export class WebSocketServer implements ConnectionOwner {
     this.wheel.scheduleIn(conn, Math.min(this.closeTimeoutMs, 1000));
   }
 
-  /** @internal bytes of a request head, possibly in many small pieces. */
+  /** @internal bytes of a request head, possibly in many small pieces (kept in one growing buffer). */
   onHandshakeData(conn: WebSocketConnection, chunk: Buffer): void {
     const partial = conn.head;
-    let end: number;
-    let buf: Buffer;
-    if (partial === null) {
-      buf = chunk;
-      end = findHeadEnd(chunk);
-    } else {
-      // Only the new bytes and the 3 before them can complete "\r\n\r\n": search
-      // just there, and join the pieces once, when the head is complete or too big.
-      const probe = Buffer.concat([lastBytes(partial.chunks, 3), chunk]);
-      const at = findHeadEnd(probe);
-      const before = partial.length - (probe.length - chunk.length);
-      end = at === -1 ? -1 : before + at;
-      partial.chunks.push(chunk);
-      partial.length += chunk.length;
-      buf = partial.chunks.length === 1 ? chunk : EMPTY;
-      if (end !== -1) buf = Buffer.concat(partial.chunks, partial.length);
-    }
-    const length = partial === null ? chunk.length : partial.length;
-    if (end === -1 ? length > this.maxRequestBytes : end > this.maxRequestBytes) {
+    const end = partial === null ? findHeadEnd(chunk) : partial.append(chunk);
+    const buf = partial === null ? chunk : partial.bytes;
+    if (end === -1 ? buf.length > this.maxRequestBytes : end > this.maxRequestBytes) {
       conn.head = null;
       return this.reject(conn, new HandshakeError(431, 'REQUEST_TOO_LARGE', `request head exceeds ${this.maxRequestBytes} bytes`));
     }
     if (end === -1) {
-      if (partial === null) conn.head = { chunks: [chunk], length: chunk.length };
+      if (partial === null) conn.head = new PartialHead(chunk, this.maxRequestBytes);
       return;
     }
     conn.head = null;
@@ -362,7 +360,8 @@ export class WebSocketServer implements ConnectionOwner {
     if (this.idleTimeoutMs === undefined) {
       this.wheel.cancel(conn);
     } else {
-      this.wheel.scheduleIn(conn, this.idleTimeoutMs);
+      // First look at half the timeout: the ping goes out then if the client stays silent (liveness.ts).
+      this.wheel.scheduleIn(conn, this.idleTimeoutMs / 2);
       conn.lastActivityTick = this.activityTick;
     }
     const deflate = this.options.perMessageDeflate?.enabled
@@ -498,7 +497,12 @@ export class WebSocketServer implements ConnectionOwner {
     this.wheel.scheduleIn(conn, this.closeTimeoutMs);
   }
 
-  /** @internal a wheel deadline passed: a stalled handshake or a close that never finished. */
+  /** @internal */
+  onMessageStarted(conn: WebSocketConnection): void {
+    messageStarted(conn, this.wheel, this.liveness);
+  }
+
+  /** @internal a wheel deadline passed: a stalled handshake, an open connection's liveness check, or a close that never finished. */
   expire(conn: WebSocketConnection): void {
     if (conn.state === ConnectionState.Handshake) {
       conn.head = null;
@@ -508,11 +512,7 @@ export class WebSocketServer implements ConnectionOwner {
       this.wheel.scheduleIn(conn, Math.min(this.closeTimeoutMs, 1000));
       return;
     }
-    if (conn.state === ConnectionState.Open && this.idleTimeoutMs !== undefined) {
-      const idleDeadline = conn.lastActivityTick * this.wheel.resolutionMs + this.idleTimeoutMs;
-      if (idleDeadline > monotonicNow()) return this.wheel.schedule(conn, idleDeadline);
-      return conn.close(this.options.idleCloseCode ?? CloseCode.GoingAway, 'heartbeat timeout');
-    }
+    if (conn.state === ConnectionState.Open) return checkOpenConnection(conn, this.wheel, this.liveness);
     conn.terminate();
   }
 
@@ -590,21 +590,6 @@ const FLUSH_SLICE = 256;
 const CLOCK_MASK = 0x3fffffff;
 function clockMs(): number {
   return Math.floor(performance.now()) & CLOCK_MASK;
-}
-
-const EMPTY = Buffer.alloc(0);
-
-/** The last `n` bytes held in `chunks` (fewer if they hold fewer). */
-function lastBytes(chunks: Buffer[], n: number): Buffer {
-  const out: Buffer[] = [];
-  let need = n;
-  for (let i = chunks.length - 1; i >= 0 && need > 0; i--) {
-    const c = chunks[i];
-    const take = Math.min(need, c.length);
-    out.unshift(c.subarray(c.length - take));
-    need -= take;
-  }
-  return Buffer.concat(out);
 }
 
 function asHandshakeError(error: unknown): HandshakeError {

@@ -59,6 +59,10 @@ export interface FrameParserOptions {
 
 const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** First size of a buffer that accumulates a partial frame or message; it doubles from there. */
+const MIN_ACCUMULATOR = 256;
+/** Largest frame header (§5.2: 2 bytes, 8 of extended length, 4 of mask). */
+const MAX_HEADER = 14;
 
 const S_HEADER = 0;
 const S_LENGTH16 = 1;
@@ -72,6 +76,12 @@ const S_STOPPED = 5;
  * split; it reports messages, control frames and protocol errors to its
  * handler. It holds no buffer while it is between frames.
  *
+ * Memory a peer controls stays bounded whatever the split: a partial frame
+ * is kept in one buffer that grows geometrically up to that frame's size, and
+ * a fragmented message in one buffer up to `maxMessageSize` — never a list of
+ * the pieces as they arrived (a 64 KiB frame sent a byte per packet would
+ * otherwise hold 65,536 Buffer objects, ~23 MB).
+ *
  * Ownership: pushed chunks are unmasked in place and may be referenced by
  * delivered messages; do not reuse a chunk after pushing it.
  */
@@ -82,10 +92,11 @@ export class FrameParser {
   private readonly allowRsv1: boolean;
 
   private state = S_HEADER;
-  /** Unconsumed input; `offset` indexes into chunks[0]. */
-  private chunks: Buffer[] = [];
+  /** Unconsumed input is `buf[offset, offset + buffered)`: a pushed chunk, or our accumulator when `owned`. */
+  private buf: Buffer = EMPTY;
   private offset = 0;
   private buffered = 0;
+  private owned = false;
 
   private fin = false;
   private opcode = 0;
@@ -93,8 +104,13 @@ export class FrameParser {
   private mask = 0;
   private payloadLength = 0;
 
-  /** Fragments of the message in progress; null when no fragmented message is open. */
-  private fragments: Buffer[] | null = null;
+  /**
+   * The fragmented message so far (its first `messageBytes` bytes): the first
+   * fragment as received, then one buffer of ours (`messageOwned`) growing
+   * geometrically; null when no fragmented message is open.
+   */
+  private message: Buffer | null = null;
+  private messageOwned = false;
   private fragmentedOpcode = 0;
   private messageBytes = 0;
   private utf8: Utf8Validator | null = null;
@@ -120,7 +136,7 @@ export class FrameParser {
    * and create a fresh one when bytes arrive.
    */
   get idle(): boolean {
-    return this.state === S_HEADER && this.buffered === 0 && this.fragments === null;
+    return this.state === S_HEADER && this.buffered === 0 && this.message === null;
   }
 
   /** Bytes held for an incomplete frame. */
@@ -128,21 +144,72 @@ export class FrameParser {
     return this.buffered;
   }
 
+  /**
+   * Buffers this parser keeps alive — the partial frame's, the fragmented
+   * message's — and their total size: what a peer can make it hold. At most
+   * 2 buffers, of about a frame and a message at most.
+   */
+  get retained(): { buffers: number; bytes: number } {
+    const input = this.buffered > 0 ? this.buf.length : 0;
+    const message = this.message === null ? 0 : this.message.length;
+    return { buffers: (input > 0 ? 1 : 0) + (this.message !== null ? 1 : 0), bytes: input + message };
+  }
+
   /** Stop parsing and drop everything buffered; later pushes are ignored. */
   stop(): void {
     this.state = S_STOPPED;
-    this.chunks = [];
+    this.buf = EMPTY;
+    this.owned = false;
     this.offset = 0;
     this.buffered = 0;
-    this.fragments = null;
+    this.message = null;
+    this.messageOwned = false;
   }
 
   /** Feed the next bytes from the peer. */
   push(chunk: Buffer): void {
     if (this.state === S_STOPPED || chunk.length === 0) return;
-    this.chunks.push(chunk);
+    if (this.buffered === 0) {
+      this.buf = chunk;
+      this.offset = 0;
+      this.owned = false;
+    } else {
+      this.append(chunk);
+    }
     this.buffered += chunk.length;
     this.run();
+    // Nothing left over: keep no reference to the chunk or the accumulator.
+    if (this.buffered === 0 && this.buf !== EMPTY) {
+      this.buf = EMPTY;
+      this.owned = false;
+      this.offset = 0;
+    }
+  }
+
+  /**
+   * Add `chunk` behind the unconsumed input, in our accumulator: in place when
+   * it has room, else in a new one of double the size (capped at what the
+   * current frame still needs, unless this chunk alone needs more). The old
+   * accumulator is never compacted in place: delivered payloads may be views
+   * into it.
+   */
+  private append(chunk: Buffer): void {
+    const end = this.offset + this.buffered;
+    if (this.owned && this.buf.length - end >= chunk.length) {
+      chunk.copy(this.buf, end);
+      return;
+    }
+    const need = this.buffered + chunk.length;
+    const frameNeeds = this.state === S_PAYLOAD ? this.payloadLength : MAX_HEADER;
+    // Twice what is held (at least MIN_ACCUMULATOR): a frame trickled in tiny reads grows the buffer
+    // geometrically, never to the announced length at once; one arriving in large reads is copied about once.
+    const doubled = Math.max(MIN_ACCUMULATOR, 2 * (this.owned ? this.buf.length : need));
+    const grown = Buffer.allocUnsafe(Math.max(need, Math.min(doubled, frameNeeds)));
+    this.buf.copy(grown, 0, this.offset, end);
+    chunk.copy(grown, this.buffered);
+    this.buf = grown;
+    this.offset = 0;
+    this.owned = true;
   }
 
   private run(): void {
@@ -209,10 +276,10 @@ export class FrameParser {
       return this.fail(ProtocolErrorCode.InvalidOpcode, CloseCode.ProtocolError, `reserved opcode 0x${this.opcode.toString(16)}`);
     } else if (this.opcode === OpCode.Continuation) {
       // §5.4: a continuation frame only continues a fragmented message.
-      if (this.fragments === null) {
+      if (this.message === null) {
         return this.fail(ProtocolErrorCode.UnexpectedContinuation, CloseCode.ProtocolError, 'continuation frame without a message to continue');
       }
-    } else if (this.fragments !== null) {
+    } else if (this.message !== null) {
       // §5.4: fragments of one message MUST NOT be interleaved with another data message.
       return this.fail(ProtocolErrorCode.ExpectedContinuation, CloseCode.ProtocolError, 'new data frame inside a fragmented message');
     } else {
@@ -303,7 +370,9 @@ export class FrameParser {
   }
 
   private startFragmented(payload: Buffer): void {
-    this.fragments = [payload];
+    // Kept as received: a message of one more fragment costs one copy, as a concatenation would.
+    this.message = payload;
+    this.messageOwned = false;
     this.fragmentedOpcode = this.opcode;
     this.messageBytes = payload.length;
     if (this.opcode === OpCode.Text && !this.compressed) {
@@ -314,12 +383,10 @@ export class FrameParser {
   }
 
   private continueFragmented(payload: Buffer): void {
-    const fragments = this.fragments as Buffer[];
     const isText = this.fragmentedOpcode === OpCode.Text;
     const checkUtf8 = isText && !this.compressed;
     if (payload.length > 0) {
-      fragments.push(payload);
-      this.messageBytes += payload.length;
+      this.appendFragment(payload);
       if (checkUtf8 && !this.checkUtf8Fragment(payload)) return;
     }
     if (!this.fin) return;
@@ -327,10 +394,31 @@ export class FrameParser {
     if (checkUtf8 && !(this.utf8 as Utf8Validator).complete) {
       return this.fail(ProtocolErrorCode.InvalidUtf8, CloseCode.InvalidFramePayloadData, 'text message ends inside a UTF-8 sequence');
     }
-    const message = fragments.length === 1 ? fragments[0] : Buffer.concat(fragments, this.messageBytes);
-    this.fragments = null;
+    const message = (this.message as Buffer).subarray(0, this.messageBytes);
+    this.message = null;
+    this.messageOwned = false;
     this.messageBytes = 0;
     this.handler.onMessage(message, isText, this.compressed);
+  }
+
+  /**
+   * Copy a fragment's payload into the message buffer, which doubles when
+   * full (up to maxMessageSize, which afterLength() already checked the
+   * message fits): tiny fragments cost no object each.
+   */
+  private appendFragment(payload: Buffer): void {
+    const used = this.messageBytes;
+    const need = used + payload.length;
+    let message = this.message as Buffer;
+    if (!this.messageOwned || need > message.length) {
+      const doubled = Math.max(MIN_ACCUMULATOR, this.messageOwned ? message.length * 2 : used * 2);
+      const grown = Buffer.allocUnsafe(Math.max(need, Math.min(doubled, this.maxMessageSize)));
+      message.copy(grown, 0, 0, used);
+      this.message = message = grown;
+      this.messageOwned = true;
+    }
+    payload.copy(message, used);
+    this.messageBytes = need;
   }
 
   /** Validate one fragment as soon as it arrives, not only at the end of the message. */
@@ -367,47 +455,17 @@ export class FrameParser {
   }
 
   private readByte(): number {
-    const chunk = this.chunks[0];
-    const byte = chunk[this.offset++];
     this.buffered--;
-    if (this.offset === chunk.length) {
-      this.chunks.shift();
-      this.offset = 0;
-    }
-    return byte;
+    return this.buf[this.offset++];
   }
 
-  /** Take `n` buffered bytes: a view when they sit in one chunk, else one copy. */
+  /** Take `n` buffered bytes, as a view (the input is always contiguous). */
   private consume(n: number): Buffer {
     if (n === 0) return EMPTY;
+    const buf = this.buf;
+    const start = this.offset;
+    this.offset += n;
     this.buffered -= n;
-    let chunk = this.chunks[0];
-    if (chunk.length - this.offset >= n) {
-      const view = this.offset === 0 && n === chunk.length ? chunk : chunk.subarray(this.offset, this.offset + n);
-      this.offset += n;
-      if (this.offset === chunk.length) {
-        this.chunks.shift();
-        this.offset = 0;
-      }
-      return view;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let written = 0;
-    // Drop the used chunks with one splice: a shift() per chunk is quadratic
-    // when a large payload arrives in many tiny chunks.
-    let used = 0;
-    while (written < n) {
-      chunk = this.chunks[used];
-      const take = Math.min(chunk.length - this.offset, n - written);
-      chunk.copy(out, written, this.offset, this.offset + take);
-      written += take;
-      this.offset += take;
-      if (this.offset === chunk.length) {
-        used++;
-        this.offset = 0;
-      }
-    }
-    this.chunks.splice(0, used);
-    return out;
+    return start === 0 && n === buf.length ? buf : buf.subarray(start, start + n);
   }
 }

@@ -34,6 +34,11 @@ export interface SessionEvents {
   onLogin?(uid: string): void;
   onAuthFailure?(reason: string, message: string): void;
   onBadRequest?(detail: string): void;
+  /**
+   * A bug surfaced in a connection's asynchronous work (a login or a resume
+   * completing): that connection was closed with 1011; the process goes on.
+   */
+  onError?(error: unknown): void;
 }
 
 /** Options of a {@link GpushSession}. */
@@ -212,10 +217,12 @@ export class GpushSession implements ConnectionHandler {
     this.addSubscription(client, name, isPrivate, already);
     const id = this.requestId;
     const replayed = this.history === undefined ? Promise.resolve(undefined) : this.history(stream, since);
-    replayed.then(
-      (result) => this.resumed(client, stream, held, result, id),
-      () => this.resumed(client, stream, held, undefined, id),
-    );
+    replayed
+      .then(
+        (result) => this.resumed(client, stream, held, result, id),
+        () => this.resumed(client, stream, held, undefined, id),
+      )
+      .catch((error: unknown) => this.asyncFailed(client, error));
   }
 
   private addSubscription(client: SessionClient, name: string, isPrivate: boolean, already: boolean): void {
@@ -251,15 +258,37 @@ export class GpushSession implements ConnectionHandler {
     const seq = ++client.loginSeq;
     const id = this.requestId;
     client.deferred = [];
-    verifier.verify(credential).then(
-      (identity) => this.loginSucceeded(client, seq, identity, id),
-      (error: unknown) => this.loginFailed(client, seq, error, id),
-    );
+    verifier
+      .verify(credential)
+      .then(
+        (identity) => this.loginSucceeded(client, seq, identity, id),
+        (error: unknown) => this.loginFailed(client, seq, error, id),
+      )
+      .catch((error: unknown) => this.asyncFailed(client, error));
+  }
+
+  /**
+   * The end of every promise chain a connection starts: a throw there would
+   * otherwise be an unhandled rejection, which ends the Node process and every
+   * other connection with it. Only this connection pays: 1011, and a report.
+   */
+  private asyncFailed(client: SessionClient, error: unknown): void {
+    try {
+      this.events.onError?.(error);
+    } catch {
+      // A reporter that throws must not turn this into the rejection it stops.
+    }
+    client.conn.close(CloseCode.InternalError, 'internal error');
   }
 
   private loginSucceeded(client: SessionClient, seq: number, identity: LoginIdentity, id: unknown): void {
     if (client.loginSeq !== seq || !client.conn.isOpen) return;
-    const expiresAt = identity.expiresAt;
+    let expiresAt = identity.expiresAt;
+    // Only a finite expiry goes on the wheel: Infinity (an `exp` of 1e308 read as ms) means never; NaN is no date.
+    if (expiresAt === Infinity) expiresAt = undefined;
+    if (Number.isNaN(expiresAt)) {
+      return this.loginFailed(client, seq, Object.assign(new Error('login expiry is not a number'), { reason: 'invalid' }), id);
+    }
     if (expiresAt !== undefined && expiresAt <= Date.now()) {
       return this.loginFailed(client, seq, Object.assign(new Error('token expired'), { reason: 'expired' }), id);
     }

@@ -4,8 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SignJWT, base64url, type JWTPayload } from 'jose';
+import { CompactSign, SignJWT, base64url, type JWTPayload } from 'jose';
 import { AuthError, AuthFailure, JwtVerifier } from '../../src/auth/index.js';
+import { MAX_EXP_SECONDS } from '../../src/auth/jwt-verifier.js';
 
 const SECRET = 'a-shared-secret-of-at-least-32-bytes!!';
 const secretKey = new TextEncoder().encode(SECRET);
@@ -17,6 +18,11 @@ function sign(payload: JWTPayload, key: KeyObject | Uint8Array, header: { alg: s
 
 function hs256(payload: JWTPayload, key: Uint8Array = secretKey): Promise<string> {
   return sign(payload, key, { alg: 'HS256' });
+}
+
+/** An HS256 token over `payload` exactly as written (e.g. numbers JSON.stringify cannot produce). */
+function rawHs256(payload: string): Promise<string> {
+  return new CompactSign(new TextEncoder().encode(payload)).setProtectedHeader({ alg: 'HS256' }).sign(secretKey);
 }
 
 /** Await a rejection with AuthError of `reason`; returns it for further checks. */
@@ -115,6 +121,20 @@ describe('JwtVerifier with a shared secret', () => {
     const strict = new JwtVerifier({ secret: SECRET, requireExpiration: true });
     await rejectsWith(strict.verify(await hs256({ sub: 'u' })), AuthFailure.Invalid);
     assert.equal((await strict.verify(await hs256({ sub: 'u', exp: nowSec() + 60 }))).uid, 'u');
+  });
+
+  it('takes an exp after year 9999 (1e308, Number.MAX_VALUE, 1e309 = Infinity) as "no expiry", never as a non-finite time', async () => {
+    for (const exp of [1e308, Number.MAX_VALUE, MAX_EXP_SECONDS + 1]) {
+      assert.deepEqual(await verifier.verify(await hs256({ sub: 'u', exp })), { uid: 'u' }, `exp ${exp}`);
+    }
+    // JSON.parse reads 1e309 as Infinity: sign the payload text as written.
+    const infinite = await rawHs256('{"sub":"u","exp":1e309}');
+    assert.deepEqual(await verifier.verify(infinite), { uid: 'u' });
+    // The last second of year 9999 is still a date.
+    assert.deepEqual(await verifier.verify(await hs256({ sub: 'u', exp: MAX_EXP_SECONDS })), { uid: 'u', expiresAt: MAX_EXP_SECONDS * 1000 });
+    const strict = new JwtVerifier({ secret: SECRET, requireExpiration: true });
+    await rejectsWith(strict.verify(await hs256({ sub: 'u', exp: 1e308 })), AuthFailure.Invalid);
+    await rejectsWith(strict.verify(infinite), AuthFailure.Invalid);
   });
 });
 

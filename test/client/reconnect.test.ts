@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { HeraldConnectionError, type HeraldClient, type Message } from '../../src/client/index.js';
 import type { LoginVerifier } from '../../src/auth/login-verifier.js';
 import { fakeVerifier, startNode, type TestNode } from '../helpers/herald-node.js';
@@ -292,9 +292,26 @@ describe('client: heartbeat', { timeout: 60_000 }, () => {
     await waitUntil(() => got.length === 1, 'a push after 3 s');
   });
 
-  it('without a heartbeat the server closes the connection (4000) and the client reconnects', async () => {
+  it('without a heartbeat, the server\'s pings (answered by the WebSocket itself) keep the connection open', async () => {
     const h = await node({ heartbeatTimeoutMs: 600, timerResolutionMs: 50 });
     const { client: c, record } = client({ url: h.wsUrl, heartbeatMs: 0 });
+    const got: string[] = [];
+    c.connect();
+    await c.subscribe('alive', (m) => got.push(textOf(m))).ready;
+    await sleep(2000);
+    assert.deepEqual(record.statuses, ['connecting', 'open'], 'never dropped');
+    await h.send({ topic: 'alive' }, 'still here');
+    await waitUntil(() => got.length === 1, 'a push after several heartbeat windows');
+  });
+
+  it('without a heartbeat, a WebSocket that does not answer pings is closed (4000) and the client reconnects', async () => {
+    const h = await node({ heartbeatTimeoutMs: 600, timerResolutionMs: 50 });
+    class DeafWebSocket extends WebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, protocols, { autoPong: false });
+      }
+    }
+    const { client: c, record } = client({ url: h.wsUrl, heartbeatMs: 0, WebSocket: DeafWebSocket });
     c.connect();
     await waitUntil(() => record.statuses.filter((s) => s === 'open').length >= 2, 'a reconnect after 4000');
     assert.deepEqual(record.statuses.slice(0, 4), ['connecting', 'open', 'reconnecting', 'open']);

@@ -5,10 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { SignJWT, base64url, type JWTPayload } from 'jose';
+import { CompactSign, SignJWT, base64url, type JWTPayload } from 'jose';
+import WebSocket from 'ws';
 import { JwtVerifier } from '../../src/auth/jwt-verifier.js';
 import type { LoginIdentity, LoginVerifier } from '../../src/auth/login-verifier.js';
-import { metricValue, startNode, waitUntil, type TestNode } from '../helpers/herald-node.js';
+import { TestClient, metricValue, startNode, waitUntil, type TestNode } from '../helpers/herald-node.js';
+import { HeraldProcess } from '../helpers/herald-process.js';
 
 const SECRET = 'e2e-shared-secret-of-at-least-32-bytes!';
 const nowSec = (): number => Math.floor(Date.now() / 1000);
@@ -233,4 +235,117 @@ describe('e2e: commands during a pending login', () => {
       await h.stop();
     }
   });
+});
+
+describe('e2e: absurd expiry times never crash the gateway', () => {
+  it('a correctly signed token with exp 1e308, Number.MAX_VALUE or 1e309 logs in without an expiry; other clients are served', async () => {
+    const h = await startNode({ verifier: new JwtVerifier({ secret: SECRET }) });
+    try {
+      const c = await h.connect();
+      await c.login(await hs256({ sub: 'forever', exp: 1e308 }), 'forever');
+      await c.login(await hs256({ sub: 'forever', exp: Number.MAX_VALUE }), 'forever');
+      // JSON.parse reads 1e309 as Infinity: sign the payload text as written.
+      const infinite = await new CompactSign(new TextEncoder().encode('{"sub":"forever","exp":1e309}'))
+        .setProtectedHeader({ alg: 'HS256' })
+        .sign(new TextEncoder().encode(SECRET));
+      await c.login(infinite, 'forever');
+      await c.subscribePrivate('inbox');
+      const other = await h.connect();
+      await other.subscribe('news');
+      await h.send({ uid: 'forever', topic: 'inbox' }, 'still-here');
+      await h.send({ topic: 'news' }, 'news-1');
+      assert.deepEqual(await c.sync(), ['still-here']);
+      assert.deepEqual(await other.sync(), ['news-1']);
+      assert.equal(c.closeEvent, undefined);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('a verifier answering expiresAt Infinity → 20003 without expiry, NaN → 30003; the connection stays usable', async () => {
+    const { verifier, pending } = manualVerifier();
+    const h = await startNode({ verifier });
+    try {
+      const c = await h.connect();
+      c.send({ code: 3, data: 'inf' });
+      await waitUntil(() => pending.length === 1, 'the verification');
+      pending.shift()!.resolve({ uid: 'inf', expiresAt: Infinity });
+      assert.deepEqual((await c.nextReply(20003)).detail, { uid: 'inf' });
+      c.send({ code: 3, data: 'nan' });
+      await waitUntil(() => pending.length === 1, 'the second verification');
+      pending.shift()!.resolve({ uid: 'nan', expiresAt: NaN });
+      assert.equal((await c.nextReply(30003)).detail, 'invalid');
+      // The earlier login holds.
+      await c.subscribePrivate('inbox');
+      await h.send({ uid: 'inf', topic: 'inbox' }, 'for-inf');
+      assert.deepEqual(await c.sync(), ['for-inf']);
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+describe('e2e: a bug in a login\'s completion', () => {
+  it('closes only that connection with 1011 (no unhandled rejection); the others are served', async () => {
+    const { verifier, pending } = manualVerifier();
+    const h = await startNode({ verifier });
+    try {
+      const other = await h.connect();
+      await other.subscribe('news');
+      const c = await h.connect();
+      c.send({ code: 3, data: 'buggy' });
+      await waitUntil(() => pending.length === 1, 'the verification');
+      // An identity whose uid cannot be read: the success handler throws inside the promise chain.
+      pending.shift()!.resolve({
+        get uid(): string {
+          throw new Error('identity bug');
+        },
+      } as LoginIdentity);
+      assert.equal((await c.closed()).code, 1011);
+      await h.send({ topic: 'news' }, 'news-after');
+      assert.deepEqual(await other.sync(), ['news-after']);
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+describe('e2e: a hostile exp against the real process', { timeout: 60_000 }, () => {
+  for (const workers of [1, 2]) {
+    it(`${workers === 1 ? 'one process' : '--workers 2'}: a login with exp 1e308 gets 20003, and the process goes on serving new clients`, async () => {
+      const herald = await HeraldProcess.start({
+        name: `jwt-exp-${workers}`,
+        args: ['--jwt-secret', SECRET, ...(workers > 1 ? ['--workers', String(workers)] : [])],
+      });
+      const clients: TestClient[] = [];
+      const connect = async (): Promise<TestClient> => {
+        const client = new TestClient(new WebSocket(herald.wsUrl));
+        clients.push(client);
+        await new Promise((resolve, reject) => {
+          client.ws.once('open', resolve);
+          client.ws.once('error', reject);
+        });
+        await client.nextReply(20000);
+        return client;
+      };
+      try {
+        // Under --workers the kernel picks the worker: several logins make it very likely every worker sees one.
+        for (let i = 0; i < 2 * workers; i++) {
+          const c = await connect();
+          await c.login(await hs256({ sub: `forever${i}`, exp: 1e308 }), `forever${i}`);
+          await c.login(await hs256({ sub: `forever${i}`, exp: Number.MAX_VALUE }), `forever${i}`);
+        }
+        const late = await connect();
+        await late.subscribe('news');
+        assert.equal((await herald.pushData({ topic: 'news' }, 'after')).status, 200);
+        await waitUntil(() => late.unread.some((m) => m.data.toString() === 'after'), 'the push to the late client');
+        assert.ok(herald.alive, `the process exited\n${herald.stderr}`);
+        assert.ok(clients.every((c) => c.closeEvent === undefined), 'a client was dropped');
+        assert.doesNotMatch(herald.stdout, /unhandled promise rejection/);
+      } finally {
+        for (const c of clients) c.terminate();
+        await herald.stop();
+      }
+    });
+  }
 });

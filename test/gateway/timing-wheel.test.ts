@@ -161,6 +161,28 @@ describe('TimingWheel', () => {
     assert.deepEqual(r.names().slice(2), ['late']);
   });
 
+  it('schedule refuses a non-finite deadline (RangeError) and leaves the wheel and the entry as they were', (t) => {
+    const r = rig(t);
+    const moved = new Entry('moved');
+    const other = new Entry('other');
+    r.wheel.schedule(moved, 300);
+    r.wheel.schedule(other, 500);
+    for (const deadline of [Infinity, -Infinity, NaN]) {
+      assert.throws(() => r.wheel.schedule(moved, deadline), RangeError);
+      assert.throws(() => r.wheel.scheduleIn(new Entry('fresh'), deadline), RangeError);
+    }
+    // Still scheduled where it was (an Infinity deadline used to index slot NaN and throw mid-link).
+    assert.equal(moved.wheelDeadline, 300);
+    assert.equal(r.wheel.size, 2);
+    r.walk(1000);
+    assert.deepEqual(r.names(), ['moved', 'other']);
+    assert.equal(r.wheel.size, 0);
+    // The wheel keeps working afterwards.
+    r.wheel.schedule(moved, 1200);
+    r.walk(1400);
+    assert.deepEqual(r.names(), ['moved', 'other', 'moved']);
+  });
+
   it('cancel removes an entry; cancelling an unscheduled entry is a no-op', (t) => {
     const r = rig(t);
     const a = new Entry('a');

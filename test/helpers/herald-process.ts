@@ -1,6 +1,6 @@
 /**
- * A Herald gateway as a child process: `node dist/src/main.js --engine redis
- * …` on loopback with ephemeral ports, for multi-node and fault tests. The
+ * A Herald gateway as a child process: `node dist/src/main.js [--engine redis
+ * …]` on loopback with ephemeral ports, for multi-node and fault tests. The
  * "herald started" JSON log line gives the WebSocket and push-API addresses.
  * `stop()` sends SIGTERM (graceful drain), `kill()` SIGKILL — always by the
  * child's own PID, never by name. Children still alive when the test process
@@ -33,9 +33,10 @@ process.once('exit', () => {
 });
 
 export interface HeraldProcessOptions {
-  redisUrl: string;
-  /** `--redis-prefix`: unique per test run (see uniquePrefix()). */
-  prefix: string;
+  /** `--engine redis --redis-url …`; without it, the default memory engine. */
+  redisUrl?: string;
+  /** `--redis-prefix`: unique per test run (see uniquePrefix()); with `redisUrl`. */
+  prefix?: string;
   /** Extra flags, e.g. `['--jwt-secret', s, '--history-size', '5']`. */
   args?: readonly string[];
   /** A name for messages and logs, e.g. 'A'. */
@@ -86,9 +87,9 @@ export class HeraldProcess {
     const name = options.name ?? 'herald';
     const args = [
       HERALD_MAIN,
-      '--engine', 'redis',
-      '--redis-url', options.redisUrl,
-      '--redis-prefix', options.prefix,
+      ...(options.redisUrl === undefined
+        ? []
+        : ['--engine', 'redis', '--redis-url', options.redisUrl, '--redis-prefix', options.prefix ?? 'herald-test']),
       '--ws-host', '127.0.0.1',
       '--ws-port', '0',
       '--api-host', '127.0.0.1',

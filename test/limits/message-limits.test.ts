@@ -2,13 +2,17 @@
  * Per-message limits end to end: maxMessageBytes (close 1009),
  * maxSubscriptionsPerConnection (reply 30005), maxTopicLength and
  * topicPattern (reply 30004, push 400 INVALID_TOPIC / gRPC INVALID_ARGUMENT),
- * maxPushBytes (HTTP 413 PAYLOAD_TOO_LARGE, gRPC RESOURCE_EXHAUSTED). Each
+ * maxPushBytes (HTTP 413 PAYLOAD_TOO_LARGE, gRPC RESOURCE_EXHAUSTED),
+ * messageTimeoutMs (close 1008 for a message that never completes). Each
  * time the limit holds, the offending client gets the documented answer, and
  * two established subscribers keep receiving pushes.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { OpCode } from '../../src/protocol/constants.js';
+import { encodeClientFrame } from '../../src/protocol/frame-encoder.js';
 import { fakeVerifier, type ApiResponse } from '../helpers/herald-node.js';
+import { RawClient } from '../helpers/raw-client.js';
 import { expectStatus, grpc, startGrpcNode, type GrpcTestNode } from '../helpers/grpc-client.js';
 
 /** A node with `options` and two subscribers of `live`. */
@@ -199,5 +203,78 @@ describe('limits: maxPushBytes 1024', () => {
     await expectStatus(rpc.publish({ topic: 'live', data: Buffer.alloc(1025) }), grpc.status.RESOURCE_EXHAUSTED, /PAYLOAD_TOO_LARGE/);
     for (const sub of s.subscribers) assert.deepEqual(await sub.sync(), []);
     await s.stillDelivering();
+  });
+});
+
+describe('limits: messageTimeoutMs 1000 (a message must arrive whole in time)', () => {
+  let s: Awaited<ReturnType<typeof setup>>;
+  before(async () => {
+    // A heartbeat far away: only the message deadline can end these connections.
+    s = await setup({ messageTimeoutMs: 1000, heartbeatTimeoutMs: 600_000, timerResolutionMs: 50 });
+  });
+  after(() => s.h.stop());
+
+  /** Write `bytes` one byte per `everyMs` until the connection closes (or, as a safety bound, 20 s pass). */
+  function trickle(raw: RawClient, bytes: Buffer, everyMs = 50): () => void {
+    let i = 0;
+    const timer = setInterval(() => {
+      if (raw.closed || raw.ended || i >= bytes.length) return clearInterval(timer);
+      raw.write(bytes.subarray(i, i + 1));
+      i++;
+    }, everyMs);
+    const bound = setTimeout(() => clearInterval(timer), 20_000);
+    return () => {
+      clearInterval(timer);
+      clearTimeout(bound);
+    };
+  }
+
+  it('a frame trickled a byte at a time that never completes → close 1008; each byte does not keep it alive', async () => {
+    const raw = await RawClient.open(s.h.wsPort, { path: '/ws' });
+    const stop = trickle(raw, encodeClientFrame(OpCode.Text, 'x'.repeat(1000), 0x12345678));
+    try {
+      assert.equal((await raw.nextEvent()).type, 'message'); // the greeting
+      const close = await raw.nextClose();
+      assert.equal(close.code, 1008);
+      assert.equal(close.reason, 'message not completed in time');
+      await s.stillDelivering();
+    } finally {
+      stop();
+      raw.destroy();
+    }
+  });
+
+  it('a fragmented message whose fragments keep coming but never end → close 1008', async () => {
+    const raw = await RawClient.open(s.h.wsPort, { path: '/ws' });
+    assert.equal((await raw.nextEvent()).type, 'message');
+    raw.send(OpCode.Text, '{"code":1,', false);
+    const timer = setInterval(() => raw.send(OpCode.Continuation, ' ', false), 50);
+    try {
+      assert.equal((await raw.nextClose()).code, 1008);
+      await s.stillDelivering();
+    } finally {
+      clearInterval(timer);
+      raw.destroy();
+    }
+  });
+
+  it('complete messages sent slowly one after another, each split across reads, are not cut off', async () => {
+    const raw = await RawClient.open(s.h.wsPort, { path: '/ws' });
+    try {
+      assert.equal((await raw.nextEvent()).type, 'message');
+      const until = Date.now() + 2500;
+      for (let i = 0; Date.now() < until; i++) {
+        const frame = encodeClientFrame(OpCode.Text, JSON.stringify({ code: 1, topic: `slow${i}` }), 0x0badf00d);
+        // Half now, half 150 ms later: every message completes well within the deadline.
+        raw.write(frame.subarray(0, 5));
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        raw.write(frame.subarray(5));
+        const reply = await raw.nextEvent();
+        assert.equal(reply.type, 'message', `reply ${i}: ${reply.type}`);
+      }
+      assert.ok(!raw.closed && !raw.ended, 'closed although every message completed in time');
+    } finally {
+      raw.destroy();
+    }
   });
 });

@@ -213,6 +213,73 @@ describe('FrameParser: handler interaction', () => {
   });
 });
 
+describe('FrameParser: memory a trickling peer controls', () => {
+  const LIMIT = 64 * 1024;
+
+  it('a 64 KiB frame pushed one byte per read is held in one buffer no larger than about the frame', () => {
+    const payload = Buffer.alloc(LIMIT, 0x5a);
+    const frame = encodeClientFrame(OpCode.Binary, payload, 0x7e7e7e7e);
+    const recorder = new Recorder();
+    const parser = new FrameParser(recorder, { maxMessageSize: LIMIT });
+    let most = 0;
+    for (let i = 0; i < frame.length; i++) {
+      // A fresh Buffer per read, as a socket hands them out.
+      parser.push(Buffer.from([frame[i]]));
+      const { buffers, bytes } = parser.retained;
+      assert.ok(buffers <= 1, `after byte ${i}: ${buffers} buffers held`);
+      most = Math.max(most, bytes);
+    }
+    assert.ok(most <= frame.length, `held up to ${most} bytes for a ${frame.length}-byte frame`);
+    assert.deepEqual(recorder.messageSizes, [LIMIT]);
+    assert.equal(recorder.events[0][1], payload.toString('hex'));
+    assert.deepEqual(parser.retained, { buffers: 0, bytes: 0 });
+  });
+
+  it('a 64 KiB text message in 1-byte fragments, each pushed a byte at a time, is held in at most two buffers of about the message', () => {
+    // Multi-byte code points split across fragments: still validated as they arrive.
+    const text = 'aé€😀'.repeat(LIMIT / 10).slice(0, 20_000);
+    const payload = Buffer.from(text, 'utf8');
+    assert.ok(payload.length <= LIMIT);
+    const recorder = new Recorder();
+    const parser = new FrameParser(recorder, { maxMessageSize: LIMIT });
+    let most = 0;
+    for (let i = 0; i < payload.length; i++) {
+      const opcode = i === 0 ? OpCode.Text : OpCode.Continuation;
+      const frame = encodeClientFrame(opcode, payload.subarray(i, i + 1), 0x01020304 + i, i === payload.length - 1);
+      for (const byte of frame) {
+        parser.push(Buffer.from([byte]));
+        const { buffers, bytes } = parser.retained;
+        assert.ok(buffers <= 2, `fragment ${i}: ${buffers} buffers held`);
+        most = Math.max(most, bytes);
+      }
+    }
+    assert.ok(most <= 2 * payload.length + 2 * 256, `held up to ${most} bytes for a ${payload.length}-byte message`);
+    assert.deepEqual(recorder.events, [['text', payload.toString('hex')]]);
+    assert.deepEqual(parser.retained, { buffers: 0, bytes: 0 });
+  });
+
+  it('payloads handed out as views are never overwritten by later input (the accumulator is not compacted in place)', () => {
+    const kept: Buffer[] = [];
+    const parser = new FrameParser({
+      onMessage: (data) => kept.push(data), // a view, deliberately not copied
+      onPing() {},
+      onPong() {},
+      onClose() {},
+      onProtocolError: (error) => assert.fail(error.message),
+    });
+    const payloads = Array.from({ length: 40 }, (_, i) => Buffer.alloc(1 + ((i * 37) % 300), 0x41 + (i % 26)));
+    const stream = Buffer.concat(payloads.map((p, i) => encodeClientFrame(OpCode.Binary, p, 0x11111111 * (i % 15 + 1))));
+    // Cuts that leave a partial frame behind almost every time.
+    for (let at = 0; at < stream.length; ) {
+      const size = 1 + ((at * 7) % 97);
+      parser.push(Buffer.from(stream.subarray(at, at + size)));
+      at += size;
+    }
+    assert.equal(kept.length, payloads.length);
+    kept.forEach((view, i) => assert.ok(view.equals(payloads[i]), `message ${i} changed after delivery`));
+  });
+});
+
 describe('FrameParser: client side (isServer: false)', () => {
   it('parses unmasked server frames', () => {
     const frames = [encodeFrame(OpCode.Text, 'hi'), encodeFrame(OpCode.Pong, 'p'), encodeFrame(OpCode.Close, Buffer.from('03e8', 'hex'))];
