@@ -6,7 +6,7 @@ import { TimingWheel, monotonicNow, type WheelEntry } from '../gateway/timing-wh
 import type { ConnectionHandler } from '../gateway/websocket-server.js';
 import { HubClient, topicSetHas } from '../hub/hub-client.js';
 import type { Hub } from '../hub/hub.js';
-import { checkTopic, type TopicRules } from '../hub/topic-rules.js';
+import { checkTopic, checkUid, type TopicRules } from '../hub/topic-rules.js';
 import type { PreparedMessage } from '../protocol/prepared-message.js';
 import { streamOf } from '../streams.js';
 import { PONG_FRAME, isTextPing, replyFrame } from './replies.js';
@@ -253,6 +253,12 @@ export class GpushSession implements ConnectionHandler {
 
   private loginSucceeded(client: SessionClient, seq: number, identity: LoginIdentity, id: unknown): void {
     if (client.loginSeq !== seq || !client.conn.isOpen) return;
+    // Whatever the verifier (JWT "sub", the auth URL's uid, an embedder's own), a uid that pushes could
+    // not address, or that would share a stream with another once UTF-8 encoded, is no identity.
+    const uidProblem = checkUid(identity.uid);
+    if (uidProblem !== undefined) {
+      return this.loginFailed(client, seq, Object.assign(new Error(uidProblem), { reason: 'invalid' }), id);
+    }
     const expiresAt = identity.expiresAt;
     if (expiresAt !== undefined && expiresAt <= Date.now()) {
       return this.loginFailed(client, seq, Object.assign(new Error('token expired'), { reason: 'expired' }), id);
