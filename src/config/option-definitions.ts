@@ -254,7 +254,8 @@ export const OPTION_DEFINITIONS = [
     key: 'allowedOrigins', flag: '--allowed-origins', env: 'HERALD_ALLOWED_ORIGINS', type: 'string[]',
     placeholder: 'origins',
     description: 'Origins browsers may connect from: exact (https://app.example.com), subdomain wildcards '
-      + '(https://*.example.com) or *; others get 403. Clients without an Origin header are not affected. '
+      + '(https://*.example.com, matching host names only) or *; others get 403, as does an Origin that is not exactly '
+      + 'scheme://host[:port] or is sent twice. Clients without an Origin header are not affected. '
       + 'Unset: any origin.',
   },
   // Login: JWT (one key source) or an auth URL
