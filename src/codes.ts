@@ -30,6 +30,11 @@ export const ReplyCode = {
   TooManySubscriptions: 30005,
   /** Herald: the login's expiry passed; private subscriptions were dropped. Sent unprompted. */
   SessionExpired: 30006,
+  /**
+   * Herald (herald.v1 resume): a subscribe with `since` was overtaken, before its history was read,
+   * by an unsubscribe or a newer subscribe of the same topic, which gets its own reply right after.
+   */
+  Cancelled: 30007,
 } as const;
 export type ReplyCode = (typeof ReplyCode)[keyof typeof ReplyCode];
 
@@ -46,6 +51,7 @@ export const REPLY_MESSAGES: Readonly<Record<ReplyCode, string>> = {
   [ReplyCode.InvalidTopic]: 'invalid topic',
   [ReplyCode.TooManySubscriptions]: 'too many subscriptions',
   [ReplyCode.SessionExpired]: 'session expired',
+  [ReplyCode.Cancelled]: 'cancelled',
 };
 
 /**

@@ -88,6 +88,12 @@ export class GpushSession implements ConnectionHandler {
   private readonly history: GpushSessionOptions['history'];
   /** The `id` of the command being handled (herald.v1 echoes it in the reply). */
   private requestId: number | string | undefined = undefined;
+  /**
+   * Subscribes with `since` still waiting for their history, by their hold (the list the hub fills
+   * meanwhile): the request's id, so a command that ends the hold first can answer it. Weak, so
+   * idle connections carry nothing for it.
+   */
+  private readonly pendingResumes = new WeakMap<PreparedMessage[], number | string | undefined>();
 
   constructor(options: GpushSessionOptions) {
     this.hub = options.hub;
@@ -202,9 +208,12 @@ export class GpushSession implements ConnectionHandler {
     }
     // herald.v1 resume: hold live messages, subscribe, replay history after `since`, then release.
     const stream = streamOf(isPrivate ? { uid: client.uid as string, topic: name } : { topic: name });
+    // A resume of this stream still reading its history is replaced by this one: answer it first.
+    this.cancelResume(client, stream, 'a later subscribe of the same topic replaced it');
     const held = holdStream(client, stream);
     this.addSubscription(client, name, isPrivate, already);
     const id = this.requestId;
+    this.pendingResumes.set(held, id);
     const replayed = this.history === undefined ? Promise.resolve(undefined) : this.history(stream, since);
     replayed.then(
       (result) => this.resumed(client, stream, held, result, id),
@@ -221,6 +230,7 @@ export class GpushSession implements ConnectionHandler {
   /** The history came back (or failed: undefined): answer the subscribe, then replay and go live. */
   private resumed(client: SessionClient, stream: string, held: PreparedMessage[], result: ReplayResult | undefined, id: unknown): void {
     if (!client.conn.isOpen || client.holding?.get(stream) !== held) return;
+    this.pendingResumes.delete(held);
     const extra = result === undefined ? { recovered: false } : { recovered: result.recovered, position: result.position };
     this.reply(client, ReplyCode.Subscribed, undefined, id, extra);
     releaseStream(client, stream, held, result);
@@ -232,8 +242,23 @@ export class GpushSession implements ConnectionHandler {
     // Only the named kind is dropped: gpush's op 2 also removed a private subscription.
     if (isPrivate) this.hub.unsubscribePrivate(client, topic);
     else this.hub.unsubscribePublic(client, topic);
-    if (client.holding !== null) dropHold(client, streamOf(isPrivate ? { uid: client.uid as string, topic } : { topic }));
+    if (client.holding !== null) {
+      const stream = streamOf(isPrivate ? { uid: client.uid as string, topic } : { topic });
+      // Every request gets exactly one reply, in order: a subscribe still reading its history is answered now.
+      this.cancelResume(client, stream, 'unsubscribed before its history was read');
+      dropHold(client, stream);
+    }
     this.reply(client, ReplyCode.Unsubscribed);
+  }
+
+  /** Answer a subscribe of `stream` still waiting for its history with 30007 and end its hold. */
+  private cancelResume(client: SessionClient, stream: string, why: string): void {
+    const held = client.holding?.get(stream);
+    if (!Array.isArray(held) || !this.pendingResumes.has(held)) return;
+    const id = this.pendingResumes.get(held);
+    this.pendingResumes.delete(held);
+    dropHold(client, stream);
+    this.reply(client, ReplyCode.Cancelled, why, id);
   }
 
   private login(client: SessionClient, credential: unknown): void {
