@@ -55,6 +55,10 @@ export interface HeraldNodeOptions {
   allowedOrigins?: readonly string[];
   pushRequestsPerSecond?: number;
   maxSubscriptionsPerConnection?: number;
+  /** Most topics with a public subscriber on this node; default 1,000,000. */
+  maxTopics?: number;
+  /** Most subscriptions (public plus private, all connections) on this node; default 5,000,000. */
+  maxSubscriptions?: number;
   maxPushBytes?: number;
   maxBatchItems?: number;
   shutdownTimeoutMs?: number;
@@ -120,6 +124,8 @@ export class HeraldNode {
         onUserInterest: (uid, interested) => (interested ? engine.subscribeUser(uid) : engine.unsubscribeUser(uid)),
       },
       sliceSize: options.fanOutSliceSize,
+      maxTopics: options.maxTopics ?? 1_000_000,
+      maxSubscriptions: options.maxSubscriptions ?? 5_000_000,
     });
     const hub = this.hub;
     this.metrics = new HeraldMetrics({
@@ -150,6 +156,9 @@ export class HeraldNode {
         },
         onBadRequest() {
           metrics.badRequestsTotal.inc();
+        },
+        onSubscriptionRefused(reason) {
+          metrics.subscriptionsRefusedTotal.inc({ reason });
         },
       },
     });

@@ -317,6 +317,17 @@ export const OPTION_DEFINITIONS = [
     description: 'Most topics one connection may be subscribed to at once.',
   },
   {
+    key: 'maxTopics', flag: '--max-topics', env: 'HERALD_MAX_TOPICS', type: 'int', default: 1_000_000, min: 1,
+    description: 'Most distinct topics with a public subscriber on this node (per process with --workers); a subscribe '
+      + 'that would add one more gets reply 30005. Each costs about 260 bytes of memory with its first subscriber.',
+  },
+  {
+    key: 'maxSubscriptions', flag: '--max-subscriptions', env: 'HERALD_MAX_SUBSCRIPTIONS', type: 'int',
+    default: 5_000_000, min: 1,
+    description: 'Most subscriptions (public plus private, over all connections) on this node (per process with '
+      + '--workers); more get reply 30005. Each costs about 75 bytes besides its topic.',
+  },
+  {
     key: 'maxPushBytes', flag: '--max-push-bytes', env: 'HERALD_MAX_PUSH_BYTES', type: 'bytes',
     default: 1024 * 1024, min: 1, description: 'Largest payload of one pushed event; larger pushes are rejected.',
   },

@@ -34,6 +34,8 @@ export interface SessionEvents {
   onLogin?(uid: string): void;
   onAuthFailure?(reason: string, message: string): void;
   onBadRequest?(detail: string): void;
+  /** A subscribe refused (30005) by the per-connection limit or the node's topic or subscription budget. */
+  onSubscriptionRefused?(reason: 'connection' | 'node_topics' | 'node_subscriptions'): void;
 }
 
 /** Options of a {@link GpushSession}. */
@@ -199,8 +201,17 @@ export class GpushSession implements ConnectionHandler {
     if (since === null) return this.badRequest(client, 'since must be {"seq": <integer ≥ 0>, "epoch": "<string>"}');
     const name = topic as string;
     const already = topicSetHas(isPrivate ? client.privateTopics : client.publicTopics, name);
-    if (!already && client.subscriptionCount >= this.maxSubscriptions) {
-      return this.reply(client, ReplyCode.TooManySubscriptions, `at most ${this.maxSubscriptions} subscriptions per connection`);
+    if (!already) {
+      if (client.subscriptionCount >= this.maxSubscriptions) {
+        this.events.onSubscriptionRefused?.('connection');
+        return this.reply(client, ReplyCode.TooManySubscriptions, `at most ${this.maxSubscriptions} subscriptions per connection`);
+      }
+      const budget = this.hub.budgetRefusal(name, isPrivate);
+      if (budget !== undefined) {
+        this.events.onSubscriptionRefused?.(budget === 'topics' ? 'node_topics' : 'node_subscriptions');
+        const limit = budget === 'topics' ? `${this.hub.maxTopics} topics` : `${this.hub.maxSubscriptions} subscriptions`;
+        return this.reply(client, ReplyCode.TooManySubscriptions, `this server holds its maximum of ${limit}; retry later`);
+      }
     }
     if (since === undefined) {
       this.addSubscription(client, name, isPrivate, already);
