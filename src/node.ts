@@ -61,6 +61,8 @@ export interface HeraldNodeOptions {
   maxSubscriptions?: number;
   maxPushBytes?: number;
   maxBatchItems?: number;
+  /** Time an HTTP push request has for its headers, and then for its body; default 5 s. */
+  pushRequestTimeoutMs?: number;
   shutdownTimeoutMs?: number;
   /**
    * Listen for WebSocket clients on this bound TCP handle instead of

@@ -23,7 +23,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 export function sendError(res: ServerResponse, error: ApiError, extraHeaders: Record<string, string> = {}): void {
-  // Once a request body is refused unread, the connection cannot be reused.
-  const headers: Record<string, string> = error.status === 413 ? { Connection: 'close', ...extraHeaders } : extraHeaders;
+  // Once a request body is refused unread (too large, too slow), the connection cannot be reused.
+  const unread = error.status === 413 || error.status === 408;
+  const headers: Record<string, string> = unread ? { Connection: 'close', ...extraHeaders } : extraHeaders;
   sendJson(res, error.status, { error: { code: error.code, message: error.message } }, headers);
 }

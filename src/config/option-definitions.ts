@@ -336,6 +336,12 @@ export const OPTION_DEFINITIONS = [
     description: 'Most events in one batch push request.',
   },
   {
+    key: 'pushRequestTimeoutMs', flag: '--push-request-timeout', env: 'HERALD_PUSH_REQUEST_TIMEOUT', type: 'duration',
+    default: 5_000, min: 100,
+    description: 'Time an HTTP push request has to send its headers, and then as much again for its body; a slower '
+      + 'request gets 408 and its connection is closed, and what it had sent is released.',
+  },
+  {
     key: 'pushRequestsPerSecond', flag: '--push-requests-per-second', env: 'HERALD_PUSH_REQUESTS_PER_SECOND',
     type: 'number', min: 0.01,
     description: 'Push requests (HTTP requests or gRPC calls; a batch or a stream counts once) per second per token; '
