@@ -30,6 +30,11 @@ export const ReplyCode = {
   TooManySubscriptions: 30005,
   /** Herald: the login's expiry passed; private subscriptions were dropped. Sent unprompted. */
   SessionExpired: 30006,
+  /**
+   * Herald (herald.v1 resume): a subscribe with `since` was overtaken, before its history was read,
+   * by an unsubscribe or a newer subscribe of the same topic, which gets its own reply right after.
+   */
+  Cancelled: 30007,
 } as const;
 export type ReplyCode = (typeof ReplyCode)[keyof typeof ReplyCode];
 
@@ -46,12 +51,13 @@ export const REPLY_MESSAGES: Readonly<Record<ReplyCode, string>> = {
   [ReplyCode.InvalidTopic]: 'invalid topic',
   [ReplyCode.TooManySubscriptions]: 'too many subscriptions',
   [ReplyCode.SessionExpired]: 'session expired',
+  [ReplyCode.Cancelled]: 'cancelled',
 };
 
 /**
  * gpush's own reply texts (its `model/response` package), for
  * `--reply-messages gpush`: `message` as gpush wrote it and, for the codes
- * gpush answered with a fixed `detail`, that detail too. 20004 and 30004–30006
+ * gpush answered with a fixed `detail`, that detail too. 20004 and 30004–30007
  * are Herald's codes, worded in the same language.
  */
 export const GPUSH_REPLY_TEXTS: Readonly<Record<ReplyCode, { message: string; detail?: string }>> = {
@@ -66,6 +72,7 @@ export const GPUSH_REPLY_TEXTS: Readonly<Record<ReplyCode, { message: string; de
   [ReplyCode.InvalidTopic]: { message: '主题无效' },
   [ReplyCode.TooManySubscriptions]: { message: '订阅数量超过上限' },
   [ReplyCode.SessionExpired]: { message: '登录已过期' },
+  [ReplyCode.Cancelled]: { message: '已取消' },
 };
 
 /**

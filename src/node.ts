@@ -59,8 +59,14 @@ export interface HeraldNodeOptions {
   maxSubscriptionsPerConnection?: number;
   /** Reply texts: `english` (default) or gpush's exact `gpush` ones. */
   replyMessages?: 'english' | 'gpush';
+  /** Most topics with a public subscriber on this node; default 1,000,000. */
+  maxTopics?: number;
+  /** Most subscriptions (public plus private, all connections) on this node; default 5,000,000. */
+  maxSubscriptions?: number;
   maxPushBytes?: number;
   maxBatchItems?: number;
+  /** Time an HTTP push request has for its headers, and then for its body; default 5 s. */
+  pushRequestTimeoutMs?: number;
   shutdownTimeoutMs?: number;
   /**
    * Listen for WebSocket clients on this bound TCP handle instead of
@@ -124,6 +130,8 @@ export class HeraldNode {
         onUserInterest: (uid, interested) => (interested ? engine.subscribeUser(uid) : engine.unsubscribeUser(uid)),
       },
       sliceSize: options.fanOutSliceSize,
+      maxTopics: options.maxTopics ?? 1_000_000,
+      maxSubscriptions: options.maxSubscriptions ?? 5_000_000,
     });
     const hub = this.hub;
     this.metrics = new HeraldMetrics({
@@ -158,6 +166,9 @@ export class HeraldNode {
         },
         onError(error) {
           logger.error({ err: error }, 'connection closed with 1011: its login or resume failed');
+        },
+        onSubscriptionRefused(reason) {
+          metrics.subscriptionsRefusedTotal.inc({ reason });
         },
       },
     });

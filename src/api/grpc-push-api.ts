@@ -6,6 +6,7 @@ import { ApiError } from './http-errors.js';
 import type { HeraldMetrics } from './metrics.js';
 import type { PushAuthenticator, PushRateLimiter } from './push-auth.js';
 import { buildPublication, type PushLimits } from './push-request.js';
+import { BATCH_SCHEMA, MalformedMessage, PUSH_SCHEMA, strictService } from './strict-protobuf.js';
 
 /** Directory of the shipped .proto files (`proto/` at the package root). */
 export const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.url));
@@ -59,11 +60,14 @@ export class GrpcPushApi {
       'grpc.max_send_message_length': 4 * 1024 * 1024,
     });
     const proto = loadProtos();
-    this.server.addService(proto.gpush.order.Proxy.service, {
+    // Wire data is checked before protobufjs decodes it (see strict-protobuf.ts): a malformed message is
+    // answered INVALID_ARGUMENT, never read leniently into a push.
+    this.server.addService(strictService(proto.gpush.order.Proxy.service, { PushData: PUSH_SCHEMA }), {
       PushData: (call: grpc.ServerUnaryCall<PushMessage, object>, done: grpc.sendUnaryData<object>) =>
         this.unary(call, done, 'grpc_gpush'),
     });
-    this.server.addService(proto.herald.herald.v1.Push.service, {
+    const heraldSchemas = { Publish: PUSH_SCHEMA, PublishStream: PUSH_SCHEMA, PublishBatch: BATCH_SCHEMA };
+    this.server.addService(strictService(proto.herald.herald.v1.Push.service, heraldSchemas), {
       Publish: (call: grpc.ServerUnaryCall<PushMessage, object>, done: grpc.sendUnaryData<object>) =>
         this.unary(call, done, 'grpc'),
       PublishStream: (call: grpc.ServerReadableStream<PushMessage, object>, done: grpc.sendUnaryData<object>) =>
@@ -115,6 +119,7 @@ export class GrpcPushApi {
 
   private unary(call: grpc.ServerUnaryCall<PushMessage, object>, done: grpc.sendUnaryData<object>, api: string): void {
     if (!this.authorized(call, done)) return;
+    if (this.malformed(call.request, done, api)) return;
     let publication: Publication;
     try {
       publication = this.toPublication(call.request);
@@ -136,6 +141,7 @@ export class GrpcPushApi {
 
   private batch(call: grpc.ServerUnaryCall<{ items: PushMessage[] }, object>, done: grpc.sendUnaryData<object>): void {
     if (!this.authorized(call, done)) return;
+    if (this.malformed(call.request, done, 'grpc_batch')) return;
     const items = call.request.items ?? [];
     if (items.length > this.maxBatchItems) {
       return done({ code: grpc.status.RESOURCE_EXHAUSTED, details: `a batch holds at most ${this.maxBatchItems} items` });
@@ -180,8 +186,18 @@ export class GrpcPushApi {
     });
   }
 
+  /** Answer INVALID_ARGUMENT for a request the strict deserializer refused; true when it did. */
+  private malformed(request: unknown, done: grpc.sendUnaryData<object>, api: string): boolean {
+    if (!(request instanceof MalformedMessage)) return false;
+    this.options.metrics.pushesTotal.inc({ api, result: 'invalid' });
+    done({ code: grpc.status.INVALID_ARGUMENT, details: `MALFORMED_MESSAGE: ${request.reason}` });
+    return true;
+  }
+
   /** @internal */
-  toPublication(item: PushMessage): Publication {
+  toPublication(item: PushMessage | MalformedMessage): Publication {
+    // In a stream, one malformed message is that item's failure; the others are framed separately and stand.
+    if (item instanceof MalformedMessage) throw new ApiError(400, 'MALFORMED_MESSAGE', item.reason);
     return buildPublication(item.uid, item.topic, item.data ?? EMPTY, this.options.limits);
   }
 
@@ -211,7 +227,7 @@ class Summary {
   private waiter: (() => void) | null = null;
   private fatal: unknown = undefined;
 
-  track(index: number, item: PushMessage, api: GrpcPushApi): void {
+  track(index: number, item: PushMessage | MalformedMessage, api: GrpcPushApi): void {
     let publication: Publication;
     try {
       publication = api.toPublication(item);

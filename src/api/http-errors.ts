@@ -47,8 +47,9 @@ function grpcStatusOf(httpStatus: number): number {
  * reads those keeps working (PROTOCOL.md, Differences from gpush).
  */
 export function sendError(res: ServerResponse, error: ApiError, extraHeaders: Record<string, string> = {}): void {
-  // Once a request body is refused unread, the connection cannot be reused.
-  const headers: Record<string, string> = error.status === 413 ? { Connection: 'close', ...extraHeaders } : extraHeaders;
+  // Once a request body is refused unread (too large, too slow), the connection cannot be reused.
+  const unread = error.status === 413 || error.status === 408;
+  const headers: Record<string, string> = unread ? { Connection: 'close', ...extraHeaders } : extraHeaders;
   const body = {
     error: { code: error.code, message: error.message },
     code: grpcStatusOf(error.status),

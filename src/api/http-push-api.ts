@@ -16,6 +16,12 @@ export interface HttpPushApiOptions {
   limits: PushLimits;
   /** Most items in one `POST /v1/push`; default 1000 (413 beyond). */
   maxBatchItems?: number;
+  /**
+   * Time a request has to send its headers, and then its body (408 beyond);
+   * default 5 s. A body trickled or left unfinished must not keep its
+   * buffered chunks alive (300 such requests held 1.4 MB each).
+   */
+  requestTimeoutMs?: number;
   metrics: HeraldMetrics;
   /** Checks `Authorization: Bearer …` on the push routes; none → open. Health and metrics stay open. */
   auth?: PushAuthenticator;
@@ -43,6 +49,7 @@ export class HttpPushApi {
   private readonly maxBatchItems: number;
   private readonly maxSingleBody: number;
   private readonly maxBatchBody: number;
+  private readonly requestTimeoutMs: number;
 
   constructor(options: HttpPushApiOptions) {
     this.options = options;
@@ -50,12 +57,19 @@ export class HttpPushApi {
     // Base64 inflates by 4/3; leave room for the JSON around it.
     this.maxSingleBody = Math.ceil((options.limits.maxPushBytes * 4) / 3) + 4096;
     this.maxBatchBody = this.maxSingleBody * 8;
+    const timeout = (this.requestTimeoutMs = options.requestTimeoutMs ?? 5_000);
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.route(req, res).catch((error: unknown) => this.failed(res, error));
     };
-    this.server = options.tls === undefined ? createServer(handler) : createHttpsServer(options.tls, handler);
-    this.server.headersTimeout = 10_000;
-    this.server.requestTimeout = 30_000;
+    // Node enforces these only when it checks its connections (every 30 s by default, which let unfinished
+    // requests live ~56 s): check every second. The body has its own deadline (readJson), answered with
+    // our JSON 408; requestTimeout is the backstop for anything that escapes it (Node's bare 408).
+    const timeouts = {
+      headersTimeout: timeout,
+      requestTimeout: 2 * timeout + 1_000,
+      connectionsCheckingInterval: Math.min(1_000, timeout),
+    };
+    this.server = options.tls === undefined ? createServer(timeouts, handler) : createHttpsServer({ ...options.tls, ...timeouts }, handler);
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
@@ -156,7 +170,7 @@ export class HttpPushApi {
   }
 
   private async pushData(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readJson(req, this.maxSingleBody);
+    const body = await readJson(req, this.maxSingleBody, this.requestTimeoutMs);
     const publication = parsePushData(body, this.options.limits);
     try {
       await this.options.publish(publication);
@@ -169,7 +183,7 @@ export class HttpPushApi {
   }
 
   private async pushBatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readJson(req, this.maxBatchBody);
+    const body = await readJson(req, this.maxBatchBody, this.requestTimeoutMs);
     if (!Array.isArray(body)) throw new ApiError(400, 'BAD_REQUEST', 'body must be a JSON array of pushes');
     if (body.length > this.maxBatchItems) {
       throw new ApiError(413, 'TOO_MANY_ITEMS', `a batch holds at most ${this.maxBatchItems} items`);
@@ -222,36 +236,53 @@ function unavailable(error: unknown): ApiError {
   throw error;
 }
 
-/** Read a JSON body of at most `limit` bytes: 413 beyond (from Content-Length when given), 400 if not JSON. */
-function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+/**
+ * Read a JSON body of at most `limit` bytes within `timeoutMs`: 413 beyond the
+ * size (from Content-Length when given, before anything is buffered), 408
+ * past the time, 400 if not JSON. On a refusal or an aborted request the
+ * chunks read so far are let go at once, not when the socket finally closes.
+ */
+function readJson(req: IncomingMessage, limit: number, timeoutMs: number): Promise<unknown> {
   const tooLarge = () => new ApiError(413, 'BODY_TOO_LARGE', `request body exceeds ${limit} bytes`);
   if (Number(req.headers['content-length']) > limit) {
     req.resume();
     return Promise.reject(tooLarge());
   }
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] = [];
     let size = 0;
+    /** Stop buffering and answer `error`; what is still sent is drained unread (the 413/408 closes the connection). */
+    const refuse = (error: ApiError): void => {
+      clearTimeout(timer);
+      chunks = [];
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.resume();
+      reject(error);
+    };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size <= limit) {
-        chunks.push(chunk);
-        return;
-      }
-      // Stop buffering but keep draining, so the 413 can still be written.
-      req.off('data', onData);
-      req.resume();
-      reject(tooLarge());
+      if (size <= limit) chunks.push(chunk);
+      else refuse(tooLarge());
     };
-    req.on('data', onData);
-    req.once('error', reject);
-    req.once('end', () => {
-      if (size > limit) return;
+    const onEnd = (): void => {
+      clearTimeout(timer);
+      const body = Buffer.concat(chunks, size);
+      chunks = [];
       try {
-        resolve(JSON.parse(Buffer.concat(chunks, size).toString('utf8')));
+        resolve(JSON.parse(body.toString('utf8')));
       } catch {
         reject(new ApiError(400, 'INVALID_JSON', 'request body is not valid JSON'));
       }
+    };
+    const timer = setTimeout(() => refuse(new ApiError(408, 'REQUEST_TIMEOUT', `request body not received within ${timeoutMs} ms`)), timeoutMs);
+    req.on('data', onData);
+    req.on('end', onEnd);
+    // The client went away mid-body: nobody is left to answer, but the chunks must not wait for the GC of the socket.
+    req.once('close', () => {
+      if (req.complete) return;
+      refuse(new ApiError(400, 'ABORTED', 'request aborted by the client'));
     });
+    req.once('error', () => undefined);
   });
 }

@@ -25,6 +25,7 @@ export class HeraldMetrics {
   readonly pushesTotal: Counter<'api' | 'result'>;
   readonly authFailuresTotal: Counter<'reason'>;
   readonly badRequestsTotal: Counter;
+  readonly subscriptionsRefusedTotal: Counter<'reason'>;
 
   constructor(source: MetricsSource, options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -68,6 +69,12 @@ export class HeraldMetrics {
     this.authFailuresTotal = new Counter({ name: 'herald_auth_failures_total', help: 'Failed logins, by reason.', labelNames: ['reason'], registers });
     this.badRequestsTotal = new Counter({ name: 'herald_bad_requests_total', help: 'Client commands answered 30001.', registers });
     gpushMetrics(source, this.connectionsTotal, registers);
+    this.subscriptionsRefusedTotal = new Counter({
+      name: 'herald_subscriptions_refused_total',
+      help: 'Subscribes answered 30005, by limit: connection (per connection), node_topics (--max-topics), node_subscriptions (--max-subscriptions).',
+      labelNames: ['reason'],
+      registers,
+    });
   }
 
   async render(): Promise<string> {

@@ -16,6 +16,8 @@ export interface PushApisOptions {
   logger: Logger;
   limits: PushLimits;
   maxBatchItems?: number;
+  /** Time an HTTP push request has for its headers, and then for its body (408 beyond); default 5 s. */
+  pushRequestTimeoutMs?: number;
   /** Bearer tokens; none → open. */
   pushTokens?: readonly string[];
   /** Push requests (HTTP requests, gRPC calls) per second per token; unset → unlimited. */
@@ -53,6 +55,7 @@ export class PushApis {
       publish,
       limits,
       maxBatchItems,
+      requestTimeoutMs: options.pushRequestTimeoutMs,
       metrics,
       auth,
       rateLimiter,

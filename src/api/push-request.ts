@@ -1,5 +1,5 @@
 import type { Publication } from '../engine/engine.js';
-import { checkTopic, type TopicRules } from '../hub/topic-rules.js';
+import { checkTopic, checkUid, type TopicRules } from '../hub/topic-rules.js';
 import { ApiError } from './http-errors.js';
 
 /** Limits applied to every push, whatever API it came through. */
@@ -33,7 +33,8 @@ export function buildPublication(uid: unknown, topic: unknown, data: Buffer, lim
   }
   const publication: Publication = { data };
   if (typeof uid === 'string' && uid !== '') {
-    if (uid.length > 1024) throw new ApiError(400, 'INVALID_UID', 'uid is longer than 1024 characters');
+    const problem = checkUid(uid);
+    if (problem !== undefined) throw new ApiError(400, 'INVALID_UID', problem);
     publication.uid = uid;
   }
   if (typeof topic === 'string' && topic !== '') {

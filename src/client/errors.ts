@@ -1,6 +1,6 @@
 import { REPLY_MESSAGES, type ReplyCode } from '../codes.js';
 
-/** The server refused a command: `code` is the reply code (30001–30006, see codes.ts), `detail` its detail. */
+/** The server refused a command: `code` is the reply code (30001–30007, see codes.ts), `detail` its detail. */
 export class HeraldError extends Error {
   override readonly name = 'HeraldError';
   constructor(

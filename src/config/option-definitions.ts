@@ -261,7 +261,8 @@ export const OPTION_DEFINITIONS = [
     key: 'allowedOrigins', flag: '--allowed-origins', env: 'HERALD_ALLOWED_ORIGINS', type: 'string[]',
     placeholder: 'origins',
     description: 'Origins browsers may connect from: exact (https://app.example.com), subdomain wildcards '
-      + '(https://*.example.com) or *; others get 403. Clients without an Origin header are not affected. '
+      + '(https://*.example.com, matching host names only) or *; others get 403, as does an Origin that is not exactly '
+      + 'scheme://host[:port] or is sent twice. Clients without an Origin header are not affected. '
       + 'Unset: any origin.',
   },
   // Login: JWT (one key source) or an auth URL
@@ -329,12 +330,29 @@ export const OPTION_DEFINITIONS = [
       + 'and fixed details, for clients that compare them.',
   },
   {
+    key: 'maxTopics', flag: '--max-topics', env: 'HERALD_MAX_TOPICS', type: 'int', default: 1_000_000, min: 1,
+    description: 'Most distinct topics with a public subscriber on this node (per process with --workers); a subscribe '
+      + 'that would add one more gets reply 30005. Each costs about 260 bytes of memory with its first subscriber.',
+  },
+  {
+    key: 'maxSubscriptions', flag: '--max-subscriptions', env: 'HERALD_MAX_SUBSCRIPTIONS', type: 'int',
+    default: 5_000_000, min: 1,
+    description: 'Most subscriptions (public plus private, over all connections) on this node (per process with '
+      + '--workers); more get reply 30005. Each costs about 75 bytes besides its topic.',
+  },
+  {
     key: 'maxPushBytes', flag: '--max-push-bytes', env: 'HERALD_MAX_PUSH_BYTES', type: 'bytes',
     default: 1024 * 1024, min: 1, description: 'Largest payload of one pushed event; larger pushes are rejected.',
   },
   {
     key: 'maxBatchItems', flag: '--max-batch-items', env: 'HERALD_MAX_BATCH_ITEMS', type: 'int', default: 1000, min: 1,
     description: 'Most events in one batch push request.',
+  },
+  {
+    key: 'pushRequestTimeoutMs', flag: '--push-request-timeout', env: 'HERALD_PUSH_REQUEST_TIMEOUT', type: 'duration',
+    default: 5_000, min: 100,
+    description: 'Time an HTTP push request has to send its headers, and then as much again for its body; a slower '
+      + 'request gets 408 and its connection is closed, and what it had sent is released.',
   },
   {
     key: 'pushRequestsPerSecond', flag: '--push-requests-per-second', env: 'HERALD_PUSH_REQUESTS_PER_SECOND',

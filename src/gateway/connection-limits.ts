@@ -100,6 +100,14 @@ export class ConnectionLimiter {
  * Entries are exact origins (`https://app.example.com`), `*.` wildcards for
  * subdomains (`https://*.example.com`), or `*` for any. Requests without an
  * Origin header (non-browser clients) are not affected.
+ *
+ * An Origin is a serialized origin (RFC 6454 §6.2): `scheme://host[:port]`
+ * and nothing else. It is parsed as a URL and must serialize back to itself,
+ * so a path, query, fragment, userinfo, a second origin joined to it or
+ * anything unparseable is refused — a wildcard then only ever compares host
+ * labels: `https://evil.com/.example.com` and `https://evil.com?.example.com`
+ * do not end in `.example.com` as hosts. The opaque origin `null` passes
+ * only when listed exactly.
  */
 export class OriginPolicy {
   private readonly exact = new Set<string>();
@@ -111,7 +119,8 @@ export class OriginPolicy {
     for (const entry of allowed) {
       const lower = entry.toLowerCase().replace(/\/+$/, '');
       const wildcard = /^([a-z][a-z0-9+.-]*):\/\/\*\.(.+)$/.exec(lower);
-      if (wildcard !== null) this.suffixes.push({ scheme: wildcard[1], suffix: `.${wildcard[2]}` });
+      // The suffix keeps a port when the entry names one (`https://*.example.com:8443`): it is compared with host[:port].
+      if (wildcard !== null) this.suffixes.push({ scheme: `${wildcard[1]}:`, suffix: `.${wildcard[2]}` });
       else this.exact.add(lower);
     }
   }
@@ -119,9 +128,24 @@ export class OriginPolicy {
   allows(origin: string | undefined): boolean {
     if (origin === undefined || this.any) return true;
     const lower = origin.toLowerCase();
+    if (lower === 'null') return this.exact.has(lower);
+    const parsed = parseOrigin(lower);
+    if (parsed === undefined) return false;
     if (this.exact.has(lower)) return true;
-    const match = /^([a-z][a-z0-9+.-]*):\/\/(.+)$/.exec(lower);
-    if (match === null) return false;
-    return this.suffixes.some(({ scheme, suffix }) => match[1] === scheme && match[2].endsWith(suffix) && match[2].length > suffix.length);
+    return this.suffixes.some(({ scheme, suffix }) => parsed.protocol === scheme && parsed.host.endsWith(suffix) && parsed.host.length > suffix.length);
   }
+}
+
+/** `origin` as a URL when it is exactly a serialized origin `scheme://host[:port]`, else undefined. */
+function parseOrigin(origin: string): URL | undefined {
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return undefined;
+  }
+  // `host` is empty for schemes without an authority; the round trip refuses paths (even "/"), queries,
+  // fragments, userinfo, default ports written out, whitespace and anything URL parsing rewrote.
+  if (url.host === '' || `${url.protocol}//${url.host}` !== origin) return undefined;
+  return url;
 }

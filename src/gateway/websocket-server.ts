@@ -273,7 +273,7 @@ export class WebSocketServer implements ConnectionOwner {
       target: req.url ?? '',
       httpVersion: req.httpVersion,
       headers,
-      hostCount: req.headers.host === undefined ? 0 : 1,
+      hostCount: req.headers.host === undefined ? 0 : 1, originCount: req.headersDistinct.origin?.length ?? 0,
     };
     this.upgrade(conn, requestHead, head);
   }

@@ -31,6 +31,10 @@ export interface HubOptions {
    * served. Default 16,384 (about 2 ms of work).
    */
   sliceSize?: number;
+  /** Most topics with a public subscriber on this node (see {@link Hub.budgetRefusal}); default: no limit. */
+  maxTopics?: number;
+  /** Most public plus private subscriptions on this node, over all clients; default: no limit. */
+  maxSubscriptions?: number;
 }
 
 /** A publication being delivered: its shared frame and where the walk over its audience stands. */
@@ -67,6 +71,8 @@ export class Hub {
   private subscriptions = 0;
   private readonly interest: InterestListener | undefined;
   private readonly sliceSize: number;
+  readonly maxTopics: number;
+  readonly maxSubscriptions: number;
   /** Fan-outs waiting or in progress, in publication order; null when none. */
   private backlog: FanOut[] | null = null;
 
@@ -74,6 +80,22 @@ export class Hub {
     this.interest = options.interest;
     this.sliceSize = options.sliceSize ?? 16_384;
     if (!(this.sliceSize >= 1)) throw new RangeError('sliceSize must be >= 1');
+    this.maxTopics = options.maxTopics ?? Infinity;
+    this.maxSubscriptions = options.maxSubscriptions ?? Infinity;
+  }
+
+  /**
+   * Whether one more subscription (public to `topic`, or private) would pass
+   * this node's budget: 'subscriptions' when the node holds `maxSubscriptions`,
+   * 'topics' when a public subscription would index a new topic past
+   * `maxTopics`; undefined when it fits. Every client shares the budget, so
+   * anonymous connections cannot grow the indexes without bound; subscribing
+   * to a topic that already has subscribers costs no new topic.
+   */
+  budgetRefusal(topic: string, isPrivate: boolean): 'topics' | 'subscriptions' | undefined {
+    if (this.subscriptions >= this.maxSubscriptions) return 'subscriptions';
+    if (!isPrivate && this.topics.size >= this.maxTopics && !this.topics.has(topic)) return 'topics';
+    return undefined;
   }
 
   get clientCount(): number {

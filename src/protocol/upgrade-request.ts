@@ -13,6 +13,7 @@ export interface RequestHead {
   headers: Map<string, string>;
   /** How many times each header appeared, only for headers that must not repeat. */
   hostCount: number;
+  originCount: number;
 }
 
 /** A validated WebSocket opening handshake (RFC 6455 §4.2.1). */
@@ -63,6 +64,7 @@ export function parseRequestHead(head: Buffer): RequestHead {
   if (requestLine === null) throw badRequest('malformed request line');
   const headers = new Map<string, string>();
   let hostCount = 0;
+  let originCount = 0;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
     const colon = line.indexOf(':');
@@ -74,6 +76,7 @@ export function parseRequestHead(head: Buffer): RequestHead {
     if (BAD_FIELD_VALUE.test(value)) throw badRequest(`invalid characters in ${name} header`);
     const key = name.toLowerCase();
     if (key === 'host') hostCount++;
+    else if (key === 'origin') originCount++;
     const previous = headers.get(key);
     headers.set(key, previous === undefined ? value : `${previous}, ${value}`);
   }
@@ -83,6 +86,7 @@ export function parseRequestHead(head: Buffer): RequestHead {
     httpVersion: `${requestLine[3]}.${requestLine[4]}`,
     headers,
     hostCount,
+    originCount,
   };
 }
 
@@ -96,7 +100,15 @@ export function validateUpgrade(head: RequestHead, options: UpgradeValidationOpt
   if (head.method !== 'GET') {
     throw new HandshakeError(405, 'METHOD_NOT_ALLOWED', 'WebSocket upgrades must use GET', { Allow: 'GET' });
   }
-  if (!(Number(head.httpVersion) >= 1.1)) throw badRequest('HTTP/1.1 or later is required');
+  // The upgrade mechanism is HTTP/1.1's (RFC 9110 §7.8; HTTP/2 has its own, RFC 8441), so only HTTP/1.x
+  // is spoken here. RFC 9112 §2.3: a higher minor version of a major version we implement (1.2…1.9) is
+  // processed as 1.1; another major version gets 505 (RFC 9110 §15.6.6) rather than a 101 in a protocol
+  // the client did not ask for. HTTP/1.0 has no Upgrade (400).
+  const [major, minor] = head.httpVersion.split('.');
+  if (major !== '1') {
+    throw new HandshakeError(505, 'HTTP_VERSION_NOT_SUPPORTED', `HTTP/${head.httpVersion} is not supported; upgrade with HTTP/1.1`);
+  }
+  if (minor === '0') throw badRequest('HTTP/1.1 is required: HTTP/1.0 has no Upgrade');
   if (head.target[0] !== '/') throw badRequest('request-target must be an absolute path');
   const q = head.target.indexOf('?');
   const path = q === -1 ? head.target : head.target.slice(0, q);
@@ -107,6 +119,8 @@ export function validateUpgrade(head: RequestHead, options: UpgradeValidationOpt
   // §4.1 item 4 / RFC 9112 §3.2: exactly one Host header.
   const host = h.get('host');
   if (host === undefined || head.hostCount !== 1 || host === '') throw badRequest('exactly one Host header is required');
+  // RFC 6454 §7.3: a user agent never sends more than one Origin; joined, two would be judged as one string.
+  if (head.originCount > 1) throw new HandshakeError(403, 'FORBIDDEN_ORIGIN', 'more than one Origin header');
 
   const upgrade = h.get('upgrade');
   // RFC 9110 §15.5.22: 426 tells a plain HTTP client that this resource needs an upgrade.
@@ -165,6 +179,7 @@ const REASON_PHRASES: Record<number, string> = {
   429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
   503: 'Service Unavailable',
+  505: 'HTTP Version Not Supported',
 };
 
 /**

@@ -6,7 +6,7 @@ import { TimingWheel, monotonicNow, type WheelEntry } from '../gateway/timing-wh
 import type { ConnectionHandler } from '../gateway/websocket-server.js';
 import { HubClient, topicSetHas } from '../hub/hub-client.js';
 import type { Hub } from '../hub/hub.js';
-import { checkTopic, type TopicRules } from '../hub/topic-rules.js';
+import { checkTopic, checkUid, type TopicRules } from '../hub/topic-rules.js';
 import type { PreparedMessage } from '../protocol/prepared-message.js';
 import { streamOf } from '../streams.js';
 import { PONG_FRAME, ReplyFrames, isTextPing, type ReplyMessages } from './replies.js';
@@ -39,6 +39,8 @@ export interface SessionEvents {
    * completing): that connection was closed with 1011; the process goes on.
    */
   onError?(error: unknown): void;
+  /** A subscribe refused (30005) by the per-connection limit or the node's topic or subscription budget. */
+  onSubscriptionRefused?(reason: 'connection' | 'node_topics' | 'node_subscriptions'): void;
 }
 
 /** Options of a {@link GpushSession}. */
@@ -96,6 +98,12 @@ export class GpushSession implements ConnectionHandler {
   private readonly replies: ReplyFrames;
   /** The `id` of the command being handled (herald.v1 echoes it in the reply). */
   private requestId: number | string | undefined = undefined;
+  /**
+   * Subscribes with `since` still waiting for their history, by their hold (the list the hub fills
+   * meanwhile): the request's id, so a command that ends the hold first can answer it. Weak, so
+   * idle connections carry nothing for it.
+   */
+  private readonly pendingResumes = new WeakMap<PreparedMessage[], number | string | undefined>();
 
   constructor(options: GpushSessionOptions) {
     this.hub = options.hub;
@@ -204,8 +212,17 @@ export class GpushSession implements ConnectionHandler {
     if (since === null) return this.badRequest(client, 'since must be {"seq": <integer ≥ 0>, "epoch": "<string>"}');
     const name = topic as string;
     const already = topicSetHas(isPrivate ? client.privateTopics : client.publicTopics, name);
-    if (!already && client.subscriptionCount >= this.maxSubscriptions) {
-      return this.reply(client, ReplyCode.TooManySubscriptions, `at most ${this.maxSubscriptions} subscriptions per connection`);
+    if (!already) {
+      if (client.subscriptionCount >= this.maxSubscriptions) {
+        this.events.onSubscriptionRefused?.('connection');
+        return this.reply(client, ReplyCode.TooManySubscriptions, `at most ${this.maxSubscriptions} subscriptions per connection`);
+      }
+      const budget = this.hub.budgetRefusal(name, isPrivate);
+      if (budget !== undefined) {
+        this.events.onSubscriptionRefused?.(budget === 'topics' ? 'node_topics' : 'node_subscriptions');
+        const limit = budget === 'topics' ? `${this.hub.maxTopics} topics` : `${this.hub.maxSubscriptions} subscriptions`;
+        return this.reply(client, ReplyCode.TooManySubscriptions, `this server holds its maximum of ${limit}; retry later`);
+      }
     }
     if (since === undefined) {
       this.addSubscription(client, name, isPrivate, already);
@@ -213,9 +230,12 @@ export class GpushSession implements ConnectionHandler {
     }
     // herald.v1 resume: hold live messages, subscribe, replay history after `since`, then release.
     const stream = streamOf(isPrivate ? { uid: client.uid as string, topic: name } : { topic: name });
+    // A resume of this stream still reading its history is replaced by this one: answer it first.
+    this.cancelResume(client, stream, 'a later subscribe of the same topic replaced it');
     const held = holdStream(client, stream);
     this.addSubscription(client, name, isPrivate, already);
     const id = this.requestId;
+    this.pendingResumes.set(held, id);
     const replayed = this.history === undefined ? Promise.resolve(undefined) : this.history(stream, since);
     replayed
       .then(
@@ -234,6 +254,7 @@ export class GpushSession implements ConnectionHandler {
   /** The history came back (or failed: undefined): answer the subscribe, then replay and go live. */
   private resumed(client: SessionClient, stream: string, held: PreparedMessage[], result: ReplayResult | undefined, id: unknown): void {
     if (!client.conn.isOpen || client.holding?.get(stream) !== held) return;
+    this.pendingResumes.delete(held);
     const extra = result === undefined ? { recovered: false } : { recovered: result.recovered, position: result.position };
     this.reply(client, ReplyCode.Subscribed, undefined, id, extra);
     releaseStream(client, stream, held, result);
@@ -245,8 +266,23 @@ export class GpushSession implements ConnectionHandler {
     // Only the named kind is dropped: gpush's op 2 also removed a private subscription.
     if (isPrivate) this.hub.unsubscribePrivate(client, topic);
     else this.hub.unsubscribePublic(client, topic);
-    if (client.holding !== null) dropHold(client, streamOf(isPrivate ? { uid: client.uid as string, topic } : { topic }));
+    if (client.holding !== null) {
+      const stream = streamOf(isPrivate ? { uid: client.uid as string, topic } : { topic });
+      // Every request gets exactly one reply, in order: a subscribe still reading its history is answered now.
+      this.cancelResume(client, stream, 'unsubscribed before its history was read');
+      dropHold(client, stream);
+    }
     this.reply(client, ReplyCode.Unsubscribed);
+  }
+
+  /** Answer a subscribe of `stream` still waiting for its history with 30007 and end its hold. */
+  private cancelResume(client: SessionClient, stream: string, why: string): void {
+    const held = client.holding?.get(stream);
+    if (!Array.isArray(held) || !this.pendingResumes.has(held)) return;
+    const id = this.pendingResumes.get(held);
+    this.pendingResumes.delete(held);
+    dropHold(client, stream);
+    this.reply(client, ReplyCode.Cancelled, why, id);
   }
 
   private login(client: SessionClient, credential: unknown): void {
@@ -283,6 +319,12 @@ export class GpushSession implements ConnectionHandler {
 
   private loginSucceeded(client: SessionClient, seq: number, identity: LoginIdentity, id: unknown): void {
     if (client.loginSeq !== seq || !client.conn.isOpen) return;
+    // Whatever the verifier (JWT "sub", the auth URL's uid, an embedder's own), a uid that pushes could
+    // not address, or that would share a stream with another once UTF-8 encoded, is no identity.
+    const uidProblem = checkUid(identity.uid);
+    if (uidProblem !== undefined) {
+      return this.loginFailed(client, seq, Object.assign(new Error(uidProblem), { reason: 'invalid' }), id);
+    }
     let expiresAt = identity.expiresAt;
     // Only a finite expiry goes on the wheel: Infinity (an `exp` of 1e308 read as ms) means never; NaN is no date.
     if (expiresAt === Infinity) expiresAt = undefined;
