@@ -20,6 +20,12 @@ export interface HubPublication {
 export interface InterestListener {
   onTopicInterest(topic: string, interested: boolean): void;
   onUserInterest(uid: string, interested: boolean): void;
+  /**
+   * Optional: this node gained its first or lost its last subscriber to
+   * `uid`'s private `topic` (a stream of its own, carried with the user's
+   * interest), for engines that track each stream's position.
+   */
+  onPrivateTopicInterest?(uid: string, topic: string, interested: boolean): void;
 }
 
 /** Options of a {@link Hub}. */
@@ -64,6 +70,8 @@ export class Hub {
   private readonly all = new Set<HubClient>();
   private readonly topics = new Map<string, Set<HubClient>>();
   private readonly users = new Map<string, Set<HubClient>>();
+  /** Subscribers per private stream (`streamOf({uid, topic})`), kept only for `onPrivateTopicInterest`. */
+  private readonly privateStreams = new Map<string, number>();
   private subscriptions = 0;
   private readonly interest: InterestListener | undefined;
   private readonly sliceSize: number;
@@ -149,6 +157,7 @@ export class Hub {
   logout(client: HubClient): void {
     const uid = client.uid;
     if (uid === null) return;
+    for (const topic of topicSetValues(client.privateTopics)) this.privateInterest(uid, topic, -1);
     client.uid = null;
     this.subscriptions -= topicSetSize(client.privateTopics);
     client.privateTopics = null;
@@ -164,6 +173,7 @@ export class Hub {
     if (topicSetHas(client.privateTopics, topic)) return false;
     client.privateTopics = topicSetAdd(client.privateTopics, topic);
     this.subscriptions++;
+    this.privateInterest(client.uid as string, topic, 1);
     return true;
   }
 
@@ -171,6 +181,7 @@ export class Hub {
     if (!topicSetHas(client.privateTopics, topic)) return false;
     client.privateTopics = topicSetDelete(client.privateTopics, topic);
     this.subscriptions--;
+    this.privateInterest(client.uid as string, topic, -1);
     return true;
   }
 
@@ -270,6 +281,17 @@ export class Hub {
     if (publication.uid !== undefined) return this.users.get(publication.uid);
     if (publication.topic !== undefined) return this.topics.get(publication.topic);
     return this.all;
+  }
+
+  /** Count a private subscription in or out; tell the listener about the first and the last. */
+  private privateInterest(uid: string, topic: string, change: 1 | -1): void {
+    if (this.interest?.onPrivateTopicInterest === undefined) return;
+    const key = streamOf({ uid, topic });
+    const count = (this.privateStreams.get(key) ?? 0) + change;
+    if (count > 0) this.privateStreams.set(key, count);
+    else this.privateStreams.delete(key);
+    if (count === 1 && change === 1) this.interest.onPrivateTopicInterest(uid, topic, true);
+    else if (count === 0) this.interest.onPrivateTopicInterest(uid, topic, false);
   }
 
   private leaveTopic(client: HubClient, topic: string): void {
