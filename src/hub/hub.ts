@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { OpCode } from '../protocol/constants.js';
 import { streamOf } from '../streams.js';
 import { PreparedMessage } from '../protocol/prepared-message.js';
-import { topicSetAdd, topicSetDelete, topicSetHas, topicSetSize, topicSetValues, type HubClient } from './hub-client.js';
+import { StreamHold, topicSetAdd, topicSetDelete, topicSetHas, topicSetSize, topicSetValues, type HubClient } from './hub-client.js';
 
 /** A push as the hub routes it (the engine's `Delivery`, structurally). */
 export interface HubPublication {
@@ -260,7 +260,7 @@ export class Hub {
       // then drops those the replay already covered.
       const hold = client.holding?.get(message.stream);
       if (hold !== undefined) {
-        if (Array.isArray(hold)) {
+        if (hold instanceof StreamHold) {
           hold.push(message);
           continue;
         }

@@ -1,13 +1,12 @@
 import type { LoginIdentity, LoginVerifier } from '../auth/login-verifier.js';
-import { ReplyCode } from '../codes.js';
+import { HeraldCloseCode, ReplyCode } from '../codes.js';
 import { CloseCode } from '../protocol/constants.js';
 import type { WebSocketConnection } from '../gateway/connection.js';
 import { TimingWheel, monotonicNow, type WheelEntry } from '../gateway/timing-wheel.js';
 import type { ConnectionHandler } from '../gateway/websocket-server.js';
-import { HubClient, topicSetHas } from '../hub/hub-client.js';
+import { HubClient, topicSetHas, type StreamHold } from '../hub/hub-client.js';
 import type { Hub } from '../hub/hub.js';
 import { checkTopic, type TopicRules } from '../hub/topic-rules.js';
-import type { PreparedMessage } from '../protocol/prepared-message.js';
 import { streamOf } from '../streams.js';
 import { PONG_FRAME, isTextPing, replyFrame } from './replies.js';
 import { dropHold, holdStream, parseSince, releaseStream, type ReplayResult, type ResumePosition } from './resume.js';
@@ -202,7 +201,11 @@ export class GpushSession implements ConnectionHandler {
     }
     // herald.v1 resume: hold live messages, subscribe, replay history after `since`, then release.
     const stream = streamOf(isPrivate ? { uid: client.uid as string, topic: name } : { topic: name });
-    const held = holdStream(client, stream);
+    // Live messages are held (bounded by the connection's buffer bound) until the replay has caught up;
+    // a resume that falls that far behind ends as a slow consumer: the client resumes again from what it got.
+    const held = holdStream(client, stream, client.conn.bufferLimit, () =>
+      client.conn.close(HeraldCloseCode.SlowConsumer, 'slow consumer: live messages outgrew the resume'),
+    );
     this.addSubscription(client, name, isPrivate, already);
     const id = this.requestId;
     const replayed = this.history === undefined ? Promise.resolve(undefined) : this.history(stream, since);
@@ -219,11 +222,11 @@ export class GpushSession implements ConnectionHandler {
   }
 
   /** The history came back (or failed: undefined): answer the subscribe, then replay and go live. */
-  private resumed(client: SessionClient, stream: string, held: PreparedMessage[], result: ReplayResult | undefined, id: unknown): void {
+  private resumed(client: SessionClient, stream: string, held: StreamHold, result: ReplayResult | undefined, id: unknown): void {
     if (!client.conn.isOpen || client.holding?.get(stream) !== held) return;
     const extra = result === undefined ? { recovered: false } : { recovered: result.recovered, position: result.position };
     this.reply(client, ReplyCode.Subscribed, undefined, id, extra);
-    releaseStream(client, stream, held, result);
+    releaseStream(client, client.conn, stream, held, result);
   }
 
   private unsubscribe(client: SessionClient, topic: unknown, isPrivate: boolean): void {
