@@ -192,7 +192,15 @@ export class OrderedDelivery {
       }
       this.release(key, state);
     };
-    this.retrying(() => this.options.history(key, from), finish);
+    if (from.epoch !== '' || this.options.head === undefined) return this.retrying(() => this.options.history(key, from), finish);
+    // Nothing was published when the stream started here: read the head first, so a stream still without
+    // publications is left as it is (a history read would start an incarnation in the engine).
+    this.retrying(this.options.head.bind(this.options, key), (head) => {
+      if (head === undefined || head.epoch === '') return finish(head && { recovered: true, publications: [], position: head });
+      epochRetried = true;
+      from = { seq: 0, epoch: head.epoch };
+      this.retrying(() => this.options.history(key, from), finish);
+    });
   }
 
   /**
