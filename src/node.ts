@@ -13,6 +13,7 @@ import type { TlsCertificates } from './tls/tls-certificates.js';
 import { WebSocketServer } from './gateway/websocket-server.js';
 import { Hub } from './hub/hub.js';
 import { GpushSession } from './session/gpush-session.js';
+import { streamOf } from './streams.js';
 
 /** The WebSocket subprotocol of Herald's own protocol (envelopes, request ids, resume). */
 export const HERALD_V1 = 'herald.v1';
@@ -114,7 +115,7 @@ export class HeraldNode {
   readonly pushApis: PushApis | undefined;
   private readonly session: GpushSession;
   /** Gap filling for engines that can miss deliveries; undefined otherwise. */
-  orderedDelivery: OrderedDelivery | undefined;
+  readonly orderedDelivery: OrderedDelivery | undefined;
   private readonly options: HeraldNodeOptions;
   private draining = false;
   private started = false;
@@ -122,12 +123,38 @@ export class HeraldNode {
   constructor(options: HeraldNodeOptions = {}) {
     this.options = options;
     this.logger = options.logger ?? pino({ level: 'silent' });
-    const engine = (this.engine =
+    const engine: Engine = (this.engine =
       options.engine ?? new MemoryEngine({ history: { size: options.historySize, ttlMs: options.historyTtlMs } }));
+    // Gap filling for engines that can miss deliveries. It learns the node's interest in each stream
+    // right after the engine does, so a stream starts at its head when the node gains subscribers.
+    const ordered = (this.orderedDelivery = engine.mayMissDeliveries
+      ? new OrderedDelivery({
+          history: (stream, since) => engine.history(stream, since),
+          head: engine.head?.bind(engine),
+          deliver: (delivery) => this.hub.publish(delivery),
+          onLoss: (stream) => this.logger.warn({ stream }, 'publications missed during an engine outage are no longer in history'),
+          ttlMs: options.historyTtlMs,
+        })
+      : undefined);
+    const track = (stream: string, interested: boolean, uid?: string): void => {
+      if (ordered === undefined) return;
+      if (interested) ordered.want(stream, uid);
+      else ordered.unwant(stream);
+    };
     this.hub = new Hub({
       interest: {
-        onTopicInterest: (topic, interested) => (interested ? engine.subscribeTopic(topic) : engine.unsubscribeTopic(topic)),
-        onUserInterest: (uid, interested) => (interested ? engine.subscribeUser(uid) : engine.unsubscribeUser(uid)),
+        onTopicInterest: (topic, interested) => {
+          if (interested) engine.subscribeTopic(topic);
+          else engine.unsubscribeTopic(topic);
+          track(streamOf({ topic }), interested);
+        },
+        onUserInterest: (uid, interested) => {
+          if (interested) engine.subscribeUser(uid);
+          else engine.unsubscribeUser(uid);
+          track(streamOf({ uid }), interested);
+        },
+        // Private topics travel with the user's subscription; only the stream positions care.
+        onPrivateTopicInterest: ordered === undefined ? undefined : (uid, topic, interested) => track(streamOf({ uid, topic }), interested, uid),
       },
       sliceSize: options.fanOutSliceSize,
       maxTopics: options.maxTopics ?? 1_000_000,
@@ -231,19 +258,14 @@ export class HeraldNode {
   /** Start the engine, then the WebSocket listener and the push API. */
   async start(): Promise<NodeAddresses> {
     const hub = this.hub;
-    const logger = this.logger;
-    const ordered = this.engine.mayMissDeliveries
-      ? new OrderedDelivery({
-          history: (stream, since) => this.engine.history(stream, since),
-          deliver: (delivery) => hub.publish(delivery),
-          onLoss: (stream) => logger.warn({ stream }, 'publications missed during an engine outage are no longer in history'),
-          ttlMs: this.options.historyTtlMs,
-        })
-      : undefined;
-    this.orderedDelivery = ordered;
-    await this.engine.start({
-      onPublication: ordered === undefined ? (delivery) => hub.publish(delivery) : (delivery) => ordered.accept(delivery),
-    });
+    const ordered = this.orderedDelivery;
+    await this.engine.start(
+      ordered === undefined
+        ? { onPublication: (delivery) => hub.publish(delivery) }
+        : { onPublication: (delivery) => ordered.accept(delivery), onResubscribed: (interest) => ordered.resubscribed(interest) },
+    );
+    // Every node subscribes to broadcasts from the start.
+    ordered?.want(streamOf({}));
     const ws =
       this.options.wsHandle !== undefined
         ? this.ws.listenOnHandle(this.options.wsHandle)

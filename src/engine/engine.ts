@@ -44,6 +44,14 @@ export { streamOf } from '../streams.js';
 /** Receives the publications that reach this node. Called in publication order per stream. */
 export interface EngineHandler {
   onPublication(delivery: Delivery): void;
+  /**
+   * Engines that can miss deliveries: the subscription carrying `interest` (a
+   * public topic, a user with their private topics, or everyone: `{}`) is in
+   * force again after it was lost (a reconnect, a failed SUBSCRIBE retried).
+   * What was published meanwhile never arrives live; the node fills it from
+   * history at once (OrderedDelivery).
+   */
+  onResubscribed?(interest: { uid?: string; topic?: string }): void;
 }
 
 /** Raised by `publish` when the engine cannot accept a publication (the push API answers 503). */
@@ -79,6 +87,14 @@ export interface Engine {
    * as `recovered: true` with no publications).
    */
   history(stream: string, since: StreamPosition | undefined): Promise<HistoryResult>;
+  /**
+   * The stream's current position, read (without changing anything) once the
+   * interest changes made so far are in force, so every later publication of
+   * the stream reaches this node live or shows as a gap after this position.
+   * `{seq: 0, epoch: ''}` for a stream that has no publication. Optional: the
+   * node falls back to `history(stream, undefined)`.
+   */
+  head?(stream: string): Promise<StreamPosition>;
   /** This node gained its first local subscriber to `topic` (public or private). */
   subscribeTopic(topic: string): void;
   /** This node lost its last local subscriber to `topic`. */

@@ -85,7 +85,10 @@ const CHANNELS_PER_COMMAND = 1024;
  * they edit the wanted channel set, and one microtask later the difference
  * from what the connection has is sent, in order — a subscribe and an
  * unsubscribe in the same tick cancel out. After a reconnect every wanted
- * channel is subscribed again.
+ * channel is subscribed again; once Redis confirms, the handler is told
+ * (`onResubscribed`), so the node fills what it missed from history at once.
+ * `head` reads a stream's position after the pending SUBSCRIBEs are
+ * answered: the node's starting point for a stream it just gained interest in.
  *
  * **Publish** is one Lua script: new incarnation with a fresh epoch if the
  * stream's keys are gone, INCR seq, XADD `0-<seq>`, PEXPIRE, PUBLISH of the
@@ -129,6 +132,12 @@ export class RedisEngine implements Engine {
   private readonly pending = new Set<Promise<unknown>>();
   /** Counts subscriber connections, so a late failure of an old one changes nothing. */
   private generation = 0;
+  /**
+   * The next SUBSCRIBEs restore subscriptions that were lost (a reconnect, a
+   * failed command): once confirmed, the handler is told, so the node fills
+   * what was published meanwhile from history.
+   */
+  private resubscribing = false;
   private syncScheduled = false;
   private handler: EngineHandler | null = null;
   private started = false;
@@ -137,6 +146,12 @@ export class RedisEngine implements Engine {
   private reconnectCount = 0;
   /** Epoch candidates: random per engine, plus a counter, so each new incarnation's epoch is unique. */
   private readonly epochBase = randomBytes(6).toString('base64url');
+  /**
+   * Names this engine's Redis connections (`CLIENT SETNAME herald-<role>-<id>`),
+   * so an operator (or a test) can tell the nodes' connections apart in
+   * `CLIENT LIST` and act on one node's only.
+   */
+  readonly instanceId = this.epochBase;
   private epochCounter = 0;
 
   constructor(options: RedisEngineOptions = {}) {
@@ -161,6 +176,7 @@ export class RedisEngine implements Engine {
     this.subscriber.on('close', () => {
       this.generation++;
       this.subscribed.clear();
+      this.resubscribing = true;
     });
     this.channels = this.wanted;
     this.wanted.add(`${this.options.prefix}all`);
@@ -260,6 +276,32 @@ export class RedisEngine implements Engine {
     return { recovered: true, publications, position };
   }
 
+  /**
+   * MGET of the stream's seq and epoch keys — read-only, so asking about a
+   * stream nobody published to leaves nothing behind — after the interest
+   * changes made so far are answered on the subscriber connection.
+   */
+  async head(stream: string): Promise<StreamPosition> {
+    // One turn later: interest changes of this turn go out first, in one batch.
+    await null;
+    this.sync();
+    if (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    if (!this.started || this.closed || this.command.status !== 'ready') {
+      throw new EngineUnavailableError(`redis engine is ${this.closed ? 'closed' : 'not connected'}`);
+    }
+    const { prefix } = this.options;
+    let reply: (string | null)[];
+    try {
+      reply = await this.command.mget(`${prefix}seq:${stream}`, `${prefix}epoch:${stream}`);
+    } catch (error) {
+      return unavailable(error);
+    }
+    const [seq, epoch] = reply;
+    // Both keys make an incarnation (see redis-scripts.ts); without them the next publish starts one at seq 1.
+    if (seq === null || epoch === null) return { seq: 0, epoch: '' };
+    return { seq: Number(seq), epoch };
+  }
+
   subscribeTopic(topic: string): void {
     this.want(`${this.options.prefix}t:${topic}`, true);
   }
@@ -298,7 +340,7 @@ export class RedisEngine implements Engine {
     const { commandTimeoutMs, connectTimeoutMs, reconnectBaseMs, reconnectMaxMs } = this.options;
     const redis = new Redis(url, {
       lazyConnect: true,
-      connectionName: `herald-${role}`,
+      connectionName: `herald-${role}-${this.instanceId}`,
       // Fail fast instead of queueing: a publish must never wait for a reconnect.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -370,19 +412,22 @@ export class RedisEngine implements Engine {
     if (!this.started || this.closed || this.subscriber.status !== 'ready') return;
     const add: string[] = [];
     const remove: string[] = [];
+    const restoring = this.resubscribing;
+    this.resubscribing = false;
     for (const channel of this.wanted) if (!this.subscribed.has(channel)) add.push(channel);
     for (const channel of this.subscribed) if (!this.wanted.has(channel)) remove.push(channel);
-    for (let i = 0; i < add.length; i += CHANNELS_PER_COMMAND) this.send(add.slice(i, i + CHANNELS_PER_COMMAND), true);
-    for (let i = 0; i < remove.length; i += CHANNELS_PER_COMMAND) this.send(remove.slice(i, i + CHANNELS_PER_COMMAND), false);
+    for (let i = 0; i < add.length; i += CHANNELS_PER_COMMAND) this.send(add.slice(i, i + CHANNELS_PER_COMMAND), true, restoring);
+    for (let i = 0; i < remove.length; i += CHANNELS_PER_COMMAND) this.send(remove.slice(i, i + CHANNELS_PER_COMMAND), false, false);
   };
 
   /**
    * SUBSCRIBE or UNSUBSCRIBE `channels`, counted as done at once. If the
    * command fails while the connection stays up (a timeout), the channels are
    * marked unknown and the next sync sends them again: both commands are
-   * idempotent in Redis.
+   * idempotent in Redis. `restoring`: the channels had been lost; once they
+   * are confirmed, the handler is told (`onResubscribed`).
    */
-  private send(channels: string[], subscribe: boolean): void {
+  private send(channels: string[], subscribe: boolean, restoring: boolean): void {
     const generation = this.generation;
     for (const channel of channels) {
       if (subscribe) this.subscribed.add(channel);
@@ -390,11 +435,15 @@ export class RedisEngine implements Engine {
     }
     const sent = subscribe ? this.subscriber.subscribe(...channels) : this.subscriber.unsubscribe(...channels);
     const tracked: Promise<unknown> = sent.then(
-      () => this.pending.delete(tracked),
+      () => {
+        this.pending.delete(tracked);
+        if (restoring && !this.closed && generation === this.generation) this.restored(channels);
+      },
       (error: Error) => {
         this.pending.delete(tracked);
         if (this.closed || generation !== this.generation) return;
         this.events.onError?.(error, 'subscriber');
+        this.resubscribing = true;
         for (const channel of channels) {
           if (subscribe) this.subscribed.delete(channel);
           else this.subscribed.add(channel);
@@ -403,6 +452,23 @@ export class RedisEngine implements Engine {
       },
     );
     this.pending.add(tracked);
+  }
+
+  /** Tell the handler which lost subscriptions (still wanted) are in force again. */
+  private restored(channels: string[]): void {
+    const handler = this.handler;
+    if (handler?.onResubscribed === undefined) return;
+    const { prefix } = this.options;
+    for (const channel of channels) {
+      if (!this.wanted.has(channel) || !channel.startsWith(prefix)) continue;
+      const name = channel.slice(prefix.length);
+      const interest = name === 'all' ? {} : name.startsWith('t:') ? { topic: name.slice(2) } : { uid: name.slice(2) };
+      try {
+        handler.onResubscribed(interest);
+      } catch (error) {
+        this.events.onError?.(error as Error, 'subscriber');
+      }
+    }
   }
 
   /** Called by ioredis for every message on a subscribed channel, in arrival order. */

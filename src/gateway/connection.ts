@@ -37,6 +37,11 @@ export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionSt
  */
 export type SendResult = 'ok' | 'backpressure' | 'dropped';
 
+/** Told once that a connection's unflushed bytes went down (see `WebSocketConnection.waitForDrain`). */
+export interface DrainListener {
+  onDrain(conn: WebSocketConnection): void;
+}
+
 /** The server-side services a connection calls; implemented by WebSocketServer. */
 export interface ConnectionOwner {
   onHandshakeData(conn: WebSocketConnection, chunk: Buffer): void;
@@ -119,6 +124,12 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
    * WebSocketServer's merge window), or NEVER_FLUSHED, or HANDSHAKE_FLUSH.
    */
   lastFlushMs = NEVER_FLUSHED;
+  /**
+   * @internal a sender pacing itself (a resume's replay) waiting for room, and
+   * the bytes it needs; null on nearly every connection.
+   */
+  drainListener: DrainListener | null = null;
+  drainNeeds = 0;
 
   constructor(owner: ConnectionOwner) {
     this.owner = owner;
@@ -152,6 +163,56 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   get bufferedAmount(): number {
     return this.pendingBytes + this.transportBufferedBytes;
   }
+
+  /** The bound on this connection's unflushed bytes (`maxBufferedBytes`). */
+  get bufferLimit(): number {
+    return this.owner.maxBufferedBytes;
+  }
+
+  /**
+   * For senders that pace themselves instead of meeting the slow-consumer
+   * policy: queue `message` only if nothing is waiting to be written or the
+   * unflushed bytes stay within half the bound (the other half is left to
+   * everything else this connection receives meanwhile). Returns the frame's
+   * length when queued, or the negative length when it does not fit now (call
+   * `waitForDrain`); 0 when the connection is not open.
+   */
+  offerPrepared(message: PreparedMessage): number {
+    if (this.state !== ConnectionState.Open) return 0;
+    const frame = message.frameFor(this.deflate === null ? null : this.deflate.params, this.protocol !== undefined);
+    const buffered = this.bufferedAmount;
+    if (buffered > 0 && buffered + frame.length > this.owner.maxBufferedBytes / 2) return -frame.length;
+    this.sendFrame(frame);
+    return frame.length;
+  }
+
+  /**
+   * Call `listener.onDrain(this)` once (in a microtask) when `bytes` more would
+   * pass `offerPrepared` — checked after each flush and each completed write.
+   * Replaces an earlier listener; dropped if the connection closes first.
+   */
+  waitForDrain(listener: DrainListener, bytes: number): void {
+    this.drainListener = listener;
+    this.drainNeeds = bytes;
+    this.checkDrain();
+  }
+
+  /** @internal the transport wrote something, or a flush handed bytes to it: tell a waiting sender if there is room now. */
+  checkDrain(): void {
+    const listener = this.drainListener;
+    if (listener === null || this.state !== ConnectionState.Open) return;
+    const buffered = this.bufferedAmount;
+    if (buffered > 0 && buffered + this.drainNeeds > this.owner.maxBufferedBytes / 2) {
+      // Bytes not flushed yet: the flush checks again. Bytes in the transport: its next completed write does.
+      if (this.transportBufferedBytes > 0) this.watchWrites();
+      return;
+    }
+    this.drainListener = null;
+    queueMicrotask(() => listener.onDrain(this));
+  }
+
+  /** Make sure `checkDrain` runs when the transport's pending writes complete (raw handles always report them). */
+  protected watchWrites(): void {}
 
   /** Frame and queue one message: text for strings, binary for buffers unless `isText`. */
   send(data: string | Uint8Array, isText = typeof data === 'string'): SendResult {
@@ -237,6 +298,7 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
       // A few large frames of this connection alone: hand them to writev without copying.
       this.transportWritev(pending.frames);
     }
+    if (this.drainListener !== null) this.checkDrain();
   }
 
   // ---- FrameParserHandler: called synchronously from parser.push() ----
@@ -335,6 +397,7 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   /** @internal the transport has closed: called exactly once. */
   onTransportClosed(): void {
     this.state = ConnectionState.Closed;
+    this.drainListener = null;
     this.pending = null;
     this.pendingBytes = 0;
     this.head = null;

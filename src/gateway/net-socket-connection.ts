@@ -9,6 +9,8 @@ type OwnedSocket = Socket & { [kConnection]: NetSocketConnection };
  */
 export class NetSocketConnection extends WebSocketConnection {
   readonly socket: Socket;
+  /** An empty write is queued to report when the writes before it are done (see watchWrites). */
+  private watching = false;
 
   constructor(socket: Socket, owner: ConnectionOwner) {
     super(owner);
@@ -42,6 +44,16 @@ export class NetSocketConnection extends WebSocketConnection {
     this.socket.uncork();
   }
 
+  /** A write's callback runs once it and every write before it are done: an empty one marks "all written so far". */
+  protected override watchWrites(): void {
+    if (this.watching || this.socket.destroyed) return;
+    this.watching = true;
+    this.socket.write(EMPTY, () => {
+      this.watching = false;
+      this.checkDrain();
+    });
+  }
+
   writeLatin1(text: string): void {
     if (!this.socket.destroyed) this.socket.write(text, 'latin1');
   }
@@ -56,6 +68,8 @@ export class NetSocketConnection extends WebSocketConnection {
     this.socket.destroy();
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function onSocketData(this: Socket, chunk: Buffer): void {
   (this as OwnedSocket)[kConnection].onData(chunk);

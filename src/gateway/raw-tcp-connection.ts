@@ -116,7 +116,9 @@ function onRawRead(this: TcpHandle, buffer: ArrayBuffer | undefined): void {
 
 function onRawWriteDone(this: WriteRequest, status: number): void {
   this.buffer = null;
-  if (status < 0) (this.handle as OwnedHandle)[kConnection].terminate();
+  const conn = (this.handle as OwnedHandle)[kConnection];
+  if (status < 0) conn.terminate();
+  else if (conn.drainListener !== null) conn.checkDrain();
 }
 
 function onRawShutdown(this: ShutdownRequest, _status: number): void {

@@ -46,6 +46,34 @@ export function topicSetValues(set: TopicSet): Iterable<string> {
   return set === null ? [] : typeof set === 'string' ? [set] : set;
 }
 
+/**
+ * Live messages of a stream diverted while the stream is being resumed
+ * (herald.v1 `since`), up to `limit` bytes not yet sent: past it,
+ * `onOverflow` runs once and later messages are not kept (the resume is
+ * ended; see session/resume.ts).
+ */
+export class StreamHold {
+  readonly messages: PreparedMessage[] = [];
+  /** Bytes of the held messages not yet sent (the sender subtracts what it sends). */
+  bytes = 0;
+
+  constructor(
+    readonly limit: number,
+    private readonly onOverflow: (hold: StreamHold) => void,
+  ) {}
+
+  get overflowed(): boolean {
+    return this.bytes > this.limit;
+  }
+
+  push(message: PreparedMessage): void {
+    if (this.overflowed) return;
+    this.messages.push(message);
+    this.bytes += message.plain.length;
+    if (this.overflowed) this.onOverflow(this);
+  }
+}
+
 /** The newest position a resumed stream has already delivered. */
 export interface StreamFloor {
   seq: number;
@@ -62,12 +90,12 @@ export class HubClient {
   privateTopics: TopicSet = null;
   /**
    * Per stream (herald.v1 resume), by stream key; null when none:
-   * - a list: live messages held back while the stream's history is read;
+   * - a hold: live messages held back while the stream's history is read and replayed;
    * - a floor: after the replay, live messages the history already covered
    *   (same epoch, seq ≤ floor) may still be in flight and are dropped, until
    *   a newer one passes.
    */
-  holding: Map<string, PreparedMessage[] | StreamFloor> | null = null;
+  holding: Map<string, StreamHold | StreamFloor> | null = null;
   /**
    * A push to this user and a topic also reaches a *public* subscription to
    * that topic (gpush's routing, for gpush-protocol connections). herald.v1

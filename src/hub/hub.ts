@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { OpCode } from '../protocol/constants.js';
 import { streamOf } from '../streams.js';
 import { PreparedMessage } from '../protocol/prepared-message.js';
-import { topicSetAdd, topicSetDelete, topicSetHas, topicSetSize, topicSetValues, type HubClient } from './hub-client.js';
+import { StreamHold, topicSetAdd, topicSetDelete, topicSetHas, topicSetSize, topicSetValues, type HubClient } from './hub-client.js';
 
 /** A push as the hub routes it (the engine's `Delivery`, structurally). */
 export interface HubPublication {
@@ -20,6 +20,12 @@ export interface HubPublication {
 export interface InterestListener {
   onTopicInterest(topic: string, interested: boolean): void;
   onUserInterest(uid: string, interested: boolean): void;
+  /**
+   * Optional: this node gained its first or lost its last subscriber to
+   * `uid`'s private `topic` (a stream of its own, carried with the user's
+   * interest), for engines that track each stream's position.
+   */
+  onPrivateTopicInterest?(uid: string, topic: string, interested: boolean): void;
 }
 
 /** Options of a {@link Hub}. */
@@ -68,6 +74,8 @@ export class Hub {
   private readonly all = new Set<HubClient>();
   private readonly topics = new Map<string, Set<HubClient>>();
   private readonly users = new Map<string, Set<HubClient>>();
+  /** Subscribers per private stream (`streamOf({uid, topic})`), kept only for `onPrivateTopicInterest`. */
+  private readonly privateStreams = new Map<string, number>();
   private subscriptions = 0;
   private readonly interest: InterestListener | undefined;
   private readonly sliceSize: number;
@@ -171,6 +179,7 @@ export class Hub {
   logout(client: HubClient): void {
     const uid = client.uid;
     if (uid === null) return;
+    for (const topic of topicSetValues(client.privateTopics)) this.privateInterest(uid, topic, -1);
     client.uid = null;
     this.subscriptions -= topicSetSize(client.privateTopics);
     client.privateTopics = null;
@@ -186,6 +195,7 @@ export class Hub {
     if (topicSetHas(client.privateTopics, topic)) return false;
     client.privateTopics = topicSetAdd(client.privateTopics, topic);
     this.subscriptions++;
+    this.privateInterest(client.uid as string, topic, 1);
     return true;
   }
 
@@ -193,6 +203,7 @@ export class Hub {
     if (!topicSetHas(client.privateTopics, topic)) return false;
     client.privateTopics = topicSetDelete(client.privateTopics, topic);
     this.subscriptions--;
+    this.privateInterest(client.uid as string, topic, -1);
     return true;
   }
 
@@ -277,7 +288,7 @@ export class Hub {
       // then drops those the replay already covered.
       const hold = client.holding?.get(message.stream);
       if (hold !== undefined) {
-        if (Array.isArray(hold)) {
+        if (hold instanceof StreamHold) {
           hold.push(message);
           continue;
         }
@@ -298,6 +309,17 @@ export class Hub {
     if (publication.uid !== undefined) return this.users.get(publication.uid);
     if (publication.topic !== undefined) return this.topics.get(publication.topic);
     return this.all;
+  }
+
+  /** Count a private subscription in or out; tell the listener about the first and the last. */
+  private privateInterest(uid: string, topic: string, change: 1 | -1): void {
+    if (this.interest?.onPrivateTopicInterest === undefined) return;
+    const key = streamOf({ uid, topic });
+    const count = (this.privateStreams.get(key) ?? 0) + change;
+    if (count > 0) this.privateStreams.set(key, count);
+    else this.privateStreams.delete(key);
+    if (count === 1 && change === 1) this.interest.onPrivateTopicInterest(uid, topic, true);
+    else if (count === 0) this.interest.onPrivateTopicInterest(uid, topic, false);
   }
 
   private leaveTopic(client: HubClient, topic: string): void {

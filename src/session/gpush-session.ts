@@ -1,13 +1,12 @@
 import type { LoginIdentity, LoginVerifier } from '../auth/login-verifier.js';
-import { ReplyCode } from '../codes.js';
+import { HeraldCloseCode, ReplyCode } from '../codes.js';
 import { CloseCode } from '../protocol/constants.js';
 import type { WebSocketConnection } from '../gateway/connection.js';
 import { TimingWheel, monotonicNow, type WheelEntry } from '../gateway/timing-wheel.js';
 import type { ConnectionHandler } from '../gateway/websocket-server.js';
-import { HubClient, topicSetHas } from '../hub/hub-client.js';
+import { HubClient, StreamHold, topicSetHas } from '../hub/hub-client.js';
 import type { Hub } from '../hub/hub.js';
 import { checkTopic, checkUid, type TopicRules } from '../hub/topic-rules.js';
-import type { PreparedMessage } from '../protocol/prepared-message.js';
 import { streamOf } from '../streams.js';
 import { PONG_FRAME, ReplyFrames, isTextPing, type ReplyMessages } from './replies.js';
 import { dropHold, holdStream, parseSince, releaseStream, type ReplayResult, type ResumePosition } from './resume.js';
@@ -99,11 +98,11 @@ export class GpushSession implements ConnectionHandler {
   /** The `id` of the command being handled (herald.v1 echoes it in the reply). */
   private requestId: number | string | undefined = undefined;
   /**
-   * Subscribes with `since` still waiting for their history, by their hold (the list the hub fills
+   * Subscribes with `since` still waiting for their history, by their hold (what the hub fills
    * meanwhile): the request's id, so a command that ends the hold first can answer it. Weak, so
    * idle connections carry nothing for it.
    */
-  private readonly pendingResumes = new WeakMap<PreparedMessage[], number | string | undefined>();
+  private readonly pendingResumes = new WeakMap<StreamHold, number | string | undefined>();
 
   constructor(options: GpushSessionOptions) {
     this.hub = options.hub;
@@ -232,7 +231,11 @@ export class GpushSession implements ConnectionHandler {
     const stream = streamOf(isPrivate ? { uid: client.uid as string, topic: name } : { topic: name });
     // A resume of this stream still reading its history is replaced by this one: answer it first.
     this.cancelResume(client, stream, 'a later subscribe of the same topic replaced it');
-    const held = holdStream(client, stream);
+    // Live messages are held (bounded by the connection's buffer bound) until the replay has caught up;
+    // a resume that falls that far behind ends as a slow consumer: the client resumes again from what it got.
+    const held = holdStream(client, stream, client.conn.bufferLimit, () =>
+      client.conn.close(HeraldCloseCode.SlowConsumer, 'slow consumer: live messages outgrew the resume'),
+    );
     this.addSubscription(client, name, isPrivate, already);
     const id = this.requestId;
     this.pendingResumes.set(held, id);
@@ -252,12 +255,12 @@ export class GpushSession implements ConnectionHandler {
   }
 
   /** The history came back (or failed: undefined): answer the subscribe, then replay and go live. */
-  private resumed(client: SessionClient, stream: string, held: PreparedMessage[], result: ReplayResult | undefined, id: unknown): void {
+  private resumed(client: SessionClient, stream: string, held: StreamHold, result: ReplayResult | undefined, id: unknown): void {
     if (!client.conn.isOpen || client.holding?.get(stream) !== held) return;
     this.pendingResumes.delete(held);
     const extra = result === undefined ? { recovered: false } : { recovered: result.recovered, position: result.position };
     this.reply(client, ReplyCode.Subscribed, undefined, id, extra);
-    releaseStream(client, stream, held, result);
+    releaseStream(client, client.conn, stream, held, result);
   }
 
   private unsubscribe(client: SessionClient, topic: unknown, isPrivate: boolean): void {
@@ -278,7 +281,7 @@ export class GpushSession implements ConnectionHandler {
   /** Answer a subscribe of `stream` still waiting for its history with 30007 and end its hold. */
   private cancelResume(client: SessionClient, stream: string, why: string): void {
     const held = client.holding?.get(stream);
-    if (!Array.isArray(held) || !this.pendingResumes.has(held)) return;
+    if (!(held instanceof StreamHold) || !this.pendingResumes.has(held)) return;
     const id = this.pendingResumes.get(held);
     this.pendingResumes.delete(held);
     dropHold(client, stream);

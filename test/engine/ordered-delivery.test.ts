@@ -87,6 +87,74 @@ describe('OrderedDelivery', () => {
     assert.equal(ordered.losses, 1);
   });
 
+  it('want: starts the stream at its head, so nothing from before is replayed, and holds live deliveries meanwhile', async () => {
+    const { delivered, ordered, publish } = setup();
+    const before = ['old1', 'old2', 'old3'].map(publish);
+    ordered.accept(before[0]); // known from an earlier interest
+    ordered.unwant('t:T');
+    ordered.want('t:T'); // head: seq 3
+    const next = publish('new');
+    ordered.accept(next); // arrives before the head is read: held
+    assert.deepEqual(delivered, ['old1']);
+    await turn();
+    assert.deepEqual(delivered, ['old1', 'new'], 'old2 and old3 predate the interest');
+  });
+
+  it('want: live deliveries at or before the head read are not skipped', async () => {
+    const { history, delivered, publish } = setup();
+    let releaseHead: (() => void) | undefined;
+    const ordered = new OrderedDelivery({
+      history: async (stream, since) => history.history(stream, since),
+      head: (stream) => new Promise((resolve) => (releaseHead = () => resolve(history.history(stream, undefined).position))),
+      deliver: (d) => delivered.push(d.data.toString()),
+    });
+    publish('before');
+    ordered.want('t:T');
+    const live = ['a', 'b'].map(publish);
+    for (const d of live) ordered.accept(d);
+    releaseHead?.(); // the head (seq 3) was read after a and b were published
+    await turn();
+    assert.deepEqual(delivered, ['a', 'b']);
+  });
+
+  it('resubscribed: fills up to the head at once, without waiting for a later delivery', async () => {
+    const { delivered, ordered, publish } = setup();
+    ordered.want('t:T');
+    await turn();
+    const [a, , c] = ['a', 'b', 'c'].map(publish);
+    ordered.accept(a); // b and c were published while the subscription was down
+    ordered.resubscribed({ topic: 'T' });
+    await turn();
+    assert.deepEqual(delivered, ['a', 'b', 'c']);
+    ordered.accept(c); // a late live copy
+    assert.deepEqual(delivered, ['a', 'b', 'c']);
+    assert.equal(ordered.recoveries, 1);
+  });
+
+  it('resubscribed: a user fills its private streams too', async () => {
+    const history = new StreamHistory();
+    const delivered: string[] = [];
+    const ordered = new OrderedDelivery({
+      history: async (stream, since) => history.history(stream, since),
+      deliver: (d) => delivered.push(d.data.toString()),
+    });
+    const publish = (data: string): Delivery => {
+      const d: Delivery = { uid: 'u1', topic: 'X', data: Buffer.from(data) };
+      history.append(streamOf(d), d);
+      return d;
+    };
+    ordered.want('u:u1');
+    ordered.want(streamOf({ uid: 'u1', topic: 'X' }), 'u1');
+    await turn();
+    publish('p1');
+    publish('p2');
+    ordered.resubscribed({ uid: 'u1' });
+    await turn();
+    assert.deepEqual(delivered, ['p1', 'p2']);
+    ordered.unwant('u:u1');
+    assert.equal(ordered.size, 0);
+  });
+
   it('delivers publications without a position unchanged', () => {
     const delivered: string[] = [];
     const ordered = new OrderedDelivery({ history: async () => ({ recovered: false, position: { seq: 0, epoch: '' } }), deliver: (d) => delivered.push(d.data.toString()) });
