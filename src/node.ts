@@ -4,6 +4,7 @@ import { HeraldMetrics } from './api/metrics.js';
 import { PushApis } from './api/push-apis.js';
 import type { LoginVerifier } from './auth/login-verifier.js';
 import { HeraldCloseCode } from './codes.js';
+import { listening } from './listen-error.js';
 import type { Engine } from './engine/engine.js';
 import { MemoryEngine } from './engine/memory-engine.js';
 import { OrderedDelivery } from './engine/ordered-delivery.js';
@@ -224,10 +225,12 @@ export class HeraldNode {
     await this.engine.start({
       onPublication: ordered === undefined ? (delivery) => hub.publish(delivery) : (delivery) => ordered.accept(delivery),
     });
+    const wsHost = this.options.wsHost ?? '0.0.0.0';
+    const wsPort = this.options.wsPort ?? 9992;
     const ws =
       this.options.wsHandle !== undefined
         ? this.ws.listenOnHandle(this.options.wsHandle)
-        : await this.ws.listen(this.options.wsPort ?? 9992, this.options.wsHost ?? '0.0.0.0');
+        : await listening('ws', wsHost, wsPort, () => this.ws.listen(wsPort, wsHost));
     const apis = await this.pushApis?.listen();
     this.started = true;
     return { ws, api: apis?.api, grpcPort: apis?.grpcPort };

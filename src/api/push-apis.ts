@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import * as grpc from '@grpc/grpc-js';
 import type { Engine, Publication } from '../engine/engine.js';
+import { listening } from '../listen-error.js';
 import type { TlsCertificates } from '../tls/tls-certificates.js';
 import { GrpcPushApi } from './grpc-push-api.js';
 import { HttpPushApi } from './http-push-api.js';
@@ -75,15 +76,20 @@ export class PushApis {
   }
 
   async listen(): Promise<PushApiAddresses> {
-    const api = await this.http.listen(this.options.apiPort ?? 10068, this.options.apiHost ?? '127.0.0.1');
+    const { apiHost = '127.0.0.1', apiPort = 10068, grpcHost = '127.0.0.1', grpcPort } = this.options;
+    const api = await listening('api', apiHost, apiPort, () => this.http.listen(apiPort, apiHost));
     const tls = this.options.tls;
     const credentials =
       tls === undefined
         ? grpc.ServerCredentials.createInsecure()
         : grpc.experimental.createCertificateProviderServerCredentials(tls.grpcProvider(), null, false);
     tls?.onReload((pair) => this.http.setSecureContext(pair));
-    const grpcPort = await this.grpc?.listen(this.options.grpcPort as number, this.options.grpcHost ?? '127.0.0.1', credentials);
-    return { api, grpcPort };
+    const grpcApi = this.grpc;
+    const boundGrpcPort =
+      grpcApi === undefined
+        ? undefined
+        : await listening('grpc', grpcHost, grpcPort as number, () => grpcApi.listen(grpcPort as number, grpcHost, credentials));
+    return { api, grpcPort: boundGrpcPort };
   }
 
   /** Stop both, giving calls in progress up to `timeoutMs`. */
