@@ -5,6 +5,8 @@ import { PushApis } from './api/push-apis.js';
 import type { LoginVerifier } from './auth/login-verifier.js';
 import { HeraldCloseCode } from './codes.js';
 import { listening } from './listen-error.js';
+import { ConnectionEventLog } from './logging/connection-events.js';
+import type { HandshakeError } from './protocol/errors.js';
 import type { Engine } from './engine/engine.js';
 import { MemoryEngine } from './engine/memory-engine.js';
 import { OrderedDelivery } from './engine/ordered-delivery.js';
@@ -155,6 +157,7 @@ export class HeraldNode {
       },
     });
     const session = this.session;
+    const events = new ConnectionEventLog(logger);
     options.tls?.onReload((pair) => this.ws.setSecureContext(pair));
     this.ws = new WebSocketServer({
       path: options.wsPath ?? '/ws',
@@ -182,14 +185,18 @@ export class HeraldNode {
       handler: {
         onOpen(conn: WebSocketConnection) {
           metrics.connectionsTotal.inc();
+          if (events.enabled) events.opened(conn);
           session.onOpen(conn);
         },
         onMessage(conn: WebSocketConnection, data: Buffer, isText: boolean) {
           session.onMessage(conn, data, isText);
         },
-        onClose(conn: WebSocketConnection, code: number) {
+        onClose(conn: WebSocketConnection, code: number, reason: string) {
           session.onClose(conn);
-          logger.trace({ code }, 'connection closed');
+          if (events.enabled) events.closed(conn, code, reason);
+        },
+        onRefused(conn: WebSocketConnection, error: HandshakeError) {
+          if (events.enabled) events.refused(conn, error);
         },
         onError(error: unknown) {
           logger.error({ err: error }, 'connection handler failed');
