@@ -5,6 +5,7 @@ import { PushApis } from './api/push-apis.js';
 import type { LoginVerifier } from './auth/login-verifier.js';
 import { HeraldCloseCode } from './codes.js';
 import { listening } from './listen-error.js';
+import { consoleWsAddress, type ConsoleWsAddress } from './console/console-routes.js';
 import { ConnectionEventLog } from './logging/connection-events.js';
 import type { HandshakeError } from './protocol/errors.js';
 import type { Engine } from './engine/engine.js';
@@ -111,6 +112,8 @@ export class HeraldNode {
   private readonly options: HeraldNodeOptions;
   private draining = false;
   private started = false;
+  /** Where the web console connects, known once the WebSocket listener is bound. */
+  private consoleWs: ConsoleWsAddress | undefined;
 
   constructor(options: HeraldNodeOptions = {}) {
     this.options = options;
@@ -213,6 +216,7 @@ export class HeraldNode {
             logger,
             limits: { maxPushBytes: options.maxPushBytes ?? 1024 * 1024, ...topicRules },
             isReady: () => this.started && !this.draining && engine.ready,
+            consoleWs: () => this.consoleWs,
           });
   }
 
@@ -238,6 +242,7 @@ export class HeraldNode {
       this.options.wsHandle !== undefined
         ? this.ws.listenOnHandle(this.options.wsHandle)
         : await listening('ws', wsHost, wsPort, () => this.ws.listen(wsPort, wsHost));
+    this.consoleWs = consoleWsAddress(this.options.wsHandle === undefined ? wsHost : undefined, ws.port, this.options);
     const apis = await this.pushApis?.listen();
     this.started = true;
     return { ws, api: apis?.api, grpcPort: apis?.grpcPort };

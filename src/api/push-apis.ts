@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import * as grpc from '@grpc/grpc-js';
+import type { ConsoleWsAddress } from '../console/console-routes.js';
 import type { Engine, Publication } from '../engine/engine.js';
 import { listening } from '../listen-error.js';
 import type { TlsCertificates } from '../tls/tls-certificates.js';
@@ -30,6 +31,8 @@ export interface PushApisOptions {
   tls?: TlsCertificates;
   /** Readiness of everything behind the APIs, for `/readyz`. */
   isReady(): boolean;
+  /** Where the web console's page connects (the WebSocket listener), once known. */
+  consoleWs?(): ConsoleWsAddress | undefined;
 }
 
 /** Where the push APIs listen. */
@@ -59,6 +62,7 @@ export class PushApis {
       rateLimiter,
       tls: options.tls?.current,
       isReady: options.isReady,
+      consoleWs: options.consoleWs,
       onError: (error) => logger.error({ err: error }, 'push API request failed'),
     });
     this.grpc =
