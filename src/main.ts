@@ -5,12 +5,15 @@
  * environment variables and an optional JSON config file (see `--help`).
  */
 import cluster from 'node:cluster';
+import * as grpc from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
 import { createLoginVerifier, type LoginVerifier } from './auth/index.js';
 import { runClusterPrimary } from './cluster/cluster-primary.js';
 import { runClusterWorker } from './cluster/cluster-worker.js';
 import { ConfigError, formatHelp, loadConfig, type LoadedConfig } from './config/index.js';
 import { createEngine } from './engine/create-engine.js';
+import { ListenError } from './listen-error.js';
+import { createLogDestination, defaultLogFormat } from './logging/log-destination.js';
 import { HeraldNode } from './node.js';
 import { TlsCertificates } from './tls/tls-certificates.js';
 
@@ -30,10 +33,15 @@ async function main(argv: string[]): Promise<number> {
     throw error;
   }
   const isWorker = cluster.isWorker && process.env.HERALD_CLUSTER_WORKER === '1';
-  const logger = pino({
-    level: config.logLevel,
-    base: isWorker ? { service: 'herald', worker: cluster.worker?.id } : { service: 'herald' },
-  });
+  const logger = pino(
+    {
+      level: config.logLevel,
+      base: isWorker ? { service: 'herald', worker: cluster.worker?.id } : { service: 'herald' },
+    },
+    createLogDestination({ format: config.logFormat ?? defaultLogFormat() }),
+  );
+  // grpc-js writes its own errors to stderr (a failed bind prints "E No address added…" next to ours).
+  grpc.setLogger(grpcLogger(logger));
   if (!isWorker) for (const warning of config.warnings) logger.warn(warning);
   // Every promise chain a connection starts ends in a catch that closes only that connection (1011).
   // Should one still slip through, it is a bug to log, not a reason to drop every client: Node's
@@ -84,9 +92,8 @@ async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> 
   try {
     addresses = await node.start();
   } catch (error) {
-    logger.fatal({ err: error }, 'could not start');
     await node.stop().catch(() => undefined);
-    return 1;
+    return startFailed(error, logger);
   }
   // Handlers first: a signal sent as soon as "herald started" appears must drain, not kill.
   const stopped = untilSignal(config, logger, () => node.stop());
@@ -117,8 +124,7 @@ async function runPrimary(config: LoadedConfig, logger: Logger): Promise<number>
   try {
     primary = await runClusterPrimary(config, logger);
   } catch (error) {
-    logger.fatal({ err: error }, 'could not start');
-    return 1;
+    return startFailed(error, logger);
   }
   const { api, grpcPort, wsPort } = primary.addresses;
   const stopped = untilSignal(config, logger, () => primary.stop());
@@ -136,6 +142,21 @@ async function runPrimary(config: LoadedConfig, logger: Logger): Promise<number>
   );
   await stopped;
   return 0;
+}
+
+/** A port in use (or any bind failure) is a mistake to correct, not a crash: one line saying what to change. */
+function startFailed(error: unknown, logger: Logger): number {
+  if (error instanceof ListenError) process.stderr.write(`herald: ${error.message}\n`);
+  else logger.fatal({ err: error }, 'could not start');
+  return 1;
+}
+
+/** grpc-js's log, as debug records of ours: what it reports (bind failures, bad calls) reaches us as errors anyway. */
+function grpcLogger(logger: Logger): Partial<Console> {
+  const log = (...args: unknown[]): void => {
+    if (logger.isLevelEnabled('debug')) logger.debug({ component: 'grpc-js' }, args.map(String).join(' '));
+  };
+  return { error: log, info: log, debug: log };
 }
 
 function buildVerifier(config: LoadedConfig): Promise<LoginVerifier | undefined> {

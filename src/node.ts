@@ -4,6 +4,10 @@ import { HeraldMetrics } from './api/metrics.js';
 import { PushApis } from './api/push-apis.js';
 import type { LoginVerifier } from './auth/login-verifier.js';
 import { HeraldCloseCode } from './codes.js';
+import { listening } from './listen-error.js';
+import { consoleWsAddress, type ConsoleWsAddress } from './console/console-routes.js';
+import { ConnectionEventLog } from './logging/connection-events.js';
+import type { HandshakeError } from './protocol/errors.js';
 import type { Engine } from './engine/engine.js';
 import { MemoryEngine } from './engine/memory-engine.js';
 import { OrderedDelivery } from './engine/ordered-delivery.js';
@@ -119,6 +123,8 @@ export class HeraldNode {
   private readonly options: HeraldNodeOptions;
   private draining = false;
   private started = false;
+  /** Where the web console connects, known once the WebSocket listener is bound. */
+  private consoleWs: ConsoleWsAddress | undefined;
 
   constructor(options: HeraldNodeOptions = {}) {
     this.options = options;
@@ -200,6 +206,7 @@ export class HeraldNode {
       },
     });
     const session = this.session;
+    const events = new ConnectionEventLog(logger);
     options.tls?.onReload((pair) => this.ws.setSecureContext(pair));
     this.ws = new WebSocketServer({
       path: options.wsPath ?? '/ws',
@@ -228,14 +235,18 @@ export class HeraldNode {
       handler: {
         onOpen(conn: WebSocketConnection) {
           metrics.connectionsTotal.inc();
+          if (events.enabled) events.opened(conn);
           session.onOpen(conn);
         },
         onMessage(conn: WebSocketConnection, data: Buffer, isText: boolean) {
           session.onMessage(conn, data, isText);
         },
-        onClose(conn: WebSocketConnection, code: number) {
+        onClose(conn: WebSocketConnection, code: number, reason: string) {
           session.onClose(conn);
-          logger.trace({ code }, 'connection closed');
+          if (events.enabled) events.closed(conn, code, reason);
+        },
+        onRefused(conn: WebSocketConnection, error: HandshakeError) {
+          if (events.enabled) events.refused(conn, error);
         },
         onError(error: unknown) {
           logger.error({ err: error }, 'connection handler failed');
@@ -252,6 +263,7 @@ export class HeraldNode {
             logger,
             limits: { maxPushBytes: options.maxPushBytes ?? 1024 * 1024, ...topicRules },
             isReady: () => this.started && !this.draining && engine.ready,
+            consoleWs: () => this.consoleWs,
           });
   }
 
@@ -266,10 +278,13 @@ export class HeraldNode {
     );
     // Every node subscribes to broadcasts from the start.
     ordered?.want(streamOf({}));
+    const wsHost = this.options.wsHost ?? '0.0.0.0';
+    const wsPort = this.options.wsPort ?? 9992;
     const ws =
       this.options.wsHandle !== undefined
         ? this.ws.listenOnHandle(this.options.wsHandle)
-        : await this.ws.listen(this.options.wsPort ?? 9992, this.options.wsHost ?? '0.0.0.0');
+        : await listening('ws', wsHost, wsPort, () => this.ws.listen(wsPort, wsHost));
+    this.consoleWs = consoleWsAddress(this.options.wsHandle === undefined ? wsHost : undefined, ws.port, this.options);
     const apis = await this.pushApis?.listen();
     this.started = true;
     return { ws, api: apis?.api, grpcPort: apis?.grpcPort };

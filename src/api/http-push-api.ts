@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { isConsolePath, serveConsole } from '../console/console-routes.js';
+import { isConsolePath, serveConsole, type ConsoleWsAddress } from '../console/console-routes.js';
 import { readStats } from '../console/stats.js';
 import { EngineUnavailableError, type Publication } from '../engine/engine.js';
 import { ApiError, sendError, sendJson } from './http-errors.js';
@@ -33,6 +33,8 @@ export interface HttpPushApiOptions {
   tls?: { cert: Buffer | string; key: Buffer | string };
   /** Report an unexpected failure (a bug): the request gets 500. */
   onError?(error: unknown): void;
+  /** Where the console's page connects (the WebSocket listener), once known. */
+  consoleWs?(): ConsoleWsAddress | undefined;
 }
 
 type BatchResult = { ok: true } | { ok: false; error: { code: string; message: string } };
@@ -127,7 +129,9 @@ export class HttpPushApi {
         return this.get(req, res, async () => sendJson(res, 200, await readStats(this.options.metrics), { 'Cache-Control': 'no-store' }));
       default:
         if (isConsolePath(path)) {
-          return this.get(req, res, () => serveConsole(path, res, { pushAuth: this.options.auth?.open === false }));
+          return this.get(req, res, () =>
+            serveConsole(path, res, { pushAuth: this.options.auth?.open === false, ws: this.options.consoleWs?.() }),
+          );
         }
         req.resume();
         return sendError(res, new ApiError(404, 'NOT_FOUND', `no route ${path}`));

@@ -1,6 +1,10 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HubCounters } from '../hub/hub.js';
 import { PreparedMessage } from '../protocol/prepared-message.js';
+import { correctEventLoopDelayGauges } from './event-loop-delay.js';
+
+/** Sampling interval of the event-loop delay histogram (ms). */
+const EVENT_LOOP_RESOLUTION_MS = 1000;
 
 /** Live values the metrics read at scrape time (no work on the hot path). */
 export interface MetricsSource {
@@ -31,7 +35,8 @@ export class HeraldMetrics {
     const registers = [this.registry];
     // The event-loop-delay monitor samples on a timer: at its default 10 ms it alone woke an idle server 100×/s.
     if (options.defaultMetrics !== false) {
-      collectDefaultMetrics({ register: this.registry, prefix: 'herald_', eventLoopMonitoringPrecision: 1000 });
+      collectDefaultMetrics({ register: this.registry, prefix: 'herald_', eventLoopMonitoringPrecision: EVENT_LOOP_RESOLUTION_MS });
+      correctEventLoopDelayGauges(this.registry, 'herald_', EVENT_LOOP_RESOLUTION_MS);
     }
     gauge('herald_connections', 'WebSocket connections currently open.', registers, source.connections);
     gauge('herald_topics', 'Topics with at least one public subscriber.', registers, source.topics);

@@ -1,7 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import * as grpc from '@grpc/grpc-js';
+import type { ConsoleWsAddress } from '../console/console-routes.js';
 import type { Engine, Publication } from '../engine/engine.js';
+import { listening } from '../listen-error.js';
 import type { TlsCertificates } from '../tls/tls-certificates.js';
 import { GrpcPushApi } from './grpc-push-api.js';
 import { HttpPushApi } from './http-push-api.js';
@@ -31,6 +33,8 @@ export interface PushApisOptions {
   tls?: TlsCertificates;
   /** Readiness of everything behind the APIs, for `/readyz`. */
   isReady(): boolean;
+  /** Where the web console's page connects (the WebSocket listener), once known. */
+  consoleWs?(): ConsoleWsAddress | undefined;
 }
 
 /** Where the push APIs listen. */
@@ -61,6 +65,7 @@ export class PushApis {
       rateLimiter,
       tls: options.tls?.current,
       isReady: options.isReady,
+      consoleWs: options.consoleWs,
       onError: (error) => logger.error({ err: error }, 'push API request failed'),
     });
     this.grpc =
@@ -78,15 +83,20 @@ export class PushApis {
   }
 
   async listen(): Promise<PushApiAddresses> {
-    const api = await this.http.listen(this.options.apiPort ?? 10068, this.options.apiHost ?? '127.0.0.1');
+    const { apiHost = '127.0.0.1', apiPort = 10068, grpcHost = '127.0.0.1', grpcPort } = this.options;
+    const api = await listening('api', apiHost, apiPort, () => this.http.listen(apiPort, apiHost));
     const tls = this.options.tls;
     const credentials =
       tls === undefined
         ? grpc.ServerCredentials.createInsecure()
         : grpc.experimental.createCertificateProviderServerCredentials(tls.grpcProvider(), null, false);
     tls?.onReload((pair) => this.http.setSecureContext(pair));
-    const grpcPort = await this.grpc?.listen(this.options.grpcPort as number, this.options.grpcHost ?? '127.0.0.1', credentials);
-    return { api, grpcPort };
+    const grpcApi = this.grpc;
+    const boundGrpcPort =
+      grpcApi === undefined
+        ? undefined
+        : await listening('grpc', grpcHost, grpcPort as number, () => grpcApi.listen(grpcPort as number, grpcHost, credentials));
+    return { api, grpcPort: boundGrpcPort };
   }
 
   /** Stop both, giving calls in progress up to `timeoutMs`. */

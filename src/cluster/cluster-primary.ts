@@ -5,7 +5,9 @@ import { HeraldMetrics } from '../api/metrics.js';
 import { PushApis, type PushApiAddresses } from '../api/push-apis.js';
 import type { HeraldConfig } from '../config/index.js';
 import { bindRawTcp, type TcpHandle } from '../gateway/raw-tcp.js';
+import { consoleWsAddress } from '../console/console-routes.js';
 import { createEngine } from '../engine/create-engine.js';
+import { listening } from '../listen-error.js';
 import { ClusterPrimaryEngine, type PrimaryMessage, type WorkerMessage } from './cluster-engines.js';
 
 type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
@@ -26,7 +28,7 @@ export interface ClusterPrimary {
  */
 export async function runClusterPrimary(config: HeraldConfig, logger: Logger): Promise<ClusterPrimary> {
   cluster.setupPrimary({ serialization: 'advanced' });
-  const handle = bindRawTcp(config.wsHost, config.wsPort);
+  const handle = await listening('ws', config.wsHost, config.wsPort, () => bindRawTcp(config.wsHost, config.wsPort));
   // Memory mode: the primary forwards every push to every worker. Redis mode: the primary publishes to
   // Redis like any node, and each worker subscribes to what its own clients need.
   const forwarder = config.engine === 'memory' ? new ClusterPrimaryEngine() : undefined;
@@ -48,6 +50,8 @@ export async function runClusterPrimary(config: HeraldConfig, logger: Logger): P
       topicPattern: config.topicPattern === undefined ? undefined : new RegExp(config.topicPattern, 'u'),
     },
     isReady: () => !draining && engine.ready && readyWorkers.size === config.workers,
+    // TLS with --workers is refused by the config rules: the workers' listener is plain ws://.
+    consoleWs: () => (wsPort === 0 ? undefined : consoleWsAddress(config.wsHost, wsPort, { wsPath: config.wsPath })),
   });
 
   const startWorker = (): Promise<void> =>
@@ -79,16 +83,17 @@ export async function runClusterPrimary(config: HeraldConfig, logger: Logger): P
       });
     });
 
+  let addresses: PushApiAddresses;
   try {
     await engine.start({ onPublication() {} });
     await Promise.all(Array.from({ length: config.workers }, startWorker));
+    addresses = await apis.listen();
   } catch (error) {
     draining = true;
     for (const worker of workers) worker.kill();
     handle.close(() => {});
     throw error;
   }
-  const addresses = await apis.listen();
   return {
     addresses: { ...addresses, wsPort },
     async stop() {

@@ -400,6 +400,12 @@ export const OPTION_DEFINITIONS = [
     key: 'logLevel', flag: '--log-level', env: 'HERALD_LOG_LEVEL', type: 'enum', default: 'info', values: LOG_LEVELS,
     placeholder: 'level', description: 'Least severe level logged; silent logs nothing.',
   },
+  {
+    key: 'logFormat', flag: '--log-format', env: 'HERALD_LOG_FORMAT', type: 'enum', values: ['json', 'pretty'],
+    placeholder: 'format',
+    description: 'How log lines are written: json (one JSON object per line, for log collectors) or pretty (time, level, '
+      + 'message and key=value fields, for a person at a terminal). Default: pretty when stdout is a terminal, json otherwise.',
+  },
 ] as const satisfies readonly OptionDefinition[];
 
 /**

@@ -7,6 +7,7 @@
  * little of the DOM used here is typed by the interfaces below.
  */
 import type { ClientStatus, GapInfo, HeraldClient as Client, HeraldClientOptions, Message, Subscription } from '../client/index.js';
+import type { WebSocketConstructor, WebSocketLike } from '../client/types.js';
 
 interface DomEvent {
   preventDefault(): void;
@@ -37,9 +38,17 @@ interface Browser {
   location: { protocol: string; hostname: string; search: string; href: string };
   history: { replaceState(state: unknown, unused: string, url: string): void };
   sessionStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void; removeItem(key: string): void };
+  WebSocket: WebSocketConstructor;
+}
+interface CloseEventLike {
+  readonly code: number;
+  readonly reason: string;
+}
+interface ObservableSocket extends WebSocketLike {
+  addEventListener(type: 'open' | 'close', listener: (event: CloseEventLike) => void): void;
 }
 
-const { document, location, history, sessionStorage } = globalThis as unknown as Browser;
+const { document, location, history, sessionStorage, WebSocket: BrowserSocket } = globalThis as unknown as Browser;
 const { HeraldClient } = (await import(new URL('sdk/index.js', import.meta.url).href)) as typeof import('../client/index.js');
 
 /** Counters are polled this often (ms). */
@@ -197,6 +206,8 @@ interface Wanted {
 }
 
 let client: Client | undefined;
+/** Bumped whenever the client is replaced or closed, so the sockets of an old one are not reported on. */
+let clientGeneration = 0;
 /** Subscriptions asked for, by `topic` or `private:topic`; renewed on every new client. */
 const wanted = new Map<string, Wanted>();
 const keyOf = (topic: string, isPrivate: boolean) => (isPrivate ? `private:${topic}` : topic);
@@ -207,6 +218,48 @@ function showStatus(status: ClientStatus): void {
   out.textContent = status;
   out.dataset.state = status;
   logEvent('status', `connection ${status}`);
+  if (status === 'open') showProblem(undefined);
+}
+
+// ---- why the connection is down ----
+
+/**
+ * The browser's WebSocket class, watched: every socket the SDK opens reports
+ * how it ended, so the page can say why it is reconnecting instead of only
+ * that it is. A browser does not tell a refused TCP connection from a refused
+ * upgrade (both close with 1006 before opening), so those read "cannot reach".
+ */
+function watchedSocketClass(generation: number): WebSocketConstructor {
+  return function WatchedSocket(url: string, protocols?: string | string[]): WebSocketLike {
+    const socket = new BrowserSocket(url, protocols) as ObservableSocket;
+    let opened = false;
+    let closedHere = false;
+    const close = socket.close.bind(socket);
+    socket.close = (code?: number, reason?: string) => {
+      closedHere = true;
+      close(code, reason);
+    };
+    socket.addEventListener('open', () => (opened = true));
+    socket.addEventListener('close', (event) => {
+      if (closedHere || generation !== clientGeneration) return;
+      showProblem(closeProblem(url, opened, event.code, event.reason));
+    });
+    return socket;
+  } as unknown as WebSocketConstructor;
+}
+
+function closeProblem(url: string, opened: boolean, code: number, reason: string): string {
+  if (!opened) return `cannot reach ${url}: the server is down, or there is no WebSocket endpoint at that address`;
+  if (code === 1006) return `connection to ${url} lost (1006: no close frame)`;
+  return `closed by the server: ${code}${reason === '' ? '' : ` ${reason}`}`;
+}
+
+/** Show (or, with undefined, clear) why the connection is down; a new reason is also logged once. */
+function showProblem(text: string | undefined): void {
+  const out = element('ws-problem');
+  if (text !== undefined && text !== out.textContent) logEvent('problem', text);
+  out.textContent = text ?? '';
+  out.hidden = text === undefined;
 }
 
 /** Replace the client with one for the URL and credential in the form; a bad URL is shown, not thrown. */
@@ -216,24 +269,36 @@ function connect(): void {
   } catch (error) {
     client = undefined;
     const out = element('ws-status');
-    out.textContent = `not connected: ${describe(error)}`;
+    out.textContent = 'not connected';
     out.dataset.state = 'closed';
+    showProblem(describe(error));
   }
 }
 
 function openClient(): void {
   client?.close();
   client = undefined;
+  const generation = ++clientGeneration;
+  showProblem(undefined);
   const url = field('ws-url').value.trim();
   const login = field('login').value;
   // A console is watched by a person: retry at least every 5 s rather than backing off to 30 s.
-  const options: HeraldClientOptions = { url, protocol: 'herald.v1', reconnect: { maxMs: 5000 } };
+  const options: HeraldClientOptions = {
+    url,
+    protocol: 'herald.v1',
+    reconnect: { maxMs: 5000 },
+    WebSocket: watchedSocketClass(generation),
+  };
   if (login !== '') options.token = login;
   const next = (client = new HeraldClient(options));
   next.on('status', showStatus);
   next.on('message', logMessage);
   next.on('gap', logGap);
-  next.on('error', (error) => logEvent('error', `error: ${error.message}`));
+  next.on('error', (error) => {
+    logEvent('error', `error: ${error.message}`);
+    // A terminal failure (status closed) says why here; while reconnecting the close reason does.
+    if (next === client && next.status === 'closed') showProblem(error.message);
+  });
   for (const want of wanted.values()) track(want, next.subscribe(want.topic, ignore, { private: want.private }));
   next.connect();
 }
@@ -250,6 +315,8 @@ function describe(value: unknown): string {
 function disconnect(): void {
   client?.close();
   client = undefined;
+  clientGeneration++;
+  showProblem(undefined);
   for (const want of wanted.values()) {
     want.subscription = undefined;
     want.state = 'pending';
@@ -363,10 +430,20 @@ function showPushAnswer(status: number, body: PushAnswer | undefined): void {
 
 // ---- wiring ----
 
+/**
+ * `?ws=` if given, else the server's own WebSocket listener as the page
+ * describes it (`data-ws-*`: scheme, port, path, and host when the listener is
+ * bound to one address), else gpush's default port on this host.
+ */
 function defaultWsUrl(): string {
   const fromQuery = new URLSearchParams(location.search).get('ws');
   if (fromQuery !== null && fromQuery !== '') return fromQuery;
-  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.hostname}:9992/ws`;
+  const ws = document.body.dataset;
+  const scheme = ws.wsScheme ?? (location.protocol === 'https:' ? 'wss' : 'ws');
+  const host = ws.wsHost ?? location.hostname;
+  // location.hostname already brackets an IPv6 address; a configured one is bare.
+  const authority = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `${scheme}://${authority}:${ws.wsPort ?? '9992'}${ws.wsPath ?? '/ws'}`;
 }
 
 /** Keep `?ws=` in the address bar, so a reload or a shared link keeps the URL. */

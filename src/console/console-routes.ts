@@ -1,7 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { ApiError, sendError } from '../api/http-errors.js';
-import { CONSOLE_CSS, consoleHtml } from './page.js';
+import { CONSOLE_CSS, consoleHtml, type ConsoleWsAddress } from './page.js';
+
+export type { ConsoleWsAddress } from './page.js';
 
 /**
  * `GET /console` and its assets. Every URL is looked up in an allow-list of
@@ -55,15 +57,33 @@ async function listScripts(): Promise<Map<string, URL>> {
   return files;
 }
 
+/** Addresses that bind every interface: the page then connects to the host it was loaded from. */
+const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['0.0.0.0', '::', '']);
+
+/** The console's view of a WebSocket listener on `host` (undefined: unknown) and `port`. */
+export function consoleWsAddress(
+  host: string | undefined,
+  port: number,
+  options: { wsPath?: string; tls?: unknown },
+): ConsoleWsAddress {
+  const address: ConsoleWsAddress = { port, path: options.wsPath ?? '/ws', secure: options.tls !== undefined };
+  if (host !== undefined && !WILDCARD_HOSTS.has(host)) address.host = host;
+  return address;
+}
+
 /** Whether `path` (the URL path, without the query) is one of the console's routes. */
 export function isConsolePath(path: string): boolean {
   return path === '/console' || path.startsWith('/console/');
 }
 
 /** Answer a GET/HEAD for a console path: the page, an asset, or 404. */
-export async function serveConsole(path: string, res: ServerResponse, options: { pushAuth: boolean }): Promise<void> {
+export async function serveConsole(
+  path: string,
+  res: ServerResponse,
+  options: { pushAuth: boolean; ws?: ConsoleWsAddress | undefined },
+): Promise<void> {
   if (path === '/console' || path === '/console/') {
-    return send(res, 'text/html; charset=utf-8', consoleHtml(options.pushAuth), { 'Content-Security-Policy': PAGE_CSP });
+    return send(res, 'text/html; charset=utf-8', consoleHtml(options.pushAuth, options.ws), { 'Content-Security-Policy': PAGE_CSP });
   }
   if (path === '/console/console.css') return send(res, 'text/css; charset=utf-8', CONSOLE_CSS);
   scripts ??= listScripts();

@@ -4,8 +4,28 @@
  * The page loads nothing from outside the API server.
  */
 
-/** The page; `pushAuth` tells it whether the push API wants a bearer token. */
-export function consoleHtml(pushAuth: boolean): string {
+/**
+ * Where the page's WebSocket client connects, from the node's own listener: its
+ * port and path, `wss:` with TLS, and the host when the listener is bound to one
+ * address (on a wildcard address the page uses the host it was loaded from).
+ */
+export interface ConsoleWsAddress {
+  port: number;
+  path: string;
+  secure: boolean;
+  host?: string;
+}
+
+/**
+ * The page; `pushAuth` tells it whether the push API wants a bearer token,
+ * `ws` where the WebSocket listener is (as `data-ws-*` attributes of the body).
+ */
+export function consoleHtml(pushAuth: boolean, ws?: ConsoleWsAddress): string {
+  const wsData =
+    ws === undefined
+      ? ''
+      : ` data-ws-scheme="${ws.secure ? 'wss' : 'ws'}" data-ws-port="${ws.port}" data-ws-path="${attribute(ws.path)}"` +
+        (ws.host === undefined ? '' : ` data-ws-host="${attribute(ws.host)}"`);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -16,10 +36,11 @@ export function consoleHtml(pushAuth: boolean): string {
 <link rel="stylesheet" href="/console/console.css">
 <script type="module" src="/console/app.js"></script>
 </head>
-<body data-push-auth="${pushAuth ? 'required' : 'open'}">
+<body data-push-auth="${pushAuth ? 'required' : 'open'}"${wsData}>
 <header>
   <h1>Herald console</h1>
-  <p>WebSocket <output id="ws-status" data-state="idle">not connected</output></p>
+  <p>WebSocket <output id="ws-status" data-state="idle">not connected</output>
+    <output id="ws-problem" class="error" role="alert" hidden></output></p>
 </header>
 <main>
   <section id="stats" aria-labelledby="stats-title" class="stats">
@@ -98,6 +119,11 @@ export function consoleHtml(pushAuth: boolean): string {
 `;
 }
 
+/** `value` safe inside a double-quoted attribute. */
+function attribute(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 export const CONSOLE_CSS = `:root {
   color-scheme: light dark;
   --fg: #1b1f24; --muted: #59636e; --bg: #f6f8fa; --panel: #fff; --line: #d0d7de;
@@ -139,6 +165,7 @@ button[type=submit] { background: var(--accent); border-color: var(--accent); co
 button:disabled { opacity: .5; cursor: default; }
 :focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 #ws-status { font-weight: 600; }
+#ws-problem { margin-left: .5rem; }
 #ws-status[data-state=open] { color: var(--ok); }
 #ws-status[data-state=connecting], #ws-status[data-state=reconnecting] { color: var(--warn); }
 #ws-status[data-state=closed] { color: var(--bad); }

@@ -179,6 +179,14 @@ export function bindRawTcp(host: string, port: number): TcpHandle {
     handle.close(() => {});
     throw uvError(err, 'bind');
   }
+  // libuv keeps a bind's EADDRINUSE for the listen() that follows; a handle
+  // shared with cluster workers would then be listened on unbound, and the
+  // kernel would pick a random port. An unbound socket reports port 0.
+  const bound: Record<string, unknown> = {};
+  if (port !== 0 && (handle.getsockname(bound) !== 0 || Number(bound.port) !== port)) {
+    handle.close(() => {});
+    throw Object.assign(new Error(`bind EADDRINUSE ${host}:${port}`), { code: 'EADDRINUSE', syscall: 'bind' });
+  }
   return handle;
 }
 

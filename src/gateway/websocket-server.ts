@@ -36,6 +36,8 @@ export interface ConnectionHandler {
   onMessage?(conn: WebSocketConnection, data: Buffer, isText: boolean): void;
   /** Exactly once per opened connection, when its socket has closed. */
   onClose?(conn: WebSocketConnection, code: number, reason: string): void;
+  /** An upgrade was answered with an HTTP error (`error.status`); the socket closes next. */
+  onRefused?(conn: WebSocketConnection, error: HandshakeError): void;
   /** An application callback threw. */
   onError?(error: unknown, conn: WebSocketConnection | undefined): void;
 }
@@ -313,10 +315,7 @@ export class WebSocketServer implements ConnectionOwner {
   /** Answer a connection refused at accept, and let it linger at most a second for the peer to read it. */
   private refuse(conn: WebSocketConnection, error: HandshakeError): void {
     this.refused.add(conn);
-    conn.state = ConnectionState.Closing;
-    conn.writeLatin1(buildRejectionResponse(error));
-    conn.end();
-    this.wheel.scheduleIn(conn, Math.min(this.closeTimeoutMs, 1000));
+    this.reject(conn, error, Math.min(this.closeTimeoutMs, 1000));
   }
 
   /** @internal bytes of a request head, possibly in many small pieces (kept in one growing buffer). */
@@ -392,12 +391,17 @@ export class WebSocketServer implements ConnectionOwner {
     return chosen !== undefined && request.protocols.includes(chosen) ? chosen : undefined;
   }
 
-  /** Answer with an HTTP error and end; the socket is destroyed if the peer lingers. */
-  private reject(conn: WebSocketConnection, error: HandshakeError): void {
+  /** Answer with an HTTP error and end; the socket is destroyed if the peer lingers past `lingerMs`. */
+  private reject(conn: WebSocketConnection, error: HandshakeError, lingerMs = this.closeTimeoutMs): void {
     conn.state = ConnectionState.Closing;
     conn.writeLatin1(buildRejectionResponse(error));
     conn.end();
-    this.wheel.scheduleIn(conn, this.closeTimeoutMs);
+    this.wheel.scheduleIn(conn, lingerMs);
+    try {
+      this.handler.onRefused?.(conn, error);
+    } catch (failure) {
+      this.reportError(failure, conn);
+    }
   }
 
   /** @internal */
@@ -506,11 +510,7 @@ export class WebSocketServer implements ConnectionOwner {
   expire(conn: WebSocketConnection): void {
     if (conn.state === ConnectionState.Handshake) {
       conn.head = null;
-      conn.state = ConnectionState.Closing;
-      conn.writeLatin1(buildRejectionResponse(new HandshakeError(408, 'REQUEST_TIMEOUT', 'request head not received in time')));
-      conn.end();
-      this.wheel.scheduleIn(conn, Math.min(this.closeTimeoutMs, 1000));
-      return;
+      return this.reject(conn, new HandshakeError(408, 'REQUEST_TIMEOUT', 'request head not received in time'), Math.min(this.closeTimeoutMs, 1000));
     }
     if (conn.state === ConnectionState.Open) return checkOpenConnection(conn, this.wheel, this.liveness);
     conn.terminate();

@@ -54,6 +54,8 @@ describe('console routes', () => {
       assert.match(res.text, /<script type="module" src="\/console\/app\.js"><\/script>/);
       assert.match(res.text, /<link rel="stylesheet" href="\/console\/console\.css">/);
       assert.match(res.text, /data-push-auth="open"/);
+      // Where the page connects: this node's listener (startNode binds it to 127.0.0.1).
+      assert.match(res.text, new RegExp(`data-ws-scheme="ws" data-ws-port="${server.wsPort}" data-ws-path="/ws" data-ws-host="127\\.0\\.0\\.1"`));
       assert.doesNotMatch(res.text, /https?:\/\//, 'the page loads nothing from elsewhere');
     }
   });

@@ -9,14 +9,19 @@
  */
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startNode, waitUntil, WAIT_MS, type TestNode } from '../helpers/herald-node.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENSHOT = fileURLToPath(new URL('../../../docs/console.png', import.meta.url));
+/**
+ * Tests never write tracked files: the screenshot goes to the temp folder unless
+ * HERALD_CONSOLE_SCREENSHOT names a file (scripts/console-screenshot.mjs passes
+ * docs/console.png to update the README's picture on purpose).
+ */
+const SCREENSHOT = process.env.HERALD_CONSOLE_SCREENSHOT || join(tmpdir(), `herald-console-${process.pid}.png`);
 /** A reconnect waits for the SDK's backoff as well. */
 const RECONNECT_MS = 20_000;
 
@@ -185,10 +190,17 @@ describe('web console (Chromium)', () => {
     // stop() also cuts the page's busy keep-alive connection (its stats polling), so it cannot keep talking to the stopped node.
     await server.stop();
     await until('the page to see the connection drop', async () => (await statusEvents()).slice(before).includes('connection reconnecting'), RECONNECT_MS);
+    // It says why: the server's close (1001) and then, while nothing listens, that the address cannot be reached.
+    await until('the reason to show', async () => /cannot reach|1001/.test((await page.textContent('#ws-problem')) ?? ''), RECONNECT_MS);
+    assert.equal(await page.isVisible('#ws-problem'), true);
+    await until('the unreachable address to show', async () => ((await page.textContent('#ws-problem')) ?? '').includes(`cannot reach ${server.wsUrl}`), RECONNECT_MS);
+    const problems = await page.locator('#log li.event[data-kind=problem] .data').allTextContents();
+    assert.ok(problems.includes('closed by the server: 1001 server shutting down'), problems.join(' | '));
 
     // A new node (new memory engine: a new epoch; nothing pushed while it was down can exist).
     server = await startNode({ wsPort: ports.ws, apiPort: ports.api });
     await page.waitForSelector('#ws-status[data-state=open]', { timeout: RECONNECT_MS });
+    assert.equal(await page.isHidden('#ws-problem'), true, 'no problem shown once connected again');
     await waitUntil(() => server.node.hub.topicCount === 1, 'the page to resubscribe to news', RECONNECT_MS);
     const transitions = (await statusEvents()).slice(before).map((text) => text.replace('connection ', ''));
     const reconnecting = transitions.indexOf('reconnecting');
@@ -208,7 +220,7 @@ describe('web console (Chromium)', () => {
     await until('the counters of the new node', async () => (await counter('sent')) === 51 && (await counter('connections')) === 1);
   });
 
-  it('saves a screenshot with messages and counters to docs/console.png', async () => {
+  it('saves a screenshot with messages and counters (to the temp folder; docs/console.png on request)', async () => {
     await subscribeFromPage(page, 'prices');
     await page.click('#clear-log');
     const quotes = ['HRLD', 'WSKT', 'PUSH', 'FAN'].map((symbol, i) => ({
@@ -229,6 +241,48 @@ describe('web console (Chromium)', () => {
     await page.fill('#push-data', 'Hello from the console');
     await mkdir(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  });
+});
+
+describe('web console on a non-default WebSocket port and path (Chromium)', () => {
+  const wsPath = '/live/socket';
+  let page: Page;
+  let pageErrors: string[];
+  let server: TestNode;
+
+  before(async () => {
+    // An ephemeral port: never gpush's 9992.
+    server = await startNode({ wsPath });
+    ({ page, errors: pageErrors } = await openPage());
+  });
+
+  after(async () => {
+    await page?.context().close();
+    await server?.stop();
+  });
+
+  it('connects to the server\'s own WebSocket address without being told it', async () => {
+    assert.notEqual(server.wsPort, 9992);
+    await page.goto(`${server.apiUrl}/console`);
+    await page.waitForSelector('#ws-status[data-state=open]');
+    assert.equal(await page.inputValue('#ws-url'), `ws://127.0.0.1:${server.wsPort}${wsPath}`);
+    await waitUntil(() => server.node.ws.connectionCount === 1, 'the page\'s connection');
+    assert.equal(await page.isHidden('#ws-problem'), true);
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it('says why it cannot connect to a wrong address, and recovers with the right one', async () => {
+    const wrong = `ws://127.0.0.1:${server.wsPort}/ws`;
+    await page.fill('#ws-url', wrong);
+    await page.click('#connect-form button[type=submit]');
+    await until('the reason', async () => ((await page.textContent('#ws-problem')) ?? '').includes(`cannot reach ${wrong}`));
+    assert.equal(await page.isVisible('#ws-problem'), true);
+    assert.notEqual(await page.getAttribute('#ws-status', 'data-state'), 'open');
+
+    await page.fill('#ws-url', `ws://127.0.0.1:${server.wsPort}${wsPath}`);
+    await page.click('#connect-form button[type=submit]');
+    await page.waitForSelector('#ws-status[data-state=open]');
+    assert.equal(await page.isHidden('#ws-problem'), true);
   });
 });
 
