@@ -5,7 +5,7 @@ import { PushApis } from './api/push-apis.js';
 import type { LoginVerifier } from './auth/login-verifier.js';
 import { HeraldCloseCode } from './codes.js';
 import { listening } from './listen-error.js';
-import { consoleWsAddress, type ConsoleWsAddress } from './console/console-routes.js';
+import { consolePages, consoleWsAddress, type ConsoleWsAddress } from './console/console-routes.js';
 import { ConnectionEventLog } from './logging/connection-events.js';
 import type { HandshakeError } from './protocol/errors.js';
 import type { Engine } from './engine/engine.js';
@@ -263,7 +263,7 @@ export class HeraldNode {
             logger,
             limits: { maxPushBytes: options.maxPushBytes ?? 1024 * 1024, ...topicRules },
             isReady: () => this.started && !this.draining && engine.ready,
-            consoleWs: () => this.consoleWs,
+            pages: consolePages(() => this.consoleWs),
           });
   }
 

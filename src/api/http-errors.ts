@@ -1,5 +1,15 @@
 import type { ServerResponse } from 'node:http';
 
+/**
+ * GET routes served on the push API listener beside it, by a layer above
+ * (the web console): the API calls them, it does not import them.
+ */
+export interface PageRoutes {
+  matches(path: string): boolean;
+  /** `pushAuth`: the push API asks for bearer tokens (the page then asks its user for one). */
+  serve(path: string, res: ServerResponse, context: { pushAuth: boolean }): Promise<void>;
+}
+
 /** An API failure: HTTP status, machine code, human message; sent as `{"error":{"code","message"}}`. */
 export class ApiError extends Error {
   override readonly name = 'ApiError';

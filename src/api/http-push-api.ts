@@ -1,13 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { isConsolePath, serveConsole, type ConsoleWsAddress } from '../console/console-routes.js';
-import { readStats } from '../console/stats.js';
 import { EngineUnavailableError, type Publication } from '../engine/engine.js';
-import { ApiError, sendError, sendJson } from './http-errors.js';
+import { ApiError, sendError, sendJson, type PageRoutes } from './http-errors.js';
 import type { HeraldMetrics } from './metrics.js';
 import type { PushAuthenticator, PushRateLimiter } from './push-auth.js';
 import { parseBatchItem, parsePushData, type PushLimits } from './push-request.js';
+import { readStats } from './stats.js';
 
 /** Options of an {@link HttpPushApi}. */
 export interface HttpPushApiOptions {
@@ -33,8 +32,8 @@ export interface HttpPushApiOptions {
   tls?: { cert: Buffer | string; key: Buffer | string };
   /** Report an unexpected failure (a bug): the request gets 500. */
   onError?(error: unknown): void;
-  /** Where the console's page connects (the WebSocket listener), once known. */
-  consoleWs?(): ConsoleWsAddress | undefined;
+  /** Pages served beside the API (the web console). */
+  pages?: PageRoutes;
 }
 
 type BatchResult = { ok: true } | { ok: false; error: { code: string; message: string } };
@@ -128,10 +127,9 @@ export class HttpPushApi {
       case '/v1/stats':
         return this.get(req, res, async () => sendJson(res, 200, await readStats(this.options.metrics), { 'Cache-Control': 'no-store' }));
       default:
-        if (isConsolePath(path)) {
-          return this.get(req, res, () =>
-            serveConsole(path, res, { pushAuth: this.options.auth?.open === false, ws: this.options.consoleWs?.() }),
-          );
+        if (this.options.pages?.matches(path) === true) {
+          const pages = this.options.pages;
+          return this.get(req, res, () => pages.serve(path, res, { pushAuth: this.options.auth?.open === false }));
         }
         req.resume();
         return sendError(res, new ApiError(404, 'NOT_FOUND', `no route ${path}`));

@@ -1,12 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import * as grpc from '@grpc/grpc-js';
-import type { ConsoleWsAddress } from '../console/console-routes.js';
 import type { Engine, Publication } from '../engine/engine.js';
 import { listening } from '../listen-error.js';
 import type { TlsCertificates } from '../tls/tls-certificates.js';
 import { GrpcPushApi } from './grpc-push-api.js';
 import { HttpPushApi } from './http-push-api.js';
+import type { PageRoutes } from './http-errors.js';
 import type { HeraldMetrics } from './metrics.js';
 import { PushAuthenticator, PushRateLimiter } from './push-auth.js';
 import type { PushLimits } from './push-request.js';
@@ -33,8 +33,8 @@ export interface PushApisOptions {
   tls?: TlsCertificates;
   /** Readiness of everything behind the APIs, for `/readyz`. */
   isReady(): boolean;
-  /** Where the web console's page connects (the WebSocket listener), once known. */
-  consoleWs?(): ConsoleWsAddress | undefined;
+  /** Pages served beside the HTTP API (the web console). */
+  pages?: PageRoutes;
 }
 
 /** Where the push APIs listen. */
@@ -65,7 +65,7 @@ export class PushApis {
       rateLimiter,
       tls: options.tls?.current,
       isReady: options.isReady,
-      consoleWs: options.consoleWs,
+      pages: options.pages,
       onError: (error) => logger.error({ err: error }, 'push API request failed'),
     });
     this.grpc =

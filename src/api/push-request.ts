@@ -1,5 +1,5 @@
 import type { Publication } from '../engine/engine.js';
-import { checkTopic, checkUid, type TopicRules } from '../hub/topic-rules.js';
+import { checkTopic, checkUid, type TopicRules } from '../util/topic-rules.js';
 import { ApiError } from './http-errors.js';
 
 /** Limits applied to every push, whatever API it came through. */

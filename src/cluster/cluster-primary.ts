@@ -5,7 +5,7 @@ import { HeraldMetrics } from '../api/metrics.js';
 import { PushApis, type PushApiAddresses } from '../api/push-apis.js';
 import type { HeraldConfig } from '../config/index.js';
 import { bindRawTcp, type TcpHandle } from '../gateway/raw-tcp.js';
-import { consoleWsAddress } from '../console/console-routes.js';
+import { consolePages, consoleWsAddress } from '../console/console-routes.js';
 import { createEngine } from '../engine/create-engine.js';
 import { listening } from '../listen-error.js';
 import { ClusterPrimaryEngine, type PrimaryMessage, type WorkerMessage } from './cluster-engines.js';
@@ -51,7 +51,7 @@ export async function runClusterPrimary(config: HeraldConfig, logger: Logger): P
     },
     isReady: () => !draining && engine.ready && readyWorkers.size === config.workers,
     // TLS with --workers is refused by the config rules: the workers' listener is plain ws://.
-    consoleWs: () => (wsPort === 0 ? undefined : consoleWsAddress(config.wsHost, wsPort, { wsPath: config.wsPath })),
+    pages: consolePages(() => (wsPort === 0 ? undefined : consoleWsAddress(config.wsHost, wsPort, { wsPath: config.wsPath }))),
   });
 
   const startWorker = (): Promise<void> =>

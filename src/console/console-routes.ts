@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { ApiError, sendError } from '../api/http-errors.js';
+import { ApiError, sendError, type PageRoutes } from '../api/http-errors.js';
 import { CONSOLE_CSS, consoleHtml, type ConsoleWsAddress } from './page.js';
 
 export type { ConsoleWsAddress } from './page.js';
@@ -74,6 +74,14 @@ export function consoleWsAddress(
 /** Whether `path` (the URL path, without the query) is one of the console's routes. */
 export function isConsolePath(path: string): boolean {
   return path === '/console' || path.startsWith('/console/');
+}
+
+/** The console as pages of the push API listener; `ws()` says where its page connects, once known. */
+export function consolePages(ws: () => ConsoleWsAddress | undefined): PageRoutes {
+  return {
+    matches: isConsolePath,
+    serve: (path, res, { pushAuth }) => serveConsole(path, res, { pushAuth, ws: ws() }),
+  };
 }
 
 /** Answer a GET/HEAD for a console path: the page, an asset, or 404. */

@@ -18,7 +18,7 @@ export interface DeflateState {
   inflater: InflateContext | null;
 }
 import type { PartialHead } from './partial-head.js';
-import type { WheelEntry } from './timing-wheel.js';
+import type { WheelEntry } from '../util/timing-wheel.js';
 
 /** Lifecycle of a {@link WebSocketConnection}. */
 export const ConnectionState = {

@@ -1,6 +1,6 @@
 import { CloseCode } from '../protocol/constants.js';
 import type { WebSocketConnection } from './connection.js';
-import { monotonicNow, type TimingWheel } from './timing-wheel.js';
+import { monotonicNow, type TimingWheel } from '../util/timing-wheel.js';
 
 /** The deadlines an open connection lives under; undefined turns one off. */
 export interface LivenessPolicy {

@@ -22,7 +22,7 @@ import { NetSocketConnection } from './net-socket-connection.js';
 import { PartialHead } from './partial-head.js';
 import { listenOnRawHandle, listenRawTcp, rawTcpAvailable, type RawTcpListener, type TcpHandle } from './raw-tcp.js';
 import { RawTcpConnection } from './raw-tcp-connection.js';
-import { TimingWheel } from './timing-wheel.js';
+import { TimingWheel } from '../util/timing-wheel.js';
 
 /**
  * Application callbacks. One handler object serves every connection, so no

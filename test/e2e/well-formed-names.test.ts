@@ -11,7 +11,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { CompactSign } from 'jose';
 import { AuthUrlVerifier } from '../../src/auth/auth-url-verifier.js';
 import { JwtVerifier } from '../../src/auth/jwt-verifier.js';
-import { checkTopic, checkUid, DEFAULT_TOPIC_RULES } from '../../src/hub/topic-rules.js';
+import { checkTopic, checkUid, DEFAULT_TOPIC_RULES } from '../../src/util/topic-rules.js';
 import { okReply, replyJson, startAuthServer, type AuthServer } from '../auth/auth-server.js';
 import { startNode, type TestNode } from '../helpers/herald-node.js';
 

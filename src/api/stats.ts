@@ -1,4 +1,4 @@
-import type { HeraldMetrics } from '../api/metrics.js';
+import type { HeraldMetrics } from './metrics.js';
 
 /** `GET /v1/stats`: the console's counters, as plain JSON. */
 export interface ConsoleStats {
