@@ -4,7 +4,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { AuthError, AuthFailure, AuthUrlVerifier, type AuthUrlVerifierOptions } from '../../src/auth/index.js';
-import { okReply, replyJson, startAuthServer, type AuthHandler, type AuthServer } from './auth-server.js';
+import { okReply, replyJson, startAuthServer, type AuthHandler, type AuthServer } from '../helpers/auth-server.js';
 
 /** Await a rejection with AuthError of `reason`; returns it for further checks. */
 async function rejectsWith(promise: Promise<unknown>, reason: AuthFailure): Promise<AuthError> {

@@ -6,10 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { AuthUrlVerifier } from '../../src/auth/auth-url-verifier.js';
+import { replyJson, startAuthServer } from '../helpers/auth-server.js';
 import { metricValue, startNode, waitUntil, type TestNode } from '../helpers/herald-node.js';
 
 /** What the fake auth service does with a request, chosen by the token it carries. */
@@ -25,11 +26,7 @@ interface AuthService {
   close(): Promise<void>;
 }
 
-function json(res: ServerResponse, value: unknown, status = 200): void {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
+const json = replyJson;
 
 /** Token → behaviour. */
 const BEHAVIOURS: Record<string, Behaviour> = {
@@ -52,41 +49,24 @@ const BEHAVIOURS: Record<string, Behaviour> = {
 async function startAuthService(): Promise<AuthService> {
   const tokens: unknown[] = [];
   const held: { res: ServerResponse; token: string }[] = [];
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      let token: unknown;
-      try {
-        token = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { token?: unknown }).token;
-      } catch {
-        token = undefined;
-      }
-      tokens.push(token);
-      const key = typeof token === 'string' ? token.split(':')[0] : '';
-      if (key === 'hang' || key === 'hold') {
-        held.push({ res, token: token as string });
-        return;
-      }
-      const behaviour = BEHAVIOURS[key];
-      if (behaviour === undefined) return json(res, { code: 2, msg: 'unknown token' });
-      behaviour(res, token);
-    });
+  const service = await startAuthServer((_req, res, body) => {
+    let token: unknown;
+    try {
+      token = (JSON.parse(body) as { token?: unknown }).token;
+    } catch {
+      token = undefined;
+    }
+    tokens.push(token);
+    const key = typeof token === 'string' ? token.split(':')[0] : '';
+    if (key === 'hang' || key === 'hold') {
+      held.push({ res, token: token as string });
+      return;
+    }
+    const behaviour = BEHAVIOURS[key];
+    if (behaviour === undefined) return json(res, { code: 2, msg: 'unknown token' });
+    behaviour(res, token);
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/account/v1/validate_token`,
-    server,
-    tokens,
-    held,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-    },
-  };
+  return { url: service.url, server: service.server, tokens, held, close: () => service.close() };
 }
 
 describe('e2e: login through the auth URL', () => {

@@ -12,7 +12,7 @@ import { CompactSign } from 'jose';
 import { AuthUrlVerifier } from '../../src/auth/auth-url-verifier.js';
 import { JwtVerifier } from '../../src/auth/jwt-verifier.js';
 import { checkTopic, checkUid, DEFAULT_TOPIC_RULES } from '../../src/util/topic-rules.js';
-import { okReply, replyJson, startAuthServer, type AuthServer } from '../auth/auth-server.js';
+import { okReply, replyJson, startAuthServer, type AuthServer } from '../helpers/auth-server.js';
 import { startNode, type TestNode } from '../helpers/herald-node.js';
 
 const LONE = ['S\ud800', 'S\udfff', '\udc00x', 'x\ud83d'];

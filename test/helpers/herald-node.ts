@@ -16,9 +16,9 @@ import { Buffer } from 'node:buffer';
 import WebSocket from 'ws';
 import { AuthError, type LoginIdentity, type LoginVerifier } from '../../src/auth/login-verifier.js';
 import { HeraldNode, type HeraldNodeOptions } from '../../src/node.js';
+import { WAIT_MS, waitUntil } from './wait.js';
 
-/** Safety bound for anything a test waits for; never a timing assertion. */
-export const WAIT_MS = 10_000;
+export { WAIT_MS, waitUntil };
 
 /** One frame received from the gateway. */
 export interface Received {
@@ -33,14 +33,6 @@ export interface Reply {
   detail?: unknown;
 }
 
-/** Resolves when `check()` holds; polls (cheap, loopback only) and fails after `timeoutMs`. */
-export async function waitUntil(check: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 /** A `ws` client that records every frame, pong and close it sees. */
 export class TestClient {

@@ -16,8 +16,9 @@ import {
   type ProtocolError,
 } from '../../src/index.js';
 
-/** Generous bound for anything a test waits for; never a timing assertion. */
-export const WAIT_MS = 10_000;
+import { WAIT_MS } from './wait.js';
+
+export { WAIT_MS };
 
 /** A fixed, valid Sec-WebSocket-Key (the RFC 6455 §1.3 example). */
 export const SAMPLE_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';

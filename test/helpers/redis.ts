@@ -10,6 +10,9 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { waitUntil } from './wait.js';
+
+export { waitUntil };
 
 export const REDIS_HOST = '127.0.0.1';
 export const REDIS_PORT = 6379;
@@ -59,14 +62,6 @@ function inlineCommand(port: number, command: string, timeoutMs: number): Promis
   });
 }
 
-/** Poll `check` until it is true; throws after `timeoutMs` with `what` in the message. */
-export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /**
  * Make sure Redis answers on 127.0.0.1:6379; if not, start one

@@ -12,6 +12,9 @@ import {
   type WebSocketServerOptions,
 } from '../../src/index.js';
 import { WAIT_MS } from './raw-client.js';
+import { waitUntil } from './wait.js';
+
+export { waitUntil };
 
 export interface CloseRecord {
   conn: WebSocketConnection;
@@ -119,14 +122,6 @@ export async function startServer(t: TestContext | undefined, options: TestServe
   return harness;
 }
 
-/** Poll `check` until it holds; reject after `timeoutMs`. A safety bound, never a timing assertion. */
-export async function waitUntil(check: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 /** Race `promise` against a generous safety timeout. */
 export function withTimeout<T>(promise: Promise<T>, what: string, timeoutMs = WAIT_MS): Promise<T> {
