@@ -35,6 +35,15 @@ export const ReplyCode = {
    * by an unsubscribe or a newer subscribe of the same topic, which gets its own reply right after.
    */
   Cancelled: 30007,
+  /** Herald (op 7): who is subscribed to the topic; `detail.clients` lists them. */
+  Presence: 20007,
+  /** Herald (op 8): `detail` is `{clients, users}` for the topic. */
+  PresenceStats: 20008,
+  /**
+   * Herald: not allowed — a presence request (op 7/8) when the server does not let clients ask
+   * (`--client-presence`), or for a topic this connection is not subscribed to.
+   */
+  Forbidden: 30008,
 } as const;
 export type ReplyCode = (typeof ReplyCode)[keyof typeof ReplyCode];
 
@@ -52,6 +61,9 @@ export const REPLY_MESSAGES: Readonly<Record<ReplyCode, string>> = {
   [ReplyCode.TooManySubscriptions]: 'too many subscriptions',
   [ReplyCode.SessionExpired]: 'session expired',
   [ReplyCode.Cancelled]: 'cancelled',
+  [ReplyCode.Presence]: 'presence',
+  [ReplyCode.PresenceStats]: 'presence stats',
+  [ReplyCode.Forbidden]: 'forbidden',
 };
 
 /**
@@ -73,6 +85,10 @@ export const GPUSH_REPLY_TEXTS: Readonly<Record<ReplyCode, { message: string; de
   [ReplyCode.TooManySubscriptions]: { message: '订阅数量超过上限' },
   [ReplyCode.SessionExpired]: { message: '登录已过期' },
   [ReplyCode.Cancelled]: { message: '已取消' },
+  // Herald's presence codes (ops 7 and 8), worded in the same language.
+  [ReplyCode.Presence]: { message: '在线列表' },
+  [ReplyCode.PresenceStats]: { message: '在线统计' },
+  [ReplyCode.Forbidden]: { message: '无权限' },
 };
 
 /**

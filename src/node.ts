@@ -17,6 +17,7 @@ import type { TlsCertificates } from './tls/tls-certificates.js';
 import { WebSocketServer } from './gateway/websocket-server.js';
 import { Hub } from './hub/hub.js';
 import { GpushSession } from './session/gpush-session.js';
+import type { ClientPresence } from './session/presence-requests.js';
 import { streamOf } from './streams.js';
 
 /** The WebSocket subprotocol of Herald's own protocol (envelopes, request ids, resume). */
@@ -64,6 +65,10 @@ export interface HeraldNodeOptions {
   maxSubscriptionsPerConnection?: number;
   /** Reply texts: `english` (default) or gpush's exact `gpush` ones. */
   replyMessages?: 'english' | 'gpush';
+  /** Let herald.v1 clients ask for the presence of topics they subscribe to (ops 7/8); default false. */
+  clientPresence?: boolean;
+  /** Where ops 7/8 read presence; without it they answer 30008. */
+  presence?: ClientPresence;
   /** Most topics with a public subscriber on this node; default 1,000,000. */
   maxTopics?: number;
   /** Most subscriptions (public plus private, all connections) on this node; default 5,000,000. */
@@ -188,6 +193,8 @@ export class HeraldNode {
       topicRules,
       maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection ?? 1024,
       replyMessages: options.replyMessages,
+      clientPresence: options.clientPresence,
+      presence: options.presence,
       history: (stream, since) => engine.history(stream, since),
       events: {
         onAuthFailure(reason, message) {

@@ -1,4 +1,5 @@
-import type { Message, StreamPosition } from './types.js';
+import type { ClientEventMap, JoinLeaveInfo, Message, PresenceClient, PresenceInfo, PresenceStats, StreamPosition } from './types.js';
+import { SERVER_SUBSCRIBED, SERVER_UNSUBSCRIBED } from './wire.js';
 
 /** A server reply `{"code","message","detail"?,"id"?,"recovered"?,"position"?}` (PROTOCOL.md). */
 export interface Reply {
@@ -11,13 +12,17 @@ export interface Reply {
   recovered?: boolean;
   /** herald.v1 resume: the stream's position when the subscription went live. */
   position?: StreamPosition;
+  /** 20005/20006 (subscription changed by the server): the topic, and whether it is the private one. */
+  topic?: string;
+  private?: boolean;
 }
 
 /** What one inbound frame is. `text` is the frame's text, for a reply that turns out to be a gpush push. */
 export type Inbound =
   | { kind: 'pong' }
   | { kind: 'reply'; reply: Reply; text: string }
-  | { kind: 'delivery'; message: Message };
+  | { kind: 'delivery'; message: Message }
+  | { kind: 'join' | 'leave'; event: JoinLeaveInfo };
 
 /**
  * Classify one frame as the WebSocket API hands it over (a string for text,
@@ -27,8 +32,9 @@ export type Inbound =
  *   exactly `pong` is taken for one);
  * - a JSON object with a numeric `code` → a reply (PROTOCOL.md: "replies
  *   always have code; deliveries never do");
- * - with `enveloped` (herald.v1), a JSON object with `data` or `dataBase64`
- *   → a delivery with its topic and position;
+ * - with `enveloped` (herald.v1), `{"type":"join"|"leave","topic",…}` → a
+ *   join/leave event; a JSON object with `data` or `dataBase64` → a delivery
+ *   with its topic and position;
  * - anything else → a raw delivery: the text, or the bytes of a binary frame.
  *
  * Returns undefined for a frame of a type the WebSocket API never produces
@@ -45,6 +51,8 @@ export function decodeInbound(data: unknown, enveloped: boolean): Inbound | unde
     if (json !== undefined) {
       if (typeof json.code === 'number') return { kind: 'reply', reply: toReply(json), text: data };
       if (enveloped) {
+        const event = toJoinLeave(json);
+        if (event !== undefined) return { kind: json.type as 'join' | 'leave', event };
         const message = fromEnvelope(json);
         if (message !== undefined) return { kind: 'delivery', message };
       }
@@ -70,7 +78,17 @@ function toReply(json: Record<string, unknown>): Reply {
   if (typeof json.recovered === 'boolean') reply.recovered = json.recovered;
   const position = toPosition(json.position);
   if (position !== undefined) reply.position = position;
+  if (typeof json.topic === 'string') reply.topic = json.topic;
+  if (typeof json.private === 'boolean') reply.private = json.private;
   return reply;
+}
+
+/** `{"type":"join"|"leave","topic","client","uid","node","connectedAt"}` (no `data`) → the event; undefined otherwise. */
+function toJoinLeave(json: Record<string, unknown>): JoinLeaveInfo | undefined {
+  const { type, topic, client, uid, node, connectedAt } = json;
+  if ((type !== 'join' && type !== 'leave') || typeof topic !== 'string' || json.data !== undefined) return undefined;
+  if (typeof client !== 'string' || typeof uid !== 'string' || typeof node !== 'string' || typeof connectedAt !== 'number') return undefined;
+  return { topic, client, uid, node, connectedAt };
 }
 
 /** `{"topic"?,"seq"?,"epoch"?,"data"|"dataBase64","private"?,"user"?,"all"?}` → Message; undefined when not an envelope. */
@@ -92,6 +110,29 @@ function fromEnvelope(json: Record<string, unknown>): Message | undefined {
     message.epoch = json.epoch;
   }
   return message;
+}
+
+/** An unprompted 20005/20006 (no id, a topic): the subscription the server changed, as the event it raises. */
+export function serverNotice(
+  reply: Reply,
+): { event: 'serverSubscribe' | 'serverUnsubscribe'; info: ClientEventMap['serverSubscribe'] } | undefined {
+  if ((reply.code !== SERVER_SUBSCRIBED && reply.code !== SERVER_UNSUBSCRIBED) || reply.id !== undefined || reply.topic === undefined) {
+    return undefined;
+  }
+  const event = reply.code === SERVER_SUBSCRIBED ? 'serverSubscribe' : 'serverUnsubscribe';
+  return { event, info: { topic: reply.topic, private: reply.private === true } };
+}
+
+/** The detail of a 20007 reply. */
+export function toPresenceInfo(reply: Reply): PresenceInfo {
+  const { clients, truncated } = (reply.detail ?? {}) as { clients?: PresenceClient[]; truncated?: boolean };
+  return { clients: Array.isArray(clients) ? clients : [], truncated: truncated === true };
+}
+
+/** The detail of a 20008 reply. */
+export function toPresenceStats(reply: Reply): PresenceStats {
+  const { clients, users } = (reply.detail ?? {}) as Partial<PresenceStats>;
+  return { clients: typeof clients === 'number' ? clients : 0, users: typeof users === 'number' ? users : 0 };
 }
 
 function toPosition(value: unknown): StreamPosition | undefined {

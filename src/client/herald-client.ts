@@ -1,45 +1,26 @@
 import { HeraldCloseCode, ReplyCode, isReconnectableClose } from '../codes.js';
 import { backoffDelay } from './backoff.js';
 import { resolveClientOptions, type ResolvedClientOptions } from './client-options.js';
-import { decodeInbound, type Reply } from './decode-inbound.js';
+import { decodeInbound, serverNotice, toPresenceInfo, toPresenceStats, type Reply } from './decode-inbound.js';
 import { HeraldConnectionError, HeraldError, HeraldTimeoutError } from './errors.js';
 import { Heartbeat } from './heartbeat.js';
 import { RequestTable, type ReplyCallback } from './request-table.js';
 import { StreamState, SubscriptionHandle, streamKey } from './stream-state.js';
 import { TypedEmitter } from './typed-emitter.js';
+import { FIRST_SINCE, HERALD_V1, Op, ignoreConnectionLoss, noop, safeClose, type LoginWaiter } from './wire.js';
 import type {
   ClientEventMap,
   ClientStatus,
   GapInfo,
   HeraldClientOptions,
+  JoinLeaveInfo,
   Message,
-  StreamPosition,
+  PresenceInfo,
+  PresenceStats,
+  ServerSubscriptionInfo,
   Subscription,
   WebSocketLike,
 } from './types.js';
-
-/** The subprotocol of Herald's own protocol (PROTOCOL.md, "Herald protocol herald.v1"). */
-const HERALD_V1 = 'herald.v1';
-
-/**
- * `since` for a stream the client holds no position for yet. No engine draws
- * this epoch (theirs are base64url, 8+ characters), so the server answers
- * `recovered: false` with the stream's current position and the subscription
- * is live from now (PROTOCOL.md, Resume) — the client learns a position at
- * once, so a drop before the first delivery is resumed without loss too.
- */
-const FIRST_SINCE: StreamPosition = { seq: 0, epoch: '?' };
-
-/** Client ops (PROTOCOL.md, "Client → server"). */
-const Op = { Subscribe: 1, Unsubscribe: 2, Login: 3, Logout: 4, SubscribePrivate: 5, UnsubscribePrivate: 6 } as const;
-
-const noop = (): void => {};
-
-interface LoginWaiter {
-  resolve(value: { uid: string }): void;
-  reject(error: Error): void;
-  timer: ReturnType<typeof setTimeout>;
-}
 
 /**
  * A Herald client for browsers and Node ≥ 20, with no dependencies: it
@@ -129,9 +110,11 @@ export class HeraldClient {
    * it is sent once a login succeeds. While a login is pending, every
    * subscribe waits for its answer. Several handlers may share a stream;
    * the server is asked once. In `gpush` mode deliveries carry no topic, so
-   * handlers are never called: read the `message` event.
+   * handlers are never called: read the `message` event. `joinLeave: true`
+   * (herald.v1) also asks for the topic's `join`/`leave` events, for as long
+   * as the stream is subscribed.
    */
-  subscribe(topic: string, handler: (message: Message) => void, opts: { private?: boolean } = {}): Subscription {
+  subscribe(topic: string, handler: (message: Message) => void, opts: { private?: boolean; joinLeave?: boolean } = {}): Subscription {
     if (typeof topic !== 'string') throw new TypeError('topic must be a string');
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
     const isPrivate = opts.private === true;
@@ -143,6 +126,12 @@ export class HeraldClient {
     }
     const handle = new SubscriptionHandle(stream, handler, (h) => this.unsubscribeHandle(h));
     stream.handles.add(handle);
+    if (opts.joinLeave === true && !stream.joinLeave) {
+      stream.joinLeave = true;
+      // Already subscribed without it: a plain subscribe (no `since`) of a held topic only adds the watch.
+      const command = { code: isPrivate ? Op.SubscribePrivate : Op.Subscribe, topic, joinLeave: true };
+      if (stream.sentOn === this.generation && this.options.enveloped) this.ask('subscribe', command).catch(this.reportUnlessLost);
+    }
     if (this.requests !== null && stream.confirmedOn === this.generation) handle.confirm();
     else if (stream.sentOn !== this.generation) this.sendSubscribe(stream);
     return handle;
@@ -209,6 +198,27 @@ export class HeraldClient {
     });
   }
 
+  /**
+   * Who is subscribed to `topic` across the cluster (op 7, herald.v1). The
+   * connection must be subscribed to it and the server must allow it
+   * (`--client-presence`): otherwise rejects with a {@link HeraldError} 30008.
+   */
+  presence(topic: string): Promise<PresenceInfo> {
+    return this.askPresence(Op.Presence, topic).then(toPresenceInfo);
+  }
+
+  /** How many connections and distinct users are subscribed to `topic` (op 8); as {@link presence} for the rules. */
+  presenceStats(topic: string): Promise<PresenceStats> {
+    return this.askPresence(Op.PresenceStats, topic).then(toPresenceStats);
+  }
+
+  private askPresence(code: number, topic: string): Promise<Reply> {
+    if (typeof topic !== 'string') throw new TypeError('topic must be a string');
+    // gpush matches replies by order, and presence answers asynchronously: herald.v1 only.
+    if (!this.options.enveloped) return Promise.reject(new Error('presence needs the herald.v1 protocol'));
+    return this.ask(code === Op.Presence ? 'presence' : 'presenceStats', { code, topic });
+  }
+
   /** Status changes: connecting → open → reconnecting → open … → closed. */
   on(event: 'status', listener: (status: ClientStatus) => void): () => void;
   /** Every delivery, topic-bound or not (user pushes, broadcasts; all of them in gpush mode). */
@@ -217,6 +227,10 @@ export class HeraldClient {
   on(event: 'error', listener: (error: Error) => void): () => void;
   /** A resume was answered `recovered: false`: messages may have been missed on that stream. */
   on(event: 'gap', listener: (info: GapInfo) => void): () => void;
+  /** A connection joined / left a topic subscribed with `joinLeave: true` (herald.v1). */
+  on(event: 'join' | 'leave', listener: (info: JoinLeaveInfo) => void): () => void;
+  /** The backend subscribed / unsubscribed this connection (20005/20006); such a topic's pushes reach `message`. */
+  on(event: 'serverSubscribe' | 'serverUnsubscribe', listener: (info: ServerSubscriptionInfo) => void): () => void;
   on<K extends keyof ClientEventMap>(event: K, listener: (payload: ClientEventMap[K]) => void): () => void {
     if (typeof listener !== 'function') throw new TypeError('listener must be a function');
     return this.events.on(event, listener);
@@ -267,12 +281,15 @@ export class HeraldClient {
     const inbound = decodeInbound(data, this.options.enveloped);
     if (inbound === undefined) return this.report(new TypeError('received a frame of an unexpected type (binaryType not honoured?)'));
     if (inbound.kind === 'delivery') return this.deliver(inbound.message);
-    if (inbound.kind === 'reply') this.replied(inbound.reply, inbound.text);
+    if (inbound.kind === 'reply') return this.replied(inbound.reply, inbound.text);
+    if (inbound.kind !== 'pong') this.events.emit(inbound.kind, inbound.event);
   }
 
   private replied(reply: Reply, text: string): void {
     if (reply.code === ReplyCode.Connected && reply.id === undefined) return;
     if (reply.code === ReplyCode.SessionExpired && reply.id === undefined) return this.sessionExpired();
+    const notice = serverNotice(reply);
+    if (notice !== undefined) return this.events.emit(notice.event, notice.info);
     const requests = this.requests;
     if (requests === null) return;
     // gpush: with no request waiting, a JSON text with a `code` is a push that happens to look like a reply.
@@ -415,6 +432,7 @@ export class HeraldClient {
     const position = stream.position;
     const resuming = this.options.enveloped && position !== undefined && position.epoch !== '';
     if (this.options.enveloped) command.since = resuming ? { seq: position.seq, epoch: position.epoch } : FIRST_SINCE;
+    if (this.options.enveloped && stream.joinLeave) command.joinLeave = true;
     this.send('subscribe', command, (error, reply) => {
       if (this.streams.get(stream.key) !== stream || generation !== this.generation) return;
       if (error === undefined) this.subscribed(stream, reply as Reply, resuming);
@@ -569,23 +587,13 @@ export class HeraldClient {
     this.events.emit('error', error);
   }
 
+  private readonly reportUnlessLost = (error: unknown): void => {
+    if (!(error instanceof HeraldConnectionError)) this.report(error as Error);
+  };
+
   private listenerFailed(error: unknown, event: keyof ClientEventMap): void {
     // A throwing 'error' listener has nowhere left to report to.
     if (event === 'error') return;
     this.report(new Error(`a '${String(event)}' listener threw`, { cause: error }));
   }
-}
-
-function safeClose(socket: WebSocketLike, code: number, reason: string): void {
-  try {
-    socket.close(code, reason);
-  } catch {
-    // Already closing.
-  }
-}
-
-function ignoreConnectionLoss(error: unknown): void {
-  // The connection is gone, and with it the server's state this call would have undone.
-  if (error instanceof HeraldConnectionError) return;
-  throw error;
 }

@@ -24,6 +24,8 @@ export class StreamState {
   sentOn = 0;
   /** Connection generation that confirmed it (20001). */
   confirmedOn = 0;
+  /** Subscribe with `"joinLeave": true` (herald.v1): a handler asked for the topic's join/leave events. */
+  joinLeave = false;
 
   constructor(
     readonly topic: string,

@@ -133,10 +133,52 @@ export interface GapInfo {
   position: StreamPosition;
 }
 
+/** One connection subscribed to a topic, anywhere in the cluster (presence, join/leave). */
+export interface PresenceClient {
+  /** The connection's id, unique in the cluster. */
+  client: string;
+  /** Its user, or '' for an anonymous connection. */
+  uid: string;
+  /** The node holding it. */
+  node: string;
+  /** When it subscribed (ms since the epoch). */
+  connectedAt: number;
+}
+
+/** What `presence(topic)` resolves with. */
+export interface PresenceInfo {
+  clients: PresenceClient[];
+  /** The server listed only the first of more subscribers (it lists at most 1,000). */
+  truncated: boolean;
+}
+
+/** What `presenceStats(topic)` resolves with. */
+export interface PresenceStats {
+  /** Connections subscribed to the topic. */
+  clients: number;
+  /** Distinct logged-in users among them. */
+  users: number;
+}
+
+/** The `join`/`leave` events: a connection subscribed to / left a topic this client watches. */
+export interface JoinLeaveInfo extends PresenceClient {
+  topic: string;
+}
+
+/** The `serverSubscribe`/`serverUnsubscribe` events: the backend changed a subscription of this connection. */
+export interface ServerSubscriptionInfo {
+  topic: string;
+  private: boolean;
+}
+
 /** Events of a {@link HeraldClient} and their payloads. */
 export interface ClientEventMap {
   status: ClientStatus;
   message: Message;
   error: Error;
   gap: GapInfo;
+  join: JoinLeaveInfo;
+  leave: JoinLeaveInfo;
+  serverSubscribe: ServerSubscriptionInfo;
+  serverUnsubscribe: ServerSubscriptionInfo;
 }

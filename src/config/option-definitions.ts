@@ -330,6 +330,11 @@ export const OPTION_DEFINITIONS = [
       + 'and fixed details, for clients that compare them.',
   },
   {
+    key: 'clientPresence', flag: '--client-presence', env: 'HERALD_CLIENT_PRESENCE', type: 'boolean', default: false,
+    description: 'Let herald.v1 clients ask who is subscribed to a topic they are subscribed to (ops 7 and 8); '
+      + 'off, those requests are answered 30008 forbidden.',
+  },
+  {
     key: 'maxTopics', flag: '--max-topics', env: 'HERALD_MAX_TOPICS', type: 'int', default: 1_000_000, min: 1,
     description: 'Most distinct topics with a public subscriber on this node (per process with --workers); a subscribe '
       + 'that would add one more gets reply 30005. Each costs about 260 bytes of memory with its first subscriber.',

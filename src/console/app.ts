@@ -1,13 +1,15 @@
 /**
  * The web console's script (runs in the browser, served as `/console/app.js`):
- * live counters from `GET /v1/stats`, a subscriber on the client SDK, and a
- * push form for `POST /v1/push`.
+ * live counters from `GET /v1/stats`, a subscriber on the client SDK, the
+ * presence of its topics (`GET /v1/presence`, `/v1/presence-stats`) and
+ * their join/leave events, and a push form for `POST /v1/push`.
  *
  * The project compiles without the DOM library (it is a Node program), so the
  * little of the DOM used here is typed by the interfaces below.
  */
-import type { ClientStatus, GapInfo, HeraldClient as Client, HeraldClientOptions, Message, Subscription } from '../client/index.js';
+import type { ClientStatus, GapInfo, HeraldClient as Client, HeraldClientOptions, JoinLeaveInfo, Message, Subscription } from '../client/index.js';
 import type { WebSocketConstructor, WebSocketLike } from '../client/types.js';
+import { readPresence, type TopicPresence } from './presence-view.js';
 
 interface DomEvent {
   preventDefault(): void;
@@ -57,6 +59,8 @@ const STATS_INTERVAL_MS = 1000;
 const STATS_TIMEOUT_MS = 3000;
 /** The log keeps this many entries; older ones are removed. */
 const LOG_LIMIT = 500;
+/** The presence of the subscribed topics is read this often (ms). */
+const PRESENCE_INTERVAL_MS = 2000;
 const TOKEN_KEY = 'herald.console.pushToken';
 
 function element(id: string): DomElement {
@@ -299,8 +303,16 @@ function openClient(): void {
     // A terminal failure (status closed) says why here; while reconnecting the close reason does.
     if (next === client && next.status === 'closed') showProblem(error.message);
   });
-  for (const want of wanted.values()) track(want, next.subscribe(want.topic, ignore, { private: want.private }));
+  next.on('join', (info) => logJoinLeave('joined', info));
+  next.on('leave', (info) => logJoinLeave('left', info));
+  next.on('serverSubscribe', ({ topic }) => logEvent('server', `subscribed to ${topic} by the server`));
+  next.on('serverUnsubscribe', ({ topic }) => logEvent('server', `unsubscribed from ${topic} by the server`));
+  for (const want of wanted.values()) track(want, next.subscribe(want.topic, ignore, { private: want.private, joinLeave: true }));
   next.connect();
+}
+
+function logJoinLeave(what: string, info: JoinLeaveInfo): void {
+  logEvent('presence', `${info.uid === '' ? 'an anonymous client' : info.uid} (${info.client}) ${what} ${info.topic}`);
 }
 
 function logGap(gap: GapInfo): void {
@@ -332,7 +344,7 @@ function subscribe(topic: string, isPrivate: boolean): void {
   if (wanted.has(key)) return;
   const want: Wanted = { topic, private: isPrivate, subscription: undefined, state: 'pending' };
   wanted.set(key, want);
-  if (client !== undefined) track(want, client.subscribe(topic, ignore, { private: isPrivate }));
+  if (client !== undefined) track(want, client.subscribe(topic, ignore, { private: isPrivate, joinLeave: true }));
   renderSubscriptions();
 }
 
@@ -386,6 +398,45 @@ function renderSubscriptions(): void {
   element('subs-empty').hidden = items.length > 0;
 }
 
+// ---- presence ----
+
+/** Read the presence of every subscribed topic, show it, and poll again (not a server without the routes). */
+async function pollPresence(): Promise<void> {
+  const topics = [...new Set([...wanted.values()].map((want) => want.topic))];
+  let views: TopicPresence[];
+  try {
+    const signal = AbortSignal.timeout(STATS_TIMEOUT_MS);
+    views = await Promise.all(topics.map((topic) => readPresence(fetch, topic, apiHeaders(), signal)));
+  } catch (error) {
+    views = topics.map((topic) => ({ topic, state: 'error', summary: `presence failed: ${describe(error)}`, rows: [], more: 0 }));
+  }
+  renderPresence(views);
+  // A server without the routes (404) will not grow them: say "presence unavailable" once and stop asking.
+  if (views.some((view) => view.state === 'unavailable')) return;
+  setTimeout(() => void pollPresence(), PRESENCE_INTERVAL_MS);
+}
+
+function renderPresence(views: TopicPresence[]): void {
+  const items = views.map((view) => {
+    const item = document.createElement('li');
+    item.dataset.topic = view.topic;
+    item.dataset.state = view.state;
+    item.append(make('code', '', view.topic), make('span', 'summary', view.summary));
+    if (view.rows.length > 0) {
+      const rows = document.createElement('ul');
+      for (const row of view.rows) {
+        const since = new Date(row.connectedAt).toLocaleTimeString();
+        rows.append(make('li', '', `${row.uid === '' ? '(anonymous)' : row.uid} · ${row.client} · node ${row.node} · since ${since}`));
+      }
+      if (view.more > 0) rows.append(make('li', 'hint', `and ${view.more} more`));
+      item.append(rows);
+    }
+    return item;
+  });
+  element('presence').replaceChildren(...items);
+  element('presence-empty').hidden = items.length > 0;
+}
+
 // ---- push form ----
 
 function showPushResult(text: string, ok: boolean): void {
@@ -401,15 +452,19 @@ async function push(): Promise<void> {
   const uid = field('push-uid').value.trim();
   if (topic !== '') item.topic = topic;
   if (uid !== '') item.uid = uid;
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  const headers = { 'Content-Type': 'application/json', ...apiHeaders() };
   const token = field('push-token').value.trim();
-  if (token !== '') {
-    headers.Authorization = `Bearer ${token}`;
-    sessionStorage.setItem(TOKEN_KEY, token);
-  } else sessionStorage.removeItem(TOKEN_KEY);
+  if (token !== '') sessionStorage.setItem(TOKEN_KEY, token);
+  else sessionStorage.removeItem(TOKEN_KEY);
   const res = await fetch('/v1/push', { method: 'POST', headers, body: JSON.stringify([item]) });
   const body = (await res.json().catch(() => undefined)) as PushAnswer | undefined;
   showPushAnswer(res.status, body);
+}
+
+/** The push API's bearer token from the form, when one is given. */
+function apiHeaders(): Record<string, string> {
+  const token = field('push-token').value.trim();
+  return token === '' ? {} : { Authorization: `Bearer ${token}` };
 }
 
 interface PushAnswer {
@@ -479,6 +534,7 @@ function start(): void {
   renderSubscriptions();
   connect();
   void pollStats();
+  void pollPresence();
 }
 
 start();

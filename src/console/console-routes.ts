@@ -11,7 +11,8 @@ export type { ConsoleWsAddress } from './page.js';
  *
  * - `/console`, `/console/` → the page
  * - `/console/console.css` → its style sheet
- * - `/console/app.js` → the page's script (compiled from app.ts)
+ * - `/console/app.js` → the page's script (compiled from app.ts), and
+ *   `/console/presence-view.js`, which it imports
  * - `/console/sdk/<file>.js` → the client SDK's compiled modules (`dist/src/client/*.js`)
  * - `/console/codes.js` → `dist/src/codes.js`, which the SDK imports as `../codes.js`
  *
@@ -42,6 +43,7 @@ const cache = new Map<string, Buffer>();
 async function listScripts(): Promise<Map<string, URL>> {
   const files = new Map<string, URL>([
     ['/console/app.js', new URL('console/app.js', DIST_SRC)],
+    ['/console/presence-view.js', new URL('console/presence-view.js', DIST_SRC)],
     ['/console/codes.js', new URL('codes.js', DIST_SRC)],
   ]);
   const sdk = new URL('client/', DIST_SRC);

@@ -106,6 +106,12 @@ export function consoleHtml(pushAuth: boolean, ws?: ConsoleWsAddress): string {
     </form>
   </section>
 
+  <section aria-labelledby="presence-title" class="presence">
+    <h2 id="presence-title">Presence <span class="hint">(who is subscribed to the topics above, on every node)</span></h2>
+    <ul id="presence" aria-labelledby="presence-title" aria-live="polite"></ul>
+    <p id="presence-empty" class="hint">Subscribe to a topic to see who is on it.</p>
+  </section>
+
   <section aria-labelledby="log-title" class="log">
     <div class="log-head">
       <h2 id="log-title">Messages</h2>
@@ -144,7 +150,7 @@ h2 { margin: 0 0 .6rem; font-size: 1.05rem; }
 h3 { margin: .9rem 0 .3rem; font-size: .95rem; }
 main { display: grid; gap: 1rem; padding: 1rem 1.25rem; grid-template-columns: repeat(3, minmax(0, 1fr)); }
 section { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: .9rem 1rem; min-width: 0; }
-section.stats, section.log { grid-column: 1 / -1; }
+section.stats, section.log, section.presence { grid-column: 1 / -1; }
 @media (max-width: 900px) { main { grid-template-columns: minmax(0, 1fr); } }
 dl { display: grid; grid-template-columns: repeat(auto-fit, minmax(8.5rem, 1fr)); gap: .5rem; margin: 0; }
 dl div { border: 1px solid var(--line); border-radius: 6px; padding: .4rem .6rem; }
@@ -184,5 +190,9 @@ output.ok { color: var(--ok); }
 #log time { color: var(--muted); }
 #log .topic { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; color: var(--accent); }
 #log .seq { color: var(--muted); text-align: right; }
+#presence { list-style: none; margin: 0; padding: 0; display: grid; gap: .5rem; }
+#presence > li[data-state=unavailable] .summary, #presence > li[data-state=error] .summary { color: var(--muted); }
+#presence ul { margin: .2rem 0 0; padding-left: 1.2rem; font: 13px/1.5 ui-monospace, SFMono-Regular, Menlo, monospace; }
+#presence .summary { margin-left: .5rem; }
 #log .data { overflow-wrap: anywhere; white-space: pre-wrap; }
 `;

@@ -4,12 +4,15 @@ import { CloseCode } from '../protocol/constants.js';
 import type { WebSocketConnection } from '../gateway/connection.js';
 import { TimingWheel, monotonicNow, type WheelEntry } from '../util/timing-wheel.js';
 import type { ConnectionHandler } from '../gateway/websocket-server.js';
-import { HubClient, StreamHold, topicSetHas } from '../hub/hub-client.js';
+import { HubClient, StreamHold, topicSetHas, type TopicSet } from '../hub/hub-client.js';
 import type { Hub } from '../hub/hub.js';
 import { checkTopic, checkUid, type TopicRules } from '../util/topic-rules.js';
 import { streamOf } from '../streams.js';
 import { PONG_FRAME, ReplyFrames, isTextPing, type ReplyMessages } from './replies.js';
 import { dropHold, holdStream, parseSince, releaseStream, type ReplayResult, type ResumePosition } from './resume.js';
+import type { JoinLeaveEvent } from '../control/control-plane.js';
+import { JoinLeaveWatchers } from './join-leave.js';
+import { PresenceOp, PresenceRequests, type ClientPresence } from './presence-requests.js';
 
 /** Client operations of the gpush protocol (`{"code":N,"topic":"…","data":…}`). */
 export const ClientOp = {
@@ -40,6 +43,8 @@ export interface SessionEvents {
   onError?(error: unknown): void;
   /** A subscribe refused (30005) by the per-connection limit or the node's topic or subscription budget. */
   onSubscriptionRefused?(reason: 'connection' | 'node_topics' | 'node_subscriptions'): void;
+  /** The first (`watching`) or last (`!watching`) connection of this node asking for `topic`'s join/leave events. */
+  onJoinLeaveWatch?(topic: string, watching: boolean): void;
 }
 
 /** Options of a {@link GpushSession}. */
@@ -58,6 +63,10 @@ export interface GpushSessionOptions {
   history?(stream: string, since: ResumePosition | undefined): Promise<ReplayResult>;
   /** Reply texts: Herald's English (default) or gpush's exact ones (PROTOCOL.md, Differences from gpush). */
   replyMessages?: ReplyMessages;
+  /** Who is subscribed to a topic, for ops 7/8 (the control plane); without it those ops answer 30008. */
+  presence?: ClientPresence;
+  /** Let herald.v1 clients ask for presence of topics they subscribe to (ops 7/8); default false → 30008. */
+  clientPresence?: boolean;
 }
 
 /** One connection's session: its hub entry plus login bookkeeping. */
@@ -74,6 +83,8 @@ export class SessionClient extends HubClient implements WheelEntry {
    * login is pending.
    */
   deferred: (Buffer | null | typeof OVERFLOW)[] | null = null;
+  /** Topics whose join/leave events this connection asked for (herald.v1); null when none. */
+  joinLeaveTopics: TopicSet = null;
   constructor(readonly conn: WebSocketConnection) {
     super(conn);
   }
@@ -95,6 +106,8 @@ export class GpushSession implements ConnectionHandler {
   private readonly expiries: TimingWheel<SessionClient>;
   private readonly history: GpushSessionOptions['history'];
   private readonly replies: ReplyFrames;
+  private readonly joinLeave: JoinLeaveWatchers;
+  private readonly presenceRequests: PresenceRequests;
   /** The `id` of the command being handled (herald.v1 echoes it in the reply). */
   private requestId: number | string | undefined = undefined;
   /**
@@ -113,6 +126,19 @@ export class GpushSession implements ConnectionHandler {
     this.history = options.history;
     this.replies = new ReplyFrames(options.replyMessages);
     this.expiries = new TimingWheel<SessionClient>((client) => this.expire(client), 1000, 512);
+    this.joinLeave = new JoinLeaveWatchers((topic, watching) => this.events.onJoinLeaveWatch?.(topic, watching));
+    this.presenceRequests = new PresenceRequests(
+      options.presence,
+      options.clientPresence === true,
+      this.rules,
+      (client, code, detail, id) => this.reply(client as SessionClient, code, detail, id),
+      (client, error) => this.asyncFailed(client as SessionClient, error),
+    );
+  }
+
+  /** A join/leave of a topic (from the control plane): to every local herald.v1 connection watching it. */
+  deliverJoinLeave(event: JoinLeaveEvent): number {
+    return this.joinLeave.deliver(event);
   }
 
   onOpen(conn: WebSocketConnection): void {
@@ -129,6 +155,7 @@ export class GpushSession implements ConnectionHandler {
     client.loginSeq++;
     client.deferred = null;
     this.expiries.cancel(client);
+    this.joinLeave.unwatchAll(client);
     this.hub.remove(client);
   }
 
@@ -167,22 +194,22 @@ export class GpushSession implements ConnectionHandler {
     if (typeof request !== 'object' || request === null || Array.isArray(request)) {
       return this.badRequest(client, 'message must be a JSON object');
     }
-    const { code, topic, data: credential, id, since } = request as Record<string, unknown>;
+    const { code, topic, data: credential, id, since, joinLeave } = request as Record<string, unknown>;
     if (id !== undefined && !(typeof id === 'number' && Number.isFinite(id)) && !(typeof id === 'string' && id.length <= 64)) {
       return this.badRequest(client, 'id must be a number or a string of at most 64 characters');
     }
     this.requestId = id as number | string | undefined;
     try {
-      this.dispatch(client, code, topic, credential, since);
+      this.dispatch(client, code, topic, credential, since, joinLeave);
     } finally {
       this.requestId = undefined;
     }
   }
 
-  private dispatch(client: SessionClient, code: unknown, topic: unknown, credential: unknown, since: unknown): void {
+  private dispatch(client: SessionClient, code: unknown, topic: unknown, credential: unknown, since: unknown, joinLeave: unknown): void {
     switch (code) {
       case ClientOp.SubscribePublic:
-        return this.subscribe(client, topic, false, since);
+        return this.subscribe(client, topic, false, since, joinLeave);
       case ClientOp.UnsubscribePublic:
         return this.unsubscribe(client, topic, false);
       case ClientOp.Login:
@@ -190,9 +217,14 @@ export class GpushSession implements ConnectionHandler {
       case ClientOp.Logout:
         return this.logout(client);
       case ClientOp.SubscribePrivate:
-        return this.subscribe(client, topic, true, since);
+        return this.subscribe(client, topic, true, since, joinLeave);
       case ClientOp.UnsubscribePrivate:
         return this.unsubscribe(client, topic, true);
+      case PresenceOp.Presence:
+      case PresenceOp.PresenceStats:
+        // herald.v1 only: the answer is asynchronous, and gpush clients match replies by order.
+        if (client.conn.protocol === undefined) return this.badRequest(client, 'unknown code');
+        return this.presenceRequests.handle(client, code, topic, this.requestId);
       default:
         return this.badRequest(client, 'unknown code');
     }
@@ -203,12 +235,16 @@ export class GpushSession implements ConnectionHandler {
     this.expiries.clear();
   }
 
-  private subscribe(client: SessionClient, topic: unknown, isPrivate: boolean, sinceValue: unknown): void {
+  private subscribe(client: SessionClient, topic: unknown, isPrivate: boolean, sinceValue: unknown, joinLeave: unknown): void {
     if (isPrivate && client.uid === null) return this.reply(client, ReplyCode.NotLoggedIn);
     const problem = checkTopic(topic, this.rules);
     if (problem !== undefined) return this.reply(client, ReplyCode.InvalidTopic, problem);
     const since = parseSince(sinceValue);
     if (since === null) return this.badRequest(client, 'since must be {"seq": <integer ≥ 0>, "epoch": "<string>"}');
+    // gpush connections ignore the field (gpush ignores unknown fields); herald.v1 says when it is malformed.
+    if (joinLeave !== undefined && typeof joinLeave !== 'boolean' && client.conn.protocol !== undefined) {
+      return this.badRequest(client, 'joinLeave must be a boolean');
+    }
     const name = topic as string;
     const already = topicSetHas(isPrivate ? client.privateTopics : client.publicTopics, name);
     if (!already) {
@@ -224,7 +260,7 @@ export class GpushSession implements ConnectionHandler {
       }
     }
     if (since === undefined) {
-      this.addSubscription(client, name, isPrivate, already);
+      this.addSubscription(client, name, isPrivate, already, joinLeave);
       return this.reply(client, ReplyCode.Subscribed);
     }
     // herald.v1 resume: hold live messages, subscribe, replay history after `since`, then release.
@@ -236,7 +272,7 @@ export class GpushSession implements ConnectionHandler {
     const held = holdStream(client, stream, client.conn.bufferLimit, () =>
       client.conn.close(HeraldCloseCode.SlowConsumer, 'slow consumer: live messages outgrew the resume'),
     );
-    this.addSubscription(client, name, isPrivate, already);
+    this.addSubscription(client, name, isPrivate, already, joinLeave);
     const id = this.requestId;
     this.pendingResumes.set(held, id);
     const replayed = this.history === undefined ? Promise.resolve(undefined) : this.history(stream, since);
@@ -248,10 +284,14 @@ export class GpushSession implements ConnectionHandler {
       .catch((error: unknown) => this.asyncFailed(client, error));
   }
 
-  private addSubscription(client: SessionClient, name: string, isPrivate: boolean, already: boolean): void {
-    if (already) return;
-    if (isPrivate) this.hub.subscribePrivate(client, name);
-    else this.hub.subscribePublic(client, name);
+  private addSubscription(client: SessionClient, name: string, isPrivate: boolean, already: boolean, joinLeave?: unknown): void {
+    if (!already) {
+      if (isPrivate) this.hub.subscribePrivate(client, name);
+      else this.hub.subscribePublic(client, name);
+    }
+    // `true` starts watching the topic's join/leave events, `false` stops; absent leaves the watch as it is.
+    if (joinLeave === true) this.joinLeave.watch(client, name);
+    else if (joinLeave === false) this.joinLeave.unwatch(client, name);
   }
 
   /** The history came back (or failed: undefined): answer the subscribe, then replay and go live. */
@@ -269,6 +309,7 @@ export class GpushSession implements ConnectionHandler {
     // Only the named kind is dropped: gpush's op 2 also removed a private subscription.
     if (isPrivate) this.hub.unsubscribePrivate(client, topic);
     else this.hub.unsubscribePublic(client, topic);
+    this.joinLeave.prune(client, topic);
     if (client.holding !== null) {
       const stream = streamOf(isPrivate ? { uid: client.uid as string, topic } : { topic });
       // Every request gets exactly one reply, in order: a subscribe still reading its history is answered now.
@@ -338,6 +379,8 @@ export class GpushSession implements ConnectionHandler {
       return this.loginFailed(client, seq, Object.assign(new Error('token expired'), { reason: 'expired' }), id);
     }
     this.hub.login(client, identity.uid);
+    // Logging in as another user dropped the previous one's private subscriptions.
+    this.joinLeave.prune(client);
     if (expiresAt === undefined) this.expiries.cancel(client);
     else this.expiries.schedule(client, monotonicNow() + (expiresAt - Date.now()));
     this.events.onLogin?.(identity.uid);
@@ -375,6 +418,7 @@ export class GpushSession implements ConnectionHandler {
     client.loginSeq++;
     this.expiries.cancel(client);
     this.hub.logout(client);
+    this.joinLeave.prune(client);
     this.reply(client, ReplyCode.LoggedOut);
   }
 
@@ -383,6 +427,7 @@ export class GpushSession implements ConnectionHandler {
     if (client.uid === null || !client.conn.isOpen) return;
     // Only the current session ends; a login still being verified completes normally.
     this.hub.logout(client);
+    this.joinLeave.prune(client);
     this.reply(client, ReplyCode.SessionExpired);
   }
 
