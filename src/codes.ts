@@ -35,6 +35,13 @@ export const ReplyCode = {
    * by an unsubscribe or a newer subscribe of the same topic, which gets its own reply right after.
    */
   Cancelled: 30007,
+  /**
+   * Herald, unprompted (no `id`): the server subscribed this connection to `topic` (server API
+   * `subscribe`); the reply carries `topic` and `private`.
+   */
+  ServerSubscribed: 20005,
+  /** Herald, unprompted (no `id`): the server unsubscribed this connection from `topic` (server API `unsubscribe`). */
+  ServerUnsubscribed: 20006,
   /** Herald (op 7): who is subscribed to the topic; `detail.clients` lists them. */
   Presence: 20007,
   /** Herald (op 8): `detail` is `{clients, users}` for the topic. */
@@ -61,6 +68,8 @@ export const REPLY_MESSAGES: Readonly<Record<ReplyCode, string>> = {
   [ReplyCode.TooManySubscriptions]: 'too many subscriptions',
   [ReplyCode.SessionExpired]: 'session expired',
   [ReplyCode.Cancelled]: 'cancelled',
+  [ReplyCode.ServerSubscribed]: 'subscribed by server',
+  [ReplyCode.ServerUnsubscribed]: 'unsubscribed by server',
   [ReplyCode.Presence]: 'presence',
   [ReplyCode.PresenceStats]: 'presence stats',
   [ReplyCode.Forbidden]: 'forbidden',
@@ -69,7 +78,7 @@ export const REPLY_MESSAGES: Readonly<Record<ReplyCode, string>> = {
 /**
  * gpush's own reply texts (its `model/response` package), for
  * `--reply-messages gpush`: `message` as gpush wrote it and, for the codes
- * gpush answered with a fixed `detail`, that detail too. 20004 and 30004–30007
+ * gpush answered with a fixed `detail`, that detail too. 20004–20006 and 30004–30007
  * are Herald's codes, worded in the same language.
  */
 export const GPUSH_REPLY_TEXTS: Readonly<Record<ReplyCode, { message: string; detail?: string }>> = {
@@ -85,6 +94,8 @@ export const GPUSH_REPLY_TEXTS: Readonly<Record<ReplyCode, { message: string; de
   [ReplyCode.TooManySubscriptions]: { message: '订阅数量超过上限' },
   [ReplyCode.SessionExpired]: { message: '登录已过期' },
   [ReplyCode.Cancelled]: { message: '已取消' },
+  [ReplyCode.ServerSubscribed]: { message: '服务端订阅' },
+  [ReplyCode.ServerUnsubscribed]: { message: '服务端取消订阅' },
   // Herald's presence codes (ops 7 and 8), worded in the same language.
   [ReplyCode.Presence]: { message: '在线列表' },
   [ReplyCode.PresenceStats]: { message: '在线统计' },
@@ -101,6 +112,8 @@ export const HeraldCloseCode = {
   HeartbeatTimeout: 4000,
   /** The client did not read fast enough; its unflushed bytes passed the bound. */
   SlowConsumer: 4001,
+  /** Closed through the server API's `disconnect` (its default code); the client may reconnect. */
+  DisconnectedByServer: 4100,
   /** Refused by policy (e.g. origin or limits); retrying unchanged will not help. */
   Forbidden: 4500,
 } as const;

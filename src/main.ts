@@ -11,6 +11,7 @@ import { createLoginVerifier, type LoginVerifier } from './auth/index.js';
 import { runClusterPrimary } from './cluster/cluster-primary.js';
 import { runClusterWorker } from './cluster/cluster-worker.js';
 import { ConfigError, formatHelp, loadConfig, type LoadedConfig } from './config/index.js';
+import { createControlPlane } from './control/create-control-plane.js';
 import { createEngine } from './engine/create-engine.js';
 import { ListenError } from './listen-error.js';
 import { createLogDestination, defaultLogFormat } from './logging/log-destination.js';
@@ -87,7 +88,14 @@ async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> 
       }
     });
   }
-  const node = new HeraldNode({ ...config, verifier, logger, tls, engine: createEngine(config, logger) });
+  const node = new HeraldNode({
+    ...config,
+    verifier,
+    logger,
+    tls,
+    engine: createEngine(config, logger),
+    controlPlane: createControlPlane(config, logger),
+  });
   let addresses;
   try {
     addresses = await node.start();

@@ -8,6 +8,8 @@ import { listening } from './listen-error.js';
 import { consolePages, consoleWsAddress, type ConsoleWsAddress } from './console/console-routes.js';
 import { ConnectionEventLog } from './logging/connection-events.js';
 import type { HandshakeError } from './protocol/errors.js';
+import type { ControlPlane } from './control/control-plane.js';
+import { MemoryControlPlane } from './control/memory-control-plane.js';
 import type { Engine } from './engine/engine.js';
 import { MemoryEngine } from './engine/memory-engine.js';
 import { OrderedDelivery } from './engine/ordered-delivery.js';
@@ -16,9 +18,11 @@ import type { TcpHandle } from './gateway/raw-tcp.js';
 import type { TlsCertificates } from './tls/tls-certificates.js';
 import { WebSocketServer } from './gateway/websocket-server.js';
 import { Hub } from './hub/hub.js';
+import { NodeControl } from './node-control.js';
 import { GpushSession } from './session/gpush-session.js';
 import type { ClientPresence } from './session/presence-requests.js';
 import { streamOf } from './streams.js';
+import { heraldVersion } from './version.js';
 
 /** The WebSocket subprotocol of Herald's own protocol (envelopes, request ids, resume). */
 export const HERALD_V1 = 'herald.v1';
@@ -95,6 +99,15 @@ export interface HeraldNodeOptions {
   historyTtlMs?: number;
   /** Default: a new MemoryEngine (single process). */
   engine?: Engine;
+  /**
+   * Presence, cluster-wide commands, node list, join/leave (the server API).
+   * Default: a new MemoryControlPlane (single process) with `nodeId`.
+   */
+  controlPlane?: ControlPlane;
+  /** This node's id when the default control plane is built; default random. */
+  nodeId?: string;
+  /** Publish join/leave events of every subscription change (`--join-leave`); default false. */
+  joinLeave?: boolean;
   logger?: Logger;
   /** Resolution of the gateway's deadline wheel (ms); default 250. Tests lower it. */
   timerResolutionMs?: number;
@@ -117,6 +130,9 @@ export interface NodeAddresses {
 export class HeraldNode {
   readonly hub: Hub;
   readonly engine: Engine;
+  readonly controlPlane: ControlPlane;
+  /** The control plane's view of this node: presence upkeep and the commands it applies here. */
+  readonly control: NodeControl;
   readonly metrics: HeraldMetrics;
   readonly logger: Logger;
   readonly ws: WebSocketServer;
@@ -130,6 +146,10 @@ export class HeraldNode {
   private started = false;
   /** Where the web console connects, known once the WebSocket listener is bound. */
   private consoleWs: ConsoleWsAddress | undefined;
+  private startedAt = 0;
+  private wsAddress: AddressInfo | undefined;
+  /** Connections opened so far: the local part of client ids. */
+  private clientSeq = 0;
 
   constructor(options: HeraldNodeOptions = {}) {
     this.options = options;
@@ -147,6 +167,20 @@ export class HeraldNode {
           ttlMs: options.historyTtlMs,
         })
       : undefined);
+    const controlPlane = (this.controlPlane = options.controlPlane ?? new MemoryControlPlane({ nodeId: options.nodeId }));
+    const control = (this.control = new NodeControl({
+      hub: () => this.hub,
+      session: () => this.session,
+      controlPlane,
+      joinLeave: options.joinLeave ?? false,
+      info: () => ({
+        address: `${options.wsHost ?? '0.0.0.0'}:${this.wsAddress?.port ?? options.wsPort ?? 0}`,
+        connections: this.ws.connectionCount,
+        subscriptions: this.hub.subscriptionCount,
+        uptimeMs: this.started ? Date.now() - this.startedAt : 0,
+        version: heraldVersion(),
+      }),
+    }));
     const track = (stream: string, interested: boolean, uid?: string): void => {
       if (ordered === undefined) return;
       if (interested) ordered.want(stream, uid);
@@ -167,6 +201,8 @@ export class HeraldNode {
         // Private topics travel with the user's subscription; only the stream positions care.
         onPrivateTopicInterest: ordered === undefined ? undefined : (uid, topic, interested) => track(streamOf({ uid, topic }), interested, uid),
       },
+      // Presence: every (connection, topic) membership, public or private.
+      membership: control,
       sliceSize: options.fanOutSliceSize,
       maxTopics: options.maxTopics ?? 1_000_000,
       maxSubscriptions: options.maxSubscriptions ?? 5_000_000,
@@ -194,8 +230,13 @@ export class HeraldNode {
       maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection ?? 1024,
       replyMessages: options.replyMessages,
       clientPresence: options.clientPresence,
-      presence: options.presence,
+      // Ops 7/8 read the control plane's presence unless the embedder gives another source.
+      presence: options.presence ?? {
+        list: (topic, limit) => controlPlane.presence(topic, limit),
+        stats: (topic) => controlPlane.presenceStats(topic),
+      },
       history: (stream, since) => engine.history(stream, since),
+      nextClientId: () => `${controlPlane.nodeId}.${++this.clientSeq}`,
       events: {
         onAuthFailure(reason, message) {
           metrics.authFailuresTotal.inc({ reason });
@@ -209,6 +250,9 @@ export class HeraldNode {
         },
         onSubscriptionRefused(reason) {
           metrics.subscriptionsRefusedTotal.inc({ reason });
+        },
+        onJoinLeaveWatch(topic, watching) {
+          controlPlane.watchJoinLeave(topic, watching);
         },
       },
     });
@@ -266,6 +310,7 @@ export class HeraldNode {
         : new PushApis({
             ...options,
             engine,
+            control: controlPlane,
             metrics,
             logger,
             limits: { maxPushBytes: options.maxPushBytes ?? 1024 * 1024, ...topicRules },
@@ -285,14 +330,16 @@ export class HeraldNode {
     );
     // Every node subscribes to broadcasts from the start.
     ordered?.want(streamOf({}));
+    await this.controlPlane.start(this.control);
     const wsHost = this.options.wsHost ?? '0.0.0.0';
     const wsPort = this.options.wsPort ?? 9992;
-    const ws =
+    const ws = (this.wsAddress =
       this.options.wsHandle !== undefined
         ? this.ws.listenOnHandle(this.options.wsHandle)
-        : await listening('ws', wsHost, wsPort, () => this.ws.listen(wsPort, wsHost));
+        : await listening('ws', wsHost, wsPort, () => this.ws.listen(wsPort, wsHost)));
     this.consoleWs = consoleWsAddress(this.options.wsHandle === undefined ? wsHost : undefined, ws.port, this.options);
     const apis = await this.pushApis?.listen();
+    this.startedAt = Date.now();
     this.started = true;
     return { ws, api: apis?.api, grpcPort: apis?.grpcPort };
   }
@@ -309,6 +356,8 @@ export class HeraldNode {
     await this.ws.close(1001, 'server shutting down', Math.max(1, timeoutMs - 500));
     this.session.close();
     await this.pushApis?.close(500);
+    // After the clients are gone, so their presence has been removed.
+    await this.controlPlane.close();
     await this.engine.close();
     await this.options.verifier?.close?.();
   }

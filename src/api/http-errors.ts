@@ -46,6 +46,7 @@ function grpcStatusOf(httpStatus: number): number {
     case 405: return 12; // UNIMPLEMENTED
     case 408: case 504: return 4; // DEADLINE_EXCEEDED
     case 413: case 429: return 8; // RESOURCE_EXHAUSTED
+    case 501: return 12; // UNIMPLEMENTED
     case 503: return 14; // UNAVAILABLE
     default: return httpStatus >= 500 ? 13 : 2; // INTERNAL : UNKNOWN
   }

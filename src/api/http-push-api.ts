@@ -5,6 +5,7 @@ import { EngineUnavailableError, type Publication } from '../engine/engine.js';
 import { ApiError, sendError, sendJson, type PageRoutes } from './http-errors.js';
 import type { HeraldMetrics } from './metrics.js';
 import type { PushAuthenticator, PushRateLimiter } from './push-auth.js';
+import type { ServerApi } from './server-api.js';
 import { parseBatchItem, parsePushData, type PushLimits } from './push-request.js';
 import { readStats } from './stats.js';
 
@@ -34,6 +35,8 @@ export interface HttpPushApiOptions {
   onError?(error: unknown): void;
   /** Pages served beside the API (the web console). */
   pages?: PageRoutes;
+  /** The server API's routes (`/v1/disconnect`, `/v1/presence`, …), served on this listener. */
+  serverApi?: ServerApi;
 }
 
 type BatchResult = { ok: true } | { ok: false; error: { code: string; message: string } };
@@ -127,6 +130,7 @@ export class HttpPushApi {
       case '/v1/stats':
         return this.get(req, res, async () => sendJson(res, 200, await readStats(this.options.metrics), { 'Cache-Control': 'no-store' }));
       default:
+        if (this.options.serverApi?.handles(path) === true) return this.options.serverApi.serve(req, res, path);
         if (this.options.pages?.matches(path) === true) {
           const pages = this.options.pages;
           return this.get(req, res, () => pages.serve(path, res, { pushAuth: this.options.auth?.open === false }));
@@ -244,7 +248,7 @@ function unavailable(error: unknown): ApiError {
  * past the time, 400 if not JSON. On a refusal or an aborted request the
  * chunks read so far are let go at once, not when the socket finally closes.
  */
-function readJson(req: IncomingMessage, limit: number, timeoutMs: number): Promise<unknown> {
+export function readJson(req: IncomingMessage, limit: number, timeoutMs: number): Promise<unknown> {
   const tooLarge = () => new ApiError(413, 'BODY_TOO_LARGE', `request body exceeds ${limit} bytes`);
   if (Number(req.headers['content-length']) > limit) {
     req.resume();

@@ -1,19 +1,29 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import * as grpc from '@grpc/grpc-js';
+import type { ControlPlane } from '../control/control-plane.js';
 import type { Engine, Publication } from '../engine/engine.js';
 import { listening } from '../listen-error.js';
 import type { TlsCertificates } from '../tls/tls-certificates.js';
 import { GrpcPushApi } from './grpc-push-api.js';
-import { HttpPushApi } from './http-push-api.js';
+import { GrpcServerApi } from './grpc-server-api.js';
+import { HttpPushApi, readJson } from './http-push-api.js';
 import type { PageRoutes } from './http-errors.js';
 import type { HeraldMetrics } from './metrics.js';
 import { PushAuthenticator, PushRateLimiter } from './push-auth.js';
 import type { PushLimits } from './push-request.js';
+import { ServerApi } from './server-api.js';
+import { ServerOperations } from './server-operations.js';
 
 /** Options of {@link PushApis}. */
 export interface PushApisOptions {
   engine: Engine;
+  /**
+   * The cluster's control plane, for the server API (disconnect, presence,
+   * channels, history, info…). None → those routes and RPCs answer 501 /
+   * UNIMPLEMENTED (the `--workers` primary).
+   */
+  control?: ControlPlane;
   metrics: HeraldMetrics;
   logger: Logger;
   limits: PushLimits;
@@ -55,6 +65,9 @@ export class PushApis {
     const auth = new PushAuthenticator(options.pushTokens ?? []);
     const rateLimiter = options.pushRequestsPerSecond === undefined ? undefined : new PushRateLimiter(options.pushRequestsPerSecond);
     const publish = (publication: Publication): Promise<void> => engine.publish(publication).then(ignore);
+    const operations = options.control === undefined ? undefined : new ServerOperations(options.control, engine, limits);
+    const requestTimeoutMs = options.pushRequestTimeoutMs ?? 5_000;
+    const serverApi = new ServerApi({ operations, auth, rateLimiter, readJson: (req, limit) => readJson(req, limit, requestTimeoutMs) });
     this.http = new HttpPushApi({
       publish,
       limits,
@@ -67,6 +80,7 @@ export class PushApis {
       isReady: options.isReady,
       pages: options.pages,
       onError: (error) => logger.error({ err: error }, 'push API request failed'),
+      serverApi,
     });
     this.grpc =
       options.grpcPort === undefined
@@ -80,6 +94,11 @@ export class PushApis {
             rateLimiter,
             onError: (error) => logger.error({ err: error }, 'gRPC push call failed'),
           });
+    if (this.grpc !== undefined) {
+      new GrpcServerApi({ operations, auth, rateLimiter, onError: (error) => logger.error({ err: error }, 'gRPC server API call failed') }).register(
+        this.grpc.server,
+      );
+    }
   }
 
   async listen(): Promise<PushApiAddresses> {

@@ -15,8 +15,8 @@ import type * as grpc from '@grpc/grpc-js';
  * other wire types are skipped, as protobuf's rules say; groups are refused.
  */
 
-/** What a known field holds; all are length-delimited (wire type 2). */
-export type FieldKind = 'string' | 'bytes' | MessageSchema;
+/** What a known field holds: length-delimited (wire type 2) or, for `varint` (integers, bools), wire type 0. */
+export type FieldKind = 'string' | 'bytes' | 'varint' | MessageSchema;
 /** The known fields of a message, by field number. */
 export interface MessageSchema {
   readonly [field: number]: FieldKind;
@@ -46,7 +46,11 @@ export function checkMessage(buf: Uint8Array, schema: MessageSchema, start = 0, 
     const wireType = tag.value % 8;
     if (field === 0 || field > 0x1fff_ffff) return `invalid field number ${field} at byte ${pos}`;
     const kind = schema[field];
-    if (kind !== undefined && wireType !== 2) return `field ${field} has wire type ${wireType}; it is length-delimited (2)`;
+    if (kind === 'varint') {
+      if (wireType !== 0) return `field ${field} has wire type ${wireType}; it is a varint (0)`;
+    } else if (kind !== undefined && wireType !== 2) {
+      return `field ${field} has wire type ${wireType}; it is length-delimited (2)`;
+    }
     switch (wireType) {
       case 0: {
         const value = readVarint(buf, pos, end);

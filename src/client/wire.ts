@@ -1,3 +1,4 @@
+import { ReplyCode } from '../codes.js';
 import { HeraldConnectionError } from './errors.js';
 import type { StreamPosition } from './types.js';
 
@@ -30,8 +31,8 @@ export const Op = {
  * backend through the server API (PROTOCOL.md): 20005 subscribed by server,
  * 20006 unsubscribed by server, each with `topic` and `private`.
  */
-export const SERVER_SUBSCRIBED = 20005;
-export const SERVER_UNSUBSCRIBED = 20006;
+export const SERVER_SUBSCRIBED = ReplyCode.ServerSubscribed;
+export const SERVER_UNSUBSCRIBED = ReplyCode.ServerUnsubscribed;
 
 /** A `login()` call waiting for the login's answer. */
 export interface LoginWaiter {

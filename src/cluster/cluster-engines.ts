@@ -52,6 +52,9 @@ export class ClusterPrimaryEngine implements Engine {
     return Promise.resolve({ recovered: false, position: { seq: 0, epoch: 'none' } });
   }
 
+  /** No history to remove in this mode. */
+  async removeHistory(_stream: string): Promise<void> {}
+
   publish(publication: Publication): Promise<undefined> {
     if (!this.ready) return Promise.reject(new EngineUnavailableError('no worker is running'));
     this.batch.push([publication.uid ?? '', publication.topic ?? '', publication.data]);
@@ -130,6 +133,8 @@ export class ClusterWorkerEngine implements Engine {
   history(): Promise<HistoryResult> {
     return Promise.resolve({ recovered: false, position: { seq: 0, epoch: 'none' } });
   }
+
+  async removeHistory(): Promise<void> {}
 
   subscribeTopic(): void {}
   unsubscribeTopic(): void {}

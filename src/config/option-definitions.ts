@@ -380,6 +380,18 @@ export const OPTION_DEFINITIONS = [
     key: 'redisPrefix', flag: '--redis-prefix', env: 'HERALD_REDIS_PREFIX', type: 'string', default: 'herald:',
     placeholder: 'prefix', description: 'Prefix of every Redis key and channel Herald uses.',
   },
+  // Control plane (server API, presence)
+  {
+    key: 'nodeId', flag: '--node-id', env: 'HERALD_NODE_ID', type: 'string', placeholder: 'id',
+    validate: (value: string) => (/^[A-Za-z0-9_-]{1,64}$/.test(value) ? undefined : 'must be 1 to 64 of A-Z a-z 0-9 _ -'),
+    description: 'This node\'s id in the cluster: it starts every client id it hands out (<node>.<n>) and names the node '
+      + 'in presence and /v1/info. Unset: 10 random characters drawn at start.',
+  },
+  {
+    key: 'joinLeave', flag: '--join-leave', env: 'HERALD_JOIN_LEAVE', type: 'boolean', default: false,
+    description: 'Publish a join/leave event whenever a connection subscribes to or leaves a topic, for herald.v1 '
+      + 'clients that ask for them.',
+  },
   // History (herald.v1 resume)
   {
     key: 'historySize', flag: '--history-size', env: 'HERALD_HISTORY_SIZE', type: 'int', default: 100, min: 0,

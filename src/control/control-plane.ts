@@ -31,7 +31,7 @@ export interface PresenceEntry {
   uid: string;
   /** The id of the node holding the connection. */
   node: string;
-  /** When the connection subscribed (ms since the epoch). */
+  /** When the connection opened (ms since the epoch); the same for each of its topics. */
   connectedAt: number;
 }
 
@@ -53,7 +53,11 @@ export interface NodeInfo {
   version: string;
 }
 
-/** A topic with at least one subscriber somewhere, and how many (public + private subscriptions). */
+/**
+ * A topic with at least one subscriber somewhere, and how many: connections
+ * subscribed to it publicly or privately (one holding both counts once, as in
+ * presence).
+ */
 export interface ChannelCount {
   topic: string;
   subscribers: number;

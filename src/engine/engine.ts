@@ -85,8 +85,20 @@ export interface Engine {
    * Publications of `stream` after `since` (all the engine holds when `since`
    * is undefined is NOT implied: undefined asks only for the current position,
    * as `recovered: true` with no publications).
+   *
+   * With `limit` (the server API's history): at most `limit` publications,
+   * the oldest ones after `since`, so a reader pages forward from the last one
+   * it got; `since` undefined then starts at the oldest publication held.
+   * `recovered` and `position` mean the same as without a limit.
    */
-  history(stream: string, since: StreamPosition | undefined): Promise<HistoryResult>;
+  history(stream: string, since: StreamPosition | undefined, limit?: number): Promise<HistoryResult>;
+  /**
+   * Forget `stream`: its publications, its sequence and its epoch. The next
+   * publication starts a new incarnation (seq 1 under a new epoch), so a
+   * client resuming from a position of before is told `recovered: false`, and
+   * numbers are never reused under the same epoch.
+   */
+  removeHistory(stream: string): Promise<void>;
   /**
    * The stream's current position, read (without changing anything) once the
    * interest changes made so far are in force, so every later publication of

@@ -37,8 +37,13 @@ export class MemoryEngine implements Engine {
     return Promise.resolve(position);
   }
 
-  history(stream: string, since: StreamPosition | undefined): Promise<HistoryResult> {
-    return Promise.resolve(this.streams.history(stream, since));
+  history(stream: string, since: StreamPosition | undefined, limit?: number): Promise<HistoryResult> {
+    return Promise.resolve(this.streams.history(stream, since, Date.now(), limit));
+  }
+
+  removeHistory(stream: string): Promise<void> {
+    this.streams.remove(stream);
+    return Promise.resolve();
   }
 
   subscribeTopic(_topic: string): void {}

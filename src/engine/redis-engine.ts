@@ -54,7 +54,7 @@ export interface RedisEngineOptions {
 /** The custom commands the command connection gets from ioredis `scripts` (EVALSHA, EVAL on NOSCRIPT). */
 interface ScriptCommands {
   heraldPublish(...args: (string | Buffer | number)[]): Promise<[seq: number, epoch: string]>;
-  heraldHistoryBuffer(...args: (string | number)[]): Promise<[seq: number, epoch: Buffer, entries?: RawEntry[]]>;
+  heraldHistoryBuffer(...args: (string | number)[]): Promise<[seq: number, epoch: Buffer, entries?: RawEntry[], since?: number]>;
 }
 
 /** An XRANGE entry as Buffers: id `0-<seq>`, then field, value, field, value… */
@@ -243,14 +243,15 @@ export class RedisEngine implements Engine {
    * a stream that has no keys starts its incarnation (seq 0), so the answer
    * is a position that later publications continue.
    */
-  async history(stream: string, since: StreamPosition | undefined): Promise<HistoryResult> {
+  async history(stream: string, since: StreamPosition | undefined, limit?: number): Promise<HistoryResult> {
     // A resume subscribes and then reads history: the SUBSCRIBE must be in force before the read,
     // or a publication landing between the two would be neither replayed nor delivered live.
     await this.settled();
     if (!this.started || this.closed || this.command.status !== 'ready') {
       throw new EngineUnavailableError(`redis engine is ${this.closed ? 'closed' : 'not connected'}`);
     }
-    const sinceSeq = since !== undefined && Number.isSafeInteger(since.seq) && since.seq >= 0 ? since.seq : -1;
+    const fromOldest = since === undefined && limit !== undefined;
+    const sinceSeq = fromOldest ? -2 : since !== undefined && Number.isSafeInteger(since.seq) && since.seq >= 0 ? since.seq : -1;
     const { prefix, historySize, historyTtlMs } = this.options;
     let reply: Awaited<ReturnType<ScriptCommands['heraldHistoryBuffer']>>;
     try {
@@ -263,17 +264,40 @@ export class RedisEngine implements Engine {
         historySize,
         sinceSeq,
         since?.epoch ?? '',
+        limit ?? 0,
       );
     } catch (error) {
       return unavailable(error);
     }
     const position = { seq: Number(reply[0]), epoch: reply[1].toString('latin1') };
+    if (fromOldest) {
+      const publications = reply[2] === undefined ? undefined : toDeliveries(reply[2], Number(reply[3]), position, limit);
+      return publications === undefined ? { recovered: false, position } : { recovered: true, publications, position };
+    }
     if (since === undefined) return { recovered: true, publications: [], position };
     if (sinceSeq < 0 || since.epoch !== position.epoch || sinceSeq > position.seq) return { recovered: false, position };
     if (sinceSeq === position.seq) return { recovered: true, publications: [], position };
-    const publications = reply[2] === undefined ? undefined : toDeliveries(reply[2], sinceSeq, position);
+    const publications = reply[2] === undefined ? undefined : toDeliveries(reply[2], sinceSeq, position, limit);
     if (publications === undefined) return { recovered: false, position };
     return { recovered: true, publications, position };
+  }
+
+  /**
+   * DEL of the stream's three keys, in one command: the next publish finds no
+   * incarnation and starts a new one (seq 1, a new epoch), so positions of
+   * before are refused (`recovered: false`) and nodes following the stream
+   * see a new epoch starting at 1, which is no gap.
+   */
+  async removeHistory(stream: string): Promise<void> {
+    if (!this.started || this.closed || this.command.status !== 'ready') {
+      throw new EngineUnavailableError(`redis engine is ${this.closed ? 'closed' : 'not connected'}`);
+    }
+    const { prefix } = this.options;
+    try {
+      await this.command.del(`${prefix}seq:${stream}`, `${prefix}epoch:${stream}`, `${prefix}s:${stream}`);
+    } catch (error) {
+      unavailable(error);
+    }
   }
 
   /**
@@ -508,9 +532,9 @@ function unavailable(error: unknown): never {
   throw new EngineUnavailableError(`redis: ${(error as Error).message}`, { cause: error });
 }
 
-/** The entries as deliveries, or undefined unless they are exactly since+1 … position.seq. */
-function toDeliveries(entries: RawEntry[], since: number, position: StreamPosition): Delivery[] | undefined {
-  if (entries.length !== position.seq - since) return undefined;
+/** The entries as deliveries, or undefined unless they are exactly since+1 … position.seq (or the first `limit` of those). */
+function toDeliveries(entries: RawEntry[], since: number, position: StreamPosition, limit = Infinity): Delivery[] | undefined {
+  if (entries.length !== Math.min(limit, position.seq - since)) return undefined;
   const deliveries: Delivery[] = [];
   for (let i = 0; i < entries.length; i++) {
     const [id, fields] = entries[i];

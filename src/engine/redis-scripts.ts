@@ -67,11 +67,13 @@ return {seq, epoch}
 
 /**
  * History. KEYS: seq, epoch, stream. ARGV: epoch candidate, TTL (ms), history
- * size, since seq (-1: position only), since epoch. Returns `{seq, epoch}`, or
- * `{seq, epoch, entries}` when the entries after `since` may all be held:
- * same epoch, `since < seq`, and no more than `historySize` of them. The caller
- * still checks that the entries run exactly from since+1 to seq (the stream
- * key may have been evicted or trimmed on its own).
+ * size, since seq (-1: position only; -2: from the oldest entry held), since
+ * epoch, limit (0: none). Returns `{seq, epoch}`, or `{seq, epoch, entries,
+ * since}` when the entries after `since` may all be held: same epoch (or
+ * -2), `since <= seq`, and no more than `historySize` of them; at most `limit`
+ * entries, the oldest first. The caller still checks that the entries run
+ * exactly from since+1 on (the stream key may have been evicted or trimmed on
+ * its own).
  *
  * Reading the position and the entries in one script is what makes them
  * agree: no publish can slip in between.
@@ -83,10 +85,19 @@ export const HISTORY_LUA = `${INCARNATION_LUA}
 local epoch = incarnation(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2])
 local seq = tonumber(redis.call('GET', KEYS[1]))
 local since = tonumber(ARGV[4])
-if since < 0 or since >= seq or ARGV[5] ~= epoch or seq - since > tonumber(ARGV[3]) then
+local size = tonumber(ARGV[3])
+if since == -2 then
+  since = math.max(0, seq - size)
+elseif since < 0 or since >= seq or ARGV[5] ~= epoch or seq - since > size then
   return {seq, epoch}
 end
-return {seq, epoch, redis.call('XRANGE', KEYS[3], string.format('0-%d', since + 1), '+')}
+if since >= seq then return {seq, epoch, {}, since} end
+local from = string.format('0-%d', since + 1)
+local limit = tonumber(ARGV[6])
+if limit > 0 then
+  return {seq, epoch, redis.call('XRANGE', KEYS[3], from, '+', 'COUNT', limit), since}
+end
+return {seq, epoch, redis.call('XRANGE', KEYS[3], from, '+'), since}
 `;
 
 /** A message parsed from a routing channel. */

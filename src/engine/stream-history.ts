@@ -99,10 +99,14 @@ export class StreamHistory {
    * exist starts its incarnation at seq 0, so the position returned can be
    * resumed from once publications follow (as the Redis engine does).
    */
-  history(stream: string, since: StreamPosition | undefined, now = Date.now()): HistoryResult {
+  history(stream: string, since: StreamPosition | undefined, now = Date.now(), limit = Infinity): HistoryResult {
     const s = this.open(stream, now);
     const position = { seq: s.seq, epoch: s.epoch };
-    if (since === undefined) return { recovered: true, publications: [], position };
+    if (since === undefined) {
+      if (limit === Infinity) return { recovered: true, publications: [], position };
+      // With a limit, undefined reads from the oldest publication held.
+      since = { seq: s.seq - s.count, epoch: s.epoch };
+    }
     if (since.epoch !== s.epoch || since.seq > position.seq || since.seq < 0) return { recovered: false, position };
     const oldestHeld = Math.max(1, position.seq - this.size + 1);
     if (since.seq + 1 < oldestHeld) return { recovered: false, position };
@@ -114,11 +118,19 @@ export class StreamHistory {
       for (let seq = s.seq - s.count + 1; seq <= s.seq; seq++) {
         const length = readLength(ring, at);
         at = wrap(at + HEADER, ring.length);
-        if (seq > since.seq) publications.push(this.delivery(s, seq, readBytes(ring, at, length)));
+        if (seq > since.seq) {
+          if (publications.length >= limit) break;
+          publications.push(this.delivery(s, seq, readBytes(ring, at, length)));
+        }
         at = wrap(at + length, ring.length);
       }
     }
     return { recovered: true, publications, position };
+  }
+
+  /** Forget `stream` entirely: its next use starts a new incarnation (new epoch, seq from 1). */
+  remove(stream: string): void {
+    this.streams.delete(stream);
   }
 
   /** The delivery as published: the same uid/topic properties, a copy of the payload, a fresh position. */

@@ -28,9 +28,29 @@ export interface InterestListener {
   onPrivateTopicInterest?(uid: string, topic: string, interested: boolean): void;
 }
 
+/**
+ * Told when a client becomes a member of a topic — its first subscription to
+ * it, public or private — and when it stops being one (its last subscription
+ * to it ends: unsubscribe, a logout dropping private ones, close). Presence is
+ * built on this: one entry per (connection, topic), whatever the kind.
+ */
+export interface MembershipListener {
+  onJoin(client: HubClient, topic: string): void;
+  onLeave(client: HubClient, topic: string): void;
+  /**
+   * Optional: `client` logged in, or out (`client.uid` is the new value,
+   * `previous` the old one), while keeping its public topics; a presence
+   * entry naming the user can be renewed here. Private topics were left
+   * (`onLeave`, with `previous` still set) before a logout.
+   */
+  onIdentity?(client: HubClient, previous: string | null): void;
+}
+
 /** Options of a {@link Hub}. */
 export interface HubOptions {
   interest?: InterestListener;
+  /** Membership changes (see {@link MembershipListener}); none → not tracked. */
+  membership?: MembershipListener;
   /**
    * Largest number of clients one event-loop turn walks for a fan-out; larger
    * audiences continue on the next turns so reads and heartbeats keep being
@@ -42,6 +62,8 @@ export interface HubOptions {
   /** Most public plus private subscriptions on this node, over all clients; default: no limit. */
   maxSubscriptions?: number;
 }
+
+const EMPTY_CLIENTS: ReadonlySet<HubClient> = new Set();
 
 /** A publication being delivered: its shared frame and where the walk over its audience stands. */
 interface FanOut {
@@ -78,6 +100,7 @@ export class Hub {
   private readonly privateStreams = new Map<string, number>();
   private subscriptions = 0;
   private readonly interest: InterestListener | undefined;
+  private readonly membership: MembershipListener | undefined;
   private readonly sliceSize: number;
   readonly maxTopics: number;
   readonly maxSubscriptions: number;
@@ -86,6 +109,7 @@ export class Hub {
 
   constructor(options: HubOptions = {}) {
     this.interest = options.interest;
+    this.membership = options.membership;
     this.sliceSize = options.sliceSize ?? 16_384;
     if (!(this.sliceSize >= 1)) throw new RangeError('sliceSize must be >= 1');
     this.maxTopics = options.maxTopics ?? Infinity;
@@ -128,7 +152,11 @@ export class Hub {
   /** Remove `client` from every index (gpush leaked logged-in connections here). */
   remove(client: HubClient): void {
     if (!this.all.delete(client)) return;
-    for (const topic of topicSetValues(client.publicTopics)) this.leaveTopic(client, topic);
+    for (const topic of topicSetValues(client.publicTopics)) {
+      this.leaveTopic(client, topic);
+      // A topic also held privately is left with the login, below.
+      if (this.membership !== undefined && !topicSetHas(client.privateTopics, topic)) this.membership.onLeave(client, topic);
+    }
     this.subscriptions -= topicSetSize(client.publicTopics);
     client.publicTopics = null;
     this.logout(client);
@@ -146,6 +174,7 @@ export class Hub {
       this.interest?.onTopicInterest(topic, true);
     }
     members.add(client);
+    if (this.membership !== undefined && !topicSetHas(client.privateTopics, topic)) this.membership.onJoin(client, topic);
     return true;
   }
 
@@ -155,6 +184,7 @@ export class Hub {
     client.publicTopics = topicSetDelete(client.publicTopics, topic);
     this.subscriptions--;
     this.leaveTopic(client, topic);
+    if (this.membership !== undefined && !topicSetHas(client.privateTopics, topic)) this.membership.onLeave(client, topic);
     return true;
   }
 
@@ -166,6 +196,7 @@ export class Hub {
     if (client.uid === uid) return;
     if (client.uid !== null) this.logout(client);
     client.uid = uid;
+    this.membership?.onIdentity?.(client, null);
     let members = this.users.get(uid);
     if (members === undefined) {
       members = new Set();
@@ -179,7 +210,10 @@ export class Hub {
   logout(client: HubClient): void {
     const uid = client.uid;
     if (uid === null) return;
-    for (const topic of topicSetValues(client.privateTopics)) this.privateInterest(uid, topic, -1);
+    for (const topic of topicSetValues(client.privateTopics)) {
+      this.privateInterest(uid, topic, -1);
+      if (this.membership !== undefined && !topicSetHas(client.publicTopics, topic)) this.membership.onLeave(client, topic);
+    }
     client.uid = null;
     this.subscriptions -= topicSetSize(client.privateTopics);
     client.privateTopics = null;
@@ -188,6 +222,13 @@ export class Hub {
       this.users.delete(uid);
       this.interest?.onUserInterest(uid, false);
     }
+    // A closing client (remove) has no public topics left to renew.
+    if (client.publicTopics !== null) this.membership?.onIdentity?.(client, uid);
+  }
+
+  /** The connections logged in as `uid` on this node (none: empty). Do not change the hub while iterating. */
+  clientsOf(uid: string): ReadonlySet<HubClient> {
+    return this.users.get(uid) ?? EMPTY_CLIENTS;
   }
 
   /** Requires a login (the caller checks). Returns false when already subscribed. */
@@ -196,6 +237,7 @@ export class Hub {
     client.privateTopics = topicSetAdd(client.privateTopics, topic);
     this.subscriptions++;
     this.privateInterest(client.uid as string, topic, 1);
+    if (this.membership !== undefined && !topicSetHas(client.publicTopics, topic)) this.membership.onJoin(client, topic);
     return true;
   }
 
@@ -204,6 +246,7 @@ export class Hub {
     client.privateTopics = topicSetDelete(client.privateTopics, topic);
     this.subscriptions--;
     this.privateInterest(client.uid as string, topic, -1);
+    if (this.membership !== undefined && !topicSetHas(client.publicTopics, topic)) this.membership.onLeave(client, topic);
     return true;
   }
 

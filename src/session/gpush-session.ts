@@ -67,6 +67,8 @@ export interface GpushSessionOptions {
   presence?: ClientPresence;
   /** Let herald.v1 clients ask for presence of topics they subscribe to (ops 7/8); default false → 30008. */
   clientPresence?: boolean;
+  /** The id of the next connection (`<node id>.<n>`, unique in the cluster); default `<n>`. */
+  nextClientId?(): string;
 }
 
 /** One connection's session: its hub entry plus login bookkeeping. */
@@ -85,7 +87,13 @@ export class SessionClient extends HubClient implements WheelEntry {
   deferred: (Buffer | null | typeof OVERFLOW)[] | null = null;
   /** Topics whose join/leave events this connection asked for (herald.v1); null when none. */
   joinLeaveTopics: TopicSet = null;
-  constructor(readonly conn: WebSocketConnection) {
+  /** When the connection opened (ms since the epoch), as presence reports it. */
+  readonly connectedAt = Date.now();
+  constructor(
+    readonly conn: WebSocketConnection,
+    /** Unique in the cluster: `<node id>.<n>` (presence, server API `disconnect` by client). */
+    readonly clientId: string,
+  ) {
     super(conn);
   }
 }
@@ -116,6 +124,8 @@ export class GpushSession implements ConnectionHandler {
    * idle connections carry nothing for it.
    */
   private readonly pendingResumes = new WeakMap<StreamHold, number | string | undefined>();
+  private readonly nextClientId: () => string;
+  private clients = 0;
 
   constructor(options: GpushSessionOptions) {
     this.hub = options.hub;
@@ -126,6 +136,7 @@ export class GpushSession implements ConnectionHandler {
     this.history = options.history;
     this.replies = new ReplyFrames(options.replyMessages);
     this.expiries = new TimingWheel<SessionClient>((client) => this.expire(client), 1000, 512);
+    this.nextClientId = options.nextClientId ?? (() => String(++this.clients));
     this.joinLeave = new JoinLeaveWatchers((topic, watching) => this.events.onJoinLeaveWatch?.(topic, watching));
     this.presenceRequests = new PresenceRequests(
       options.presence,
@@ -142,7 +153,7 @@ export class GpushSession implements ConnectionHandler {
   }
 
   onOpen(conn: WebSocketConnection): void {
-    const client = new SessionClient(conn);
+    const client = new SessionClient(conn, this.nextClientId());
     // gpush routes a uid + topic push to the user's connections subscribed to the topic either way.
     client.userPushesReachPublic = conn.protocol === undefined;
     conn.context = client;
@@ -235,7 +246,51 @@ export class GpushSession implements ConnectionHandler {
     this.expiries.clear();
   }
 
-  private subscribe(client: SessionClient, topic: unknown, isPrivate: boolean, sinceValue: unknown, joinLeave: unknown): void {
+  /**
+   * Subscribe `client` from the server side (server API `subscribe`) and tell
+   * it with an unprompted 20005 `{"topic","private"}`, which no request of its
+   * own can be answered with. A private subscription needs the connection to
+   * be logged in (the caller picks the user's connections). False when it was
+   * already subscribed, or when the connection's or the node's subscription
+   * limit refuses it (counted like a client's refused subscribe).
+   */
+  serverSubscribe(client: SessionClient, topic: string, isPrivate: boolean): boolean {
+    if (!client.conn.isOpen || (isPrivate && client.uid === null)) return false;
+    if (topicSetHas(isPrivate ? client.privateTopics : client.publicTopics, topic)) return false;
+    if (client.subscriptionCount >= this.maxSubscriptions) {
+      this.events.onSubscriptionRefused?.('connection');
+      return false;
+    }
+    const budget = this.hub.budgetRefusal(topic, isPrivate);
+    if (budget !== undefined) {
+      this.events.onSubscriptionRefused?.(budget === 'topics' ? 'node_topics' : 'node_subscriptions');
+      return false;
+    }
+    this.addSubscription(client, topic, isPrivate, false);
+    this.reply(client, ReplyCode.ServerSubscribed, undefined, undefined, { topic, private: isPrivate });
+    return true;
+  }
+
+  /**
+   * Unsubscribe `client` from the server side (server API `unsubscribe`) and
+   * tell it with an unprompted 20006. A resume of that subscription still
+   * reading its history is answered 30007 first. False when not subscribed.
+   */
+  serverUnsubscribe(client: SessionClient, topic: string, isPrivate: boolean): boolean {
+    if (!client.conn.isOpen || (isPrivate && client.uid === null)) return false;
+    const stream = streamOf(isPrivate ? { uid: client.uid as string, topic } : { topic });
+    const removed = isPrivate ? this.hub.unsubscribePrivate(client, topic) : this.hub.unsubscribePublic(client, topic);
+    if (!removed) return false;
+    this.joinLeave.prune(client, topic);
+    if (client.holding !== null) {
+      this.cancelResume(client, stream, 'unsubscribed by the server before its history was read');
+      dropHold(client, stream);
+    }
+    this.reply(client, ReplyCode.ServerUnsubscribed, undefined, undefined, { topic, private: isPrivate });
+    return true;
+  }
+
+    private subscribe(client: SessionClient, topic: unknown, isPrivate: boolean, sinceValue: unknown, joinLeave: unknown): void {
     if (isPrivate && client.uid === null) return this.reply(client, ReplyCode.NotLoggedIn);
     const problem = checkTopic(topic, this.rules);
     if (problem !== undefined) return this.reply(client, ReplyCode.InvalidTopic, problem);

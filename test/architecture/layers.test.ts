@@ -41,6 +41,7 @@ export const LAYERS: Readonly<Record<string, Rule>> = {
   api: { imports: ['engine', 'protocol', 'util', 'codes', 'control', 'listen-error', 'streams'], types: ['hub', 'tls'] },
   console: { imports: ['api'], types: ['client'] },
   node: { imports: [ALL], types: [] },
+  'node-control': { imports: [ALL] },
   cluster: { imports: ['node', 'api', 'gateway', 'engine', 'console', 'listen-error', 'control'], types: ['auth', 'config'] },
   cli: { imports: ['config', 'codes'] },
   main: { imports: [ALL] },

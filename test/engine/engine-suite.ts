@@ -348,6 +348,48 @@ export function runEngineSuite(name: string, factory: EngineFactory): void {
       });
     });
 
+    describe('history with a limit, and removeHistory', () => {
+      async function fill(engine: Engine, count: number, topic = unique('t')): Promise<{ stream: string; last: StreamPosition }> {
+        let last: StreamPosition | undefined;
+        for (let i = 1; i <= count; i++) last = await engine.publish({ topic, data: text(`#${i}`) });
+        assert.ok(last !== undefined);
+        return { stream: streamOf({ topic }), last };
+      }
+      const texts = (result: Awaited<ReturnType<Engine['history']>>): string[] =>
+        result.recovered ? result.publications.map((d) => d.data.toString()) : ['(not recovered)'];
+
+      test('a limit returns the oldest publications after since; without since, from the oldest held', { historySize: 5 }, async ({ engine }) => {
+        const { stream, last } = await fill(engine, 8);
+        assert.deepEqual(texts(await engine.history(stream, { seq: 4, epoch: last.epoch }, 2)), ['#5', '#6']);
+        assert.deepEqual(texts(await engine.history(stream, { seq: 6, epoch: last.epoch }, 10)), ['#7', '#8']);
+        assert.deepEqual(texts(await engine.history(stream, undefined, 3)), ['#4', '#5', '#6']);
+        assert.deepEqual(texts(await engine.history(stream, undefined, 100)), ['#4', '#5', '#6', '#7', '#8']);
+        assert.deepEqual((await engine.history(stream, undefined, 3)).position, last);
+        assert.deepEqual(await engine.history(stream, { seq: 1, epoch: last.epoch }, 2), { recovered: false, position: last });
+        const empty = await engine.history(streamOf({ topic: unique('none') }), undefined, 10);
+        assert.ok(empty.recovered);
+        assert.deepEqual(empty.publications, []);
+      });
+
+      test('removeHistory forgets the stream: old positions are not recovered, numbering restarts under a new epoch', {}, async ({ engine }) => {
+        const topic = unique('t');
+        const { stream, last } = await fill(engine, 3, topic);
+        const other = await fill(engine, 2);
+        await engine.removeHistory(stream);
+        const after = await engine.history(stream, { seq: 1, epoch: last.epoch });
+        assert.equal(after.recovered, false);
+        const next = await engine.publish({ topic, data: text('again') });
+        assert.ok(next !== undefined);
+        assert.equal(next.seq, 1);
+        assert.notEqual(next.epoch, last.epoch);
+        assert.deepEqual(texts(await engine.history(stream, undefined, 10)), ['again']);
+        // Other streams keep theirs.
+        assert.deepEqual(texts(await engine.history(other.stream, undefined, 10)), ['#1', '#2']);
+        // Removing a stream that does not exist is fine.
+        await engine.removeHistory(streamOf({ topic: unique('none') }));
+      });
+    });
+
     describe('interest', () => {
       test('delivers topic publications according to subscribeTopic/unsubscribeTopic', {}, async (s) => {
         const topic = unique('interest');
