@@ -86,7 +86,9 @@ interface PendingRequest {
  * handler and PUBLISHes its answer on `P control:reply:<origin>`; the origin
  * applies it locally. The origin is done when every live node of the registry
  * has answered, or as many nodes as the PUBLISH reached, or after
- * `replyTimeoutMs` — a node that has not answered by then is left out.
+ * `replyTimeoutMs` — a node that has not answered by then is left out. (A
+ * request that cannot be sent rejects, but may already have been applied
+ * locally: like a publish, a retry may apply it twice — commands are idempotent.)
  *
  * **Presence** (RedisPresence): per topic, a hash of entries, a sorted set of
  * expiries and a hash of per-user counts; stats are two HLENs.
@@ -97,7 +99,8 @@ interface PendingRequest {
  * **Redis down.** `presenceAdd`/`presenceRemove` only change the local map
  * (re-added in full once the command connection is back); `publishJoinLeave`
  * is dropped; `command`, `info`, `channels`, `presence` and `presenceStats`
- * reject with EngineUnavailableError (the API answers 503).
+ * reject with EngineUnavailableError (the API answers 503); reads need only
+ * the command connection, requests the subscriber one too.
  */
 export class RedisControlPlane implements ControlPlane {
   readonly nodeId: string;
@@ -199,7 +202,7 @@ export class RedisControlPlane implements ControlPlane {
   }
 
   async command(command: ControlCommand): Promise<number> {
-    const handler = this.requireReady();
+    const handler = this.requireReady(true);
     let total = this.applyLocally(() => handler.apply(command), 0);
     const answers = await this.gather({ kind: 'command', command });
     for (const answer of answers) if (typeof answer.affected === 'number') total += answer.affected;
@@ -222,7 +225,7 @@ export class RedisControlPlane implements ControlPlane {
   }
 
   async channels(pattern: string | undefined, cursor: string | undefined, limit: number): Promise<{ channels: ChannelCount[]; cursor?: string }> {
-    const handler = this.requireReady();
+    const handler = this.requireReady(true);
     if (!(limit >= 1)) return { channels: [] };
     const local = this.applyLocally(() => handler.localChannels(pattern, cursor, limit), []);
     const answers = await this.gather({ kind: 'channels', pattern, after: cursor, limit });
@@ -302,10 +305,15 @@ export class RedisControlPlane implements ControlPlane {
     await Promise.all([quit(this.redis), quit(this.subscriber)]);
   }
 
-  /** The handler, or EngineUnavailableError when this node cannot reach the cluster right now. */
-  private requireReady(): ControlHandler {
+  /**
+   * The handler, or EngineUnavailableError when this node cannot reach the
+   * cluster right now. Reads need the command connection; requests
+   * (`command`, `channels`) the subscriber connection too, for the answers.
+   */
+  private requireReady(needsAnswers = false): ControlHandler {
     const handler = this.handler;
-    if (handler === null || !this.ready) {
+    const up = this.started && !this.closed && this.redis.status === 'ready' && (!needsAnswers || this.subscriber.status === 'ready');
+    if (handler === null || !up) {
       throw new EngineUnavailableError(`control plane is ${this.closed ? 'closed' : 'not connected to redis'}`);
     }
     return handler;

@@ -139,7 +139,8 @@ export class RedisPresence {
 
   /** At most `limit` entries of `topic` (which ones, when there are more, is unspecified). */
   async list(topic: string, limit: number): Promise<PresenceEntry[]> {
-    if (limit <= 0) return [];
+    limit = Math.floor(limit);
+    if (!(limit >= 1)) return [];
     const [, clients] = await this.cleanup(topic);
     if (clients === 0) return [];
     const hash = this.keys(topic)[0];
