@@ -3,12 +3,14 @@
  * They travel only between nodes of one prefix, but a channel is open to any
  * Redis client: whatever does not parse is ignored (and reported).
  *
+ * Join/leave on `P jl:<topic>`: the JoinLeaveEvent as JSON.
+ *
  * Request on `P control`: `{"id","origin","kind":"command","command":{…}}` or
  * `{"id","origin","kind":"channels","pattern"?,"after"?,"limit"}`.
  * Answer on `P control:reply:<origin>`: `{"id","node","affected"}` or
  * `{"id","node","channels":[{"topic","subscribers"}…]}`.
  */
-import type { ChannelCount, ControlCommand } from './control-plane.js';
+import type { ChannelCount, ControlCommand, JoinLeaveEvent } from './control-plane.js';
 
 export type ControlRequest = { id: string; origin: string } & (
   | { kind: 'command'; command: ControlCommand }
@@ -82,4 +84,20 @@ export function parseReply(json: string): ControlReply | undefined {
     reply.channels = channels;
   }
   return reply;
+}
+
+/** A join/leave event from channel `P jl:<topic>` (its topic must be the channel's). */
+export function parseJoinLeave(message: string, topic: string): JoinLeaveEvent | undefined {
+  let value: Record<string, unknown>;
+  try {
+    value = JSON.parse(message) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { kind, entry } = value;
+  if ((kind !== 'join' && kind !== 'leave') || value.topic !== topic || typeof entry !== 'object' || entry === null) return undefined;
+  const { client, uid, node, connectedAt } = entry as Record<string, unknown>;
+  if (typeof client !== 'string' || typeof uid !== 'string' || typeof node !== 'string' || typeof connectedAt !== 'number') return undefined;
+  return { kind, topic, entry: { client, uid, node, connectedAt } };
 }

@@ -14,7 +14,8 @@ import type {
 } from './control-plane.js';
 import { RedisNodeRegistry, REGISTRY_SCRIPTS, type RegistryScriptCommands } from './redis-node-registry.js';
 import { PRESENCE_SCRIPTS, RedisPresence, type PresenceScriptCommands } from './redis-presence.js';
-import { parseReply, parseRequest, type ControlReply, type ControlRequest } from './redis-control-messages.js';
+import { RedisChannelSet } from './redis-channel-set.js';
+import { parseJoinLeave, parseReply, parseRequest, type ControlReply, type ControlRequest } from './redis-control-messages.js';
 import { mergeChannels } from './merge-channels.js';
 
 /** Which of the control plane's two Redis connections an event is about. */
@@ -52,8 +53,6 @@ export interface RedisControlPlaneOptions {
 
 type CommandConnection = Redis & PresenceScriptCommands & RegistryScriptCommands;
 
-/** Subscribe/unsubscribe at most this many channels per command. */
-const CHANNELS_PER_COMMAND = 1024;
 const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** An outstanding `command` or `channels` request of this node. */
@@ -113,14 +112,9 @@ export class RedisControlPlane implements ControlPlane {
   private readonly controlChannel: string;
   private readonly replyChannel: string;
   private readonly joinLeavePrefix: string;
-  /** Channels wanted on the subscriber connection; `subscribed`: sent on the current one. */
-  private readonly wanted = new Set<string>();
-  private readonly subscribed = new Set<string>();
-  private readonly pendingSubscriptions = new Set<Promise<unknown>>();
+  private readonly channelSet: RedisChannelSet;
   private readonly requests = new Map<string, PendingRequest>();
   private requestCounter = 0;
-  private syncScheduled = false;
-  private generation = 0;
   private handler: ControlHandler | null = null;
   private started = false;
   private closed = false;
@@ -147,17 +141,17 @@ export class RedisControlPlane implements ControlPlane {
     this.redis = this.connection(url, 'command') as CommandConnection;
     this.subscriber = this.connection(url, 'subscriber');
     this.subscriber.on('message', this.onMessage);
-    this.subscriber.on('close', () => {
-      this.generation++;
-      this.subscribed.clear();
-    });
+    this.channelSet = new RedisChannelSet(this.subscriber, this.options.reconnectBaseMs, () => this.started && !this.closed, (error) =>
+      this.events.onError?.(error, 'subscriber'),
+    );
+    this.subscriber.on('close', () => this.channelSet.lost());
     this.registry = new RedisNodeRegistry(this.redis, prefix, presenceTtlMs);
     this.presenceStore = new RedisPresence(this.redis, prefix, presenceTtlMs, (error) => this.events.onError?.(error, 'command'));
     this.controlChannel = `${prefix}control`;
     this.replyChannel = `${prefix}control:reply:${this.nodeId}`;
     this.joinLeavePrefix = `${prefix}jl:`;
-    this.wanted.add(this.controlChannel);
-    this.wanted.add(this.replyChannel);
+    this.channelSet.want(this.controlChannel, true);
+    this.channelSet.want(this.replyChannel, true);
   }
 
   /** True while both connections are up. */
@@ -268,13 +262,7 @@ export class RedisControlPlane implements ControlPlane {
   }
 
   watchJoinLeave(topic: string, watching: boolean): void {
-    const channel = `${this.joinLeavePrefix}${topic}`;
-    if (watching) this.wanted.add(channel);
-    else this.wanted.delete(channel);
-    if (!this.syncScheduled) {
-      this.syncScheduled = true;
-      queueMicrotask(this.sync);
-    }
+    this.channelSet.want(`${this.joinLeavePrefix}${topic}`, watching);
   }
 
   /**
@@ -282,9 +270,8 @@ export class RedisControlPlane implements ControlPlane {
    * have been answered by Redis on the current subscriber connection. For
    * tests and orderly starts.
    */
-  async settled(): Promise<void> {
-    this.sync();
-    while (this.pendingSubscriptions.size > 0) await Promise.allSettled([...this.pendingSubscriptions]);
+  settled(): Promise<void> {
+    return this.channelSet.settled();
   }
 
   /**
@@ -406,7 +393,7 @@ export class RedisControlPlane implements ControlPlane {
       pending.answers.set(reply.node, reply);
       return pending.check();
     }
-    if (channel.startsWith(this.joinLeavePrefix) && this.wanted.has(channel)) {
+    if (channel.startsWith(this.joinLeavePrefix) && this.channelSet.has(channel)) {
       const event = parseJoinLeave(message, channel.slice(this.joinLeavePrefix.length));
       if (event === undefined) return this.badMessage(channel);
       try {
@@ -460,7 +447,7 @@ export class RedisControlPlane implements ControlPlane {
       this.reconnectCount++;
       this.events.onReconnect?.(role, this.reconnectCount);
     }
-    if (role === 'subscriber') return this.sync();
+    if (role === 'subscriber') return this.channelSet.sync();
     const handler = this.handler;
     if (!again || !this.started || this.closed || handler === null) return;
     // Redis may have restarted empty, and adds/removes made meanwhile were not sent: list this node again.
@@ -481,42 +468,6 @@ export class RedisControlPlane implements ControlPlane {
       }, this.options.connectTimeoutMs);
       redis.once('ready', onReady);
     });
-  }
-
-  /** Send the difference between wanted and subscribed channels. */
-  private readonly sync = (): void => {
-    this.syncScheduled = false;
-    if (!this.started || this.closed || this.subscriber.status !== 'ready') return;
-    const add: string[] = [];
-    const remove: string[] = [];
-    for (const channel of this.wanted) if (!this.subscribed.has(channel)) add.push(channel);
-    for (const channel of this.subscribed) if (!this.wanted.has(channel)) remove.push(channel);
-    for (let i = 0; i < add.length; i += CHANNELS_PER_COMMAND) this.send(add.slice(i, i + CHANNELS_PER_COMMAND), true);
-    for (let i = 0; i < remove.length; i += CHANNELS_PER_COMMAND) this.send(remove.slice(i, i + CHANNELS_PER_COMMAND), false);
-  };
-
-  /** SUBSCRIBE/UNSUBSCRIBE; on failure (connection still up) the channels are sent again shortly. */
-  private send(channels: string[], subscribe: boolean): void {
-    const generation = this.generation;
-    for (const channel of channels) {
-      if (subscribe) this.subscribed.add(channel);
-      else this.subscribed.delete(channel);
-    }
-    const sent = subscribe ? this.subscriber.subscribe(...channels) : this.subscriber.unsubscribe(...channels);
-    const tracked: Promise<unknown> = sent.then(
-      () => this.pendingSubscriptions.delete(tracked),
-      (error: Error) => {
-        this.pendingSubscriptions.delete(tracked);
-        if (this.closed || generation !== this.generation) return;
-        this.events.onError?.(error, 'subscriber');
-        for (const channel of channels) {
-          if (subscribe) this.subscribed.delete(channel);
-          else this.subscribed.add(channel);
-        }
-        setTimeout(this.sync, this.options.reconnectBaseMs).unref();
-      },
-    );
-    this.pendingSubscriptions.add(tracked);
   }
 }
 
@@ -557,21 +508,6 @@ export function redisControlPlaneFromConfig(config: RedisControlPlaneConfig, log
             },
           },
   });
-}
-
-function parseJoinLeave(message: string, topic: string): JoinLeaveEvent | undefined {
-  let value: Record<string, unknown>;
-  try {
-    value = JSON.parse(message) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { kind, entry } = value;
-  if ((kind !== 'join' && kind !== 'leave') || value.topic !== topic || typeof entry !== 'object' || entry === null) return undefined;
-  const { client, uid, node, connectedAt } = entry as Record<string, unknown>;
-  if (typeof client !== 'string' || typeof uid !== 'string' || typeof node !== 'string' || typeof connectedAt !== 'number') return undefined;
-  return { kind, topic, entry: { client, uid, node, connectedAt } };
 }
 
 /** Exponential backoff with ±20 % jitter: base, 2·base, 4·base… up to max. */
