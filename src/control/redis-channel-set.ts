@@ -1,0 +1,90 @@
+import type { Redis } from 'ioredis';
+
+/** Subscribe/unsubscribe at most this many channels per command. */
+const CHANNELS_PER_COMMAND = 1024;
+
+/**
+ * The channels a subscriber connection should be on, kept in step with it:
+ * `want` edits the wanted set, and one microtask later the difference from
+ * what the connection has is sent (a watch and an unwatch in one turn cancel
+ * out). After a reconnect (`lost`, then `sync` on ready) every wanted channel
+ * is subscribed again. A SUBSCRIBE that fails while the connection stays up
+ * (a timeout) is sent again shortly: both commands are idempotent in Redis.
+ */
+export class RedisChannelSet {
+  private readonly wanted = new Set<string>();
+  /** What has been sent on the current connection. */
+  private readonly subscribed = new Set<string>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private scheduled = false;
+  /** Counts connections, so a late failure on an old one changes nothing. */
+  private generation = 0;
+
+  constructor(
+    private readonly subscriber: Redis,
+    private readonly retryMs: number,
+    /** False before start and after close: nothing is sent. */
+    private readonly active: () => boolean,
+    private readonly onError: (error: Error) => void,
+  ) {}
+
+  has(channel: string): boolean {
+    return this.wanted.has(channel);
+  }
+
+  want(channel: string, on: boolean): void {
+    if (on) this.wanted.add(channel);
+    else this.wanted.delete(channel);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.sync);
+    }
+  }
+
+  /** The connection closed: it has no channels any more. */
+  lost(): void {
+    this.generation++;
+    this.subscribed.clear();
+  }
+
+  /** Resolves once the changes made so far have been answered on the current connection. */
+  async settled(): Promise<void> {
+    this.sync();
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  /** Send the difference between wanted and subscribed channels. */
+  readonly sync = (): void => {
+    this.scheduled = false;
+    if (!this.active() || this.subscriber.status !== 'ready') return;
+    const add: string[] = [];
+    const remove: string[] = [];
+    for (const channel of this.wanted) if (!this.subscribed.has(channel)) add.push(channel);
+    for (const channel of this.subscribed) if (!this.wanted.has(channel)) remove.push(channel);
+    for (let i = 0; i < add.length; i += CHANNELS_PER_COMMAND) this.send(add.slice(i, i + CHANNELS_PER_COMMAND), true);
+    for (let i = 0; i < remove.length; i += CHANNELS_PER_COMMAND) this.send(remove.slice(i, i + CHANNELS_PER_COMMAND), false);
+  };
+
+  private send(channels: string[], subscribe: boolean): void {
+    const generation = this.generation;
+    for (const channel of channels) {
+      if (subscribe) this.subscribed.add(channel);
+      else this.subscribed.delete(channel);
+    }
+    const sent = subscribe ? this.subscriber.subscribe(...channels) : this.subscriber.unsubscribe(...channels);
+    const tracked: Promise<unknown> = sent.then(
+      () => this.pending.delete(tracked),
+      (error: Error) => {
+        this.pending.delete(tracked);
+        if (!this.active() || generation !== this.generation) return;
+        this.onError(error);
+        for (const channel of channels) {
+          if (subscribe) this.subscribed.delete(channel);
+          else this.subscribed.add(channel);
+        }
+        setTimeout(this.sync, this.retryMs).unref();
+      },
+    );
+    this.pending.add(tracked);
+  }
+}

@@ -1,0 +1,534 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { EngineUnavailableError } from '../engine/engine.js';
+import type {
+  ChannelCount,
+  ControlCommand,
+  ControlHandler,
+  ControlPlane,
+  JoinLeaveEvent,
+  NodeInfo,
+  PresenceEntry,
+  PresenceStats,
+} from './control-plane.js';
+import { RedisNodeRegistry, REGISTRY_SCRIPTS, type RegistryScriptCommands } from './redis-node-registry.js';
+import { PRESENCE_SCRIPTS, RedisPresence, type PresenceScriptCommands } from './redis-presence.js';
+import { RedisChannelSet } from './redis-channel-set.js';
+import { parseJoinLeave, parseReply, parseRequest, type ControlReply, type ControlRequest } from './redis-control-messages.js';
+import { mergeChannels } from './merge-channels.js';
+
+/** Which of the control plane's two Redis connections an event is about. */
+export type ControlConnectionRole = 'command' | 'subscriber';
+
+/** Things worth logging; every callback is optional. */
+export interface RedisControlPlaneEvents {
+  /** A connection reported an error, a script failed, a message could not be parsed, or the handler threw. */
+  onError?(error: Error, connection: ControlConnectionRole): void;
+  /** A connection is ready again after it was lost. */
+  onReconnect?(connection: ControlConnectionRole, reconnects: number): void;
+}
+
+export interface RedisControlPlaneOptions {
+  /** Redis URL; default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** Prepended to every key and channel; default `herald:` (the engine's keys and these do not collide). */
+  prefix?: string;
+  /** This node's id: 1–64 of `A–Z a–z 0–9 _ -`; default 10 random base64url characters. */
+  nodeId?: string;
+  /** A node that stops refreshing disappears from presence and info within this, in ms; default 30,000. */
+  presenceTtlMs?: number;
+  /** How long `command` and `channels` wait for the other nodes' answers, in ms; default 2,000. */
+  replyTimeoutMs?: number;
+  /** A Redis command with no reply after this many ms fails; default 2,000. */
+  commandTimeoutMs?: number;
+  /** Budget of `start()` reaching Redis, in ms; default 10,000. */
+  connectTimeoutMs?: number;
+  /** First reconnect delay in ms, doubled per failed attempt; default 100. */
+  reconnectBaseMs?: number;
+  /** Reconnect delay cap in ms; default 5,000. */
+  reconnectMaxMs?: number;
+  events?: RedisControlPlaneEvents;
+}
+
+type CommandConnection = Redis & PresenceScriptCommands & RegistryScriptCommands;
+
+const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** An outstanding `command` or `channels` request of this node. */
+interface PendingRequest {
+  /** Answers of the other nodes, by node id. */
+  readonly answers: Map<string, ControlReply>;
+  /** Live nodes per the registry (this one excluded), once read. */
+  expected?: Set<string>;
+  /** Subscribers that got the PUBLISH (this node's own included while subscribed). */
+  receivers?: number;
+  /** This node's subscriber received its own request (so it is among `receivers`). */
+  selfSeen: boolean;
+  check(): void;
+}
+
+/**
+ * The control plane over Redis: every node of one prefix forms the cluster.
+ *
+ * **Connections.** One for commands (scripts, PUBLISH, reads) named
+ * `herald-control-<nodeId>`, one in subscriber mode named
+ * `herald-control-subscriber-<nodeId>`. Like the engine's, they fail fast (no
+ * offline queue, a command timeout) and reconnect with backoff.
+ *
+ * **Registry** (RedisNodeRegistry): each node's NodeInfo under a key with the
+ * presence TTL, indexed by a sorted set scored by expiry; refreshed every
+ * TTL/3 on an unref'd timer.
+ *
+ * **Commands and channels** are scatter-gather: the origin PUBLISHes a request
+ * (id, origin, body) on `P control`; every other node applies it through its
+ * handler and PUBLISHes its answer on `P control:reply:<origin>`; the origin
+ * applies it locally. The origin is done when every live node of the registry
+ * has answered, or as many nodes as the PUBLISH reached, or after
+ * `replyTimeoutMs` — a node that has not answered by then is left out. (A
+ * request that cannot be sent rejects, but may already have been applied
+ * locally: like a publish, a retry may apply it twice — commands are idempotent.)
+ *
+ * **Presence** (RedisPresence): per topic, a hash of entries, a sorted set of
+ * expiries and a hash of per-user counts; stats are two HLENs.
+ *
+ * **Join/leave** events go through `P jl:<topic>`, which a node SUBSCRIBEs
+ * while one of its clients asked for the topic's events.
+ *
+ * **Redis down.** `presenceAdd`/`presenceRemove` only change the local map
+ * (re-added in full once the command connection is back); `publishJoinLeave`
+ * is dropped; `command`, `info`, `channels`, `presence` and `presenceStats`
+ * reject with EngineUnavailableError (the API answers 503); reads need only
+ * the command connection, requests the subscriber one too.
+ */
+export class RedisControlPlane implements ControlPlane {
+  readonly nodeId: string;
+  private readonly options: Required<Omit<RedisControlPlaneOptions, 'events' | 'url' | 'nodeId'>>;
+  private readonly events: RedisControlPlaneEvents;
+  private readonly redis: CommandConnection;
+  private readonly subscriber: Redis;
+  private readonly registry: RedisNodeRegistry;
+  private readonly presenceStore: RedisPresence;
+  private readonly controlChannel: string;
+  private readonly replyChannel: string;
+  private readonly joinLeavePrefix: string;
+  private readonly channelSet: RedisChannelSet;
+  private readonly requests = new Map<string, PendingRequest>();
+  private requestCounter = 0;
+  private handler: ControlHandler | null = null;
+  private started = false;
+  private closed = false;
+  private everReady = { command: false, subscriber: false };
+  private reconnectCount = 0;
+  private refreshTimer: NodeJS.Timeout | null = null;
+
+  constructor(options: RedisControlPlaneOptions = {}) {
+    this.nodeId = options.nodeId ?? randomBytes(8).toString('base64url').slice(0, 10);
+    if (!NODE_ID.test(this.nodeId)) throw new RangeError(`nodeId must be 1-64 of A-Z a-z 0-9 _ -, got ${JSON.stringify(this.nodeId)}`);
+    this.options = {
+      prefix: options.prefix ?? 'herald:',
+      presenceTtlMs: options.presenceTtlMs ?? 30_000,
+      replyTimeoutMs: options.replyTimeoutMs ?? 2_000,
+      commandTimeoutMs: options.commandTimeoutMs ?? 2_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      reconnectBaseMs: options.reconnectBaseMs ?? 100,
+      reconnectMaxMs: options.reconnectMaxMs ?? 5_000,
+    };
+    if (!(this.options.presenceTtlMs >= 300)) throw new RangeError(`presenceTtlMs must be at least 300, got ${this.options.presenceTtlMs}`);
+    this.events = options.events ?? {};
+    const { prefix, presenceTtlMs } = this.options;
+    const url = options.url ?? 'redis://127.0.0.1:6379';
+    this.redis = this.connection(url, 'command') as CommandConnection;
+    this.subscriber = this.connection(url, 'subscriber');
+    this.subscriber.on('message', this.onMessage);
+    this.channelSet = new RedisChannelSet(this.subscriber, this.options.reconnectBaseMs, () => this.started && !this.closed, (error) =>
+      this.events.onError?.(error, 'subscriber'),
+    );
+    this.subscriber.on('close', () => this.channelSet.lost());
+    this.registry = new RedisNodeRegistry(this.redis, prefix, presenceTtlMs);
+    this.presenceStore = new RedisPresence(this.redis, prefix, presenceTtlMs, (error) => this.events.onError?.(error, 'command'));
+    this.controlChannel = `${prefix}control`;
+    this.replyChannel = `${prefix}control:reply:${this.nodeId}`;
+    this.joinLeavePrefix = `${prefix}jl:`;
+    this.channelSet.want(this.controlChannel, true);
+    this.channelSet.want(this.replyChannel, true);
+  }
+
+  /** True while both connections are up. */
+  get ready(): boolean {
+    return this.started && !this.closed && this.redis.status === 'ready' && this.subscriber.status === 'ready';
+  }
+
+  /** Presence entries this node holds locally (and refreshes). */
+  get localPresenceSize(): number {
+    return this.presenceStore.localSize;
+  }
+
+  /**
+   * Connect, subscribe the control channels, register this node, add the
+   * presence entries reported before the start, and start the refresh timer.
+   * Rejects with EngineUnavailableError when Redis is not ready within `connectTimeoutMs`.
+   */
+  async start(handler: ControlHandler): Promise<void> {
+    if (this.closed) throw new EngineUnavailableError('control plane is closed');
+    if (this.handler !== null) throw new Error('control plane already started');
+    this.handler = handler;
+    try {
+      await Promise.all([this.whenReady(this.redis), this.whenReady(this.subscriber)]);
+    } catch (error) {
+      this.redis.disconnect();
+      this.subscriber.disconnect();
+      this.handler = null;
+      throw new EngineUnavailableError(`control plane: redis not ready: ${(error as Error).message}`, { cause: error });
+    }
+    this.started = true;
+    // Listen before being listed: once other nodes see this one, it answers their requests.
+    await this.settled();
+    try {
+      await this.registry.register(handler.localInfo());
+    } catch (error) {
+      this.events.onError?.(error as Error, 'command'); // the refresh retries
+    }
+    await this.presenceStore.readdAll();
+    const period = Math.max(100, Math.floor(this.options.presenceTtlMs / 3));
+    this.refreshTimer = setInterval(this.refresh, period);
+    this.refreshTimer.unref();
+  }
+
+  async command(command: ControlCommand): Promise<number> {
+    const handler = this.requireReady(true);
+    let total = this.applyLocally(() => handler.apply(command), 0);
+    const answers = await this.gather({ kind: 'command', command });
+    for (const answer of answers) if (typeof answer.affected === 'number') total += answer.affected;
+    return total;
+  }
+
+  async info(): Promise<NodeInfo[]> {
+    const handler = this.requireReady();
+    let nodes: NodeInfo[];
+    try {
+      nodes = await this.registry.live();
+    } catch (error) {
+      throw unavailable(error);
+    }
+    // This node's own figures are read now rather than as of its last refresh.
+    const own = handler.localInfo();
+    const result = nodes.filter((node) => node.id !== this.nodeId);
+    result.push(own);
+    return result.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async channels(pattern: string | undefined, cursor: string | undefined, limit: number): Promise<{ channels: ChannelCount[]; cursor?: string }> {
+    const handler = this.requireReady(true);
+    if (!(limit >= 1)) return { channels: [] };
+    const local = this.applyLocally(() => handler.localChannels(pattern, cursor, limit), []);
+    const answers = await this.gather({ kind: 'channels', pattern, after: cursor, limit });
+    const lists = [local];
+    for (const answer of answers) if (answer.channels !== undefined) lists.push(answer.channels);
+    return mergeChannels(lists, limit);
+  }
+
+  presenceAdd(topic: string, entry: PresenceEntry): void {
+    if (this.closed) return;
+    this.presenceStore.add(topic, entry);
+  }
+
+  presenceRemove(topic: string, entry: PresenceEntry): void {
+    if (this.closed) return;
+    this.presenceStore.remove(topic, entry);
+  }
+
+  async presence(topic: string, limit: number): Promise<PresenceEntry[]> {
+    this.requireReady();
+    try {
+      return await this.presenceStore.list(topic, limit);
+    } catch (error) {
+      throw unavailable(error);
+    }
+  }
+
+  async presenceStats(topic: string): Promise<PresenceStats> {
+    this.requireReady();
+    try {
+      return await this.presenceStore.stats(topic);
+    } catch (error) {
+      throw unavailable(error);
+    }
+  }
+
+  publishJoinLeave(event: JoinLeaveEvent): void {
+    if (!this.started || this.closed || this.redis.status !== 'ready') return; // dropped: events are best effort
+    this.redis.publish(`${this.joinLeavePrefix}${event.topic}`, JSON.stringify(event)).catch(this.commandError);
+  }
+
+  watchJoinLeave(topic: string, watching: boolean): void {
+    this.channelSet.want(`${this.joinLeavePrefix}${topic}`, watching);
+  }
+
+  /**
+   * Resolves once the subscription changes made so far (join/leave watches)
+   * have been answered by Redis on the current subscriber connection. For
+   * tests and orderly starts.
+   */
+  settled(): Promise<void> {
+    return this.channelSet.settled();
+  }
+
+  /**
+   * Stop refreshing, remove this node's registry entry and presence entries
+   * (so it vanishes at once rather than within the TTL), quit both
+   * connections. Requests still waiting for answers resolve with what they have.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.refreshTimer !== null) clearInterval(this.refreshTimer);
+    this.refreshTimer = null;
+    for (const request of this.requests.values()) request.check();
+    if (this.started && this.redis.status === 'ready') {
+      await Promise.allSettled([this.registry.unregister(this.nodeId), this.presenceStore.removeAll()]);
+    }
+    this.handler = null;
+    await Promise.all([quit(this.redis), quit(this.subscriber)]);
+  }
+
+  /**
+   * The handler, or EngineUnavailableError when this node cannot reach the
+   * cluster right now. Reads need the command connection; requests
+   * (`command`, `channels`) the subscriber connection too, for the answers.
+   */
+  private requireReady(needsAnswers = false): ControlHandler {
+    const handler = this.handler;
+    const up = this.started && !this.closed && this.redis.status === 'ready' && (!needsAnswers || this.subscriber.status === 'ready');
+    if (handler === null || !up) {
+      throw new EngineUnavailableError(`control plane is ${this.closed ? 'closed' : 'not connected to redis'}`);
+    }
+    return handler;
+  }
+
+  private applyLocally<T>(run: () => T, fallback: T): T {
+    try {
+      return run();
+    } catch (error) {
+      this.events.onError?.(error as Error, 'subscriber');
+      return fallback;
+    }
+  }
+
+  /**
+   * Publish a request and collect the other nodes' answers: done when every
+   * live node (registry) has answered, or as many as the PUBLISH reached, or
+   * at the reply timeout. Rejects only if the request could not be sent.
+   */
+  private gather(body: { kind: 'command'; command: ControlCommand } | { kind: 'channels'; pattern?: string; after?: string; limit: number }): Promise<ControlReply[]> {
+    const id = `${this.nodeId}.${(this.requestCounter++).toString(36)}`;
+    const message = JSON.stringify({ ...body, id, origin: this.nodeId });
+    return new Promise((resolve, reject) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.requests.delete(id);
+        resolve([...request.answers.values()]);
+      };
+      const timer = setTimeout(finish, this.options.replyTimeoutMs);
+      const request: PendingRequest = {
+        answers: new Map(),
+        selfSeen: false,
+        check: () => {
+          if (this.closed) return finish();
+          const { expected, receivers, answers } = request;
+          if (expected === undefined || receivers === undefined) return;
+          if (answers.size + (request.selfSeen ? 1 : 0) >= receivers) return finish();
+          for (const node of expected) if (!answers.has(node)) return;
+          finish();
+        },
+      };
+      this.requests.set(id, request);
+      Promise.all([this.registry.liveIds(), this.redis.publish(this.controlChannel, message)]).then(
+        ([ids, receivers]) => {
+          request.expected = new Set(ids);
+          request.expected.delete(this.nodeId);
+          request.receivers = receivers;
+          request.check();
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          this.requests.delete(id);
+          reject(unavailable(error));
+        },
+      );
+    });
+  }
+
+  /** Answer another node's request (or note that our own came round). */
+  private answer(request: ControlRequest): void {
+    if (request.origin === this.nodeId) {
+      const pending = this.requests.get(request.id);
+      if (pending !== undefined) {
+        pending.selfSeen = true;
+        pending.check();
+      }
+      return;
+    }
+    const handler = this.handler;
+    if (handler === null || this.redis.status !== 'ready') return; // the origin leaves us out after its timeout
+    const reply: ControlReply = { id: request.id, node: this.nodeId };
+    if (request.kind === 'command') reply.affected = this.applyLocally(() => handler.apply(request.command), 0);
+    else reply.channels = this.applyLocally(() => handler.localChannels(request.pattern, request.after, request.limit), []);
+    this.redis.publish(`${this.options.prefix}control:reply:${request.origin}`, JSON.stringify(reply)).catch(this.commandError);
+  }
+
+  /** Every message on a subscribed channel, in arrival order. */
+  private readonly onMessage = (channel: string, message: string): void => {
+    if (this.handler === null) return;
+    if (channel === this.controlChannel) {
+      const request = parseRequest(message);
+      if (request === undefined) return this.badMessage(channel);
+      return this.answer(request);
+    }
+    if (channel === this.replyChannel) {
+      const reply = parseReply(message);
+      if (reply === undefined) return this.badMessage(channel);
+      const pending = this.requests.get(reply.id);
+      if (pending === undefined) return; // late: the request finished without it
+      pending.answers.set(reply.node, reply);
+      return pending.check();
+    }
+    if (channel.startsWith(this.joinLeavePrefix) && this.channelSet.has(channel)) {
+      const event = parseJoinLeave(message, channel.slice(this.joinLeavePrefix.length));
+      if (event === undefined) return this.badMessage(channel);
+      try {
+        this.handler.onJoinLeave(event);
+      } catch (error) {
+        this.events.onError?.(error as Error, 'subscriber');
+      }
+    }
+  };
+
+  private badMessage(channel: string): void {
+    this.events.onError?.(new Error(`unparseable control message on channel ${channel}`), 'subscriber');
+  }
+
+  /** Every TTL/3: this node's registry entry and presence entries. */
+  private readonly refresh = (): void => {
+    const handler = this.handler;
+    if (handler === null || this.closed || this.redis.status !== 'ready') return;
+    this.registry.register(handler.localInfo()).catch(this.commandError);
+    this.presenceStore.refresh().catch(this.commandError);
+  };
+
+  private readonly commandError = (error: Error): void => {
+    this.events.onError?.(error, 'command');
+  };
+
+  private connection(url: string, role: ControlConnectionRole): Redis {
+    const { commandTimeoutMs, connectTimeoutMs, reconnectBaseMs, reconnectMaxMs } = this.options;
+    const redis = new Redis(url, {
+      lazyConnect: true,
+      connectionName: role === 'command' ? `herald-control-${this.nodeId}` : `herald-control-subscriber-${this.nodeId}`,
+      // Fail fast: nothing waits for a reconnect; presence is re-added from the local map instead.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      autoResubscribe: false,
+      commandTimeout: commandTimeoutMs,
+      connectTimeout: connectTimeoutMs,
+      retryStrategy: (attempt) => backoff(attempt, reconnectBaseMs, reconnectMaxMs),
+      scripts: role === 'command' ? { ...PRESENCE_SCRIPTS, ...REGISTRY_SCRIPTS } : undefined,
+    });
+    redis.on('error', (error: Error) => this.events.onError?.(error, role));
+    redis.on('ready', () => this.onReady(role));
+    return redis;
+  }
+
+  private onReady(role: ControlConnectionRole): void {
+    const again = this.everReady[role];
+    this.everReady[role] = true;
+    if (again) {
+      this.reconnectCount++;
+      this.events.onReconnect?.(role, this.reconnectCount);
+    }
+    if (role === 'subscriber') return this.channelSet.sync();
+    const handler = this.handler;
+    if (!again || !this.started || this.closed || handler === null) return;
+    // Redis may have restarted empty, and adds/removes made meanwhile were not sent: list this node again.
+    this.registry.register(handler.localInfo()).catch(this.commandError);
+    this.presenceStore.readdAll().catch(this.commandError);
+  }
+
+  private whenReady(redis: Redis): Promise<void> {
+    redis.connect().catch(() => {}); // failures are retried by retryStrategy and reported through 'error'
+    return new Promise((resolve, reject) => {
+      const onReady = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        redis.off('ready', onReady);
+        reject(new Error(`no connection to redis within ${this.options.connectTimeoutMs} ms`));
+      }, this.options.connectTimeoutMs);
+      redis.once('ready', onReady);
+    });
+  }
+}
+
+/** What `redisControlPlaneFromConfig` reads from the configuration. */
+export interface RedisControlPlaneConfig {
+  redisUrl: string;
+  redisPrefix: string;
+  /** `--presence-ttl` (ms). */
+  presenceTtlMs: number;
+  /** `--node-id`; undefined: random. */
+  nodeId?: string;
+}
+
+/**
+ * The configured Redis control plane. With a logger, connection errors are
+ * logged at most once per 10 s per connection (a down Redis fails every
+ * reconnect attempt).
+ */
+export function redisControlPlaneFromConfig(config: RedisControlPlaneConfig, logger?: Logger): RedisControlPlane {
+  const lastLogged = new Map<string, number>();
+  return new RedisControlPlane({
+    url: config.redisUrl,
+    prefix: config.redisPrefix,
+    presenceTtlMs: config.presenceTtlMs,
+    nodeId: config.nodeId,
+    events:
+      logger === undefined
+        ? undefined
+        : {
+            onError(error, connection) {
+              const now = Date.now();
+              if (now - (lastLogged.get(connection) ?? 0) < 10_000) return;
+              lastLogged.set(connection, now);
+              logger.warn({ err: error.message, connection }, 'control plane: redis error');
+            },
+            onReconnect(connection, reconnects) {
+              logger.info({ connection, reconnects }, 'control plane: redis reconnected; presence re-added');
+            },
+          },
+  });
+}
+
+/** Exponential backoff with ±20 % jitter: base, 2·base, 4·base… up to max. */
+function backoff(attempt: number, baseMs: number, maxMs: number): number {
+  const delay = Math.min(baseMs * 2 ** Math.min(attempt - 1, 30), maxMs);
+  return Math.round(delay * (0.8 + Math.random() * 0.4));
+}
+
+function unavailable(error: unknown): EngineUnavailableError {
+  if (error instanceof EngineUnavailableError) return error;
+  return new EngineUnavailableError(`control plane: redis: ${(error as Error).message}`, { cause: error });
+}
+
+async function quit(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') {
+    try {
+      await redis.quit();
+      return;
+    } catch {
+      // fall through: drop the socket
+    }
+  }
+  redis.disconnect();
+}
