@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { StreamPosition } from '../engine/engine.js';
+import { EngineUnavailableError, type StreamPosition } from '../engine/engine.js';
 import { ApiError, sendError, sendJson } from './http-errors.js';
 import type { PushAuthenticator, PushRateLimiter } from './push-auth.js';
 import type { ServerOperations } from './server-operations.js';
@@ -86,9 +86,11 @@ export class ServerApi {
     try {
       await this.run(route, req, res);
     } catch (error) {
-      if (!(error instanceof ApiError)) throw error;
+      // The control plane or the engine cannot answer now (Redis down): the caller may retry.
+      const refusal = error instanceof EngineUnavailableError ? new ApiError(503, 'UNAVAILABLE', error.message) : error;
+      if (!(refusal instanceof ApiError)) throw error;
       req.resume();
-      sendError(res, error);
+      sendError(res, refusal);
     }
   }
 

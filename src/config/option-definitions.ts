@@ -388,6 +388,11 @@ export const OPTION_DEFINITIONS = [
       + 'in presence and /v1/info. Unset: 10 random characters drawn at start.',
   },
   {
+    key: 'presenceTtlMs', flag: '--presence-ttl', env: 'HERALD_PRESENCE_TTL', type: 'duration', default: 30_000, min: 1_500,
+    description: 'Redis engine: a node that stops refreshing its presence entries and its /v1/info entry (it died) '
+      + 'disappears from them within this; nodes refresh every third of it.',
+  },
+  {
     key: 'joinLeave', flag: '--join-leave', env: 'HERALD_JOIN_LEAVE', type: 'boolean', default: false,
     description: 'Publish a join/leave event whenever a connection subscribes to or leaves a topic, for herald.v1 '
       + 'clients that ask for them.',

@@ -5,16 +5,18 @@
  *
  * Join/leave on `P jl:<topic>`: the JoinLeaveEvent as JSON.
  *
- * Request on `P control`: `{"id","origin","kind":"command","command":{…}}` or
- * `{"id","origin","kind":"channels","pattern"?,"after"?,"limit"}`.
- * Answer on `P control:reply:<origin>`: `{"id","node","affected"}` or
- * `{"id","node","channels":[{"topic","subscribers"}…]}`.
+ * Request on `P control`: `{"id","origin","kind":"command","command":{…}}`,
+ * `{"id","origin","kind":"channels","pattern"?,"after"?,"limit"}` or
+ * `{"id","origin","kind":"info"}`.
+ * Answer on `P control:reply:<origin>`: `{"id","node","affected"}`,
+ * `{"id","node","channels":[{"topic","subscribers"}…]}` or `{"id","node","info":{…}}`.
  */
-import type { ChannelCount, ControlCommand, JoinLeaveEvent } from './control-plane.js';
+import type { ChannelCount, ControlCommand, JoinLeaveEvent, NodeInfo } from './control-plane.js';
 
 export type ControlRequest = { id: string; origin: string } & (
   | { kind: 'command'; command: ControlCommand }
   | { kind: 'channels'; pattern: string | undefined; after: string | undefined; limit: number }
+  | { kind: 'info' }
 );
 
 export interface ControlReply {
@@ -22,6 +24,7 @@ export interface ControlReply {
   node: string;
   affected?: number;
   channels?: ChannelCount[];
+  info?: NodeInfo;
 }
 
 function parseObject(json: string): Record<string, unknown> | undefined {
@@ -65,6 +68,7 @@ export function parseRequest(json: string): ControlRequest | undefined {
     if (!optionalString(pattern) || !optionalString(after) || !Number.isSafeInteger(limit) || (limit as number) < 1) return undefined;
     return { id, origin, kind: 'channels', pattern, after, limit: limit as number };
   }
+  if (value.kind === 'info') return { id, origin, kind: 'info' };
   return undefined;
 }
 
@@ -82,6 +86,12 @@ export function parseReply(json: string): ControlReply | undefined {
       channels.push({ topic, subscribers });
     }
     reply.channels = channels;
+  }
+  if (typeof value.info === 'object' && value.info !== null) {
+    const { id, address, connections, subscriptions, uptimeMs, version } = value.info as Record<string, unknown>;
+    if (typeof id !== 'string' || typeof address !== 'string' || typeof version !== 'string') return undefined;
+    if (typeof connections !== 'number' || typeof subscriptions !== 'number' || typeof uptimeMs !== 'number') return undefined;
+    reply.info = { id, address, connections, subscriptions, uptimeMs, version };
   }
   return reply;
 }

@@ -80,7 +80,7 @@ interface PendingRequest {
  * presence TTL, indexed by a sorted set scored by expiry; refreshed every
  * TTL/3 on an unref'd timer.
  *
- * **Commands and channels** are scatter-gather: the origin PUBLISHes a request
+ * **Commands, channels and info figures** are scatter-gather: the origin PUBLISHes a request
  * (id, origin, body) on `P control`; every other node applies it through its
  * handler and PUBLISHes its answer on `P control:reply:<origin>`; the origin
  * applies it locally. The origin is done when every live node of the registry
@@ -211,10 +211,15 @@ export class RedisControlPlane implements ControlPlane {
     } catch (error) {
       throw unavailable(error);
     }
-    // This node's own figures are read now rather than as of its last refresh.
-    const own = handler.localInfo();
-    const result = nodes.filter((node) => node.id !== this.nodeId);
-    result.push(own);
+    // Figures as of now: every live node is asked (this one locally); a node that does not answer in
+    // time keeps the figures of its last registry refresh (at most TTL/3 old).
+    const fresh = new Map<string, NodeInfo>();
+    if (this.subscriber.status === 'ready') {
+      for (const answer of await this.gather({ kind: 'info' })) if (answer.info !== undefined) fresh.set(answer.node, answer.info);
+    }
+    fresh.set(this.nodeId, handler.localInfo());
+    const result = nodes.filter((node) => node.id !== this.nodeId).map((node) => ({ ...(fresh.get(node.id) ?? node), id: node.id }));
+    result.push({ ...(fresh.get(this.nodeId) as NodeInfo), id: this.nodeId });
     return result.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
@@ -320,7 +325,9 @@ export class RedisControlPlane implements ControlPlane {
    * live node (registry) has answered, or as many as the PUBLISH reached, or
    * at the reply timeout. Rejects only if the request could not be sent.
    */
-  private gather(body: { kind: 'command'; command: ControlCommand } | { kind: 'channels'; pattern?: string; after?: string; limit: number }): Promise<ControlReply[]> {
+  private gather(
+    body: { kind: 'command'; command: ControlCommand } | { kind: 'channels'; pattern?: string; after?: string; limit: number } | { kind: 'info' },
+  ): Promise<ControlReply[]> {
     const id = `${this.nodeId}.${(this.requestCounter++).toString(36)}`;
     const message = JSON.stringify({ ...body, id, origin: this.nodeId });
     return new Promise((resolve, reject) => {
@@ -373,6 +380,7 @@ export class RedisControlPlane implements ControlPlane {
     if (handler === null || this.redis.status !== 'ready') return; // the origin leaves us out after its timeout
     const reply: ControlReply = { id: request.id, node: this.nodeId };
     if (request.kind === 'command') reply.affected = this.applyLocally(() => handler.apply(request.command), 0);
+    else if (request.kind === 'info') reply.info = { ...handler.localInfo(), id: this.nodeId };
     else reply.channels = this.applyLocally(() => handler.localChannels(request.pattern, request.after, request.limit), []);
     this.redis.publish(`${this.options.prefix}control:reply:${request.origin}`, JSON.stringify(reply)).catch(this.commandError);
   }
