@@ -34,7 +34,7 @@ export const LAYERS: Readonly<Record<string, Rule>> = {
   gateway: { imports: ['protocol', 'util'] },
   hub: { imports: ['protocol', 'streams'] },
   engine: { imports: ['streams'] },
-  control: { imports: ['streams', 'util', 'codes'] },
+  control: { imports: ['engine', 'streams', 'util', 'codes'] },
   session: { imports: ['gateway', 'hub', 'protocol', 'codes', 'streams', 'util', 'control'], types: ['auth'] },
   logging: { imports: ['codes'], types: ['gateway', 'protocol'] },
   'listen-error': { imports: ['config'] },
