@@ -17,6 +17,7 @@ import { stormScenario } from './net/s3-storm.js';
 import { topicsScenario } from './net/s4-topics.js';
 import { unicastScenario } from './net/s5-unicast.js';
 import { clusterScenario } from './net/s6-cluster.js';
+import { presenceScenario } from './net/s7-presence.js';
 import type { Scenario } from './lib/types.js';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -27,4 +28,5 @@ export const SCENARIOS: readonly Scenario[] = [
   topicsScenario,
   unicastScenario,
   clusterScenario,
+  presenceScenario,
 ];
