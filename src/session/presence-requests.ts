@@ -28,6 +28,13 @@ type Answer = (client: HubClient & { readonly conn: WebSocketConnection }, code:
  * `failed` (the session's 1011 path), never in an unhandled rejection.
  */
 export class PresenceRequests {
+  /**
+   * Connections with a lookup in flight: one at a time per connection, so a
+   * client flooding ops 7/8 cannot queue unbounded work (memory copies, JSON,
+   * Redis scripts); the next is answered 30008 until the first is answered.
+   */
+  private readonly pending = new WeakSet<HubClient>();
+
   constructor(
     private readonly presence: ClientPresence | undefined,
     private readonly allowed: boolean,
@@ -46,6 +53,10 @@ export class PresenceRequests {
     const name = topic as string;
     const subscribed = topicSetHas(client.publicTopics, name) || (client.uid !== null && topicSetHas(client.privateTopics, name));
     if (!subscribed) return this.answer(client, ReplyCode.Forbidden, 'presence is only given for a topic this connection is subscribed to', id);
+    if (this.pending.has(client)) {
+      return this.answer(client, ReplyCode.Forbidden, 'busy: one presence request at a time per connection; wait for its answer', id);
+    }
+    this.pending.add(client);
     let lookup: Promise<{ code: ReplyCode; detail: unknown }>;
     try {
       lookup =
@@ -56,6 +67,7 @@ export class PresenceRequests {
       lookup = Promise.reject(error);
     }
     lookup
+      .finally(() => this.pending.delete(client))
       .then(
         ({ code, detail }) => client.conn.isOpen && this.answer(client, code, detail, id),
         () => client.conn.isOpen && this.answer(client, ReplyCode.Forbidden, 'presence unavailable', id),

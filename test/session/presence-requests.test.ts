@@ -18,8 +18,11 @@ class FakePresence implements ClientPresence {
   readonly asked: string[] = [];
   entries: PresenceEntry[] = [ALICE];
   fail = false;
+  /** While set, lookups wait for it. */
+  gate: Promise<void> | undefined;
   async list(topic: string, limit: number): Promise<PresenceEntry[]> {
     this.asked.push(`list ${topic} ${limit}`);
+    await this.gate;
     if (this.fail) throw new Error('redis is down');
     // Extra fields an implementation might carry are not passed on to clients.
     return this.entries.slice(0, limit).map((e) => ({ ...e, internal: 'x' }));
@@ -46,6 +49,7 @@ describe('herald.v1 ops 7/8 with --client-presence', () => {
   after(() => h.stop());
   afterEach(async () => {
     presence.fail = false;
+    presence.gate = undefined;
     presence.entries = [ALICE];
     presence.asked.length = 0;
     await h.closeClients();
@@ -67,6 +71,25 @@ describe('herald.v1 ops 7/8 with --client-presence', () => {
       id: 9,
     });
     assert.deepEqual(presence.asked, [`list room ${CLIENT_PRESENCE_LIMIT + 1}`, 'stats room']);
+  });
+
+  it('one lookup at a time per connection: a second op 7 while the first is unanswered gets 30008 busy', async () => {
+    const c = await h.connect({ protocol: 'herald.v1' });
+    await ask(c, { code: 1, topic: 'room' });
+    let open!: () => void;
+    presence.gate = new Promise((resolve) => (open = resolve));
+    c.send({ code: 7, topic: 'room', id: 'first' });
+    const busy = await ask(c, { code: 7, topic: 'room', id: 'second' });
+    assert.equal(busy.code, 30008);
+    assert.equal(busy.id, 'second');
+    assert.match(String(busy.detail), /busy/);
+    open();
+    presence.gate = undefined;
+    const first = (await c.nextReply()) as unknown as Record<string, unknown>;
+    assert.deepEqual([first.code, first.id], [20007, 'first']);
+    const third = await ask(c, { code: 7, topic: 'room', id: 'third' });
+    assert.deepEqual([third.code, third.id], [20007, 'third']);
+    assert.equal(presence.asked.filter((a) => a.startsWith('list')).length, 2, 'the refused one asked nothing');
   });
 
   it('bounds the list and says when it was cut', async () => {
