@@ -12,6 +12,7 @@ import { runClusterPrimary } from './cluster/cluster-primary.js';
 import { runClusterWorker } from './cluster/cluster-worker.js';
 import { ConfigError, formatHelp, loadConfig, type LoadedConfig } from './config/index.js';
 import { createEngine } from './engine/create-engine.js';
+import { chooseTransport, TransportError, type TransportChoice } from './gateway/transport-choice.js';
 import { ListenError } from './listen-error.js';
 import { createLogDestination, defaultLogFormat } from './logging/log-destination.js';
 import { HeraldNode } from './node.js';
@@ -87,7 +88,18 @@ async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> 
       }
     });
   }
-  const node = new HeraldNode({ ...config, verifier, logger, tls, engine: createEngine(config, logger) });
+  let transport: TransportChoice;
+  try {
+    // TLS connections run on tls sockets whatever the mode (config rules refuse `raw` with TLS).
+    transport = tls !== undefined ? { transport: 'net' } : await chooseTransport(config.transport);
+  } catch (error) {
+    return startFailed(error, logger);
+  }
+  if (transport.fallbackReason !== undefined) {
+    logger.warn({ reason: transport.fallbackReason }, 'raw TCP handles failed their self-check; serving on net');
+  }
+  const engine = createEngine(config, logger);
+  const node = new HeraldNode({ ...config, transport: transport.transport, verifier, logger, tls, engine });
   let addresses;
   try {
     addresses = await node.start();
@@ -103,6 +115,7 @@ async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> 
       api: addresses.api && `${tls ? 'https' : 'http'}://${addresses.api.address}:${addresses.api.port}`,
       grpcTls: tls !== undefined,
       grpc: `${config.grpcHost}:${addresses.grpcPort}`,
+      transport: node.ws.transport,
       engine: config.engine,
       login: loginMode(config),
       pushAuth: config.pushTokens?.length ? 'bearer' : 'open',
@@ -134,6 +147,7 @@ async function runPrimary(config: LoadedConfig, logger: Logger): Promise<number>
       api: `http://${api.address}:${api.port}`,
       grpc: `${config.grpcHost}:${grpcPort}`,
       workers: config.workers,
+      transport: primary.transport,
       engine: config.engine === 'memory' ? 'memory (forwarded to workers)' : config.engine,
       login: loginMode(config),
       pushAuth: config.pushTokens?.length ? 'bearer' : 'open',
@@ -146,7 +160,7 @@ async function runPrimary(config: LoadedConfig, logger: Logger): Promise<number>
 
 /** A port in use (or any bind failure) is a mistake to correct, not a crash: one line saying what to change. */
 function startFailed(error: unknown, logger: Logger): number {
-  if (error instanceof ListenError) process.stderr.write(`herald: ${error.message}\n`);
+  if (error instanceof ListenError || error instanceof TransportError) process.stderr.write(`herald: ${error.message}\n`);
   else logger.fatal({ err: error }, 'could not start');
   return 1;
 }

@@ -20,8 +20,9 @@ import { forgetFrameMemo } from './frame-run.js';
 import { checkOpenConnection, messageStarted, type LivenessPolicy } from './liveness.js';
 import { NetSocketConnection } from './net-socket-connection.js';
 import { PartialHead } from './partial-head.js';
-import { listenOnRawHandle, listenRawTcp, rawTcpAvailable, type RawTcpListener, type TcpHandle } from './raw-tcp.js';
+import { listenOnRawHandle, listenRawTcp, type RawTcpListener, type TcpHandle } from './raw-tcp.js';
 import { RawTcpConnection } from './raw-tcp-connection.js';
+import { chooseTransport, type TransportMode } from './transport-choice.js';
 import { TimingWheel } from '../util/timing-wheel.js';
 
 /**
@@ -112,10 +113,15 @@ export interface WebSocketServerOptions {
   /**
    * How `listen` accepts connections: 'raw' serves them straight on libuv TCP
    * handles (about a kilobyte less per connection and faster accepts than
-   * `net.Socket`), 'net' through `net.Server`. Default 'raw' when this Node
-   * exposes the handles, else 'net'. Attach mode always uses the http server's sockets.
+   * `net.Socket`), 'net' through `net.Server`. Both run a loopback self-check
+   * of the raw handles first (once per process, transport-choice.ts): 'auto'
+   * (default) falls back to 'net' when it fails (`transportFallbackReason`
+   * says why), 'raw' rejects with a TransportError. Attach mode and TLS always
+   * use `net`/`tls` sockets.
    */
-  transport?: 'raw' | 'net';
+  transport?: TransportMode;
+  /** @internal replaces the raw-handle self-check (tests inject a failing one). */
+  rawTcpCheck?: () => Promise<string | undefined>;
   /**
    * Serve wss:// with this certificate and key (PEM). TLS connections run on
    * `tls.TLSSocket`s (the 'net' transport): each costs the TLS state on top.
@@ -172,6 +178,8 @@ export class WebSocketServer implements ConnectionOwner {
   private netServer: NetServer | TlsServer | null = null;
   private rawListener: RawTcpListener | null = null;
   private closing = false;
+  /** Why 'auto' serves on `net`: the raw-handle self-check's failure; undefined otherwise. */
+  transportFallbackReason: string | undefined;
 
   constructor(options: WebSocketServerOptions) {
     this.options = options;
@@ -204,8 +212,13 @@ export class WebSocketServer implements ConnectionOwner {
     return this.openCount;
   }
 
+  /** The transport connections are served on: known once listening ('net' for TLS and attach mode). */
+  get transport(): 'raw' | 'net' {
+    return this.rawListener !== null ? 'raw' : 'net';
+  }
+
   /** Listen on `port` (0 for any) and `host`; resolves with the bound address. */
-  listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
+  async listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
     if (this.netServer !== null || this.rawListener !== null) throw new Error('already listening');
     const backlog = this.options.backlog ?? 511;
     const tlsOptions = this.options.tls;
@@ -223,14 +236,12 @@ export class WebSocketServer implements ConnectionOwner {
       this.netServer = server;
       return listenNet(server, port, host, backlog);
     }
-    if ((this.options.transport ?? (rawTcpAvailable ? 'raw' : 'net')) === 'raw') {
-      try {
-        const listener = listenRawTcp(host, port, backlog, (handle) => this.acceptRaw(handle));
-        this.rawListener = listener;
-        return Promise.resolve({ address: listener.address, port: listener.port, family: listener.family });
-      } catch (error) {
-        return Promise.reject(error);
-      }
+    const choice = await chooseTransport(this.options.transport ?? 'auto', this.options.rawTcpCheck);
+    this.transportFallbackReason = choice.fallbackReason;
+    if (choice.transport === 'raw') {
+      const listener = listenRawTcp(host, port, backlog, (handle) => this.acceptRaw(handle));
+      this.rawListener = listener;
+      return { address: listener.address, port: listener.port, family: listener.family };
     }
     const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     this.netServer = server;
