@@ -13,7 +13,6 @@ export {
 export {
   PERMESSAGE_DEFLATE,
   negotiatePerMessageDeflate,
-  parseExtensionHeader,
   compressMessage,
   encodeCompressedFrame,
   encodeMessageFrame,
@@ -24,9 +23,8 @@ export {
   InflateErrorCode,
   type PerMessageDeflateOptions,
   type DeflateParams,
-  type ExtensionOffer,
-  type ExtensionParam,
 } from './permessage-deflate.js';
+export { parseExtensionHeader, formatExtension, type ExtensionOffer, type ExtensionParam } from './extension-header.js';
 export { applyMask } from './mask.js';
 export { Utf8Validator } from './utf8-validator.js';
 export {

@@ -7,6 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import { constants as zlibConstants, deflateRawSync, inflateRawSync, type ZlibOptions } from 'node:zlib';
 import { CloseCode, OpCode } from './constants.js';
+import { formatExtension, parseExtensionHeader, type ExtensionParam } from './extension-header.js';
 import { encodeFrame } from './frame-encoder.js';
 
 /** The extension token (RFC 7692 §5). */
@@ -186,9 +187,6 @@ function checkInteger(name: string, value: number, min: number, max: number): vo
   }
 }
 
-/** One extension parameter: `true` when it has no value, else its (unquoted) value. */
-export type ExtensionParam = readonly [name: string, value: string | true];
-
 /** The parameters of one offer, validated per RFC 7692 §7; undefined declines it. */
 interface DeflateOffer {
   serverNoContextTakeover: boolean;
@@ -246,17 +244,17 @@ function acceptOffer(
   const offer = readOffer(params);
   if (offer === undefined) return undefined;
   // §7.1.1.1: the server MAY include server_no_context_takeover even if not offered.
-  let response = `${PERMESSAGE_DEFLATE}; server_no_context_takeover`;
+  const response: ExtensionParam[] = [['server_no_context_takeover', true]];
   // §7.1.1.2: "A server MAY include the client_no_context_takeover extension
   // parameter in an extension negotiation response" — offered or not.
   const clientNoContextTakeover = !settings.allowClientContextTakeover || offer.clientNoContextTakeover;
-  if (clientNoContextTakeover) response += '; client_no_context_takeover';
+  if (clientNoContextTakeover) response.push(['client_no_context_takeover', true]);
 
   // §7.1.2.1: an offered server_max_window_bits is accepted by answering it with
   // the same or a smaller value; the server MAY also send it unasked.
   const serverMaxWindowBits = Math.min(offer.serverMaxWindowBits ?? 15, settings.serverMaxWindowBits);
   if (offer.serverMaxWindowBits !== undefined || serverMaxWindowBits < 15) {
-    response += `; server_max_window_bits=${serverMaxWindowBits}`;
+    response.push(['server_max_window_bits', String(serverMaxWindowBits)]);
   }
 
   // §7.1.2.2: client_max_window_bits MUST NOT be sent unless offered; when
@@ -267,7 +265,7 @@ function acceptOffer(
   if (offer.clientMaxWindowBits !== undefined && !clientNoContextTakeover) {
     const offered = offer.clientMaxWindowBits === true ? 15 : offer.clientMaxWindowBits;
     clientMaxWindowBits = Math.min(offered, settings.clientMaxWindowBits);
-    if (clientMaxWindowBits < 15) response += `; client_max_window_bits=${clientMaxWindowBits}`;
+    if (clientMaxWindowBits < 15) response.push(['client_max_window_bits', String(clientMaxWindowBits)]);
   }
 
   const agreed: DeflateParams = Object.freeze({
@@ -279,111 +277,7 @@ function acceptOffer(
     level: settings.level,
     memLevel: settings.memLevel,
   });
-  return { response, params: agreed };
-}
-
-// ── Sec-WebSocket-Extensions parsing (RFC 6455 §9.1) ────────────────────────
-
-/** One extension of a `Sec-WebSocket-Extensions` header: its lower-cased name and parameters in order. */
-export interface ExtensionOffer {
-  name: string;
-  params: ExtensionParam[];
-}
-
-// RFC 9110 §5.6.2 tchar.
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
-
-/**
- * Parse `extension-list = 1#extension`, `extension = token *( ";" param )`,
- * `param = token [ "=" (token | quoted-string) ]`, with optional whitespace
- * around separators and empty list elements ignored (RFC 9110 §5.6.1).
- * Undefined on a syntax error: a list that cannot be tokenised cannot be
- * split into offers safely, so no offer is accepted from it.
- */
-export function parseExtensionHeader(header: string): ExtensionOffer[] | undefined {
-  const out: ExtensionOffer[] = [];
-  let i = 0;
-  for (;;) {
-    i = skipOws(header, i);
-    if (i === header.length) return out;
-    if (header[i] === ',') {
-      i++;
-      continue;
-    }
-    const nameEnd = scanToken(header, i);
-    if (nameEnd === i) return undefined;
-    const extension: ExtensionOffer = { name: header.slice(i, nameEnd).toLowerCase(), params: [] };
-    out.push(extension);
-    i = parseParams(header, skipOws(header, nameEnd), extension.params);
-    if (i < 0) return undefined;
-    if (i < header.length && header[i++] !== ',') return undefined;
-  }
-}
-
-/** Parse `*( OWS ";" OWS param )` from `i` into `params`; the index after them, or -1. */
-function parseParams(header: string, i: number, params: ExtensionParam[]): number {
-  while (i < header.length && header[i] === ';') {
-    i = skipOws(header, i + 1);
-    const nameEnd = scanToken(header, i);
-    if (nameEnd === i) return -1;
-    const name = header.slice(i, nameEnd).toLowerCase();
-    i = skipOws(header, nameEnd);
-    if (header[i] !== '=') {
-      params.push([name, true]);
-      continue;
-    }
-    i = skipOws(header, i + 1);
-    let value: string;
-    if (header[i] === '"') {
-      const quoted = scanQuoted(header, i);
-      if (quoted === undefined) return -1;
-      value = quoted.value;
-      i = quoted.end;
-    } else {
-      const valueEnd = scanToken(header, i);
-      if (valueEnd === i) return -1;
-      value = header.slice(i, valueEnd);
-      i = valueEnd;
-    }
-    params.push([name, value]);
-    i = skipOws(header, i);
-  }
-  return i;
-}
-
-function skipOws(s: string, i: number): number {
-  while (i < s.length && (s[i] === ' ' || s[i] === '\t')) i++;
-  return i;
-}
-
-function scanToken(s: string, i: number): number {
-  while (i < s.length) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || TCHAR[c] === 0) break;
-    i++;
-  }
-  return i;
-}
-
-/**
- * RFC 9110 §5.6.4 quoted-string starting at `s[start] === '"'`: the unescaped
- * value and the index after the closing quote, or undefined if unterminated
- * or holding a control character.
- */
-function scanQuoted(s: string, start: number): { value: string; end: number } | undefined {
-  let value = '';
-  for (let i = start + 1; i < s.length; i++) {
-    let c = s.charCodeAt(i);
-    if (c === 0x22) return { value, end: i + 1 };
-    if (c === 0x5c) {
-      if (++i === s.length) return undefined;
-      c = s.charCodeAt(i);
-    }
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return undefined;
-    value += s[i];
-  }
-  return undefined;
+  return { response: formatExtension({ name: PERMESSAGE_DEFLATE, params: response }), params: agreed };
 }
 
 // ── compression (server → client) ───────────────────────────────────────────

@@ -21,11 +21,11 @@ import {
   encodeMessageFrame,
   inflateMessage,
   negotiatePerMessageDeflate,
-  parseExtensionHeader,
   validateInflatedText,
   type DeflateParams,
   type PerMessageDeflateOptions,
 } from '../../src/protocol/permessage-deflate.js';
+import { parseExtensionHeader } from '../../src/protocol/extension-header.js';
 import { buildUpgradeResponse, findHeadEnd, parseRequestHead, validateUpgrade } from '../../src/protocol/upgrade-request.js';
 import { prng, randomBytes } from './harness.js';
 

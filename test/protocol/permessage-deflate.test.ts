@@ -11,7 +11,6 @@ import {
   encodeMessageFrame,
   inflateMessage,
   negotiatePerMessageDeflate,
-  parseExtensionHeader,
   validateInflatedText,
   type DeflateParams,
   type PerMessageDeflateOptions,
@@ -262,23 +261,6 @@ describe('negotiatePerMessageDeflate', () => {
     ] as PerMessageDeflateOptions[]) {
       assert.throws(() => negotiatePerMessageDeflate('permessage-deflate', { enabled: true, ...bad }), RangeError, JSON.stringify(bad));
       assert.throws(() => negotiatePerMessageDeflate('permessage-deflate', bad), RangeError, JSON.stringify(bad));
-    }
-  });
-});
-
-describe('parseExtensionHeader', () => {
-  it('splits extensions and parameters, lower-casing names and keeping values as sent', () => {
-    assert.deepEqual(parseExtensionHeader('Foo; A=1; b="X\\"y", bar ,baz;c'), [
-      { name: 'foo', params: [['a', '1'], ['b', 'X"y']] },
-      { name: 'bar', params: [] },
-      { name: 'baz', params: [['c', true]] },
-    ]);
-  });
-
-  it('returns an empty list for a header of only separators and undefined on a syntax error', () => {
-    assert.deepEqual(parseExtensionHeader(' , '), []);
-    for (const bad of ['a b', 'a;', 'a;=1', 'a; b=', 'a; b="', 'a; b="x\\', 'a=1', 'a, @', 'é']) {
-      assert.equal(parseExtensionHeader(bad), undefined, bad);
     }
   });
 });
