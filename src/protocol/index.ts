@@ -19,8 +19,6 @@ export {
   inflateMessage,
   validateInflatedText,
   InflateContext,
-  InflateError,
-  InflateErrorCode,
   type PerMessageDeflateOptions,
   type DeflateParams,
 } from './permessage-deflate.js';

@@ -7,6 +7,7 @@
 import { isUtf8 } from 'node:buffer';
 import { constants as zlibConstants, deflateRawSync, inflateRawSync, type ZlibOptions } from 'node:zlib';
 import { CloseCode, OpCode } from './constants.js';
+import { ProtocolError, ProtocolErrorCode } from './errors.js';
 import { formatExtension, parseExtensionHeader, type ExtensionParam } from './extension-header.js';
 import { encodeFrame } from './frame-encoder.js';
 
@@ -90,34 +91,6 @@ export interface DeflateParams {
   readonly threshold: number;
   readonly level: number;
   readonly memLevel: number;
-}
-
-/** Machine-readable reasons a compressed client message was refused. */
-export const InflateErrorCode = {
-  /** zlib rejected the data (RFC 7692 §7.2.2 cannot be followed): 1007. */
-  InvalidCompressedData: 'WS_ERR_INVALID_COMPRESSED_DATA',
-  /** The inflated message would exceed the limit: 1009. */
-  MessageTooBig: 'WS_ERR_MESSAGE_TOO_BIG',
-  /** An inflated text message is not valid UTF-8 (RFC 6455 §8.1): 1007. */
-  InvalidUtf8: 'WS_ERR_INVALID_UTF8',
-} as const;
-export type InflateErrorCode = (typeof InflateErrorCode)[keyof typeof InflateErrorCode];
-
-/**
- * A compressed message the peer sent that cannot be accepted. Like
- * `ProtocolError` it carries the close code to fail the connection with; it
- * is returned, never thrown.
- */
-export class InflateError extends Error {
-  override readonly name = 'InflateError';
-  constructor(
-    readonly code: InflateErrorCode,
-    readonly closeCode: CloseCode,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
 }
 
 /** The empty stored block's tail a sync flush ends with (RFC 7692 §7.2.1, §7.2.2). */
@@ -403,10 +376,10 @@ export class InflateContext {
  *
  * `context`: the connection's {@link InflateContext} when its params say
  * `clientNoContextTakeover: false`; omit it otherwise (stateless).
- * Returns the inflated bytes, or an {@link InflateError}: 1009 over `maxSize`,
+ * Returns the inflated bytes, or a {@link ProtocolError}: 1009 over `maxSize`,
  * 1007 for data zlib rejects. Text still needs {@link validateInflatedText}.
  */
-export function inflateMessage(compressed: Buffer, maxSize: number, context?: InflateContext): Buffer | InflateError {
+export function inflateMessage(compressed: Buffer, maxSize: number, context?: InflateContext): Buffer | ProtocolError {
   if (!(maxSize >= 0)) throw new RangeError('maxSize must be >= 0');
   const options: ZlibOptions = {
     finishFlush: zlibConstants.Z_SYNC_FLUSH,
@@ -420,8 +393,8 @@ export function inflateMessage(compressed: Buffer, maxSize: number, context?: In
     output = inflateRawSync(Buffer.concat([compressed, SYNC_TAIL]), options);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return tooBig(maxSize, error);
-    return new InflateError(
-      InflateErrorCode.InvalidCompressedData,
+    return new ProtocolError(
+      ProtocolErrorCode.InvalidCompressedData,
       CloseCode.InvalidFramePayloadData,
       'compressed message could not be inflated',
       { cause: error },
@@ -432,9 +405,9 @@ export function inflateMessage(compressed: Buffer, maxSize: number, context?: In
   return output;
 }
 
-function tooBig(maxSize: number, cause?: unknown): InflateError {
-  return new InflateError(
-    InflateErrorCode.MessageTooBig,
+function tooBig(maxSize: number, cause?: unknown): ProtocolError {
+  return new ProtocolError(
+    ProtocolErrorCode.MessageTooBig,
     CloseCode.MessageTooBig,
     `inflated message exceeds ${maxSize} bytes`,
     cause === undefined ? undefined : { cause },
@@ -446,7 +419,7 @@ function tooBig(maxSize: number, cause?: unknown): InflateError {
  * not check: undefined when `data` (the inflated bytes) is valid UTF-8, else
  * the error to close with (1007).
  */
-export function validateInflatedText(data: Buffer): InflateError | undefined {
+export function validateInflatedText(data: Buffer): ProtocolError | undefined {
   if (isUtf8(data)) return undefined;
-  return new InflateError(InflateErrorCode.InvalidUtf8, CloseCode.InvalidFramePayloadData, 'text message is not valid UTF-8');
+  return new ProtocolError(ProtocolErrorCode.InvalidUtf8, CloseCode.InvalidFramePayloadData, 'text message is not valid UTF-8');
 }
