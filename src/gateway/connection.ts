@@ -120,7 +120,7 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   pendingBacklog = 0;
   /**
    * @internal when this connection was last flushed, in ms modulo 2^30 (see
-   * WebSocketServer's merge window), or NEVER_FLUSHED, or HANDSHAKE_FLUSH.
+   * FlushScheduler's merge window), or NEVER_FLUSHED, or HANDSHAKE_FLUSH.
    */
   lastFlushMs = NEVER_FLUSHED;
   /**
