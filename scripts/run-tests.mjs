@@ -10,6 +10,11 @@
 //
 // `--unit` runs only the unit group (`npm run test:unit`). Other arguments are
 // substrings that filter the file list, e.g. `npm test -- frame-parser`.
+//
+// Transports: the integration files of the gateway, e2e, limits and client
+// suites then run a second time with HERALD_TEST_TRANSPORT=net (the first run
+// serves on raw TCP handles, see test/helpers/server.ts) — always in a full
+// run, and with filters only when `--transport-net` is given.
 // The run fails if a test changed a tracked file (tests write to temp dirs).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -35,7 +40,8 @@ function isUnit(file) {
 
 const args = process.argv.slice(2);
 const unitOnly = args.includes('--unit');
-const filters = args.filter((a) => a !== '--unit');
+const filters = args.filter((a) => a !== '--unit' && a !== '--transport-net');
+const netPass = !unitOnly && (filters.length === 0 || args.includes('--transport-net'));
 const files = collect('dist/test', [])
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
   .sort();
@@ -45,6 +51,9 @@ if (files.length === 0) {
 }
 const unit = files.filter(isUnit);
 const integration = unitOnly ? [] : files.filter((f) => !isUnit(f));
+/** Suites that serve connections through the test helpers, so run again on the other transport. */
+const BOTH_TRANSPORTS = /^dist\/test\/(?:gateway|e2e|limits|client)\//;
+const onNet = netPass ? integration.filter((f) => BOTH_TRANSPORTS.test(f.split('\\').join('/'))) : [];
 
 /** Tracked files that differ from HEAD (null outside a git checkout). */
 function changedTrackedFiles() {
@@ -52,9 +61,9 @@ function changedTrackedFiles() {
   return git.status === 0 ? new Set(git.stdout.split('\n').filter(Boolean)) : null;
 }
 
-function runGroup(group, concurrency) {
+function runGroup(group, concurrency, env = process.env) {
   if (group.length === 0) return 0;
-  const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...group], { stdio: 'inherit' });
+  const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...group], { stdio: 'inherit', env });
   return result.status ?? 1;
 }
 
@@ -62,13 +71,20 @@ const before = changedTrackedFiles();
 const started = Date.now();
 const unitStatus = runGroup(unit, Math.max(1, availableParallelism()));
 const unitSeconds = ((Date.now() - started) / 1000).toFixed(1);
+const firstTransport = process.env.HERALD_TEST_TRANSPORT || 'raw';
 const integrationStatus = runGroup(integration, 1);
+if (onNet.length > 0) console.error(`again on the net transport (HERALD_TEST_TRANSPORT=net): ${onNet.length} files`);
+const netStatus = runGroup(onNet, 1, { ...process.env, HERALD_TEST_TRANSPORT: 'net' });
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
+const verdict = (status) => (status === 0 ? 'passed' : 'FAILED');
 console.error(
   `test files: ${unit.length} unit (parallel, ${unitSeconds} s)` +
-    (unitOnly ? '' : `, ${integration.length} integration (serial); ${seconds} s in all`) +
-    `; unit ${unitStatus === 0 ? 'passed' : 'FAILED'}` +
-    (unitOnly ? '' : `, integration ${integrationStatus === 0 ? 'passed' : 'FAILED'}`),
+    (unitOnly ? '' : `, ${integration.length} integration (serial, ${firstTransport} transport)`) +
+    (netPass ? `, ${onNet.length} of them again on net` : unitOnly ? '' : ' (no net pass: filtered; add --transport-net)') +
+    (unitOnly ? '' : `; ${seconds} s in all`) +
+    `; unit ${verdict(unitStatus)}` +
+    (unitOnly ? '' : `, integration ${verdict(integrationStatus)}`) +
+    (netPass ? `, net pass ${verdict(netStatus)}` : ''),
 );
 // Tests never write tracked files: a run that changed one fails, naming it.
 const after = changedTrackedFiles();
@@ -77,4 +93,4 @@ if (written.length > 0) {
   console.error(`tests changed tracked files (write to a temporary directory instead): ${written.join(', ')}`);
   process.exit(1);
 }
-process.exit(unitStatus !== 0 ? unitStatus : integrationStatus);
+process.exit([unitStatus, integrationStatus, netStatus].find((status) => status !== 0) ?? 0);

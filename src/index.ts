@@ -5,6 +5,7 @@
 export * from './protocol/index.js';
 export { WebSocketServer, type WebSocketServerOptions, type ConnectionHandler } from './gateway/websocket-server.js';
 export { WebSocketConnection, ConnectionState, type SendResult } from './gateway/connection.js';
+export { TransportError, chooseTransport, type TransportMode, type TransportChoice } from './gateway/transport-choice.js';
 export { HeraldNode, HERALD_V1, type HeraldNodeOptions } from './node.js';
 export { MemoryEngine } from './engine/memory-engine.js';
 export { RedisEngine, type RedisEngineOptions, type RedisEngineEvents, type RedisConnectionRole } from './engine/redis-engine.js';

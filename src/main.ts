@@ -13,6 +13,7 @@ import { runClusterWorker } from './cluster/cluster-worker.js';
 import { ConfigError, formatHelp, loadConfig, type LoadedConfig } from './config/index.js';
 import { createControlPlane } from './control/create-control-plane.js';
 import { createEngine } from './engine/create-engine.js';
+import { chooseTransport, TransportError, type TransportChoice } from './gateway/transport-choice.js';
 import { ListenError } from './listen-error.js';
 import { createLogDestination, defaultLogFormat } from './logging/log-destination.js';
 import { HeraldNode } from './node.js';
@@ -88,12 +89,24 @@ async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> 
       }
     });
   }
+  let transport: TransportChoice;
+  try {
+    // TLS connections run on tls sockets whatever the mode (config rules refuse `raw` with TLS).
+    transport = tls !== undefined ? { transport: 'net' } : await chooseTransport(config.transport);
+  } catch (error) {
+    return startFailed(error, logger);
+  }
+  if (transport.fallbackReason !== undefined) {
+    logger.warn({ reason: transport.fallbackReason }, 'raw TCP handles failed their self-check; serving on net');
+  }
+  const engine = createEngine(config, logger);
   const node = new HeraldNode({
     ...config,
+    transport: transport.transport,
     verifier,
     logger,
     tls,
-    engine: createEngine(config, logger),
+    engine,
     controlPlane: createControlPlane(config, logger),
   });
   let addresses;
@@ -111,6 +124,7 @@ async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> 
       api: addresses.api && `${tls ? 'https' : 'http'}://${addresses.api.address}:${addresses.api.port}`,
       grpcTls: tls !== undefined,
       grpc: `${config.grpcHost}:${addresses.grpcPort}`,
+      transport: node.ws.transport,
       engine: config.engine,
       login: loginMode(config),
       pushAuth: config.pushTokens?.length ? 'bearer' : 'open',
@@ -142,6 +156,7 @@ async function runPrimary(config: LoadedConfig, logger: Logger): Promise<number>
       api: `http://${api.address}:${api.port}`,
       grpc: `${config.grpcHost}:${grpcPort}`,
       workers: config.workers,
+      transport: primary.transport,
       engine: config.engine === 'memory' ? 'memory (forwarded to workers)' : config.engine,
       login: loginMode(config),
       pushAuth: config.pushTokens?.length ? 'bearer' : 'open',
@@ -154,7 +169,7 @@ async function runPrimary(config: LoadedConfig, logger: Logger): Promise<number>
 
 /** A port in use (or any bind failure) is a mistake to correct, not a crash: one line saying what to change. */
 function startFailed(error: unknown, logger: Logger): number {
-  if (error instanceof ListenError) process.stderr.write(`herald: ${error.message}\n`);
+  if (error instanceof ListenError || error instanceof TransportError) process.stderr.write(`herald: ${error.message}\n`);
   else logger.fatal({ err: error }, 'could not start');
   return 1;
 }

@@ -15,6 +15,7 @@ import { MemoryEngine } from './engine/memory-engine.js';
 import { OrderedDelivery } from './engine/ordered-delivery.js';
 import type { WebSocketConnection } from './gateway/connection.js';
 import type { TcpHandle } from './gateway/raw-tcp.js';
+import type { TransportMode } from './gateway/transport-choice.js';
 import type { TlsCertificates } from './tls/tls-certificates.js';
 import { WebSocketServer } from './gateway/websocket-server.js';
 import { Hub } from './hub/hub.js';
@@ -82,6 +83,8 @@ export interface HeraldNodeOptions {
   /** Time an HTTP push request has for its headers, and then for its body; default 5 s. */
   pushRequestTimeoutMs?: number;
   shutdownTimeoutMs?: number;
+  /** `auto` (default), `raw` or `net`: see WebSocketServerOptions.transport. */
+  transport?: TransportMode;
   /**
    * Listen for WebSocket clients on this bound TCP handle instead of
    * `wsHost:wsPort` (cluster workers share the primary's handle).
@@ -270,6 +273,7 @@ export class HeraldNode {
       idleCloseCode: HeraldCloseCode.HeartbeatTimeout,
       maxBufferedBytes: options.maxBufferedBytes,
       mergeWindowMs: options.mergeWindowMs,
+      transport: options.transport,
       limits: {
         maxConnections: options.maxConnections,
         maxConnectionsPerIp: options.maxConnectionsPerIp,

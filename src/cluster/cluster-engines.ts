@@ -6,7 +6,8 @@ export type WirePublication = [uid: string, topic: string, data: Uint8Array];
 
 /** Messages from the primary to a worker. */
 export type PrimaryMessage =
-  | { t: 'listen' }
+  /** `raw`: listen on the bound TCP handle sent along; `net`: listen on the port through node:cluster. */
+  | { t: 'listen'; transport: 'raw' | 'net' }
   | { t: 'pub'; items: WirePublication[] }
   | { t: 'metrics'; id: number }
   | { t: 'drain' };

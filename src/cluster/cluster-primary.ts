@@ -5,6 +5,7 @@ import { HeraldMetrics } from '../api/metrics.js';
 import { PushApis, type PushApiAddresses } from '../api/push-apis.js';
 import type { HeraldConfig } from '../config/index.js';
 import { bindRawTcp, type TcpHandle } from '../gateway/raw-tcp.js';
+import { chooseTransport } from '../gateway/transport-choice.js';
 import { consolePages, consoleWsAddress } from '../console/console-routes.js';
 import { createEngine } from '../engine/create-engine.js';
 import { listening } from '../listen-error.js';
@@ -15,20 +16,33 @@ type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 /** A running cluster primary. */
 export interface ClusterPrimary {
   addresses: PushApiAddresses & { wsPort: number };
+  /** The transport the workers serve connections on (see --transport). */
+  transport: 'raw' | 'net';
   /** Drain every worker (clients get 1001), then stop the push APIs. */
   stop(): Promise<void>;
 }
 
 /**
- * Run the primary of `--workers N`: bind the WebSocket port once and share the
- * bound handle with N `node:cluster` workers, each of which listens on it
- * (the kernel gives every new connection to one of them; the primary never
- * accepts). The primary serves the push APIs and forwards each publication to
- * every worker once. A worker that dies is replaced, on the same shared port.
+ * Run the primary of `--workers N`. With the raw transport it binds the
+ * WebSocket port once and shares the bound handle with N `node:cluster`
+ * workers, each of which listens on it (the kernel gives every new connection
+ * to one of them; the primary never accepts). With `net` (asked for, or `auto`
+ * after a failed self-check of the raw handles) each worker listens on the
+ * port through `net.Server`, which node:cluster shares (on Linux the primary
+ * accepts and hands connections round-robin to the workers). The primary
+ * serves the push APIs and forwards each publication to every worker once. A
+ * worker that dies is replaced, on the same shared port.
  */
 export async function runClusterPrimary(config: HeraldConfig, logger: Logger): Promise<ClusterPrimary> {
   cluster.setupPrimary({ serialization: 'advanced' });
-  const handle = await listening('ws', config.wsHost, config.wsPort, () => bindRawTcp(config.wsHost, config.wsPort));
+  const { transport, fallbackReason } = await chooseTransport(config.transport);
+  if (fallbackReason !== undefined) {
+    logger.warn({ reason: fallbackReason }, 'raw TCP handles failed their self-check; workers serve on net');
+  }
+  const handle =
+    transport === 'raw'
+      ? await listening('ws', config.wsHost, config.wsPort, () => bindRawTcp(config.wsHost, config.wsPort))
+      : undefined;
   // Memory mode: the primary forwards every push to every worker. Redis mode: the primary publishes to
   // Redis like any node, and each worker subscribes to what its own clients need.
   const forwarder = config.engine === 'memory' ? new ClusterPrimaryEngine() : undefined;
@@ -60,7 +74,7 @@ export async function runClusterPrimary(config: HeraldConfig, logger: Logger): P
       workers.add(worker);
       worker.on('message', (message: WorkerMessage) => {
         if (message.t === 'hello') {
-          send(worker, { t: 'listen' }, handle);
+          send(worker, { t: 'listen', transport }, handle);
         } else if (message.t === 'ready') {
           wsPort = message.port;
           forwarder?.addWorker(worker);
@@ -91,11 +105,12 @@ export async function runClusterPrimary(config: HeraldConfig, logger: Logger): P
   } catch (error) {
     draining = true;
     for (const worker of workers) worker.kill();
-    handle.close(() => {});
+    handle?.close(() => {});
     throw error;
   }
   return {
     addresses: { ...addresses, wsPort },
+    transport,
     async stop() {
       draining = true;
       const exits = [...workers].map((worker) => new Promise<void>((resolve) => worker.once('exit', () => resolve())));
@@ -107,7 +122,7 @@ export async function runClusterPrimary(config: HeraldConfig, logger: Logger): P
       clearTimeout(timer);
       await apis.close(500);
       await engine.close();
-      handle.close(() => {});
+      handle?.close(() => {});
     },
   };
 }

@@ -8,7 +8,8 @@ import { ClusterWorkerEngine, type PrimaryMessage, type WorkerMessage } from './
 
 /**
  * Run one worker of `--workers N`: a gateway node (WebSocket clients, hub,
- * heartbeats, logins) on the primary's shared listening handle, fed by the
+ * heartbeats, logins) on the primary's shared listening handle (raw) or on the
+ * port node:cluster shares (net), fed by the
  * primary with every publication. Resolves when the primary asks it to drain
  * and it has.
  */
@@ -25,7 +26,8 @@ export function runClusterWorker(config: HeraldConfig, verifier: LoginVerifier |
         case 'pub':
           return forwarded?.deliver(message.items);
         case 'listen':
-          node = new HeraldNode({ ...config, verifier, logger, engine, wsHandle: handle, pushApi: false });
+          // Without a handle (net transport) the node listens on wsHost:wsPort, which node:cluster shares.
+          node = new HeraldNode({ ...config, transport: message.transport, verifier, logger, engine, wsHandle: handle, pushApi: false });
           node.start().then(
             ({ ws }) => reply({ t: 'ready', port: ws.port }),
             (error: unknown) => reply({ t: 'failed', message: (error as Error).message }),

@@ -123,6 +123,14 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
     },
   },
   {
+    keys: ['tlsCertFile', 'transport'],
+    check(config, context) {
+      if (config.tlsCertFile === undefined || config.transport !== 'raw') return undefined;
+      return `${listOrigins(context, ['tlsCertFile', 'transport'])}: TLS connections run on tls sockets, not raw TCP `
+        + 'handles; use --transport auto or net with TLS';
+    },
+  },
+  {
     // An open push API lets anyone who reaches it push to every client: only on loopback, unless asked for.
     keys: ['apiHost', 'grpcHost', 'pushTokens', 'insecurePushApi'],
     check(config, context) {

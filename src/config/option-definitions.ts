@@ -133,6 +133,14 @@ export const OPTION_DEFINITIONS = [
     description: 'URL path clients upgrade on; requests for other paths get 404.',
     validate: (value: string) => (value.startsWith('/') ? undefined : 'must start with "/"'),
   },
+  {
+    key: 'transport', flag: '--transport', env: 'HERALD_TRANSPORT', type: 'enum', default: 'auto',
+    values: ['auto', 'raw', 'net'], placeholder: 'mode',
+    description: 'How WebSocket connections are served. raw: straight on libuv TCP handles (Node internals; about '
+      + '1.6 KB less per connection); net: on net.Socket; auto (default): raw if a loopback self-check of those '
+      + 'handles passes at start, else net with a warning. raw fails to start if the self-check fails. '
+      + 'TLS always runs on tls sockets.',
+  },
   // HTTP listener: push API, health, metrics
   {
     key: 'apiHost', flag: '--api-host', env: 'HERALD_API_HOST', type: 'string', default: '127.0.0.1', placeholder: 'host',

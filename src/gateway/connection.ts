@@ -1,10 +1,9 @@
 import { CloseCode, OpCode } from '../protocol/constants.js';
 import { encodeCloseFrame, encodeFrame, truncateCloseReason } from '../protocol/frame-encoder.js';
-import type { ProtocolError } from '../protocol/errors.js';
+import { ProtocolError } from '../protocol/errors.js';
 import { FrameParser, type FrameParserHandler } from '../protocol/frame-parser.js';
 import {
   InflateContext,
-  InflateError,
   inflateMessage,
   validateInflatedText,
   type DeflateParams,
@@ -121,7 +120,7 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   pendingBacklog = 0;
   /**
    * @internal when this connection was last flushed, in ms modulo 2^30 (see
-   * WebSocketServer's merge window), or NEVER_FLUSHED, or HANDSHAKE_FLUSH.
+   * FlushScheduler's merge window), or NEVER_FLUSHED, or HANDSHAKE_FLUSH.
    */
   lastFlushMs = NEVER_FLUSHED;
   /**
@@ -322,8 +321,8 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
     const state = this.deflate as DeflateState;
     if (!state.params.clientNoContextTakeover) state.inflater ??= new InflateContext(state.params.clientMaxWindowBits);
     let result = inflateMessage(data, this.owner.maxMessageSize, state.inflater ?? undefined);
-    if (!(result instanceof InflateError) && isText) result = validateInflatedText(result) ?? result;
-    if (!(result instanceof InflateError)) return result;
+    if (!(result instanceof ProtocolError) && isText) result = validateInflatedText(result) ?? result;
+    if (!(result instanceof ProtocolError)) return result;
     this.parser?.stop();
     this.sendClose(encodeCloseFrame(result.closeCode, truncateCloseReason(result.message)), result.closeCode, result.message);
     this.end();

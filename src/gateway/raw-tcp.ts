@@ -5,7 +5,8 @@
  * per-connection listener arrays — which is what lets an idle connection fit
  * in about a kilobyte (design.md §3). These bindings are internal to Node but
  * stable across the 20.x–24.x lines; `rawTcpAvailable` is false when they
- * cannot be loaded, and the server then falls back to `net`.
+ * cannot be loaded, and transport-choice.ts self-checks them before the
+ * server trusts them (`--transport auto` then falls back to `net`).
  */
 
 /** The subset of Node's TCPWrap used here. Methods return 0 or a negative libuv error code. */

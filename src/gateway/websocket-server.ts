@@ -4,7 +4,7 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import type { Duplex } from 'node:stream';
 import { CloseCode } from '../protocol/constants.js';
 import { HandshakeError } from '../protocol/errors.js';
-import { negotiatePerMessageDeflate, type PerMessageDeflateOptions } from '../protocol/permessage-deflate.js';
+import { negotiatePerMessageDeflate } from '../protocol/permessage-deflate.js';
 import {
   buildRejectionResponse,
   buildUpgradeResponse,
@@ -14,130 +14,27 @@ import {
   type RequestHead,
   type UpgradeRequest,
 } from '../protocol/upgrade-request.js';
-import { ConnectionLimiter, OriginPolicy, type ConnectionLimitOptions } from './connection-limits.js';
-import { ConnectionState, HANDSHAKE_FLUSH, NEVER_FLUSHED, type ConnectionOwner, type WebSocketConnection } from './connection.js';
-import { forgetFrameMemo } from './frame-run.js';
+import { ConnectionLimiter, OriginPolicy } from './connection-limits.js';
+import { ConnectionState, type ConnectionOwner, type WebSocketConnection } from './connection.js';
+import { FlushScheduler } from './flush-scheduler.js';
 import { checkOpenConnection, messageStarted, type LivenessPolicy } from './liveness.js';
 import { NetSocketConnection } from './net-socket-connection.js';
 import { PartialHead } from './partial-head.js';
-import { listenOnRawHandle, listenRawTcp, rawTcpAvailable, type RawTcpListener, type TcpHandle } from './raw-tcp.js';
+import { listenOnRawHandle, listenRawTcp, type RawTcpListener, type TcpHandle } from './raw-tcp.js';
 import { RawTcpConnection } from './raw-tcp-connection.js';
+import type { ConnectionHandler, WebSocketServerOptions } from './server-options.js';
+import { chooseTransport } from './transport-choice.js';
 import { TimingWheel } from '../util/timing-wheel.js';
 
-/**
- * Application callbacks. One handler object serves every connection, so no
- * closure is created per connection. Callbacks must not throw; a throw is
- * caught, reported to `onError`, and the connection is closed with 1011.
- */
-export interface ConnectionHandler {
-  /** The handshake completed; `conn` can send. */
-  onOpen?(conn: WebSocketConnection, request: UpgradeRequest): void;
-  /** A complete message; `data` is a view valid for the duration of the call unless copied. */
-  onMessage?(conn: WebSocketConnection, data: Buffer, isText: boolean): void;
-  /** Exactly once per opened connection, when its socket has closed. */
-  onClose?(conn: WebSocketConnection, code: number, reason: string): void;
-  /** An upgrade was answered with an HTTP error (`error.status`); the socket closes next. */
-  onRefused?(conn: WebSocketConnection, error: HandshakeError): void;
-  /** An application callback threw. */
-  onError?(error: unknown, conn: WebSocketConnection | undefined): void;
-}
-
-/** Options of a {@link WebSocketServer}. Sizes in bytes, times in milliseconds. */
-export interface WebSocketServerOptions {
-  handler: ConnectionHandler;
-  /** Only this path is upgraded (others get 404); default: any path. */
-  path?: string;
-  /** Largest request head accepted; 431 beyond. Default 8 KiB, as most HTTP servers. */
-  maxRequestBytes?: number;
-  /** Time allowed to send a complete request head; default 5000. */
-  handshakeTimeoutMs?: number;
-  /** Time a closing connection may take to end the TCP connection before it is destroyed; default 3000. */
-  closeTimeoutMs?: number;
-  /** Largest incoming message (1009 beyond); default 1 MiB. */
-  maxMessageSize?: number;
-  /**
-   * Bound on a connection's unflushed bytes — queued this turn plus what the
-   * kernel has not accepted yet; default 1 MiB. A send that would pass it is
-   * refused ('dropped') and the slow-consumer policy applies; sends report
-   * 'backpressure' past half of it.
-   */
-  maxBufferedBytes?: number;
-  /**
-   * What happens to a connection whose sends pass `maxBufferedBytes`: 'close'
-   * (default) closes it with `slowConsumerCloseCode` so the client reconnects
-   * and resynchronises; 'drop' drops the messages that do not fit and keeps it.
-   */
-  slowConsumerPolicy?: 'close' | 'drop';
-  /** Close code for the 'close' policy; default 1008 (policy violation). */
-  slowConsumerCloseCode?: number;
-  /**
-   * The heartbeat timeout; default: none. A connection from which nothing
-   * (no frame, no byte) arrived for half of it is sent a ping (§5.5.2), and
-   * closed if still silent after all of it. Checked on the shared wheel, so it
-   * fires at most two wheel ticks late and never early (see liveness.ts).
-   */
-  idleTimeoutMs?: number;
-  /** Close code for an idle timeout; default 1001. */
-  idleCloseCode?: number;
-  /**
-   * Time a message may take to arrive once its first byte did (a partial
-   * frame, or a fragmented message, in progress); 1008 beyond. Default: none.
-   */
-  messageTimeoutMs?: number;
-  /**
-   * Merge window in ms; default 0 (off). When set, a connection is written at
-   * most about once per window: what is queued on a connection that was
-   * written less than a window ago is held until the window has passed and
-   * then goes out in one write with everything queued meanwhile. A
-   * connection that has been quiet for a window is written at once, so the
-   * window adds no latency at low rates and at most one window under load,
-   * where it turns many small writes into few larger ones (less CPU per
-   * message at both ends). Replies and pongs wait too; close frames never do.
-   */
-  mergeWindowMs?: number;
-  /** Resolution of the shared deadline wheel; default 250. */
-  timerResolutionMs?: number;
-  /** Choose a subprotocol among those offered (§4.2.2 item 5.4); undefined selects none. */
-  selectProtocol?(offered: readonly string[], request: UpgradeRequest): string | undefined;
-  /** Limits on new connections (total, per IP, rate per IP), answered 503/429 before the upgrade. */
-  limits?: ConnectionLimitOptions;
-  /**
-   * Origins browsers may connect from (`https://app.example.com`,
-   * `https://*.example.com`, or `*`); others get 403. Default: any. Clients
-   * that send no Origin header (not browsers) are not affected.
-   */
-  allowedOrigins?: readonly string[];
-  /** Accept or refuse an upgrade before it completes: throw a HandshakeError to refuse. */
-  verifyUpgrade?(request: UpgradeRequest, conn: WebSocketConnection): void;
-  /**
-   * How `listen` accepts connections: 'raw' serves them straight on libuv TCP
-   * handles (about a kilobyte less per connection and faster accepts than
-   * `net.Socket`), 'net' through `net.Server`. Default 'raw' when this Node
-   * exposes the handles, else 'net'. Attach mode always uses the http server's sockets.
-   */
-  transport?: 'raw' | 'net';
-  /**
-   * Serve wss:// with this certificate and key (PEM). TLS connections run on
-   * `tls.TLSSocket`s (the 'net' transport): each costs the TLS state on top.
-   */
-  tls?: { cert: Buffer | string; key: Buffer | string };
-  /**
-   * permessage-deflate (RFC 7692), off unless `enabled`. Always negotiated with
-   * `server_no_context_takeover`, so one compressed frame per message serves
-   * every subscriber, and by default `client_no_context_takeover`, so no
-   * connection keeps an inflate window.
-   */
-  perMessageDeflate?: PerMessageDeflateOptions;
-  /** Pending-connection queue length for `listen` (the kernel caps it at somaxconn); default 511. */
-  backlog?: number;
-}
+export type { ConnectionHandler, WebSocketServerOptions } from './server-options.js';
 
 /**
- * A WebSocket server over a plain `net.Server` that parses the upgrade request
- * itself (no `http.IncomingMessage` per connection), or attached to an existing
- * `http.Server`'s 'upgrade' event. Deadlines (handshake, closing) live on one
- * timing wheel; writes queued during a turn are flushed once per connection at
- * the end of the turn.
+ * A WebSocket server on raw TCP handles or a plain `net.Server` that parses
+ * the upgrade request itself (no `http.IncomingMessage` per connection), or
+ * attached to an existing `http.Server`'s 'upgrade' event. It accepts,
+ * upgrades, admits, dispatches and shuts down. Deadlines (handshake, closing)
+ * live on one timing wheel; when queued frames are written (once per
+ * connection per turn, the merge window) is the FlushScheduler's business.
  */
 export class WebSocketServer implements ConnectionOwner {
   readonly maxBufferedBytes: number;
@@ -151,7 +48,6 @@ export class WebSocketServer implements ConnectionOwner {
   private readonly handshakeTimeoutMs: number;
   private readonly closeTimeoutMs: number;
   readonly maxMessageSize: number;
-  private readonly mergeWindowMs: number;
   private readonly idleTimeoutMs: number | undefined;
   private readonly liveness: LivenessPolicy;
   private readonly options: WebSocketServerOptions;
@@ -161,17 +57,15 @@ export class WebSocketServer implements ConnectionOwner {
   /** Sockets refused at accept (limits, shutdown), until they close. */
   private readonly refused = new Set<WebSocketConnection>();
   private openCount = 0;
-  /** Connections to write at the end of this event-loop turn. */
-  private dirty: WebSocketConnection[] = [];
-  private flushScheduled = false;
-  /** Connections held by the merge window, written when its one shared timer fires. */
-  private held: WebSocketConnection[] = [];
-  private heldScheduled = false;
+  /** When queued frames are written (per-turn flush, slices, merge window): flush-scheduler.ts. */
+  private readonly flushes: FlushScheduler;
   private readonly limiter: ConnectionLimiter;
   private readonly originPolicy: OriginPolicy | undefined;
   private netServer: NetServer | TlsServer | null = null;
   private rawListener: RawTcpListener | null = null;
   private closing = false;
+  /** Why 'auto' serves on `net`: the raw-handle self-check's failure; undefined otherwise. */
+  transportFallbackReason: string | undefined;
 
   constructor(options: WebSocketServerOptions) {
     this.options = options;
@@ -182,7 +76,9 @@ export class WebSocketServer implements ConnectionOwner {
     this.closeTimeoutMs = positive(options.closeTimeoutMs, 3000, 'closeTimeoutMs');
     this.maxMessageSize = positive(options.maxMessageSize, 1024 * 1024, 'maxMessageSize');
     this.maxBufferedBytes = positive(options.maxBufferedBytes, 1024 * 1024, 'maxBufferedBytes');
-    this.mergeWindowMs = options.mergeWindowMs === undefined || options.mergeWindowMs === 0 ? 0 : positive(options.mergeWindowMs, 0, 'mergeWindowMs');
+    this.flushes = new FlushScheduler(
+      options.mergeWindowMs === undefined || options.mergeWindowMs === 0 ? 0 : positive(options.mergeWindowMs, 0, 'mergeWindowMs'),
+    );
     this.idleTimeoutMs = options.idleTimeoutMs === undefined ? undefined : positive(options.idleTimeoutMs, 0, 'idleTimeoutMs');
     this.liveness = {
       idleTimeoutMs: this.idleTimeoutMs,
@@ -204,8 +100,13 @@ export class WebSocketServer implements ConnectionOwner {
     return this.openCount;
   }
 
+  /** The transport connections are served on: known once listening ('net' for TLS and attach mode). */
+  get transport(): 'raw' | 'net' {
+    return this.rawListener !== null ? 'raw' : 'net';
+  }
+
   /** Listen on `port` (0 for any) and `host`; resolves with the bound address. */
-  listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
+  async listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
     if (this.netServer !== null || this.rawListener !== null) throw new Error('already listening');
     const backlog = this.options.backlog ?? 511;
     const tlsOptions = this.options.tls;
@@ -223,14 +124,12 @@ export class WebSocketServer implements ConnectionOwner {
       this.netServer = server;
       return listenNet(server, port, host, backlog);
     }
-    if ((this.options.transport ?? (rawTcpAvailable ? 'raw' : 'net')) === 'raw') {
-      try {
-        const listener = listenRawTcp(host, port, backlog, (handle) => this.acceptRaw(handle));
-        this.rawListener = listener;
-        return Promise.resolve({ address: listener.address, port: listener.port, family: listener.family });
-      } catch (error) {
-        return Promise.reject(error);
-      }
+    const choice = await chooseTransport(this.options.transport ?? 'auto', this.options.rawTcpCheck);
+    this.transportFallbackReason = choice.fallbackReason;
+    if (choice.transport === 'raw') {
+      const listener = listenRawTcp(host, port, backlog, (handle) => this.acceptRaw(handle));
+      this.rawListener = listener;
+      return { address: listener.address, port: listener.port, family: listener.family };
     }
     const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     this.netServer = server;
@@ -430,62 +329,9 @@ export class WebSocketServer implements ConnectionOwner {
     }
   }
 
-  /** @internal */
+  /** @internal see FlushScheduler.markDirty. */
   markDirty(conn: WebSocketConnection): void {
-    const window = this.mergeWindowMs;
-    if (window > 0) {
-      const last = conn.lastFlushMs;
-      const sinceFlush = (clockMs() - last) & CLOCK_MASK;
-      if (last >= 0 && sinceFlush < window) {
-        this.held.push(conn);
-        if (!this.heldScheduled) {
-          this.heldScheduled = true;
-          setTimeout(flushHeld, window - sinceFlush, this);
-        }
-        return;
-      }
-    }
-    this.dirty.push(conn);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      // setImmediate runs after every I/O callback of this loop iteration, so
-      // everything queued on a connection during the turn goes out in one write.
-      setImmediate(flushDirty, this);
-    }
-  }
-
-  /** @internal write the connections queued this turn. */
-  flushDirty(): void {
-    this.flushScheduled = false;
-    const dirty = this.dirty;
-    this.dirty = [];
-    this.flushList(dirty);
-  }
-
-  /** @internal write the connections the merge window held. */
-  flushHeld(): void {
-    this.heldScheduled = false;
-    const held = this.held;
-    this.held = [];
-    this.flushList(held);
-  }
-
-  /**
-   * Write `list` from `start`, at most FLUSH_SLICE connections per turn: one
-   * write costs several microseconds of syscall, so a large audience is
-   * written over several turns and the loop keeps serving reads (push
-   * requests, heartbeats) in between.
-   */
-  flushList(list: WebSocketConnection[], start = 0): void {
-    const stamp = this.mergeWindowMs > 0 ? clockMs() : 0;
-    const end = Math.min(list.length, start + FLUSH_SLICE);
-    for (let i = start; i < end; i++) {
-      const conn = list[i];
-      conn.lastFlushMs = conn.lastFlushMs === HANDSHAKE_FLUSH ? NEVER_FLUSHED : stamp;
-      conn.flush();
-    }
-    forgetFrameMemo();
-    if (end < list.length) setImmediate(flushRest, this, list, end);
+    this.flushes.markDirty(conn);
   }
 
   /** @internal */
@@ -546,8 +392,7 @@ export class WebSocketServer implements ConnectionOwner {
       if (conn.isOpen) conn.close(code, reason);
       else if (conn.state === ConnectionState.Handshake) conn.terminate();
     }
-    this.flushDirty();
-    this.flushHeld();
+    this.flushes.flushNow();
     const deadline = Date.now() + timeoutMs;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     for (const conn of this.connections) conn.terminate();
@@ -569,27 +414,6 @@ function listenNet(server: NetServer, port: number, host: string, backlog: numbe
 
 function expireConnection(conn: WebSocketConnection): void {
   (conn.owner as WebSocketServer).expire(conn);
-}
-
-function flushDirty(server: WebSocketServer): void {
-  server.flushDirty();
-}
-
-function flushHeld(server: WebSocketServer): void {
-  server.flushHeld();
-}
-
-function flushRest(server: WebSocketServer, list: WebSocketConnection[], start: number): void {
-  server.flushList(list, start);
-}
-
-/** Connections written per event-loop turn by a flush (see flushList). */
-const FLUSH_SLICE = 256;
-
-/** Merge-window clock: whole ms, kept in 30 bits so it stays a small integer (compared modulo 2^30). */
-const CLOCK_MASK = 0x3fffffff;
-function clockMs(): number {
-  return Math.floor(performance.now()) & CLOCK_MASK;
 }
 
 function asHandshakeError(error: unknown): HandshakeError {

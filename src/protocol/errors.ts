@@ -1,6 +1,10 @@
 import { CloseCode } from './constants.js';
 
-/** Machine-readable reasons a peer's byte stream was rejected by the frame parser. */
+/**
+ * Machine-readable reasons a peer's bytes were rejected: by the frame parser,
+ * or by permessage-deflate's inflation (compressed data, an inflated message
+ * over the limit, inflated text that is not UTF-8).
+ */
 export const ProtocolErrorCode = {
   UnmaskedFrame: 'WS_ERR_EXPECTED_MASK',
   UnexpectedRsv: 'WS_ERR_UNEXPECTED_RSV',
@@ -14,12 +18,15 @@ export const ProtocolErrorCode = {
   InvalidLength: 'WS_ERR_INVALID_LENGTH',
   InvalidUtf8: 'WS_ERR_INVALID_UTF8',
   MessageTooBig: 'WS_ERR_MESSAGE_TOO_BIG',
+  /** A compressed message zlib rejects (RFC 7692 §7.2.2 cannot be followed): 1007. */
+  InvalidCompressedData: 'WS_ERR_INVALID_COMPRESSED_DATA',
 } as const;
 export type ProtocolErrorCode = (typeof ProtocolErrorCode)[keyof typeof ProtocolErrorCode];
 
 /**
- * A violation of RFC 6455 by the peer. It carries the close code it maps to
- * and becomes a close frame; it is reported to the parser's handler, never
+ * A violation of RFC 6455 (or RFC 7692) by the peer: the codec's one error
+ * shape. It carries the close code it maps to and becomes a close frame; it
+ * is reported to the parser's handler or returned by the inflater, never
  * thrown across the socket boundary.
  */
 export class ProtocolError extends Error {
@@ -28,8 +35,9 @@ export class ProtocolError extends Error {
     readonly code: ProtocolErrorCode,
     readonly closeCode: CloseCode,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

@@ -13,20 +13,16 @@ export {
 export {
   PERMESSAGE_DEFLATE,
   negotiatePerMessageDeflate,
-  parseExtensionHeader,
   compressMessage,
   encodeCompressedFrame,
   encodeMessageFrame,
   inflateMessage,
   validateInflatedText,
   InflateContext,
-  InflateError,
-  InflateErrorCode,
   type PerMessageDeflateOptions,
   type DeflateParams,
-  type ExtensionOffer,
-  type ExtensionParam,
 } from './permessage-deflate.js';
+export { parseExtensionHeader, formatExtension, type ExtensionOffer, type ExtensionParam } from './extension-header.js';
 export { applyMask } from './mask.js';
 export { Utf8Validator } from './utf8-validator.js';
 export {

@@ -7,6 +7,8 @@
 import { isUtf8 } from 'node:buffer';
 import { constants as zlibConstants, deflateRawSync, inflateRawSync, type ZlibOptions } from 'node:zlib';
 import { CloseCode, OpCode } from './constants.js';
+import { ProtocolError, ProtocolErrorCode } from './errors.js';
+import { formatExtension, parseExtensionHeader, type ExtensionParam } from './extension-header.js';
 import { encodeFrame } from './frame-encoder.js';
 
 /** The extension token (RFC 7692 §5). */
@@ -91,34 +93,6 @@ export interface DeflateParams {
   readonly memLevel: number;
 }
 
-/** Machine-readable reasons a compressed client message was refused. */
-export const InflateErrorCode = {
-  /** zlib rejected the data (RFC 7692 §7.2.2 cannot be followed): 1007. */
-  InvalidCompressedData: 'WS_ERR_INVALID_COMPRESSED_DATA',
-  /** The inflated message would exceed the limit: 1009. */
-  MessageTooBig: 'WS_ERR_MESSAGE_TOO_BIG',
-  /** An inflated text message is not valid UTF-8 (RFC 6455 §8.1): 1007. */
-  InvalidUtf8: 'WS_ERR_INVALID_UTF8',
-} as const;
-export type InflateErrorCode = (typeof InflateErrorCode)[keyof typeof InflateErrorCode];
-
-/**
- * A compressed message the peer sent that cannot be accepted. Like
- * `ProtocolError` it carries the close code to fail the connection with; it
- * is returned, never thrown.
- */
-export class InflateError extends Error {
-  override readonly name = 'InflateError';
-  constructor(
-    readonly code: InflateErrorCode,
-    readonly closeCode: CloseCode,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
-
 /** The empty stored block's tail a sync flush ends with (RFC 7692 §7.2.1, §7.2.2). */
 const SYNC_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 // RFC 7692 §7.1.2.1 / §7.1.2.2: "a decimal integer value without leading zeroes between 8 to 15, inclusive".
@@ -186,9 +160,6 @@ function checkInteger(name: string, value: number, min: number, max: number): vo
   }
 }
 
-/** One extension parameter: `true` when it has no value, else its (unquoted) value. */
-export type ExtensionParam = readonly [name: string, value: string | true];
-
 /** The parameters of one offer, validated per RFC 7692 §7; undefined declines it. */
 interface DeflateOffer {
   serverNoContextTakeover: boolean;
@@ -246,17 +217,17 @@ function acceptOffer(
   const offer = readOffer(params);
   if (offer === undefined) return undefined;
   // §7.1.1.1: the server MAY include server_no_context_takeover even if not offered.
-  let response = `${PERMESSAGE_DEFLATE}; server_no_context_takeover`;
+  const response: ExtensionParam[] = [['server_no_context_takeover', true]];
   // §7.1.1.2: "A server MAY include the client_no_context_takeover extension
   // parameter in an extension negotiation response" — offered or not.
   const clientNoContextTakeover = !settings.allowClientContextTakeover || offer.clientNoContextTakeover;
-  if (clientNoContextTakeover) response += '; client_no_context_takeover';
+  if (clientNoContextTakeover) response.push(['client_no_context_takeover', true]);
 
   // §7.1.2.1: an offered server_max_window_bits is accepted by answering it with
   // the same or a smaller value; the server MAY also send it unasked.
   const serverMaxWindowBits = Math.min(offer.serverMaxWindowBits ?? 15, settings.serverMaxWindowBits);
   if (offer.serverMaxWindowBits !== undefined || serverMaxWindowBits < 15) {
-    response += `; server_max_window_bits=${serverMaxWindowBits}`;
+    response.push(['server_max_window_bits', String(serverMaxWindowBits)]);
   }
 
   // §7.1.2.2: client_max_window_bits MUST NOT be sent unless offered; when
@@ -267,7 +238,7 @@ function acceptOffer(
   if (offer.clientMaxWindowBits !== undefined && !clientNoContextTakeover) {
     const offered = offer.clientMaxWindowBits === true ? 15 : offer.clientMaxWindowBits;
     clientMaxWindowBits = Math.min(offered, settings.clientMaxWindowBits);
-    if (clientMaxWindowBits < 15) response += `; client_max_window_bits=${clientMaxWindowBits}`;
+    if (clientMaxWindowBits < 15) response.push(['client_max_window_bits', String(clientMaxWindowBits)]);
   }
 
   const agreed: DeflateParams = Object.freeze({
@@ -279,111 +250,7 @@ function acceptOffer(
     level: settings.level,
     memLevel: settings.memLevel,
   });
-  return { response, params: agreed };
-}
-
-// ── Sec-WebSocket-Extensions parsing (RFC 6455 §9.1) ────────────────────────
-
-/** One extension of a `Sec-WebSocket-Extensions` header: its lower-cased name and parameters in order. */
-export interface ExtensionOffer {
-  name: string;
-  params: ExtensionParam[];
-}
-
-// RFC 9110 §5.6.2 tchar.
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
-
-/**
- * Parse `extension-list = 1#extension`, `extension = token *( ";" param )`,
- * `param = token [ "=" (token | quoted-string) ]`, with optional whitespace
- * around separators and empty list elements ignored (RFC 9110 §5.6.1).
- * Undefined on a syntax error: a list that cannot be tokenised cannot be
- * split into offers safely, so no offer is accepted from it.
- */
-export function parseExtensionHeader(header: string): ExtensionOffer[] | undefined {
-  const out: ExtensionOffer[] = [];
-  let i = 0;
-  for (;;) {
-    i = skipOws(header, i);
-    if (i === header.length) return out;
-    if (header[i] === ',') {
-      i++;
-      continue;
-    }
-    const nameEnd = scanToken(header, i);
-    if (nameEnd === i) return undefined;
-    const extension: ExtensionOffer = { name: header.slice(i, nameEnd).toLowerCase(), params: [] };
-    out.push(extension);
-    i = parseParams(header, skipOws(header, nameEnd), extension.params);
-    if (i < 0) return undefined;
-    if (i < header.length && header[i++] !== ',') return undefined;
-  }
-}
-
-/** Parse `*( OWS ";" OWS param )` from `i` into `params`; the index after them, or -1. */
-function parseParams(header: string, i: number, params: ExtensionParam[]): number {
-  while (i < header.length && header[i] === ';') {
-    i = skipOws(header, i + 1);
-    const nameEnd = scanToken(header, i);
-    if (nameEnd === i) return -1;
-    const name = header.slice(i, nameEnd).toLowerCase();
-    i = skipOws(header, nameEnd);
-    if (header[i] !== '=') {
-      params.push([name, true]);
-      continue;
-    }
-    i = skipOws(header, i + 1);
-    let value: string;
-    if (header[i] === '"') {
-      const quoted = scanQuoted(header, i);
-      if (quoted === undefined) return -1;
-      value = quoted.value;
-      i = quoted.end;
-    } else {
-      const valueEnd = scanToken(header, i);
-      if (valueEnd === i) return -1;
-      value = header.slice(i, valueEnd);
-      i = valueEnd;
-    }
-    params.push([name, value]);
-    i = skipOws(header, i);
-  }
-  return i;
-}
-
-function skipOws(s: string, i: number): number {
-  while (i < s.length && (s[i] === ' ' || s[i] === '\t')) i++;
-  return i;
-}
-
-function scanToken(s: string, i: number): number {
-  while (i < s.length) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || TCHAR[c] === 0) break;
-    i++;
-  }
-  return i;
-}
-
-/**
- * RFC 9110 §5.6.4 quoted-string starting at `s[start] === '"'`: the unescaped
- * value and the index after the closing quote, or undefined if unterminated
- * or holding a control character.
- */
-function scanQuoted(s: string, start: number): { value: string; end: number } | undefined {
-  let value = '';
-  for (let i = start + 1; i < s.length; i++) {
-    let c = s.charCodeAt(i);
-    if (c === 0x22) return { value, end: i + 1 };
-    if (c === 0x5c) {
-      if (++i === s.length) return undefined;
-      c = s.charCodeAt(i);
-    }
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return undefined;
-    value += s[i];
-  }
-  return undefined;
+  return { response: formatExtension({ name: PERMESSAGE_DEFLATE, params: response }), params: agreed };
 }
 
 // ── compression (server → client) ───────────────────────────────────────────
@@ -509,10 +376,10 @@ export class InflateContext {
  *
  * `context`: the connection's {@link InflateContext} when its params say
  * `clientNoContextTakeover: false`; omit it otherwise (stateless).
- * Returns the inflated bytes, or an {@link InflateError}: 1009 over `maxSize`,
+ * Returns the inflated bytes, or a {@link ProtocolError}: 1009 over `maxSize`,
  * 1007 for data zlib rejects. Text still needs {@link validateInflatedText}.
  */
-export function inflateMessage(compressed: Buffer, maxSize: number, context?: InflateContext): Buffer | InflateError {
+export function inflateMessage(compressed: Buffer, maxSize: number, context?: InflateContext): Buffer | ProtocolError {
   if (!(maxSize >= 0)) throw new RangeError('maxSize must be >= 0');
   const options: ZlibOptions = {
     finishFlush: zlibConstants.Z_SYNC_FLUSH,
@@ -526,8 +393,8 @@ export function inflateMessage(compressed: Buffer, maxSize: number, context?: In
     output = inflateRawSync(Buffer.concat([compressed, SYNC_TAIL]), options);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return tooBig(maxSize, error);
-    return new InflateError(
-      InflateErrorCode.InvalidCompressedData,
+    return new ProtocolError(
+      ProtocolErrorCode.InvalidCompressedData,
       CloseCode.InvalidFramePayloadData,
       'compressed message could not be inflated',
       { cause: error },
@@ -538,9 +405,9 @@ export function inflateMessage(compressed: Buffer, maxSize: number, context?: In
   return output;
 }
 
-function tooBig(maxSize: number, cause?: unknown): InflateError {
-  return new InflateError(
-    InflateErrorCode.MessageTooBig,
+function tooBig(maxSize: number, cause?: unknown): ProtocolError {
+  return new ProtocolError(
+    ProtocolErrorCode.MessageTooBig,
     CloseCode.MessageTooBig,
     `inflated message exceeds ${maxSize} bytes`,
     cause === undefined ? undefined : { cause },
@@ -552,7 +419,7 @@ function tooBig(maxSize: number, cause?: unknown): InflateError {
  * not check: undefined when `data` (the inflated bytes) is valid UTF-8, else
  * the error to close with (1007).
  */
-export function validateInflatedText(data: Buffer): InflateError | undefined {
+export function validateInflatedText(data: Buffer): ProtocolError | undefined {
   if (isUtf8(data)) return undefined;
-  return new InflateError(InflateErrorCode.InvalidUtf8, CloseCode.InvalidFramePayloadData, 'text message is not valid UTF-8');
+  return new ProtocolError(ProtocolErrorCode.InvalidUtf8, CloseCode.InvalidFramePayloadData, 'text message is not valid UTF-8');
 }

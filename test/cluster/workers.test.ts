@@ -14,16 +14,17 @@ interface Running {
   apiUrl: string;
 }
 
-async function startCluster(workers: number): Promise<Running> {
+async function startCluster(workers: number, transport: 'raw' | 'net'): Promise<Running> {
   const proc = spawn(
     process.execPath,
-    [MAIN, '--workers', String(workers), '--ws-host', '127.0.0.1', '--ws-port', '0', '--api-port', '0', '--grpc-port', '0'],
+    [MAIN, '--workers', String(workers), '--transport', transport, '--ws-host', '127.0.0.1', '--ws-port', '0', '--api-port', '0', '--grpc-port', '0'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
   proc.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   await waitUntil(() => out.includes('herald started'), 'the cluster to start', 20_000);
   const started = JSON.parse(out.split('\n').find((line) => line.includes('herald started'))!);
+  assert.equal(started.transport, transport);
   return { proc, wsUrl: started.ws, apiUrl: started.api };
 }
 
@@ -59,51 +60,43 @@ async function push(apiUrl: string, body: object): Promise<number> {
 }
 
 describe('--workers N (cluster)', () => {
-  it('shares the port across workers, delivers each push once everywhere, survives a worker crash, drains with 1001', async () => {
-    const cluster = await startCluster(2);
-    try {
-      const clients = await Promise.all(Array.from({ length: 40 }, () => subscriber(cluster.wsUrl, 'news')));
-      const data = (text: string) => Buffer.from(text).toString('base64');
-      assert.equal(await push(cluster.apiUrl, { topic: 'news', data: data('one') }), 200);
-      await waitUntil(() => clients.every((c) => c.received.includes('one')), 'every client to get the push');
-      for (const c of clients) assert.equal(c.received.filter((m) => m === 'one').length, 1);
+  // raw: the primary's bound handle is shared; net: node:cluster shares the port workers listen on.
+  for (const transport of ['raw', 'net'] as const) {
+    it(`${transport} transport: shares the port across workers, delivers each push once everywhere, survives a worker crash, drains with 1001`, async () => {
+      const cluster = await startCluster(2, transport);
+      try {
+        const clients = await Promise.all(Array.from({ length: 40 }, () => subscriber(cluster.wsUrl, 'news')));
+        const data = (text: string) => Buffer.from(text).toString('base64');
+        assert.equal(await push(cluster.apiUrl, { topic: 'news', data: data('one') }), 200);
+        await waitUntil(() => clients.every((c) => c.received.includes('one')), 'every client to get the push');
+        for (const c of clients) assert.equal(c.received.filter((m) => m === 'one').length, 1);
 
-      // Kill one worker: its clients drop (1006), the others keep receiving, and a replacement accepts new clients.
-      // The kernel decides how connections split between workers: kill the one holding the most sockets.
-      const victim = workerPids(cluster.proc.pid!).sort((a, b) => openFds(b) - openFds(a))[0];
-      process.kill(victim, 'SIGKILL');
-      await waitUntil(() => clients.some((c) => c.closeCode !== undefined), 'the dead worker’s clients to drop');
-      await waitUntil(() => workerPids(cluster.proc.pid!).length === 2, 'a replacement worker', 20_000);
-      // By now the kernel has closed every socket of the dead process and its clients have all seen it.
-      const survivors = clients.filter((c) => c.closeCode === undefined);
-      assert.ok(survivors.length < 40, 'the killed worker held clients');
-      const late = await Promise.all(Array.from({ length: 10 }, () => subscriber(cluster.wsUrl, 'news')));
-      for (let i = 0; i < 200 && (await fetch(`${cluster.apiUrl}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 50));
-      assert.equal(await push(cluster.apiUrl, { topic: 'news', data: data('two') }), 200);
-      await waitUntil(() => [...survivors, ...late].every((c) => c.received.includes('two')), 'survivors and late joiners');
+        // Kill one worker: its clients drop (1006), the others keep receiving, and a replacement accepts new clients.
+        // The kernel decides how connections split between workers: kill the one holding the most sockets.
+        const victim = workerPids(cluster.proc.pid!).sort((a, b) => openFds(b) - openFds(a))[0];
+        process.kill(victim, 'SIGKILL');
+        await waitUntil(() => clients.some((c) => c.closeCode !== undefined), 'the dead worker’s clients to drop');
+        await waitUntil(() => workerPids(cluster.proc.pid!).length === 2, 'a replacement worker', 20_000);
+        // By now the kernel has closed every socket of the dead process and its clients have all seen it.
+        const survivors = clients.filter((c) => c.closeCode === undefined);
+        assert.ok(survivors.length < 40, 'the killed worker held clients');
+        const late = await Promise.all(Array.from({ length: 10 }, () => subscriber(cluster.wsUrl, 'news')));
+        for (let i = 0; i < 200 && (await fetch(`${cluster.apiUrl}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 50));
+        assert.equal(await push(cluster.apiUrl, { topic: 'news', data: data('two') }), 200);
+        await waitUntil(() => [...survivors, ...late].every((c) => c.received.includes('two')), 'survivors and late joiners');
 
-      // The server API is not built for --workers yet: every route answers 501 NOT_IMPLEMENTED, and nothing is touched.
-      for (const [path, init] of [
-        ['/v1/info', {}],
-        ['/v1/presence?topic=news', {}],
-        ['/v1/disconnect', { method: 'POST', body: JSON.stringify({ uid: 'alice' }) }],
-      ] as const) {
-        const res = await fetch(`${cluster.apiUrl}${path}`, init);
-        assert.equal(res.status, 501, path);
-        assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'NOT_IMPLEMENTED');
+        const metrics = await (await fetch(`${cluster.apiUrl}/metrics`)).text();
+        assert.match(metrics, new RegExp(`^herald_connections ${survivors.length + late.length}$`, 'm'));
+
+        const live = [...survivors, ...late];
+        cluster.proc.kill('SIGTERM');
+        const exitCode = await withTimeout(new Promise((resolve) => cluster.proc.once('exit', resolve)), 'exit');
+        assert.equal(exitCode, 0);
+        await waitUntil(() => live.every((c) => c.closeCode !== undefined), 'clients closed');
+        for (const c of live) assert.equal(c.closeCode, 1001);
+      } finally {
+        if (cluster.proc.exitCode === null) cluster.proc.kill('SIGKILL');
       }
-
-      const metrics = await (await fetch(`${cluster.apiUrl}/metrics`)).text();
-      assert.match(metrics, new RegExp(`^herald_connections ${survivors.length + late.length}$`, 'm'));
-
-      const live = [...survivors, ...late];
-      cluster.proc.kill('SIGTERM');
-      const exitCode = await withTimeout(new Promise((resolve) => cluster.proc.once('exit', resolve)), 'exit');
-      assert.equal(exitCode, 0);
-      await waitUntil(() => live.every((c) => c.closeCode !== undefined), 'clients closed');
-      for (const c of live) assert.equal(c.closeCode, 1001);
-    } finally {
-      if (cluster.proc.exitCode === null) cluster.proc.kill('SIGKILL');
-    }
-  });
+    });
+  }
 });

@@ -123,3 +123,13 @@ describe('listener ports', () => {
     assert.deepEqual(problems(['--ws-port', 'abc', '--api-port', '9992']), ['--ws-port: "abc" is not an integer']);
   });
 });
+
+describe('transport', () => {
+  it('accepts auto, raw and net, and rejects raw with TLS (TLS runs on tls sockets)', () => {
+    for (const mode of ['auto', 'raw', 'net']) assert.equal(load(['--transport', mode]).transport, mode);
+    assert.deepEqual(problems(['--transport', 'net', '--tls-cert-file', 'c.pem', '--tls-key-file', 'k.pem']), []);
+    assert.deepEqual(problems(['--transport', 'raw', '--tls-cert-file', 'c.pem', '--tls-key-file', 'k.pem']), [
+      '--tls-cert-file and --transport: TLS connections run on tls sockets, not raw TCP handles; use --transport auto or net with TLS',
+    ]);
+  });
+});

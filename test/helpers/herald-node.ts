@@ -1,6 +1,6 @@
 /**
  * End-to-end helpers: a real {@link HeraldNode} on 127.0.0.1 (ephemeral ports,
- * memory engine), `ws` clients that record everything the gateway sends, and
+ * memory engine, the transport HERALD_TEST_TRANSPORT names), `ws` clients that record everything the gateway sends, and
  * push-API helpers over global `fetch`.
  *
  * Nothing here measures time. Waits are event-driven with a generous safety
@@ -17,6 +17,7 @@ import WebSocket from 'ws';
 import { AuthError, type LoginIdentity, type LoginVerifier } from '../../src/auth/login-verifier.js';
 import { HeraldNode, type HeraldNodeOptions } from '../../src/node.js';
 import { WAIT_MS, waitUntil } from './wait.js';
+import { TEST_TRANSPORT } from './server.js';
 
 export { WAIT_MS, waitUntil };
 
@@ -234,7 +235,7 @@ export function apiRequests(apiUrl: string): {
 
 /** Start a node on 127.0.0.1 with ephemeral ports; `options` override anything. */
 export async function startNode(options: HeraldNodeOptions = {}): Promise<TestNode> {
-  const node = new HeraldNode({ wsHost: '127.0.0.1', wsPort: 0, apiHost: '127.0.0.1', apiPort: 0, ...options });
+  const node = new HeraldNode({ wsHost: '127.0.0.1', wsPort: 0, apiHost: '127.0.0.1', apiPort: 0, transport: TEST_TRANSPORT, ...options });
   const { ws, api } = await node.start();
   const wsUrl = `ws://127.0.0.1:${ws.port}${options.wsPath ?? '/ws'}`;
   const apiUrl = `http://127.0.0.1:${api?.port}`;

@@ -10,7 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { withTimeout } from './server.js';
+import { TEST_TRANSPORT, withTimeout } from './server.js';
 
 /** The compiled entry point: dist/src/main.js. */
 export const HERALD_MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
@@ -97,6 +97,8 @@ export class HeraldProcess {
       '--grpc-host', '127.0.0.1',
       '--grpc-port', '0',
       '--heartbeat-timeout', '10m',
+      // HERALD_* is not passed on (cleanEnv), so the test transport goes as a flag; options.args may override it.
+      '--transport', TEST_TRANSPORT,
       ...(options.args ?? []),
     ];
     const child = spawn(process.execPath, args, { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,7 +1,8 @@
 /**
- * Test servers on 127.0.0.1, port 0. `startServer` wraps a WebSocketServer in
- * a handler that records every callback (opens, messages, closes, errors) and,
- * unless told otherwise, echoes each message back as it came.
+ * Test servers on 127.0.0.1, port 0, on {@link TEST_TRANSPORT}. `startServer`
+ * wraps a WebSocketServer in a handler that records every callback (opens,
+ * messages, closes, errors) and, unless told otherwise, echoes each message
+ * back as it came.
  */
 import type { TestContext } from 'node:test';
 import {
@@ -15,6 +16,20 @@ import { WAIT_MS } from './raw-client.js';
 import { waitUntil } from './wait.js';
 
 export { waitUntil };
+
+/**
+ * The transport test servers and nodes listen on: `HERALD_TEST_TRANSPORT=raw|net`
+ * (default raw). `npm test` runs the gateway, e2e, limits and client suites
+ * once more with `net` (scripts/run-tests.mjs). A test that names its
+ * transport keeps it.
+ */
+export const TEST_TRANSPORT: 'raw' | 'net' = testTransport(process.env.HERALD_TEST_TRANSPORT);
+
+function testTransport(value: string | undefined): 'raw' | 'net' {
+  if (value === undefined || value === '' || value === 'raw') return 'raw';
+  if (value === 'net') return 'net';
+  throw new Error(`HERALD_TEST_TRANSPORT must be raw or net, got ${JSON.stringify(value)}`);
+}
 
 export interface CloseRecord {
   conn: WebSocketConnection;
@@ -100,7 +115,7 @@ export function recordingHandler(rec: Recorder, options: TestServerOptions = {})
  */
 export async function startServer(t: TestContext | undefined, options: TestServerOptions = {}): Promise<TestServer> {
   const rec = new Recorder();
-  const server = new WebSocketServer({ ...options, handler: recordingHandler(rec, options) });
+  const server = new WebSocketServer({ transport: TEST_TRANSPORT, ...options, handler: recordingHandler(rec, options) });
   const address = await server.listen(0, '127.0.0.1');
   let closed: Promise<void> | undefined;
   const tracked: { destroy(): void }[] = [];

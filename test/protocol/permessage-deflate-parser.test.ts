@@ -9,7 +9,6 @@ import { encodeClientFrame } from '../../src/protocol/frame-encoder.js';
 import { OpCode } from '../../src/protocol/constants.js';
 import { ProtocolError, ProtocolErrorCode as PE } from '../../src/protocol/errors.js';
 import {
-  InflateError,
   compressMessage,
   inflateMessage,
   negotiatePerMessageDeflate,
@@ -238,7 +237,7 @@ describe('parse, then inflate: the gateway receive path', () => {
           let message = data;
           if (compressed) {
             const inflated = inflateMessage(data, maxSize);
-            const error = inflated instanceof InflateError ? inflated : isText ? validateInflatedText(inflated) : undefined;
+            const error = inflated instanceof ProtocolError ? inflated : isText ? validateInflatedText(inflated) : undefined;
             if (error !== undefined) {
               out.push(error.closeCode);
               return parser.stop();

@@ -13,19 +13,18 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { CloseCode, OpCode } from '../../src/protocol/constants.js';
 import { encodeClientFrame, encodeCloseFrame, encodeFrame } from '../../src/protocol/frame-encoder.js';
 import { FrameParser, type FrameParserHandler } from '../../src/protocol/frame-parser.js';
-import type { ProtocolError } from '../../src/protocol/errors.js';
+import { ProtocolError } from '../../src/protocol/errors.js';
 import {
   InflateContext,
-  InflateError,
   compressMessage,
   encodeMessageFrame,
   inflateMessage,
   negotiatePerMessageDeflate,
-  parseExtensionHeader,
   validateInflatedText,
   type DeflateParams,
   type PerMessageDeflateOptions,
 } from '../../src/protocol/permessage-deflate.js';
+import { parseExtensionHeader } from '../../src/protocol/extension-header.js';
 import { buildUpgradeResponse, findHeadEnd, parseRequestHead, validateUpgrade } from '../../src/protocol/upgrade-request.js';
 import { prng, randomBytes } from './harness.js';
 
@@ -75,7 +74,7 @@ class EchoConnection implements FrameParserHandler {
     let message = data;
     if (compressed) {
       const inflated = inflateMessage(data, MAX_SIZE, this.context);
-      const error = inflated instanceof InflateError ? inflated : isText ? validateInflatedText(inflated) : undefined;
+      const error = inflated instanceof ProtocolError ? inflated : isText ? validateInflatedText(inflated) : undefined;
       if (error !== undefined) return this.fail(error.closeCode, error.message);
       message = inflated as Buffer;
     }

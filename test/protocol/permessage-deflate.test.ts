@@ -2,16 +2,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants as zlibConstants, createDeflateRaw, deflateRawSync, inflateRawSync, type DeflateRaw } from 'node:zlib';
 import { OpCode } from '../../src/protocol/constants.js';
+import { ProtocolError, ProtocolErrorCode } from '../../src/protocol/errors.js';
 import {
   InflateContext,
-  InflateError,
-  InflateErrorCode,
   compressMessage,
   encodeCompressedFrame,
   encodeMessageFrame,
   inflateMessage,
   negotiatePerMessageDeflate,
-  parseExtensionHeader,
   validateInflatedText,
   type DeflateParams,
   type PerMessageDeflateOptions,
@@ -266,23 +264,6 @@ describe('negotiatePerMessageDeflate', () => {
   });
 });
 
-describe('parseExtensionHeader', () => {
-  it('splits extensions and parameters, lower-casing names and keeping values as sent', () => {
-    assert.deepEqual(parseExtensionHeader('Foo; A=1; b="X\\"y", bar ,baz;c'), [
-      { name: 'foo', params: [['a', '1'], ['b', 'X"y']] },
-      { name: 'bar', params: [] },
-      { name: 'baz', params: [['c', true]] },
-    ]);
-  });
-
-  it('returns an empty list for a header of only separators and undefined on a syntax error', () => {
-    assert.deepEqual(parseExtensionHeader(' , '), []);
-    for (const bad of ['a b', 'a;', 'a;=1', 'a; b=', 'a; b="', 'a; b="x\\', 'a=1', 'a, @', 'é']) {
-      assert.equal(parseExtensionHeader(bad), undefined, bad);
-    }
-  });
-});
-
 describe('compressMessage and encodeCompressedFrame', () => {
   const params = agree('permessage-deflate');
 
@@ -441,12 +422,12 @@ describe('inflateMessage', () => {
     const compressed = compressMessage(payload, params);
     assert.deepEqual(inflateMessage(compressed, 5000), payload);
     const error = inflateMessage(compressed, 4999);
-    assert.ok(error instanceof InflateError);
-    assert.equal(error.name, 'InflateError');
-    assert.deepEqual([error.code, error.closeCode], [InflateErrorCode.MessageTooBig, 1009]);
+    assert.ok(error instanceof ProtocolError);
+    assert.equal(error.name, 'ProtocolError');
+    assert.deepEqual([error.code, error.closeCode], [ProtocolErrorCode.MessageTooBig, 1009]);
     assert.deepEqual(inflateMessage(compressMessage(Buffer.alloc(0), params), 0), Buffer.alloc(0));
     const one = inflateMessage(compressMessage(Buffer.from('x'), params), 0);
-    assert.ok(one instanceof InflateError && one.closeCode === 1009);
+    assert.ok(one instanceof ProtocolError && one.closeCode === 1009);
   });
 
   it('refuses a zip bomb (10 MB of zeros) against a 1 MiB limit without inflating it all', () => {
@@ -455,8 +436,8 @@ describe('inflateMessage', () => {
     const before = process.memoryUsage().arrayBuffers;
     const error = inflateMessage(bomb, 1024 * 1024);
     const grown = process.memoryUsage().arrayBuffers - before;
-    assert.ok(error instanceof InflateError);
-    assert.deepEqual([error.code, error.closeCode], [InflateErrorCode.MessageTooBig, 1009]);
+    assert.ok(error instanceof ProtocolError);
+    assert.deepEqual([error.code, error.closeCode], [ProtocolErrorCode.MessageTooBig, 1009]);
     assert.ok(error.cause instanceof RangeError, 'the zlib error is the cause');
     // Stopping at the limit holds ~1 MiB of output chunks; inflating it all would hold 10 MB or more.
     assert.ok(grown < 4 * 1024 * 1024, `external memory grew by ${grown} bytes`);
@@ -465,8 +446,8 @@ describe('inflateMessage', () => {
   it('refuses data zlib cannot inflate with 1007', () => {
     for (const bad of ['ff', 'ffffffff', '0700', 'f248cdc9c90700 07']) {
       const error = inflateMessage(hex(bad), 1000);
-      assert.ok(error instanceof InflateError, bad);
-      assert.deepEqual([error.code, error.closeCode], [InflateErrorCode.InvalidCompressedData, 1007], bad);
+      assert.ok(error instanceof ProtocolError, bad);
+      assert.deepEqual([error.code, error.closeCode], [ProtocolErrorCode.InvalidCompressedData, 1007], bad);
       assert.ok(error.cause instanceof Error);
     }
   });
@@ -474,7 +455,7 @@ describe('inflateMessage', () => {
   it('refuses a back-reference into a previous message when the client may not keep context', () => {
     // RFC 7692 §7.2.3.2: the second "Hello" refers to the first.
     const error = inflateMessage(hex('f200110000'), 1000);
-    assert.ok(error instanceof InflateError);
+    assert.ok(error instanceof ProtocolError);
     assert.equal(error.closeCode, 1007);
   });
 
@@ -490,8 +471,8 @@ describe('validateInflatedText', () => {
     assert.equal(validateInflatedText(Buffer.alloc(0)), undefined);
     for (const bad of ['ff', 'c0af', 'eda080', 'e282']) {
       const error = validateInflatedText(hex(bad));
-      assert.ok(error instanceof InflateError, bad);
-      assert.deepEqual([error.code, error.closeCode], [InflateErrorCode.InvalidUtf8, 1007]);
+      assert.ok(error instanceof ProtocolError, bad);
+      assert.deepEqual([error.code, error.closeCode], [ProtocolErrorCode.InvalidUtf8, 1007]);
     }
   });
 });
@@ -542,7 +523,7 @@ describe('InflateContext (client context takeover)', () => {
       }
       assert.equal(context.windowSize, 1 << Math.max(9, windowBits));
       // The history mattered: some messages refer back to earlier ones and cannot be inflated alone.
-      const dependent = compressed.filter((c) => inflateMessage(c, 1 << 20) instanceof InflateError);
+      const dependent = compressed.filter((c) => inflateMessage(c, 1 << 20) instanceof ProtocolError);
       assert.ok(dependent.length > 0, 'some message refers back to an earlier one');
     });
   }
@@ -565,7 +546,7 @@ describe('InflateContext (client context takeover)', () => {
   it('is not changed by a refused message', () => {
     const context = new InflateContext();
     inflateMessage(hex('f248cdc9c90700'), 100, context);
-    assert.ok(inflateMessage(compressMessage(Buffer.alloc(1000), agree('permessage-deflate')), 10, context) instanceof InflateError);
+    assert.ok(inflateMessage(compressMessage(Buffer.alloc(1000), agree('permessage-deflate')), 10, context) instanceof ProtocolError);
     assert.equal(context.size, 5);
   });
 
