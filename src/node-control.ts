@@ -9,6 +9,8 @@ export interface NodeControlOptions {
   hub: () => Hub;
   session: () => GpushSession;
   controlPlane: ControlPlane;
+  /** Report memberships to the control plane's presence (`--presence`). */
+  presence: boolean;
   /** Publish join/leave events of every membership change (`--join-leave`). */
   joinLeave: boolean;
   /** This node's figures for `info` (everything but the id). */
@@ -39,22 +41,27 @@ export class NodeControl implements ControlHandler, MembershipListener {
 
   onJoin(client: HubClient, topic: string): void {
     this.members.set(topic, (this.members.get(topic) ?? 0) + 1);
+    const { presence, joinLeave } = this.options;
+    if (!presence && !joinLeave) return;
     const entry = this.entryOf(client as SessionClient, client.uid);
-    this.options.controlPlane.presenceAdd(topic, entry);
-    if (this.options.joinLeave) this.options.controlPlane.publishJoinLeave({ kind: 'join', topic, entry });
+    if (presence) this.options.controlPlane.presenceAdd(topic, entry);
+    if (joinLeave) this.options.controlPlane.publishJoinLeave({ kind: 'join', topic, entry });
   }
 
   onLeave(client: HubClient, topic: string): void {
     const count = (this.members.get(topic) ?? 0) - 1;
     if (count > 0) this.members.set(topic, count);
     else this.members.delete(topic);
+    const { presence, joinLeave } = this.options;
+    if (!presence && !joinLeave) return;
     const entry = this.entryOf(client as SessionClient, client.uid);
-    this.options.controlPlane.presenceRemove(topic, entry);
-    if (this.options.joinLeave) this.options.controlPlane.publishJoinLeave({ kind: 'leave', topic, entry });
+    if (presence) this.options.controlPlane.presenceRemove(topic, entry);
+    if (joinLeave) this.options.controlPlane.publishJoinLeave({ kind: 'leave', topic, entry });
   }
 
   /** A login or logout keeps the public topics: their presence entries now name the new user (or none). */
   onIdentity(client: HubClient, previous: string | null): void {
+    if (!this.options.presence) return;
     const plane = this.options.controlPlane;
     for (const topic of topicSetValues(client.publicTopics)) {
       plane.presenceRemove(topic, this.entryOf(client as SessionClient, previous));

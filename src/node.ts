@@ -72,8 +72,13 @@ export interface HeraldNodeOptions {
   replyMessages?: 'english' | 'gpush';
   /** Let herald.v1 clients ask for the presence of topics they subscribe to (ops 7/8); default false. */
   clientPresence?: boolean;
-  /** Where ops 7/8 read presence; without it they answer 30008. */
-  presence?: ClientPresence;
+  /**
+   * Keep presence (who is subscribed to each topic) in the control plane, for
+   * `/v1/presence`, `/v1/presence-stats` and ops 7/8; default false (`--presence`).
+   */
+  presence?: boolean;
+  /** Where ops 7/8 read presence instead of the control plane (embedders, tests); without presence they answer 30008. */
+  presenceSource?: ClientPresence;
   /** Most topics with a public subscriber on this node; default 1,000,000. */
   maxTopics?: number;
   /** Most subscriptions (public plus private, all connections) on this node; default 5,000,000. */
@@ -151,8 +156,6 @@ export class HeraldNode {
   private consoleWs: ConsoleWsAddress | undefined;
   private startedAt = 0;
   private wsAddress: AddressInfo | undefined;
-  /** Connections opened so far: the local part of client ids. */
-  private clientSeq = 0;
 
   constructor(options: HeraldNodeOptions = {}) {
     this.options = options;
@@ -175,6 +178,7 @@ export class HeraldNode {
       hub: () => this.hub,
       session: () => this.session,
       controlPlane,
+      presence: options.presence ?? false,
       joinLeave: options.joinLeave ?? false,
       info: () => ({
         address: `${options.wsHost ?? '0.0.0.0'}:${this.wsAddress?.port ?? options.wsPort ?? 0}`,
@@ -233,13 +237,14 @@ export class HeraldNode {
       maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection ?? 1024,
       replyMessages: options.replyMessages,
       clientPresence: options.clientPresence,
-      // Ops 7/8 read the control plane's presence unless the embedder gives another source.
-      presence: options.presence ?? {
-        list: (topic, limit) => controlPlane.presence(topic, limit),
-        stats: (topic) => controlPlane.presenceStats(topic),
-      },
+      // Ops 7/8 read the control plane's presence (when kept) unless the embedder gives another source.
+      presence:
+        options.presenceSource ??
+        (options.presence === true
+          ? { list: (topic, limit) => controlPlane.presence(topic, limit), stats: (topic) => controlPlane.presenceStats(topic) }
+          : undefined),
       history: (stream, since) => engine.history(stream, since),
-      nextClientId: () => `${controlPlane.nodeId}.${++this.clientSeq}`,
+      clientIdPrefix: controlPlane.nodeId,
       events: {
         onAuthFailure(reason, message) {
           metrics.authFailuresTotal.inc({ reason });

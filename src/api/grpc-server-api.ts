@@ -119,7 +119,10 @@ export class GrpcServerApi {
   }
 
   private toStatus(error: unknown): Partial<grpc.StatusObject> {
-    if (error instanceof ApiError) return { code: grpc.status.INVALID_ARGUMENT, details: `${error.code}: ${error.message}` };
+    if (error instanceof ApiError) {
+      const code = error.status === 409 ? grpc.status.FAILED_PRECONDITION : grpc.status.INVALID_ARGUMENT;
+      return { code, details: `${error.code}: ${error.message}` };
+    }
     if (error instanceof EngineUnavailableError) return { code: grpc.status.UNAVAILABLE, details: error.message };
     this.options.onError?.(error);
     return { code: grpc.status.INTERNAL, details: 'internal error' };

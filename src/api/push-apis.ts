@@ -24,6 +24,8 @@ export interface PushApisOptions {
    * UNIMPLEMENTED (the `--workers` primary).
    */
   control?: ControlPlane;
+  /** The nodes keep presence (`--presence`). */
+  presence?: boolean;
   metrics: HeraldMetrics;
   logger: Logger;
   limits: PushLimits;
@@ -65,7 +67,8 @@ export class PushApis {
     const auth = new PushAuthenticator(options.pushTokens ?? []);
     const rateLimiter = options.pushRequestsPerSecond === undefined ? undefined : new PushRateLimiter(options.pushRequestsPerSecond);
     const publish = (publication: Publication): Promise<void> => engine.publish(publication).then(ignore);
-    const operations = options.control === undefined ? undefined : new ServerOperations(options.control, engine, limits);
+    const operations =
+      options.control === undefined ? undefined : new ServerOperations(options.control, engine, limits, options.presence === true);
     const requestTimeoutMs = options.pushRequestTimeoutMs ?? 5_000;
     const serverApi = new ServerApi({ operations, auth, rateLimiter, readJson: (req, limit) => readJson(req, limit, requestTimeoutMs) });
     this.http = new HttpPushApi({

@@ -54,6 +54,8 @@ export class ServerOperations {
     private readonly control: ControlPlane,
     private readonly engine: Engine,
     private readonly rules: TopicRules,
+    /** Whether the nodes keep presence (`--presence`); without it the presence routes answer 409 PRESENCE_OFF. */
+    private readonly presenceKept = true,
   ) {}
 
   /** Close every connection of `uid` (or only `client`) on every node; resolves with how many. */
@@ -87,11 +89,20 @@ export class ServerOperations {
   }
 
   presence(topic: unknown, limit: unknown): Promise<PresenceEntry[]> {
-    return this.control.presence(this.requireTopic(topic), parseLimit(limit));
+    const name = this.requireTopic(topic);
+    const bound = parseLimit(limit);
+    this.requirePresence();
+    return this.control.presence(name, bound);
   }
 
   presenceStats(topic: unknown): Promise<PresenceStats> {
-    return this.control.presenceStats(this.requireTopic(topic));
+    const name = this.requireTopic(topic);
+    this.requirePresence();
+    return this.control.presenceStats(name);
+  }
+
+  private requirePresence(): void {
+    if (!this.presenceKept) throw new ApiError(409, 'PRESENCE_OFF', 'presence is not kept on this server: start it with --presence');
   }
 
   channels(pattern: unknown, cursor: unknown, limit: unknown): Promise<{ channels: ChannelCount[]; cursor?: string }> {

@@ -396,6 +396,12 @@ export const OPTION_DEFINITIONS = [
       + 'in presence and /v1/info. Unset: 10 random characters drawn at start.',
   },
   {
+    key: 'presence', flag: '--presence', env: 'HERALD_PRESENCE', type: 'boolean', default: false,
+    description: 'Keep presence (who is subscribed to each topic, cluster-wide) for /v1/presence, /v1/presence-stats '
+      + 'and client ops 7/8. Costs an entry per subscription (memory engine) or a Redis script per subscribe and a '
+      + 'refresh per topic every third of --presence-ttl (Redis engine). Off: those answer 409 PRESENCE_OFF / 30008.',
+  },
+  {
     key: 'presenceTtlMs', flag: '--presence-ttl', env: 'HERALD_PRESENCE_TTL', type: 'duration', default: 30_000, min: 1_500,
     description: 'Redis engine: a node that stops refreshing its presence entries and its /v1/info entry (it died) '
       + 'disappears from them within this; nodes refresh every third of it.',

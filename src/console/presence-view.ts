@@ -54,6 +54,7 @@ export async function readPresence(fetchFn: Fetch, topic: string, headers: Recor
 export function describePresence(topic: string, stats: Answer, list: Answer): TopicPresence {
   const none = (state: TopicPresence['state'], summary: string): TopicPresence => ({ topic, state, summary, rows: [], more: 0 });
   if (stats.status === 404 || list.status === 404) return none('unavailable', 'presence unavailable');
+  if (stats.status === 409 || list.status === 409) return none('unavailable', 'presence is off (start Herald with --presence)');
   if (stats.status === 401 || list.status === 401) return none('unauthorized', 'presence needs the push API token');
   const failed = [stats, list].find((answer) => answer.status !== 200);
   if (failed !== undefined) return none('error', `presence failed: ${errorOf(failed)}`);

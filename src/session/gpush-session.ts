@@ -67,8 +67,17 @@ export interface GpushSessionOptions {
   presence?: ClientPresence;
   /** Let herald.v1 clients ask for presence of topics they subscribe to (ops 7/8); default false → 30008. */
   clientPresence?: boolean;
-  /** The id of the next connection (`<node id>.<n>`, unique in the cluster); default `<n>`. */
-  nextClientId?(): string;
+  /** Prefix of client ids (`<prefix>.<n>`, unique in the cluster: the node's id); default: none (`<n>`). */
+  clientIdPrefix?: string;
+}
+
+/** What the connections of one session share for their ids and open times. */
+interface ClientIds {
+  readonly prefix: string;
+  /** The session's start: open times are counted in seconds from it (small integers). */
+  readonly epochMs: number;
+  /** Connections opened so far. */
+  count: number;
 }
 
 /** One connection's session: its hub entry plus login bookkeeping. */
@@ -87,14 +96,31 @@ export class SessionClient extends HubClient implements WheelEntry {
   deferred: (Buffer | null | typeof OVERFLOW)[] | null = null;
   /** Topics whose join/leave events this connection asked for (herald.v1); null when none. */
   joinLeaveTopics: TopicSet = null;
-  /** When the connection opened (ms since the epoch), as presence reports it. */
-  readonly connectedAt = Date.now();
+  /**
+   * The client id and open time are kept as two small integers and a pointer
+   * to what every connection of the session shares (no string and no boxed
+   * double per connection); they are spelled out only when asked.
+   */
+  private readonly idNumber: number;
+  /** Seconds from `ids.epochMs` to the open. */
+  private readonly openedSec: number;
   constructor(
     readonly conn: WebSocketConnection,
-    /** Unique in the cluster: `<node id>.<n>` (presence, server API `disconnect` by client). */
-    readonly clientId: string,
+    private readonly ids: ClientIds,
   ) {
     super(conn);
+    this.idNumber = ++ids.count;
+    this.openedSec = Math.floor((Date.now() - ids.epochMs) / 1000);
+  }
+
+  /** Unique in the cluster: `<node id>.<n>` (presence, server API `disconnect` by client). */
+  get clientId(): string {
+    return this.ids.prefix === '' ? String(this.idNumber) : `${this.ids.prefix}.${this.idNumber}`;
+  }
+
+  /** When the connection opened (ms since the epoch, to the second), as presence reports it. */
+  get connectedAt(): number {
+    return this.ids.epochMs + this.openedSec * 1000;
   }
 }
 
@@ -124,8 +150,7 @@ export class GpushSession implements ConnectionHandler {
    * idle connections carry nothing for it.
    */
   private readonly pendingResumes = new WeakMap<StreamHold, number | string | undefined>();
-  private readonly nextClientId: () => string;
-  private clients = 0;
+  private readonly clientIds: ClientIds;
 
   constructor(options: GpushSessionOptions) {
     this.hub = options.hub;
@@ -136,7 +161,7 @@ export class GpushSession implements ConnectionHandler {
     this.history = options.history;
     this.replies = new ReplyFrames(options.replyMessages);
     this.expiries = new TimingWheel<SessionClient>((client) => this.expire(client), 1000, 512);
-    this.nextClientId = options.nextClientId ?? (() => String(++this.clients));
+    this.clientIds = { prefix: options.clientIdPrefix ?? '', epochMs: Date.now(), count: 0 };
     this.joinLeave = new JoinLeaveWatchers((topic, watching) => this.events.onJoinLeaveWatch?.(topic, watching));
     this.presenceRequests = new PresenceRequests(
       options.presence,
@@ -153,7 +178,7 @@ export class GpushSession implements ConnectionHandler {
   }
 
   onOpen(conn: WebSocketConnection): void {
-    const client = new SessionClient(conn, this.nextClientId());
+    const client = new SessionClient(conn, this.clientIds);
     // gpush routes a uid + topic push to the user's connections subscribed to the topic either way.
     client.userPushesReachPublic = conn.protocol === undefined;
     conn.context = client;

@@ -76,7 +76,7 @@ afterEach(async () => {
 
 describe('client: presence', { timeout: 30_000 }, () => {
   it('presence() and presenceStats() resolve from ops 7/8 for a subscribed topic', async () => {
-    const h = await node({ clientPresence: true, presence });
+    const h = await node({ clientPresence: true, presenceSource: presence });
     const { client: c } = client({ url: h.wsUrl });
     c.connect();
     await c.subscribe('room', () => {}).ready;
@@ -85,13 +85,13 @@ describe('client: presence', { timeout: 30_000 }, () => {
   });
 
   it('rejects with HeraldError 30008 for a topic not subscribed, and when the server does not allow it', async () => {
-    const allowing = await node({ clientPresence: true, presence });
+    const allowing = await node({ clientPresence: true, presenceSource: presence });
     const { client: a } = client({ url: allowing.wsUrl });
     a.connect();
     await waitUntil(() => a.status === 'open', 'open');
     await assert.rejects(a.presence('room'), (error: unknown) => error instanceof HeraldError && error.code === 30008);
 
-    const refusing = await node({ presence });
+    const refusing = await node({ presenceSource: presence });
     const { client: b } = client({ url: refusing.wsUrl });
     b.connect();
     await b.subscribe('room', () => {}).ready;
@@ -100,7 +100,7 @@ describe('client: presence', { timeout: 30_000 }, () => {
   });
 
   it('rejects while not connected, and in gpush mode', async () => {
-    const h = await node({ clientPresence: true, presence });
+    const h = await node({ clientPresence: true, presenceSource: presence });
     const { client: offline } = client({ url: h.wsUrl });
     await assert.rejects(offline.presence('room'), HeraldConnectionError);
     const { client: g } = client({ url: h.wsUrl, protocol: 'gpush' });

@@ -16,7 +16,7 @@ import { CLUSTER_WAIT_MS, ClusterClient, JWT_SECRET, terminateAll, tokenFor, uni
 const redisUrl = await ensureRedis();
 const prefix = uniquePrefix();
 const admin = adminClient(redisUrl);
-const ARGS = ['--jwt-secret', JWT_SECRET, '--presence-ttl', '2s', '--join-leave'];
+const ARGS = ['--jwt-secret', JWT_SECRET, '--presence-ttl', '2s', '--join-leave', '--presence'];
 
 async function post(node: HeraldProcess, path: string, body: unknown): Promise<{ status: number; json: any }> {
   const res = await node.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

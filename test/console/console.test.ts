@@ -101,7 +101,7 @@ describe('web console (Chromium)', () => {
   const pushedToNews: string[] = [];
 
   before(async () => {
-    server = await startNode();
+    server = await startNode({ presence: true });
     ports = { ws: server.wsPort, api: Number(new URL(server.apiUrl).port) };
     ({ page, errors: pageErrors } = await openPage());
   });
@@ -168,11 +168,10 @@ describe('web console (Chromium)', () => {
     await pushFromTest(['hello from a backend']);
     await waitForLog(pushedToNews);
 
-    // The presence panel lists the subscribed topic: figures where the server has the routes, else "presence unavailable".
-    await page.waitForSelector('#presence li[data-topic=news]:is([data-state=ok], [data-state=unavailable])');
+    // The presence panel lists the subscribed topic with its figures (the node keeps presence).
+    await page.waitForSelector('#presence li[data-topic=news][data-state=ok]');
     const presence = await page.locator('#presence li[data-topic=news]').first();
-    if ((await presence.getAttribute('data-state')) === 'unavailable') assert.match((await presence.textContent()) ?? '', /presence unavailable/);
-    else assert.match((await presence.textContent()) ?? '', /1 connection/);
+    assert.match((await presence.textContent()) ?? '', /1 connection/);
 
     const last = page.locator('#log li.msg').last();
     assert.equal(await last.locator('.topic').textContent(), 'news');

@@ -30,6 +30,13 @@ describe('console presence view', () => {
     assert.deepEqual(describePresence('room', notFound, notFound), { topic: 'room', state: 'unavailable', summary: 'presence unavailable', rows: [], more: 0 });
   });
 
+  it('says presence is off when the server does not keep it (409 PRESENCE_OFF)', () => {
+    const off = { status: 409, body: { error: { code: 'PRESENCE_OFF', message: 'start it with --presence' } } };
+    const view = describePresence('room', off, off);
+    assert.equal(view.state, 'unavailable');
+    assert.match(view.summary, /--presence/);
+  });
+
   it('asks for the token on 401 and shows the error of other failures', () => {
     const ok = { status: 200, body: { clients: [] } };
     assert.equal(describePresence('room', { status: 401, body: undefined }, ok).state, 'unauthorized');

@@ -51,7 +51,7 @@ async function loggedIn(uid: string): Promise<TestClient> {
 
 describe('server API over gRPC (herald.v1.Server)', { timeout: 60_000 }, () => {
   before(async () => {
-    h = await startGrpcNode({ verifier: fakeVerifier(), pushTokens: [TOKEN], nodeId: 'grpcNode' });
+    h = await startGrpcNode({ verifier: fakeVerifier(), pushTokens: [TOKEN], nodeId: 'grpcNode', presence: true });
     client = serverClient(h.grpcPort);
   });
   after(async () => {

@@ -50,7 +50,7 @@ async function loggedIn(uid: string, protocol?: string): Promise<TestClient> {
 
 describe('server API over HTTP', { timeout: 60_000 }, () => {
   before(async () => {
-    h = await startNode({ verifier: fakeVerifier(), pushTokens: [TOKEN], nodeId: 'nodeA', timerResolutionMs: 50 });
+    h = await startNode({ verifier: fakeVerifier(), pushTokens: [TOKEN], nodeId: 'nodeA', timerResolutionMs: 50, presence: true });
   });
   after(async () => h.stop());
   afterEach(async () => h.closeClients());
@@ -322,5 +322,25 @@ describe('server API: the SDK after a disconnect', { timeout: 60_000 }, () => {
     assert.deepEqual(closes, [4500]);
     await new Promise((resolve) => setTimeout(resolve, 200)); // with 10–50 ms backoff a retry would have come by now
     assert.equal(h.node.hub.clientsOf('alice').size, 0);
+  });
+});
+
+describe('server API: presence not kept (the default)', () => {
+  before(async () => {
+    h = await startNode({ verifier: fakeVerifier(), pushTokens: [TOKEN] });
+  });
+  after(async () => h.stop());
+
+  it('presence and presence-stats answer 409 PRESENCE_OFF; the rest of the API works', async () => {
+    const c = await h.connect();
+    await c.subscribe('room');
+    for (const path of ['/v1/presence?topic=room', '/v1/presence-stats?topic=room']) {
+      const res = await h.request(path, { headers: { authorization: `Bearer ${TOKEN}` } });
+      assert.equal(res.status, 409, path);
+      assert.equal(res.json.error.code, 'PRESENCE_OFF');
+    }
+    const channels = await h.request('/v1/channels', { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(channels.status, 200);
+    assert.deepEqual(channels.json.channels, [{ topic: 'room', subscribers: 1 }]);
   });
 });

@@ -44,7 +44,7 @@ describe('herald.v1 ops 7/8 with --client-presence', () => {
   const presence = new FakePresence();
 
   before(async () => {
-    h = await startNode({ clientPresence: true, presence, verifier: fakeVerifier() });
+    h = await startNode({ clientPresence: true, presenceSource: presence, verifier: fakeVerifier() });
   });
   after(() => h.stop());
   afterEach(async () => {
@@ -154,7 +154,7 @@ describe('herald.v1 ops 7/8 without --client-presence', () => {
   let h: TestNode;
   const presence = new FakePresence();
   before(async () => {
-    h = await startNode({ presence });
+    h = await startNode({ presenceSource: presence });
   });
   after(() => h.stop());
 
