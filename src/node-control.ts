@@ -98,18 +98,21 @@ export class NodeControl implements ControlHandler, MembershipListener {
   }
 
   /**
-   * Walks every topic of this node (O(topics) per page, then a sort of the
-   * matching ones after `after`): fine for an occasional admin listing.
+   * One walk over this node's topics keeping the `limit` smallest that match
+   * and sort after `after` in a bounded max-heap: O(topics × log limit) per
+   * page, and memory for `limit` topics only, however many match.
    */
   localChannels(pattern: string | undefined, after: string | undefined, limit: number): ChannelCount[] {
-    const topics: string[] = [];
+    if (!(limit >= 1)) return [];
+    const heap: string[] = [];
     for (const topic of this.members.keys()) {
       if (after !== undefined && topic <= after) continue;
+      if (heap.length === limit && compareCodeUnits(topic, heap[0]) >= 0) continue;
       if (pattern !== undefined && !matchGlob(pattern, topic)) continue;
-      topics.push(topic);
+      if (heap.length < limit) heapPush(heap, topic);
+      else heapReplaceTop(heap, topic);
     }
-    topics.sort(compareCodeUnits);
-    const page = topics.length > limit ? topics.slice(0, limit) : topics;
+    const page = heap.sort(compareCodeUnits);
     return page.map((topic) => ({ topic, subscribers: this.members.get(topic) as number }));
   }
 
@@ -126,4 +129,31 @@ export class NodeControl implements ControlHandler, MembershipListener {
 /** Ascending by UTF-16 code units, the order `<` uses for the cursor. */
 function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Max-heap of topics (largest at 0) in UTF-16 code-unit order. */
+function heapPush(heap: string[], topic: string): void {
+  let i = heap.push(topic) - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (compareCodeUnits(heap[parent], heap[i]) >= 0) break;
+    [heap[parent], heap[i]] = [heap[i], heap[parent]];
+    i = parent;
+  }
+}
+
+/** Replace the largest topic with `topic` and restore the heap. */
+function heapReplaceTop(heap: string[], topic: string): void {
+  heap[0] = topic;
+  let i = 0;
+  for (;;) {
+    const left = 2 * i + 1;
+    const right = left + 1;
+    let largest = i;
+    if (left < heap.length && compareCodeUnits(heap[left], heap[largest]) > 0) largest = left;
+    if (right < heap.length && compareCodeUnits(heap[right], heap[largest]) > 0) largest = right;
+    if (largest === i) return;
+    [heap[largest], heap[i]] = [heap[i], heap[largest]];
+    i = largest;
+  }
 }

@@ -12,8 +12,9 @@ export const MAX_LIMIT = 1000;
 export const DEFAULT_LIMIT = 100;
 /** Longest close reason: a close frame's payload is at most 125 bytes, 2 of them the code (RFC 6455 §5.5). */
 export const MAX_REASON_BYTES = 123;
-/** Longest `channels` pattern, in UTF-16 code units. */
-export const MAX_PATTERN_LENGTH = 1024;
+/** Longest `channels` pattern, in UTF-16 code units, and most `*` in it: matching costs up to pattern × topic length per topic. */
+export const MAX_PATTERN_LENGTH = 256;
+export const MAX_PATTERN_STARS = 8;
 
 /** One publication as the server API returns it: text as `data`, other bytes as `dataBase64` (as herald.v1 envelopes). */
 export interface HistoryPublication {
@@ -106,8 +107,15 @@ export class ServerOperations {
   }
 
   channels(pattern: unknown, cursor: unknown, limit: unknown): Promise<{ channels: ChannelCount[]; cursor?: string }> {
-    if (pattern !== undefined && (typeof pattern !== 'string' || pattern === '' || pattern.length > MAX_PATTERN_LENGTH)) {
-      throw new ApiError(400, 'INVALID_PATTERN', `pattern must be a non-empty glob ('*' matches any run of characters) of at most ${MAX_PATTERN_LENGTH} characters`);
+    if (
+      pattern !== undefined &&
+      (typeof pattern !== 'string' || pattern === '' || pattern.length > MAX_PATTERN_LENGTH || countStars(pattern) > MAX_PATTERN_STARS)
+    ) {
+      throw new ApiError(
+        400,
+        'INVALID_PATTERN',
+        `pattern must be a non-empty glob ('*' matches any run of characters) of at most ${MAX_PATTERN_LENGTH} characters and ${MAX_PATTERN_STARS} '*'`,
+      );
     }
     if (cursor !== undefined && (typeof cursor !== 'string' || cursor === '' || cursor.length > 4 * 1024)) {
       throw new ApiError(400, 'INVALID_CURSOR', 'cursor must be the cursor of the previous page');
@@ -171,4 +179,10 @@ export function parseLimit(limit: unknown): number {
     throw new ApiError(400, 'INVALID_LIMIT', `limit must be an integer from 1 to ${MAX_LIMIT}`);
   }
   return limit;
+}
+
+function countStars(pattern: string): number {
+  let stars = 0;
+  for (let i = 0; i < pattern.length; i++) if (pattern.charCodeAt(i) === 42 /* * */) stars++;
+  return stars;
 }

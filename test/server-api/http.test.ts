@@ -325,6 +325,29 @@ describe('server API: the SDK after a disconnect', { timeout: 60_000 }, () => {
   });
 });
 
+describe('server API: channels paging over many topics', () => {
+  before(async () => {
+    h = await startNode({ pushTokens: [TOKEN] });
+  });
+  after(async () => h.stop());
+
+  it('pages 60 topics subscribed in descending order, 7 at a time, in ascending order, each once', async () => {
+    const c = await h.connect();
+    const names = Array.from({ length: 60 }, (_, i) => `t${String(i).padStart(2, '0')}`);
+    for (const name of [...names].reverse()) await c.subscribe(name);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 20; page++) {
+      const reply = ok(await get(`/v1/channels?limit=7${cursor === undefined ? '' : `&cursor=${cursor}`}`));
+      seen.push(...(reply.channels as { topic: string }[]).map((x) => x.topic));
+      cursor = reply.cursor;
+      if (cursor === undefined) break;
+    }
+    assert.deepEqual(seen, names);
+    assert.equal((await get('/v1/channels?pattern=*a*b*c*d*e*f*g*h*i')).status, 400, 'more than 8 stars');
+  });
+});
+
 describe('server API: presence not kept (the default)', () => {
   before(async () => {
     h = await startNode({ verifier: fakeVerifier(), pushTokens: [TOKEN] });
