@@ -170,6 +170,7 @@ export class HeraldNode {
           head: engine.head?.bind(engine),
           deliver: (delivery) => this.hub.publish(delivery),
           onLoss: (stream) => this.logger.warn({ stream }, 'publications missed during an engine outage are no longer in history'),
+          onError: (error) => this.logger.error({ err: error }, 'delivering publications read from history failed (a bug)'),
           ttlMs: options.historyTtlMs,
         })
       : undefined);

@@ -28,6 +28,8 @@ export interface OrderedDeliveryOptions {
   deliver(delivery: Delivery): void;
   /** A gap could not be filled (history gone): publications of `stream` were lost on this node. */
   onLoss?(stream: string): void;
+  /** A throw while delivering what a history read brought (a bug): reported, the stream goes on. */
+  onError?(error: unknown): void;
   /** Streams untouched this long are forgotten unless wanted (their history is gone too); default 5 min. */
   ttlMs?: number;
 }
@@ -240,10 +242,15 @@ export class OrderedDelivery {
   private retrying<T>(read: () => Promise<T>, done: (value: T | undefined) => void): void {
     let attempt = 0;
     const run = (): void => {
-      read().then(done, () => {
-        if (++attempt >= MAX_HISTORY_ATTEMPTS) return done(undefined);
-        setTimeout(run, Math.min(100 * 2 ** attempt, 2000)).unref();
-      });
+      // A read that throws synchronously is a failed attempt like a rejected one.
+      Promise.resolve()
+        .then(read)
+        .then(done, () => {
+          if (++attempt >= MAX_HISTORY_ATTEMPTS) return done(undefined);
+          setTimeout(run, Math.min(100 * 2 ** attempt, 2000)).unref();
+        })
+        // A throw while delivering (a bug downstream) must not become an unhandled rejection.
+        .catch((error: unknown) => this.options.onError?.(error));
     };
     run();
   }

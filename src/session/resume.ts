@@ -111,7 +111,8 @@ class Replay implements DrainListener {
     while (this.nextHeld < held.length) {
       const message = held[this.nextHeld];
       // Already replayed from history (published between the subscription and the history read).
-      const duplicate = this.lastSeq > 0 && message.seq !== 0 && message.seq <= this.lastSeq;
+      // Same epoch only: a new epoch (history removed or lost meanwhile) numbers from 1 again.
+      const duplicate = this.lastSeq > 0 && message.seq !== 0 && message.origin.epoch === this.epoch && message.seq <= this.lastSeq;
       if (!duplicate) {
         if (!this.offer(message)) return this.compact();
         if (message.origin.epoch === this.epoch) this.floor = Math.max(this.floor, message.seq);
