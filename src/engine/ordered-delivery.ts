@@ -243,8 +243,13 @@ export class OrderedDelivery {
     let attempt = 0;
     const run = (): void => {
       // A read that throws synchronously is a failed attempt like a rejected one.
-      Promise.resolve()
-        .then(read)
+      let reading: Promise<T>;
+      try {
+        reading = read();
+      } catch (error) {
+        reading = Promise.reject(error);
+      }
+      reading
         .then(done, () => {
           if (++attempt >= MAX_HISTORY_ATTEMPTS) return done(undefined);
           setTimeout(run, Math.min(100 * 2 ** attempt, 2000)).unref();
