@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { EngineUnavailableError } from '../engine/engine.js';
 import type {
   ChannelCount,
   ControlCommand,
@@ -37,6 +38,7 @@ export class MemoryControlPlane implements ControlPlane {
   private handler: ControlHandler | null = null;
   private readonly topics = new Map<string, TopicPresence>();
   private readonly watched = new Set<string>();
+  private closed = false;
 
   constructor(options: { nodeId?: string } = {}) {
     this.nodeId = options.nodeId ?? randomNodeId();
@@ -47,14 +49,17 @@ export class MemoryControlPlane implements ControlPlane {
   }
 
   async command(command: ControlCommand): Promise<number> {
+    this.requireOpen();
     return this.handler === null ? 0 : this.handler.apply(command);
   }
 
   async info(): Promise<NodeInfo[]> {
+    this.requireOpen();
     return this.handler === null ? [] : [this.handler.localInfo()];
   }
 
   async channels(pattern: string | undefined, cursor: string | undefined, limit: number): Promise<{ channels: ChannelCount[]; cursor?: string }> {
+    this.requireOpen();
     if (this.handler === null) return { channels: [] };
     // One more than asked tells whether a next page exists.
     const found = this.handler.localChannels(pattern, cursor, limit + 1);
@@ -64,6 +69,7 @@ export class MemoryControlPlane implements ControlPlane {
   }
 
   presenceAdd(topic: string, entry: PresenceEntry): void {
+    if (this.closed) return;
     let presence = this.topics.get(topic);
     if (presence === undefined) {
       presence = { entries: new Map(), users: new Map() };
@@ -86,6 +92,7 @@ export class MemoryControlPlane implements ControlPlane {
   }
 
   async presence(topic: string, limit: number): Promise<PresenceEntry[]> {
+    this.requireOpen();
     const entries: PresenceEntry[] = [];
     const presence = this.topics.get(topic);
     if (presence === undefined || limit <= 0) return entries;
@@ -97,6 +104,7 @@ export class MemoryControlPlane implements ControlPlane {
   }
 
   async presenceStats(topic: string): Promise<PresenceStats> {
+    this.requireOpen();
     const presence = this.topics.get(topic);
     return { clients: presence?.entries.size ?? 0, users: presence?.users.size ?? 0 };
   }
@@ -109,14 +117,21 @@ export class MemoryControlPlane implements ControlPlane {
   }
 
   watchJoinLeave(topic: string, watching: boolean): void {
+    if (this.closed) return;
     if (watching) this.watched.add(topic);
     else this.watched.delete(topic);
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.handler = null;
     this.topics.clear();
     this.watched.clear();
+  }
+
+  /** After close, reads and requests reject as with any plane that cannot answer (the contract). */
+  private requireOpen(): void {
+    if (this.closed) throw new EngineUnavailableError('control plane closed');
   }
 }
 

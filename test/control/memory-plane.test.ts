@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { ControlCommand, ControlHandler, JoinLeaveEvent } from '../../src/control/control-plane.js';
 import { matchGlob } from '../../src/control/glob.js';
 import { MemoryControlPlane } from '../../src/control/memory-control-plane.js';
+import { runControlPlaneSuite } from './control-plane-suite.js';
 
 function handler(overrides: Partial<ControlHandler> = {}): ControlHandler & { commands: ControlCommand[]; events: JoinLeaveEvent[] } {
   const commands: ControlCommand[] = [];
@@ -110,3 +111,10 @@ describe('matchGlob', () => {
     assert.equal(matchGlob(pattern, 'a'.repeat(256)), false);
   });
 });
+
+// The shared contract suite, on the one-process plane (one node: every request is answered locally).
+runControlPlaneSuite('MemoryControlPlane (1 node)', async () => ({
+  planes: [new MemoryControlPlane({ nodeId: 'memory-node' })],
+  settled: async () => {},
+  cleanup: async () => {},
+}));
