@@ -385,7 +385,7 @@ export const OPTION_DEFINITIONS = [
     key: 'nodeId', flag: '--node-id', env: 'HERALD_NODE_ID', type: 'string', placeholder: 'id',
     validate: (value: string) => (/^[A-Za-z0-9_-]{1,64}$/.test(value) ? undefined : 'must be 1 to 64 of A-Z a-z 0-9 _ -'),
     description: 'This node\'s id in the cluster: it starts every client id it hands out (<node>.<n>) and names the node '
-      + 'in presence and /v1/info. Unset: 10 random characters drawn at start.',
+      + 'in presence and /v1/info. Unset: 10 random characters drawn at start. Under --workers, worker k is <id>-w<k>.',
   },
   {
     key: 'presenceTtlMs', flag: '--presence-ttl', env: 'HERALD_PRESENCE_TTL', type: 'duration', default: 30_000, min: 1_500,

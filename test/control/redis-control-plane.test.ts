@@ -125,7 +125,7 @@ describe('RedisControlPlane', { timeout: 60_000 }, () => {
     handlerB.topics.set('room', 2);
 
     assert.deepEqual((await asker.info()).map((node) => node.id), [a.nodeId, b.nodeId].sort());
-    assert.deepEqual(await admin.zrange(`${prefix}{nodes}`, '0', '-1'), [a.nodeId, b.nodeId].sort());
+    assert.deepEqual((await admin.zrange(`${prefix}{nodes}`, '0', '-1')).sort(), [a.nodeId, b.nodeId].sort());
     assert.equal(await asker.command({ op: 'disconnect', uid: 'alice', code: 4100, reason: 'x' }), 3);
     assert.deepEqual(await asker.channels(undefined, undefined, 10), { channels: [{ topic: 'room', subscribers: 3 }] });
     assert.deepEqual(askerHandler.applied, []);
