@@ -9,7 +9,7 @@ import { MalformedMessage, strictService, type MessageSchema } from './strict-pr
 
 /** Options of a {@link GrpcServerApi}. */
 export interface GrpcServerApiOptions {
-  /** Undefined → every call answers UNIMPLEMENTED (the `--workers` primary). */
+  /** Undefined → every call answers UNIMPLEMENTED (an embedder's PushApis built without a control plane). */
   operations: ServerOperations | undefined;
   auth?: PushAuthenticator;
   rateLimiter?: PushRateLimiter;
@@ -103,7 +103,7 @@ export class GrpcServerApi {
       return done({ code: grpc.status.RESOURCE_EXHAUSTED, details: 'RATE_LIMITED: too many calls for this token' });
     }
     const ops = this.options.operations;
-    if (ops === undefined) return done({ code: grpc.status.UNIMPLEMENTED, details: 'NOT_IMPLEMENTED: the server API is not available with --workers' });
+    if (ops === undefined) return done({ code: grpc.status.UNIMPLEMENTED, details: 'NOT_IMPLEMENTED: the server API is not available here (no control plane was configured)' });
     const request = call.request;
     if (request instanceof MalformedMessage) return done({ code: grpc.status.INVALID_ARGUMENT, details: `MALFORMED_MESSAGE: ${request.reason}` });
     let pending: Promise<object>;

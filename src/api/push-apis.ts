@@ -20,8 +20,9 @@ export interface PushApisOptions {
   engine: Engine;
   /**
    * The cluster's control plane, for the server API (disconnect, presence,
-   * channels, history, info…). None → those routes and RPCs answer 501 /
-   * UNIMPLEMENTED (the `--workers` primary).
+   * channels, history, info…). `herald serve` always gives one (under
+   * `--workers` too); an embedder that leaves it out gets 501 /
+   * UNIMPLEMENTED from those routes and RPCs.
    */
   control?: ControlPlane;
   /** The nodes keep presence (`--presence`). */

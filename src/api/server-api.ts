@@ -6,7 +6,7 @@ import type { ServerOperations } from './server-operations.js';
 
 /** Options of a {@link ServerApi}. */
 export interface ServerApiOptions {
-  /** The operations; undefined → every route answers 501 (e.g. the `--workers` primary). */
+  /** The operations; undefined → every route answers 501 (an embedder's PushApis built without a control plane). */
   operations: ServerOperations | undefined;
   /** The push APIs' bearer-token check; none → open. */
   auth?: PushAuthenticator;
@@ -113,7 +113,7 @@ export class ServerApi {
     }
     const ops = this.options.operations;
     if (ops === undefined) {
-      throw new ApiError(501, 'NOT_IMPLEMENTED', 'the server API is not available with --workers (use one process, or the Redis engine without --workers)');
+      throw new ApiError(501, 'NOT_IMPLEMENTED', 'the server API is not available here (no control plane was configured)');
     }
     const input = route.method === 'POST' ? await this.body(req, route.fields) : query(req.url ?? '', route.fields);
     await route.handle(ops, input, res);

@@ -1,24 +1,30 @@
 import type { Worker } from 'node:cluster';
 import { EngineUnavailableError, type Engine, type EngineHandler, type HistoryResult, type Publication } from '../engine/engine.js';
+import type { ControlToPrimary, ControlToWorker } from './cluster-control-messages.js';
 
 /** A publication on the IPC channel: [uid, topic, data], empty strings for "not set". */
 export type WirePublication = [uid: string, topic: string, data: Uint8Array];
 
-/** Messages from the primary to a worker. */
+/** Messages from the primary to a worker (the control plane's: `cluster-control-messages.ts`). */
 export type PrimaryMessage =
-  /** `raw`: listen on the bound TCP handle sent along; `net`: listen on the port through node:cluster. */
-  | { t: 'listen'; transport: 'raw' | 'net' }
+  /**
+   * Start the node with this node id: `raw`, on the bound TCP handle sent along; `net`, on the port
+   * through node:cluster.
+   */
+  | { t: 'listen'; transport: 'raw' | 'net'; nodeId: string }
   | { t: 'pub'; items: WirePublication[] }
   | { t: 'metrics'; id: number }
-  | { t: 'drain' };
+  | { t: 'drain' }
+  | ControlToWorker;
 
-/** Messages from a worker to the primary. */
+/** Messages from a worker to the primary (the control plane's: `cluster-control-messages.ts`). */
 export type WorkerMessage =
   /** Listening for the primary's messages (a message sent before this would be lost). */
   | { t: 'hello' }
   | { t: 'ready'; port: number }
   | { t: 'metrics'; id: number; data: unknown }
-  | { t: 'failed'; message: string };
+  | { t: 'failed'; message: string }
+  | ControlToPrimary;
 
 /**
  * The cluster primary's engine: each publication is sent once to every live

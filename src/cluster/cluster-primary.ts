@@ -10,6 +10,7 @@ import { consolePages, consoleWsAddress } from '../console/console-routes.js';
 import { createEngine } from '../engine/create-engine.js';
 import { listening } from '../listen-error.js';
 import { ClusterPrimaryEngine, type PrimaryMessage, type WorkerMessage } from './cluster-engines.js';
+import { NO_LOCAL_NODE, primaryControlPlane, workerNodeId } from './cluster-control.js';
 
 type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
@@ -32,6 +33,12 @@ export interface ClusterPrimary {
  * accepts and hands connections round-robin to the workers). The primary
  * serves the push APIs and forwards each publication to every worker once. A
  * worker that dies is replaced, on the same shared port.
+ *
+ * The server API is served here too, through a control plane that holds no
+ * connections: with the memory engine, {@link ClusterPrimaryControl} (the
+ * workers' presence kept here, commands sent to them over IPC); with Redis, a
+ * non-member `RedisControlPlane` asking the workers, which are nodes of the
+ * Redis cluster. Worker k's node id is `<--node-id or random>-w<k>`.
  */
 export async function runClusterPrimary(config: HeraldConfig, logger: Logger): Promise<ClusterPrimary> {
   cluster.setupPrimary({ serialization: 'advanced' });
@@ -47,6 +54,7 @@ export async function runClusterPrimary(config: HeraldConfig, logger: Logger): P
   // Redis like any node, and each worker subscribes to what its own clients need.
   const forwarder = config.engine === 'memory' ? new ClusterPrimaryEngine() : undefined;
   const engine = forwarder ?? createEngine(config, logger);
+  const { control, ipcControl, baseNodeId } = primaryControlPlane(config, logger);
   const readyWorkers = new Set<Worker>();
   const workers = new Set<Worker>();
   let draining = false;
@@ -56,6 +64,7 @@ export async function runClusterPrimary(config: HeraldConfig, logger: Logger): P
   const apis = new PushApis({
     ...config,
     engine,
+    control,
     metrics,
     logger,
     limits: {
@@ -72,12 +81,17 @@ export async function runClusterPrimary(config: HeraldConfig, logger: Logger): P
     new Promise((resolve, reject) => {
       const worker = cluster.fork({ HERALD_CLUSTER_WORKER: '1' });
       workers.add(worker);
+      const nodeId = workerNodeId(baseNodeId, worker.id);
+      ipcControl?.attach(worker, nodeId);
       worker.on('message', (message: WorkerMessage) => {
+        if (ipcControl?.receive(worker, message)) return;
+        if (typeof message !== 'object' || message === null) return logger.warn({ worker: worker.id }, 'unexpected message from a worker');
         if (message.t === 'hello') {
-          send(worker, { t: 'listen', transport }, handle);
+          send(worker, { t: 'listen', transport, nodeId }, handle);
         } else if (message.t === 'ready') {
           wsPort = message.port;
           forwarder?.addWorker(worker);
+          ipcControl?.ready(worker);
           readyWorkers.add(worker);
           resolve();
         } else if (message.t === 'failed') {
@@ -90,6 +104,7 @@ export async function runClusterPrimary(config: HeraldConfig, logger: Logger): P
         workers.delete(worker);
         readyWorkers.delete(worker);
         forwarder?.removeWorker(worker);
+        ipcControl?.detach(worker);
         reject(new Error(`worker ${worker.id} exited (${signal ?? code}) before it was ready`));
         if (draining) return;
         logger.error({ worker: worker.id, code, signal }, 'worker died; starting a new one');
@@ -100,12 +115,14 @@ export async function runClusterPrimary(config: HeraldConfig, logger: Logger): P
   let addresses: PushApiAddresses;
   try {
     await engine.start({ onPublication() {} });
+    await control.start(NO_LOCAL_NODE);
     await Promise.all(Array.from({ length: config.workers }, startWorker));
     addresses = await apis.listen();
   } catch (error) {
     draining = true;
     for (const worker of workers) worker.kill();
     handle?.close(() => {});
+    await control.close().catch(() => undefined);
     throw error;
   }
   return {
@@ -121,7 +138,7 @@ export async function runClusterPrimary(config: HeraldConfig, logger: Logger): P
       await Promise.all(exits);
       clearTimeout(timer);
       await apis.close(500);
-      await engine.close();
+      await Promise.all([engine.close(), control.close()]);
       handle?.close(() => {});
     },
   };

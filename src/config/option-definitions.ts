@@ -393,7 +393,7 @@ export const OPTION_DEFINITIONS = [
     key: 'nodeId', flag: '--node-id', env: 'HERALD_NODE_ID', type: 'string', placeholder: 'id',
     validate: (value: string) => (/^[A-Za-z0-9_-]{1,64}$/.test(value) ? undefined : 'must be 1 to 64 of A-Z a-z 0-9 _ -'),
     description: 'This node\'s id in the cluster: it starts every client id it hands out (<node>.<n>) and names the node '
-      + 'in presence and /v1/info. Unset: 10 random characters drawn at start.',
+      + 'in presence and /v1/info. Unset: 10 random characters drawn at start. Under --workers, worker k is <id>-w<k>.',
   },
   {
     key: 'presence', flag: '--presence', env: 'HERALD_PRESENCE', type: 'boolean', default: false,

@@ -42,6 +42,14 @@ export interface RedisControlPlaneOptions {
   replyTimeoutMs?: number;
   /** A Redis command with no reply after this many ms fails; default 2,000. */
   commandTimeoutMs?: number;
+  /**
+   * False: this plane only asks (the `--workers` primary, which serves the
+   * server API but holds no connections). It is not listed in the registry,
+   * answers no request, and `command`, `channels` and `info` gather from the
+   * registered nodes only, with no local part; its handler is never called.
+   * Default true.
+   */
+  member?: boolean;
   /** Budget of `start()` reaching Redis, in ms; default 10,000. */
   connectTimeoutMs?: number;
   /** First reconnect delay in ms, doubled per failed attempt; default 100. */
@@ -100,10 +108,15 @@ interface PendingRequest {
  * is dropped; `command`, `info`, `channels`, `presence` and `presenceStats`
  * reject with EngineUnavailableError (the API answers 503); reads need only
  * the command connection, requests the subscriber one too.
+ *
+ * **Non-member** (`member: false`, the `--workers` primary): the same reads
+ * and requests, but the plane is not a node of the cluster — not registered,
+ * not subscribed to requests, no local part in what it gathers.
  */
 export class RedisControlPlane implements ControlPlane {
   readonly nodeId: string;
-  private readonly options: Required<Omit<RedisControlPlaneOptions, 'events' | 'url' | 'nodeId'>>;
+  private readonly options: Required<Omit<RedisControlPlaneOptions, 'events' | 'url' | 'nodeId' | 'member'>>;
+  private readonly member: boolean;
   private readonly events: RedisControlPlaneEvents;
   private readonly redis: CommandConnection;
   private readonly subscriber: Redis;
@@ -136,6 +149,7 @@ export class RedisControlPlane implements ControlPlane {
     };
     if (!(this.options.presenceTtlMs >= 300)) throw new RangeError(`presenceTtlMs must be at least 300, got ${this.options.presenceTtlMs}`);
     this.events = options.events ?? {};
+    this.member = options.member ?? true;
     const { prefix, presenceTtlMs } = this.options;
     const url = options.url ?? 'redis://127.0.0.1:6379';
     this.redis = this.connection(url, 'command') as CommandConnection;
@@ -150,7 +164,8 @@ export class RedisControlPlane implements ControlPlane {
     this.controlChannel = `${prefix}control`;
     this.replyChannel = `${prefix}control:reply:${this.nodeId}`;
     this.joinLeavePrefix = `${prefix}jl:`;
-    this.channelSet.want(this.controlChannel, true);
+    // A non-member receives no requests: PUBLISH then counts only the nodes that answer.
+    if (this.member) this.channelSet.want(this.controlChannel, true);
     this.channelSet.want(this.replyChannel, true);
   }
 
@@ -184,6 +199,7 @@ export class RedisControlPlane implements ControlPlane {
     this.started = true;
     // Listen before being listed: once other nodes see this one, it answers their requests.
     await this.settled();
+    if (!this.member) return;
     try {
       await this.registry.register(handler.localInfo());
     } catch (error) {
@@ -197,7 +213,7 @@ export class RedisControlPlane implements ControlPlane {
 
   async command(command: ControlCommand): Promise<number> {
     const handler = this.requireReady(true);
-    let total = this.applyLocally(() => handler.apply(command), 0);
+    let total = this.member ? this.applyLocally(() => handler.apply(command), 0) : 0;
     const answers = await this.gather({ kind: 'command', command });
     for (const answer of answers) if (typeof answer.affected === 'number') total += answer.affected;
     return total;
@@ -217,18 +233,16 @@ export class RedisControlPlane implements ControlPlane {
     if (this.subscriber.status === 'ready') {
       for (const answer of await this.gather({ kind: 'info' })) if (answer.info !== undefined) fresh.set(answer.node, answer.info);
     }
-    fresh.set(this.nodeId, handler.localInfo());
     const result = nodes.filter((node) => node.id !== this.nodeId).map((node) => ({ ...(fresh.get(node.id) ?? node), id: node.id }));
-    result.push({ ...(fresh.get(this.nodeId) as NodeInfo), id: this.nodeId });
+    if (this.member) result.push({ ...handler.localInfo(), id: this.nodeId });
     return result.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async channels(pattern: string | undefined, cursor: string | undefined, limit: number): Promise<{ channels: ChannelCount[]; cursor?: string }> {
     const handler = this.requireReady(true);
     if (!(limit >= 1)) return { channels: [] };
-    const local = this.applyLocally(() => handler.localChannels(pattern, cursor, limit), []);
+    const lists = this.member ? [this.applyLocally(() => handler.localChannels(pattern, cursor, limit), [])] : [];
     const answers = await this.gather({ kind: 'channels', pattern, after: cursor, limit });
-    const lists = [local];
     for (const answer of answers) if (answer.channels !== undefined) lists.push(answer.channels);
     return mergeChannels(lists, limit);
   }
@@ -290,7 +304,7 @@ export class RedisControlPlane implements ControlPlane {
     if (this.refreshTimer !== null) clearInterval(this.refreshTimer);
     this.refreshTimer = null;
     for (const request of this.requests.values()) request.check();
-    if (this.started && this.redis.status === 'ready') {
+    if (this.started && this.member && this.redis.status === 'ready') {
       await Promise.allSettled([this.registry.unregister(this.nodeId), this.presenceStore.removeAll()]);
     }
     this.handler = null;
@@ -377,7 +391,7 @@ export class RedisControlPlane implements ControlPlane {
       return;
     }
     const handler = this.handler;
-    if (handler === null || this.redis.status !== 'ready') return; // the origin leaves us out after its timeout
+    if (handler === null || !this.member || this.redis.status !== 'ready') return; // the origin leaves us out after its timeout
     const reply: ControlReply = { id: request.id, node: this.nodeId };
     if (request.kind === 'command') reply.affected = this.applyLocally(() => handler.apply(request.command), 0);
     else if (request.kind === 'info') reply.info = { ...handler.localInfo(), id: this.nodeId };
@@ -457,7 +471,7 @@ export class RedisControlPlane implements ControlPlane {
     }
     if (role === 'subscriber') return this.channelSet.sync();
     const handler = this.handler;
-    if (!again || !this.started || this.closed || handler === null) return;
+    if (!again || !this.started || this.closed || handler === null || !this.member) return;
     // Redis may have restarted empty, and adds/removes made meanwhile were not sent: list this node again.
     this.registry.register(handler.localInfo()).catch(this.commandError);
     this.presenceStore.readdAll().catch(this.commandError);
@@ -487,6 +501,8 @@ export interface RedisControlPlaneConfig {
   presenceTtlMs: number;
   /** `--node-id`; undefined: random. */
   nodeId?: string;
+  /** False: a plane that only asks (see {@link RedisControlPlaneOptions.member}). */
+  member?: boolean;
 }
 
 /**
@@ -501,6 +517,7 @@ export function redisControlPlaneFromConfig(config: RedisControlPlaneConfig, log
     prefix: config.redisPrefix,
     presenceTtlMs: config.presenceTtlMs,
     nodeId: config.nodeId,
+    member: config.member,
     events:
       logger === undefined
         ? undefined

@@ -85,6 +85,9 @@ describe('--workers N (cluster)', () => {
         assert.equal(await push(cluster.apiUrl, { topic: 'news', data: data('two') }), 200);
         await waitUntil(() => [...survivors, ...late].every((c) => c.received.includes('two')), 'survivors and late joiners');
 
+        // The server API answers for the workers (test/cluster/workers-control.test.ts covers it): the dead one is gone from info.
+        await waitUntil(async () => ((await (await fetch(`${cluster.apiUrl}/v1/info`)).json()) as { nodes: unknown[] }).nodes.length === 2, 'two workers in info');
+
         const metrics = await (await fetch(`${cluster.apiUrl}/metrics`)).text();
         assert.match(metrics, new RegExp(`^herald_connections ${survivors.length + late.length}$`, 'm'));
 

@@ -104,6 +104,44 @@ describe('RedisControlPlane', { timeout: 60_000 }, () => {
     }
   });
 
+  it('a non-member plane (member: false) asks the registered nodes only: not listed, no local part, handler never called', async (t) => {
+    const prefix = `${runPrefix}${++fixtures}:`;
+    t.after(() => deleteKeys(admin, prefix));
+    const started = async (member: boolean): Promise<[RedisControlPlane, FakeHandler]> => {
+      const plane = new RedisControlPlane({ url, prefix, presenceTtlMs: 1_500, member });
+      t.after(() => plane.close());
+      const handler = handlerFor(plane);
+      await plane.start(handler);
+      return [plane, handler];
+    };
+    const [a, handlerA] = await started(true);
+    const [b, handlerB] = await started(true);
+    const [asker, askerHandler] = await started(false);
+    askerHandler.affected.set('alice', 100);
+    askerHandler.topics.set('local-only', 7);
+    handlerA.affected.set('alice', 1);
+    handlerB.affected.set('alice', 2);
+    handlerA.topics.set('room', 1);
+    handlerB.topics.set('room', 2);
+
+    assert.deepEqual((await asker.info()).map((node) => node.id), [a.nodeId, b.nodeId].sort());
+    assert.deepEqual((await admin.zrange(`${prefix}{nodes}`, '0', '-1')).sort(), [a.nodeId, b.nodeId].sort());
+    assert.equal(await asker.command({ op: 'disconnect', uid: 'alice', code: 4100, reason: 'x' }), 3);
+    assert.deepEqual(await asker.channels(undefined, undefined, 10), { channels: [{ topic: 'room', subscribers: 3 }] });
+    assert.deepEqual(askerHandler.applied, []);
+    // The members' own requests do not wait for it, nor count it.
+    assert.equal(await a.command({ op: 'disconnect', uid: 'alice', code: 4100, reason: 'x' }), 3);
+    assert.deepEqual(askerHandler.applied, []);
+    assert.deepEqual((await a.info()).map((node) => node.id), [a.nodeId, b.nodeId].sort());
+
+    const topic = unique('asked');
+    a.presenceAdd(topic, entry(a, 'alice'));
+    b.presenceAdd(topic, entry(b, 'alice'));
+    await waitUntil(async () => (await asker.presenceStats(topic)).clients === 2, 'both entries, read by the asker');
+    assert.deepEqual(await asker.presenceStats(topic), { clients: 2, users: 1 });
+    assert.equal((await asker.presence(topic, 10)).length, 2);
+  });
+
   it('a read drops expired entries and their user counts, however many', async (t) => {
     const prefix = `${runPrefix}${++fixtures}:`;
     const plane = await startPlane(t, { prefix });
