@@ -61,12 +61,12 @@ export const presenceScenario: Scenario = {
     const reads: ReadOutcome[] = [];
     const errors: string[] = [];
     const setups: { spec: ServerSpec; spread: 'one topic' | 'a topic each' }[] = [
-      { spec: { kind: 'herald', label: 'Herald memory engine, one topic', heraldArgs: [] }, spread: 'one topic' },
+      { spec: { kind: 'herald', label: 'Herald memory engine, one topic', heraldArgs: ['--presence'] }, spread: 'one topic' },
       ...(['one topic', 'a topic each'] as const).map((spread, i) => ({
         spec: {
           kind: 'herald' as const,
           label: `Herald Redis engine, ${spread}`,
-          heraldArgs: ['--engine', 'redis', '--redis-url', REDIS_URL, '--redis-prefix', `${runId}-${i}:`, '--presence-ttl', `${ttlMs}ms`],
+          heraldArgs: ['--engine', 'redis', '--redis-url', REDIS_URL, '--redis-prefix', `${runId}-${i}:`, '--presence', '--presence-ttl', `${ttlMs}ms`],
         },
         spread,
       })),
@@ -108,12 +108,13 @@ export const presenceScenario: Scenario = {
             // Reads of a topic with `readMembers` members (the first connections are on it).
             for (const route of ['/v1/presence-stats?topic=presence', '/v1/presence?topic=presence&limit=100', '/v1/presence?topic=presence&limit=1000']) {
               const times: number[] = [];
+              let failures = 0;
               for (let i = 0; i < 200; i++) {
                 const start = performance.now();
                 const res = await fetch(`http://127.0.0.1:${server.apiPort}${route}`);
                 await res.arrayBuffer();
                 times.push(performance.now() - start);
-                if (res.status !== 200) errors.push(`${route}: ${res.status}`);
+                if (res.status !== 200 && failures++ === 0) errors.push(`${route}: ${res.status}`);
               }
               times.sort((a, b) => a - b);
               reads.push({
