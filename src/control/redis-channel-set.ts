@@ -17,6 +17,13 @@ export class RedisChannelSet {
   private readonly subscribed = new Set<string>();
   private readonly pending = new Set<Promise<unknown>>();
   private scheduled = false;
+  /**
+   * Channels whose wanted state changed since the last sync: a sync looks at
+   * these only (O(changes), not O(watched) per change), unless `fullSync`
+   * (start, a lost connection, a failed command) asks for the whole difference.
+   */
+  private readonly changed = new Set<string>();
+  private fullSync = true;
   /** Counts connections, so a late failure on an old one changes nothing. */
   private generation = 0;
 
@@ -35,6 +42,7 @@ export class RedisChannelSet {
   want(channel: string, on: boolean): void {
     if (on) this.wanted.add(channel);
     else this.wanted.delete(channel);
+    this.changed.add(channel);
     if (!this.scheduled) {
       this.scheduled = true;
       queueMicrotask(this.sync);
@@ -45,11 +53,12 @@ export class RedisChannelSet {
   lost(): void {
     this.generation++;
     this.subscribed.clear();
+    this.fullSync = true;
   }
 
   /** Resolves once the changes made so far have been answered on the current connection. */
   async settled(): Promise<void> {
-    this.sync();
+    if (this.scheduled || this.fullSync) this.sync();
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
@@ -59,8 +68,20 @@ export class RedisChannelSet {
     if (!this.active() || this.subscriber.status !== 'ready') return;
     const add: string[] = [];
     const remove: string[] = [];
-    for (const channel of this.wanted) if (!this.subscribed.has(channel)) add.push(channel);
-    for (const channel of this.subscribed) if (!this.wanted.has(channel)) remove.push(channel);
+    if (this.fullSync) {
+      this.fullSync = false;
+      for (const channel of this.wanted) if (!this.subscribed.has(channel)) add.push(channel);
+      for (const channel of this.subscribed) if (!this.wanted.has(channel)) remove.push(channel);
+    } else {
+      for (const channel of this.changed) {
+        if (this.wanted.has(channel)) {
+          if (!this.subscribed.has(channel)) add.push(channel);
+        } else if (this.subscribed.has(channel)) {
+          remove.push(channel);
+        }
+      }
+    }
+    this.changed.clear();
     for (let i = 0; i < add.length; i += CHANNELS_PER_COMMAND) this.send(add.slice(i, i + CHANNELS_PER_COMMAND), true);
     for (let i = 0; i < remove.length; i += CHANNELS_PER_COMMAND) this.send(remove.slice(i, i + CHANNELS_PER_COMMAND), false);
   };
@@ -78,6 +99,7 @@ export class RedisChannelSet {
         this.pending.delete(tracked);
         if (!this.active() || generation !== this.generation) return;
         this.onError(error);
+        this.fullSync = true;
         for (const channel of channels) {
           if (subscribe) this.subscribed.delete(channel);
           else this.subscribed.add(channel);
