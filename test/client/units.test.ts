@@ -171,9 +171,16 @@ describe('client units: options', { timeout: 60_000 }, () => {
     assert.equal(client.status, 'closed', 'constructing does not connect');
   });
 
-  it('needs a WebSocket class where there is no global one (Node 20)', () => {
-    assert.equal((globalThis as { WebSocket?: unknown }).WebSocket, undefined);
-    assert.throws(() => new HeraldClient({ url: 'ws://x' }), /options\.WebSocket/);
+  it('needs a WebSocket class where there is no global one (Node 20; removed here on Node ≥ 22)', () => {
+    const global = globalThis as { WebSocket?: unknown };
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'WebSocket');
+    delete global.WebSocket;
+    try {
+      assert.equal(global.WebSocket, undefined);
+      assert.throws(() => new HeraldClient({ url: 'ws://x' }), /options\.WebSocket/);
+    } finally {
+      if (saved !== undefined) Object.defineProperty(globalThis, 'WebSocket', saved);
+    }
   });
 });
 
