@@ -34,13 +34,6 @@ const ACKED_AFTER_RESTART = 100;
 /** Pushes acknowledged after the restart while the client's node is stalled (all missed by it live). */
 const ACKED_WHILE_STALLED = 30;
 
-/**
- * Known bug (reported): when the client node's subscriber connection is back before its command
- * connection, the gap it notices cannot be read from history yet, and OrderedDelivery declares
- * the publications lost instead of retrying (src/engine/ordered-delivery.ts, recover()). Fails
- * about half the runs of the stalled scenario and some of the plain one. Remove once fixed.
- */
-
 describe('Redis restart while pushes flow (private redis-server)', () => {
   it('every acknowledged push reaches the client exactly once, in order; every other push is a 503', (t) =>
     restartScenario(t, false));
