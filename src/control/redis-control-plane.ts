@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { failFastRedis, quit, whenReady } from '../engine/redis-connection.js';
 import type { Logger } from 'pino';
 import { EngineUnavailableError } from '../engine/engine.js';
 import type {
@@ -189,7 +190,7 @@ export class RedisControlPlane implements ControlPlane {
     if (this.handler !== null) throw new Error('control plane already started');
     this.handler = handler;
     try {
-      await Promise.all([this.whenReady(this.redis), this.whenReady(this.subscriber)]);
+      await Promise.all([whenReady(this.redis, this.options.connectTimeoutMs), whenReady(this.subscriber, this.options.connectTimeoutMs)]);
     } catch (error) {
       this.redis.disconnect();
       this.subscriber.disconnect();
@@ -443,20 +444,9 @@ export class RedisControlPlane implements ControlPlane {
   };
 
   private connection(url: string, role: ControlConnectionRole): Redis {
-    const { commandTimeoutMs, connectTimeoutMs, reconnectBaseMs, reconnectMaxMs } = this.options;
-    const redis = new Redis(url, {
-      lazyConnect: true,
-      connectionName: role === 'command' ? `herald-control-${this.nodeId}` : `herald-control-subscriber-${this.nodeId}`,
-      // Fail fast: nothing waits for a reconnect; presence is re-added from the local map instead.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      autoResubscribe: false,
-      commandTimeout: commandTimeoutMs,
-      connectTimeout: connectTimeoutMs,
-      retryStrategy: (attempt) => backoff(attempt, reconnectBaseMs, reconnectMaxMs),
-      scripts: role === 'command' ? { ...PRESENCE_SCRIPTS, ...REGISTRY_SCRIPTS } : undefined,
-    });
+    // Fail fast: nothing waits for a reconnect; presence is re-added from the local map instead.
+    const name = role === 'command' ? `herald-control-${this.nodeId}` : `herald-control-subscriber-${this.nodeId}`;
+    const redis = failFastRedis(url, name, this.options, role === 'command' ? { ...PRESENCE_SCRIPTS, ...REGISTRY_SCRIPTS } : undefined);
     redis.on('error', (error: Error) => this.events.onError?.(error, role));
     redis.on('ready', () => this.onReady(role));
     return redis;
@@ -477,20 +467,6 @@ export class RedisControlPlane implements ControlPlane {
     this.presenceStore.readdAll().catch(this.commandError);
   }
 
-  private whenReady(redis: Redis): Promise<void> {
-    redis.connect().catch(() => {}); // failures are retried by retryStrategy and reported through 'error'
-    return new Promise((resolve, reject) => {
-      const onReady = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        redis.off('ready', onReady);
-        reject(new Error(`no connection to redis within ${this.options.connectTimeoutMs} ms`));
-      }, this.options.connectTimeoutMs);
-      redis.once('ready', onReady);
-    });
-  }
 }
 
 /** What `redisControlPlaneFromConfig` reads from the configuration. */
@@ -535,25 +511,9 @@ export function redisControlPlaneFromConfig(config: RedisControlPlaneConfig, log
   });
 }
 
-/** Exponential backoff with ±20 % jitter: base, 2·base, 4·base… up to max. */
-function backoff(attempt: number, baseMs: number, maxMs: number): number {
-  const delay = Math.min(baseMs * 2 ** Math.min(attempt - 1, 30), maxMs);
-  return Math.round(delay * (0.8 + Math.random() * 0.4));
-}
 
 function unavailable(error: unknown): EngineUnavailableError {
   if (error instanceof EngineUnavailableError) return error;
   return new EngineUnavailableError(`control plane: redis: ${(error as Error).message}`, { cause: error });
 }
 
-async function quit(redis: Redis): Promise<void> {
-  if (redis.status === 'ready') {
-    try {
-      await redis.quit();
-      return;
-    } catch {
-      // fall through: drop the socket
-    }
-  }
-  redis.disconnect();
-}

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { failFastRedis, quit, whenReady } from './redis-connection.js';
 import {
   EngineUnavailableError,
   streamOf,
@@ -217,7 +218,7 @@ export class RedisEngine implements Engine {
     if (this.handler !== null) throw new Error('redis engine already started');
     this.handler = handler;
     try {
-      await Promise.all([this.whenReady(this.command), this.whenReady(this.subscriber)]);
+      await Promise.all([whenReady(this.command, this.options.connectTimeoutMs), whenReady(this.subscriber, this.options.connectTimeoutMs)]);
     } catch (error) {
       this.command.disconnect();
       this.subscriber.disconnect();
@@ -376,27 +377,13 @@ export class RedisEngine implements Engine {
   }
 
   private connection(url: string, role: RedisConnectionRole): Redis {
-    const { commandTimeoutMs, connectTimeoutMs, reconnectBaseMs, reconnectMaxMs } = this.options;
-    const redis = new Redis(url, {
-      lazyConnect: true,
-      connectionName: `herald-${role}-${this.instanceId}`,
-      // Fail fast instead of queueing: a publish must never wait for a reconnect.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      // The engine resubscribes itself (its wanted set is the truth, not ioredis's).
-      autoResubscribe: false,
-      commandTimeout: commandTimeoutMs,
-      connectTimeout: connectTimeoutMs,
-      retryStrategy: (attempt) => backoff(attempt, reconnectBaseMs, reconnectMaxMs),
-      scripts:
-        role === 'command'
-          ? {
-              heraldPublish: { lua: PUBLISH_LUA, numberOfKeys: 3 },
-              heraldHistory: { lua: HISTORY_LUA, numberOfKeys: 3 },
-            }
-          : undefined,
-    });
+    // Fail fast instead of queueing: a publish must never wait for a reconnect; the engine resubscribes
+    // itself (its wanted set is the truth, not ioredis's).
+    const scripts =
+      role === 'command'
+        ? { heraldPublish: { lua: PUBLISH_LUA, numberOfKeys: 3 }, heraldHistory: { lua: HISTORY_LUA, numberOfKeys: 3 } }
+        : undefined;
+    const redis = failFastRedis(url, `herald-${role}-${this.instanceId}`, this.options, scripts);
     redis.on('error', (error: Error) => this.events.onError?.(error, role));
     redis.on('ready', () => this.onReady(role));
     return redis;
@@ -409,21 +396,6 @@ export class RedisEngine implements Engine {
     }
     this.everReady[role] = true;
     if (role === 'subscriber') this.sync();
-  }
-
-  private whenReady(redis: Redis): Promise<void> {
-    redis.connect().catch(() => {}); // failures are retried by retryStrategy and reported through 'error'
-    return new Promise((resolve, reject) => {
-      const onReady = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        redis.off('ready', onReady);
-        reject(new Error(`no connection to redis within ${this.options.connectTimeoutMs} ms`));
-      }, this.options.connectTimeoutMs);
-      redis.once('ready', onReady);
-    });
   }
 
   private channelOf(uid: string | undefined, topic: string | undefined): string {
@@ -548,11 +520,6 @@ export class RedisEngine implements Engine {
   };
 }
 
-/** Exponential backoff with ±20 % jitter: base, 2·base, 4·base… up to max. */
-function backoff(attempt: number, baseMs: number, maxMs: number): number {
-  const delay = Math.min(baseMs * 2 ** Math.min(attempt - 1, 30), maxMs);
-  return Math.round(delay * (0.8 + Math.random() * 0.4));
-}
 
 function toPosition(reply: [seq: number, epoch: string]): StreamPosition {
   return { seq: Number(reply[0]), epoch: String(reply[1]) };
@@ -582,14 +549,3 @@ function toDeliveries(entries: RawEntry[], since: number, position: StreamPositi
   return deliveries;
 }
 
-async function quit(redis: Redis): Promise<void> {
-  if (redis.status === 'ready') {
-    try {
-      await redis.quit();
-      return;
-    } catch {
-      // fall through: drop the socket
-    }
-  }
-  redis.disconnect();
-}
