@@ -15,7 +15,7 @@ import type {
 } from './control-plane.js';
 import { RedisNodeRegistry, REGISTRY_SCRIPTS, type RegistryScriptCommands } from './redis-node-registry.js';
 import { PRESENCE_SCRIPTS, RedisPresence, type PresenceScriptCommands } from './redis-presence.js';
-import { RedisChannelSet } from './redis-channel-set.js';
+import { RedisChannelSet } from '../engine/redis-channel-set.js';
 import { parseJoinLeave, parseReply, parseRequest, type ControlReply, type ControlRequest } from './redis-control-messages.js';
 import { mergeChannels } from './merge-channels.js';
 

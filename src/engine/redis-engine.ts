@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { RedisChannelSet } from './redis-channel-set.js';
 import { failFastRedis, quit, whenReady } from './redis-connection.js';
 import {
   EngineUnavailableError,
@@ -60,9 +61,6 @@ interface ScriptCommands {
 
 /** An XRANGE entry as Buffers: id `0-<seq>`, then field, value, field, value… */
 type RawEntry = [id: Buffer, fields: Buffer[]];
-
-/** Subscribe/unsubscribe at most this many channels per command. */
-const CHANNELS_PER_COMMAND = 1024;
 
 /**
  * The Redis engine: nodes share publications, sequence numbers and history
@@ -127,33 +125,8 @@ export class RedisEngine implements Engine {
   private readonly events: RedisEngineEvents;
   private readonly command: Redis & ScriptCommands;
   private readonly subscriber: Redis;
-  private readonly wanted = new Set<string>();
-  /** What has been sent to the current subscriber connection. */
-  private readonly subscribed = new Set<string>();
-  private readonly pending = new Set<Promise<unknown>>();
-  /**
-   * The last (UN)SUBSCRIBE sent: Redis answers a connection's commands in
-   * order, so once it is settled every earlier one is too (waiting for it is
-   * O(1), where copying `pending` per `head` call was O(in flight)).
-   */
-  private lastSent: Promise<unknown> | null = null;
-  /** Counts subscriber connections, so a late failure of an old one changes nothing. */
-  private generation = 0;
-  /**
-   * The next SUBSCRIBEs restore subscriptions that were lost (a reconnect, a
-   * failed command): once confirmed, the handler is told, so the node fills
-   * what was published meanwhile from history.
-   */
-  private resubscribing = false;
-  /**
-   * Channels whose wanted state changed since the last sync: a sync looks at
-   * these only (O(changes), not O(channels) — a node gaining 19,000 topics one
-   * by one must not diff 19,000 sets), unless `fullSync` (start, after a lost
-   * connection or a failed command) asks for the whole difference.
-   */
-  private readonly changed = new Set<string>();
-  private fullSync = true;
-  private syncScheduled = false;
+  /** The channels this node wants, kept in step with the subscriber connection (restorations reported). */
+  private readonly channelSet: RedisChannelSet;
   private handler: EngineHandler | null = null;
   private started = false;
   private closed = false;
@@ -188,14 +161,16 @@ export class RedisEngine implements Engine {
     this.command = this.connection(url, 'command') as Redis & ScriptCommands;
     this.subscriber = this.connection(url, 'subscriber');
     this.subscriber.on('messageBuffer', this.onMessage);
-    this.subscriber.on('close', () => {
-      this.generation++;
-      this.subscribed.clear();
-      this.resubscribing = true;
-      this.fullSync = true;
-    });
-    this.channels = this.wanted;
-    this.wanted.add(`${this.options.prefix}all`);
+    this.channelSet = new RedisChannelSet(
+      this.subscriber,
+      this.options.reconnectBaseMs,
+      () => this.started && !this.closed,
+      (error) => this.events.onError?.(error, 'subscriber'),
+      (channels) => this.restored(channels),
+    );
+    this.subscriber.on('close', () => this.channelSet.lost());
+    this.channels = this.channelSet.channels;
+    this.channelSet.want(`${this.options.prefix}all`, true);
   }
 
   /** True while both connections are up (publish can succeed and this node receives). */
@@ -324,8 +299,7 @@ export class RedisEngine implements Engine {
   async head(stream: string): Promise<StreamPosition> {
     // One turn later: interest changes of this turn go out first, in one batch.
     await null;
-    if (this.syncScheduled || this.fullSync) this.sync();
-    if (this.pending.size > 0 && this.lastSent !== null) await this.lastSent;
+    await this.channelSet.sent();
     if (!this.started || this.closed || this.command.status !== 'ready') {
       throw new EngineUnavailableError(`redis engine is ${this.closed ? 'closed' : 'not connected'}`);
     }
@@ -364,8 +338,7 @@ export class RedisEngine implements Engine {
    * its reconnect subscribes everything wanted). For tests and orderly starts.
    */
   async settled(): Promise<void> {
-    if (this.syncScheduled || this.fullSync) this.sync();
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.channelSet.settled();
   }
 
   /** Quit both connections; publish and history reject afterwards. */
@@ -395,7 +368,7 @@ export class RedisEngine implements Engine {
       this.events.onReconnect?.(role, this.reconnectCount);
     }
     this.everReady[role] = true;
-    if (role === 'subscriber') this.sync();
+    if (role === 'subscriber') this.channelSet.sync();
   }
 
   private channelOf(uid: string | undefined, topic: string | undefined): string {
@@ -409,75 +382,7 @@ export class RedisEngine implements Engine {
   }
 
   private want(channel: string, on: boolean): void {
-    if (on) this.wanted.add(channel);
-    else this.wanted.delete(channel);
-    this.changed.add(channel);
-    if (!this.syncScheduled) {
-      this.syncScheduled = true;
-      queueMicrotask(this.sync);
-    }
-  }
-
-  /** Send the difference between wanted and subscribed: subscribes first, then unsubscribes. */
-  private readonly sync = (): void => {
-    this.syncScheduled = false;
-    if (!this.started || this.closed || this.subscriber.status !== 'ready') return;
-    const add: string[] = [];
-    const remove: string[] = [];
-    const restoring = this.resubscribing;
-    this.resubscribing = false;
-    if (this.fullSync) {
-      this.fullSync = false;
-      for (const channel of this.wanted) if (!this.subscribed.has(channel)) add.push(channel);
-      for (const channel of this.subscribed) if (!this.wanted.has(channel)) remove.push(channel);
-    } else {
-      for (const channel of this.changed) {
-        if (this.wanted.has(channel)) {
-          if (!this.subscribed.has(channel)) add.push(channel);
-        } else if (this.subscribed.has(channel)) {
-          remove.push(channel);
-        }
-      }
-    }
-    this.changed.clear();
-    for (let i = 0; i < add.length; i += CHANNELS_PER_COMMAND) this.send(add.slice(i, i + CHANNELS_PER_COMMAND), true, restoring);
-    for (let i = 0; i < remove.length; i += CHANNELS_PER_COMMAND) this.send(remove.slice(i, i + CHANNELS_PER_COMMAND), false, false);
-  };
-
-  /**
-   * SUBSCRIBE or UNSUBSCRIBE `channels`, counted as done at once. If the
-   * command fails while the connection stays up (a timeout), the channels are
-   * marked unknown and the next sync sends them again: both commands are
-   * idempotent in Redis. `restoring`: the channels had been lost; once they
-   * are confirmed, the handler is told (`onResubscribed`).
-   */
-  private send(channels: string[], subscribe: boolean, restoring: boolean): void {
-    const generation = this.generation;
-    for (const channel of channels) {
-      if (subscribe) this.subscribed.add(channel);
-      else this.subscribed.delete(channel);
-    }
-    const sent = subscribe ? this.subscriber.subscribe(...channels) : this.subscriber.unsubscribe(...channels);
-    const tracked: Promise<unknown> = sent.then(
-      () => {
-        this.pending.delete(tracked);
-        if (restoring && !this.closed && generation === this.generation) this.restored(channels);
-      },
-      (error: Error) => {
-        this.pending.delete(tracked);
-        if (this.closed || generation !== this.generation) return;
-        this.events.onError?.(error, 'subscriber');
-        this.resubscribing = true;
-        this.fullSync = true;
-        for (const channel of channels) {
-          if (subscribe) this.subscribed.delete(channel);
-          else this.subscribed.add(channel);
-        }
-        setTimeout(this.sync, this.options.reconnectBaseMs).unref();
-      },
-    );
-    this.pending.add(tracked);
-    this.lastSent = tracked;
+    this.channelSet.want(channel, on);
   }
 
   /** Tell the handler which lost subscriptions (still wanted) are in force again. */
@@ -486,7 +391,7 @@ export class RedisEngine implements Engine {
     if (handler?.onResubscribed === undefined) return;
     const { prefix } = this.options;
     for (const channel of channels) {
-      if (!this.wanted.has(channel) || !channel.startsWith(prefix)) continue;
+      if (!channel.startsWith(prefix)) continue;
       const name = channel.slice(prefix.length);
       const interest = name === 'all' ? {} : name.startsWith('t:') ? { topic: name.slice(2) } : { uid: name.slice(2) };
       try {

@@ -4,18 +4,27 @@ import type { Redis } from 'ioredis';
 const CHANNELS_PER_COMMAND = 1024;
 
 /**
- * The channels a subscriber connection should be on, kept in step with it:
+ * The channels a subscriber connection should be on, kept in step with it
+ * (used by the Redis engine and the Redis control plane):
  * `want` edits the wanted set, and one microtask later the difference from
  * what the connection has is sent (a watch and an unwatch in one turn cancel
  * out). After a reconnect (`lost`, then `sync` on ready) every wanted channel
- * is subscribed again. A SUBSCRIBE that fails while the connection stays up
- * (a timeout) is sent again shortly: both commands are idempotent in Redis.
+ * is subscribed again, and `onRestored` is told which once Redis confirms. A
+ * SUBSCRIBE that fails while the connection stays up (a timeout) is sent again
+ * shortly: both commands are idempotent in Redis.
  */
 export class RedisChannelSet {
   private readonly wanted = new Set<string>();
   /** What has been sent on the current connection. */
   private readonly subscribed = new Set<string>();
   private readonly pending = new Set<Promise<unknown>>();
+  /**
+   * The last (UN)SUBSCRIBE sent: Redis answers a connection's commands in
+   * order, so once it is settled every earlier one is too.
+   */
+  private lastSent: Promise<unknown> | null = null;
+  /** The channels were lost (a closed connection or a failed command): the next ones sent are restorations. */
+  private restoring = false;
   private scheduled = false;
   /**
    * Channels whose wanted state changed since the last sync: a sync looks at
@@ -33,10 +42,17 @@ export class RedisChannelSet {
     /** False before start and after close: nothing is sent. */
     private readonly active: () => boolean,
     private readonly onError: (error: Error) => void,
+    /** Channels (still wanted) that had been lost and are confirmed again. */
+    private readonly onRestored: (channels: string[]) => void = () => {},
   ) {}
 
   has(channel: string): boolean {
     return this.wanted.has(channel);
+  }
+
+  /** The wanted channels (read-only view). */
+  get channels(): ReadonlySet<string> {
+    return this.wanted;
   }
 
   want(channel: string, on: boolean): void {
@@ -54,6 +70,13 @@ export class RedisChannelSet {
     this.generation++;
     this.subscribed.clear();
     this.fullSync = true;
+    this.restoring = true;
+  }
+
+  /** Resolves once every (UN)SUBSCRIBE sent so far is answered (changes still scheduled are sent first). */
+  async sent(): Promise<void> {
+    if (this.scheduled || this.fullSync) this.sync();
+    if (this.pending.size > 0 && this.lastSent !== null) await this.lastSent;
   }
 
   /** Resolves once the changes made so far have been answered on the current connection. */
@@ -68,6 +91,8 @@ export class RedisChannelSet {
     if (!this.active() || this.subscriber.status !== 'ready') return;
     const add: string[] = [];
     const remove: string[] = [];
+    const restoring = this.restoring;
+    this.restoring = false;
     if (this.fullSync) {
       this.fullSync = false;
       for (const channel of this.wanted) if (!this.subscribed.has(channel)) add.push(channel);
@@ -82,11 +107,11 @@ export class RedisChannelSet {
       }
     }
     this.changed.clear();
-    for (let i = 0; i < add.length; i += CHANNELS_PER_COMMAND) this.send(add.slice(i, i + CHANNELS_PER_COMMAND), true);
-    for (let i = 0; i < remove.length; i += CHANNELS_PER_COMMAND) this.send(remove.slice(i, i + CHANNELS_PER_COMMAND), false);
+    for (let i = 0; i < add.length; i += CHANNELS_PER_COMMAND) this.send(add.slice(i, i + CHANNELS_PER_COMMAND), true, restoring);
+    for (let i = 0; i < remove.length; i += CHANNELS_PER_COMMAND) this.send(remove.slice(i, i + CHANNELS_PER_COMMAND), false, false);
   };
 
-  private send(channels: string[], subscribe: boolean): void {
+  private send(channels: string[], subscribe: boolean, restoring: boolean): void {
     const generation = this.generation;
     for (const channel of channels) {
       if (subscribe) this.subscribed.add(channel);
@@ -94,12 +119,18 @@ export class RedisChannelSet {
     }
     const sent = subscribe ? this.subscriber.subscribe(...channels) : this.subscriber.unsubscribe(...channels);
     const tracked: Promise<unknown> = sent.then(
-      () => this.pending.delete(tracked),
+      () => {
+        this.pending.delete(tracked);
+        if (!restoring || !this.active() || generation !== this.generation) return;
+        const still = channels.filter((channel) => this.wanted.has(channel));
+        if (still.length > 0) this.onRestored(still);
+      },
       (error: Error) => {
         this.pending.delete(tracked);
         if (!this.active() || generation !== this.generation) return;
         this.onError(error);
         this.fullSync = true;
+        this.restoring = true;
         for (const channel of channels) {
           if (subscribe) this.subscribed.delete(channel);
           else this.subscribed.add(channel);
@@ -108,5 +139,6 @@ export class RedisChannelSet {
       },
     );
     this.pending.add(tracked);
+    this.lastSent = tracked;
   }
 }
