@@ -3,7 +3,8 @@
  * the client opens and can hold it off the server (a gate), and a recorder of
  * a client's events. Nothing here measures time.
  */
-import WebSocket from 'ws';
+import type { AddressInfo } from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
 import { HeraldClient, type HeraldClientOptions } from '../../src/client/index.js';
 import type { ClientStatus, GapInfo, Message } from '../../src/client/index.js';
 
@@ -81,4 +82,33 @@ export function makeClient(options: Omit<HeraldClientOptions, 'WebSocket'> & { W
 /** Text of a message's data (bytes as `0x…`). */
 export function textOf(message: Message): string {
   return typeof message.data === 'string' ? message.data : `0x${Buffer.from(message.data).toString('hex')}`;
+}
+
+/**
+ * Bare `ws` servers standing in for a gateway where a test needs to script
+ * what a connection gets (selects herald.v1 when offered); `closeAll()` in
+ * `afterEach`.
+ */
+export class BareServers {
+  private readonly servers: WebSocketServer[] = [];
+
+  /** A new server: `onConnection` decides what each connection gets; `count()` counts connections. */
+  async start(onConnection: (ws: WebSocket) => void): Promise<{ url: string; count: () => number }> {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    this.servers.push(server);
+    await new Promise<void>((resolve) => server.once('listening', resolve));
+    let connections = 0;
+    server.on('connection', (ws) => {
+      connections++;
+      onConnection(ws);
+    });
+    return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws`, count: () => connections };
+  }
+
+  async closeAll(): Promise<void> {
+    for (const s of this.servers.splice(0)) {
+      for (const ws of s.clients) ws.terminate();
+      await new Promise((resolve) => s.close(resolve));
+    }
+  }
 }

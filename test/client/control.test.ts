@@ -8,8 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import {
   HeraldConnectionError,
   HeraldError,
@@ -21,14 +20,15 @@ import type { PresenceEntry } from '../../src/control/control-plane.js';
 import type { GpushSession } from '../../src/session/gpush-session.js';
 import type { ClientPresence } from '../../src/session/presence-requests.js';
 import { startNode, type TestNode } from '../helpers/herald-node.js';
-import { SocketTracker, makeClient, sleep, waitUntil } from './client-harness.js';
+import { BareServers, SocketTracker, makeClient, sleep, waitUntil } from './client-harness.js';
 
 const FAST = { baseMs: 10, maxMs: 50 };
 const ALICE: PresenceEntry = { client: 'n1.1', uid: 'alice', node: 'n1', connectedAt: 1_700_000_000_000 };
 
 const clients: HeraldClient[] = [];
 const nodes: TestNode[] = [];
-const servers: WebSocketServer[] = [];
+const bare = new BareServers();
+const bareServer = (onConnection: Parameters<BareServers['start']>[0]) => bare.start(onConnection);
 
 function client(options: Parameters<typeof makeClient>[0]) {
   const made = makeClient({ reconnect: FAST, ...options });
@@ -52,26 +52,11 @@ const presence: ClientPresence = {
   stats: async () => ({ clients: 4, users: 3 }),
 };
 
-/** A bare `ws` server (selects herald.v1 when offered): `onConnection` decides what each connection gets. */
-async function bareServer(onConnection: (ws: WebSocket) => void): Promise<{ url: string; count: () => number }> {
-  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  let connections = 0;
-  server.on('connection', (ws) => {
-    connections++;
-    onConnection(ws);
-  });
-  return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws`, count: () => connections };
-}
 
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   for (const h of nodes.splice(0)) await h.stop();
-  for (const s of servers.splice(0)) {
-    for (const ws of s.clients) ws.terminate();
-    await new Promise((resolve) => s.close(resolve));
-  }
+  await bare.closeAll();
 });
 
 describe('client: presence', { timeout: 30_000 }, () => {

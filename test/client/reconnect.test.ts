@@ -8,19 +8,19 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, it } from 'node:test';
-import type { AddressInfo } from 'node:net';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
 import { HeraldConnectionError, type HeraldClient, type Message } from '../../src/client/index.js';
 import type { LoginVerifier } from '../../src/auth/login-verifier.js';
 import { fakeVerifier, startNode, type TestNode } from '../helpers/herald-node.js';
-import { SocketTracker, makeClient, sleep, textOf, waitUntil } from './client-harness.js';
+import { BareServers, SocketTracker, makeClient, sleep, textOf, waitUntil } from './client-harness.js';
 
 /** Fast backoff for tests: every retry within 50 ms. */
 const FAST = { baseMs: 10, maxMs: 50 };
 
 const clients: HeraldClient[] = [];
 const nodes: TestNode[] = [];
-const servers: WebSocketServer[] = [];
+const bare = new BareServers();
+const bareServer = (onConnection: Parameters<BareServers['start']>[0]) => bare.start(onConnection);
 
 function client(options: Parameters<typeof makeClient>[0]) {
   const made = makeClient({ reconnect: FAST, ...options });
@@ -34,26 +34,11 @@ async function node(options: Parameters<typeof startNode>[0] = {}): Promise<Test
   return h;
 }
 
-/** A bare `ws` server: `onConnection` decides what each connection gets; counts connections. */
-async function bareServer(onConnection: (ws: import('ws').WebSocket) => void): Promise<{ url: string; count: () => number }> {
-  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  let connections = 0;
-  server.on('connection', (ws) => {
-    connections++;
-    onConnection(ws);
-  });
-  return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws`, count: () => connections };
-}
 
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   for (const h of nodes.splice(0)) await h.stop();
-  for (const s of servers.splice(0)) {
-    for (const ws of s.clients) ws.terminate();
-    await new Promise((resolve) => s.close(resolve));
-  }
+  await bare.closeAll();
 });
 
 describe('client: reconnect after a node restart', { timeout: 60_000 }, () => {
