@@ -100,9 +100,12 @@ export class HubClient {
    * A push to this user and a topic also reaches a *public* subscription to
    * that topic (gpush's routing, for gpush-protocol connections). herald.v1
    * keeps it to private subscriptions: the push belongs to the user's private
-   * stream, which a public subscription's resume does not cover.
+   * stream, which a public subscription's resume does not cover. A getter the
+   * session overrides: derived from the connection, no field per client.
    */
-  userPushesReachPublic = false;
+  get userPushesReachPublic(): boolean {
+    return false;
+  }
 
   constructor(readonly sink: FrameSink) {}
 

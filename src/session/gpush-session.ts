@@ -113,6 +113,11 @@ export class SessionClient extends HubClient implements WheelEntry {
     this.openedSec = Math.floor((Date.now() - ids.epochMs) / 1000);
   }
 
+  /** gpush routes a uid + topic push to the user's connections subscribed to the topic either way (herald.v1: private only). */
+  override get userPushesReachPublic(): boolean {
+    return this.conn.protocol === undefined;
+  }
+
   /** Unique in the cluster: `<node id>.<n>` (presence, server API `disconnect` by client). */
   get clientId(): string {
     return this.ids.prefix === '' ? String(this.idNumber) : `${this.ids.prefix}.${this.idNumber}`;
@@ -179,8 +184,6 @@ export class GpushSession implements ConnectionHandler {
 
   onOpen(conn: WebSocketConnection): void {
     const client = new SessionClient(conn, this.clientIds);
-    // gpush routes a uid + topic push to the user's connections subscribed to the topic either way.
-    client.userPushesReachPublic = conn.protocol === undefined;
     conn.context = client;
     this.hub.add(client);
     conn.sendFrame(this.replies.frame(ReplyCode.Connected));
