@@ -51,6 +51,14 @@ export const ReplyCode = {
    * (`--client-presence`), or for a topic this connection is not subscribed to.
    */
   Forbidden: 30008,
+  /**
+   * Herald, unprompted (no `id`): a subscription authorized by a subscription token (or a
+   * backend answer with an expiry) reached its expiry and ended; carries `topic` and `private`.
+   * The SDK asks its `getSubscriptionToken(topic)` callback for a new token and subscribes again.
+   */
+  SubscriptionExpired: 30009,
+  /** Herald (op 9, client-side publish where the topic's namespace allows it): published. */
+  Published: 20009,
 } as const;
 export type ReplyCode = (typeof ReplyCode)[keyof typeof ReplyCode];
 
@@ -73,6 +81,8 @@ export const REPLY_MESSAGES: Readonly<Record<ReplyCode, string>> = {
   [ReplyCode.Presence]: 'presence',
   [ReplyCode.PresenceStats]: 'presence stats',
   [ReplyCode.Forbidden]: 'forbidden',
+  [ReplyCode.SubscriptionExpired]: 'subscription expired',
+  [ReplyCode.Published]: 'published',
 };
 
 /**
@@ -100,6 +110,8 @@ export const GPUSH_REPLY_TEXTS: Readonly<Record<ReplyCode, { message: string; de
   [ReplyCode.Presence]: { message: '在线列表' },
   [ReplyCode.PresenceStats]: { message: '在线统计' },
   [ReplyCode.Forbidden]: { message: '无权限' },
+  [ReplyCode.SubscriptionExpired]: { message: '订阅已过期' },
+  [ReplyCode.Published]: { message: '发布成功' },
 };
 
 /**
@@ -114,6 +126,8 @@ export const HeraldCloseCode = {
   SlowConsumer: 4001,
   /** Closed through the server API's `disconnect` (its default code); the client may reconnect. */
   DisconnectedByServer: 4100,
+  /** The connect proxy's backend could not be asked (down, timeout, overloaded); retry later. */
+  BackendUnavailable: 4102,
   /** Refused by policy (e.g. origin or limits); retrying unchanged will not help. */
   Forbidden: 4500,
 } as const;
