@@ -29,6 +29,7 @@ import { LISTENER_OPTIONS } from './listener-options.js';
 import { LOGIN_OPTIONS } from './login-options.js';
 import type { ConfigOf, OptionDefinition } from './option-types.js';
 import { PROCESS_OPTIONS } from './process-options.js';
+import { PROXY_OPTIONS } from './proxy-options.js';
 import { TLS_OPTIONS } from './tls-options.js';
 import { TOPIC_OPTIONS } from './topic-options.js';
 
@@ -58,6 +59,7 @@ export const OPTION_DEFINITIONS = [
   ...LOGIN_OPTIONS,
   ...TOPIC_OPTIONS,
   ...ENGINE_OPTIONS,
+  ...PROXY_OPTIONS,
   ...PROCESS_OPTIONS,
 ] as const satisfies readonly OptionDefinition[];
 
