@@ -57,6 +57,7 @@ describe('OPTION_DEFINITIONS', () => {
       connectProxyUrl: undefined, connectProxyTimeoutMs: 2_000, connectProxyConcurrency: 64, connectProxyQueue: 1000, connectProxyHeaders: ['cookie'],
       redisPrefix: 'herald:', nodeId: undefined, presence: false, presenceTtlMs: 30_000, joinLeave: false, historySize: 100, historyTtlMs: 300_000, workers: 1, transport: 'auto', shutdownTimeoutMs: 10_000, logLevel: 'info',
       logFormat: undefined,
+      namespaces: undefined,
     });
   });
 });
