@@ -79,6 +79,19 @@ describe('herald process with proxies from a config file', { timeout: 60_000 }, 
     assert.match(metrics, /herald_proxy_calls_total\{kind="connect",result="refused"\} 1/);
   });
 
+  it('under --workers, each worker asks the backend, and the primary sums their proxy metrics', async () => {
+    const before = backend.requests.length;
+    herald = await HeraldProcess.start({ name: 'workers', args: ['--workers', '2', '--connect-proxy-url', backend.url] });
+    for (let i = 0; i < 4; i++) {
+      const client = await connect(herald.wsUrl, 'sid=1');
+      assert.deepEqual((await client.nextReply(20003)).detail, { uid: 'u1' });
+      await client.close();
+    }
+    assert.equal(backend.requests.length - before, 4);
+    const metrics = await (await fetch(`${herald.apiUrl}/metrics`)).text();
+    assert.match(metrics, /herald_proxy_calls_total\{kind="connect",result="allowed"\} 4/);
+  });
+
   it('refuses to start with a proxy URL of another scheme, naming the option', () => {
     const run = spawnSync(process.execPath, [HERALD_MAIN, '--subscribe-proxy-url', 'ftp://backend/'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(run.status, 2);
