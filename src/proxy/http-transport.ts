@@ -43,6 +43,20 @@ export class HttpTransport implements BackendTransport {
 
   request(body: Readonly<Record<string, unknown>>, signal: AbortSignal): Promise<unknown> {
     const payload = Buffer.from(JSON.stringify(body));
+    return this.#post(payload, signal).catch((error: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
+      // A kept-alive socket the backend closed just as we reused it fails at once with ECONNRESET
+      // (Node's http docs, "request.reusedSocket"): the question is idempotent, so ask once more.
+      if (error.reusedSocket === true && error.code === 'ECONNRESET' && !signal.aborted) return this.#post(payload, signal);
+      throw error;
+    });
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  /** One POST; a failure carries `reusedSocket` (whether it went out on a kept-alive socket). */
+  #post(payload: Buffer, signal: AbortSignal): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const req = this.#request(this.#url, {
         method: 'POST',
@@ -50,14 +64,10 @@ export class HttpTransport implements BackendTransport {
         signal,
         headers: { 'content-type': 'application/json', accept: 'application/json', 'content-length': payload.length },
       });
-      req.on('error', reject);
+      req.on('error', (error) => reject(Object.assign(error, { reusedSocket: req.reusedSocket })));
       req.on('response', (res) => this.#read(res, resolve, reject));
       req.end(payload);
     });
-  }
-
-  close(): void {
-    this.#agent.destroy();
   }
 
   #read(res: http.IncomingMessage, resolve: (answer: unknown) => void, reject: (error: Error) => void): void {

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
@@ -105,6 +108,34 @@ describe('BackendSubscribeProxy over HTTP', { timeout: 30_000 }, () => {
   it('answers "backend unavailable" when nothing listens', async () => {
     proxy = new BackendSubscribeProxy({ url: await deadUrl('http'), logger: recordingLogger() });
     assert.deepEqual(await proxy.check(check('order:1')), { allowed: false, reason: 'backend unavailable' });
+  });
+
+  it('asks again on a new socket when a kept-alive one was closed by the backend as it was reused', async () => {
+    // The backend drops every connection on its second request, unanswered: the race of a
+    // keep-alive timeout, made certain.
+    const served = new WeakSet<Socket>();
+    let dropped = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (served.has(req.socket)) {
+          dropped++;
+          return void req.socket.destroy();
+        }
+        served.add(req.socket);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":{}}');
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    proxy = new BackendSubscribeProxy({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, concurrency: 1, logger: recordingLogger() });
+    try {
+      for (let i = 0; i < 3; i++) assert.deepEqual(await proxy.check(check(`t${i}`)), { allowed: true });
+      assert.equal(dropped, 2);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   it('keeps at most `concurrency` requests in flight and queues the rest in order', async () => {
