@@ -5,21 +5,17 @@ import type { WebSocketConnection } from '../gateway/connection.js';
 import type { UpgradeRequest } from '../protocol/upgrade-request.js';
 import { TimingWheel, monotonicNow } from '../util/timing-wheel.js';
 import type { ConnectionHandler } from '../gateway/websocket-server.js';
-import { StreamHold, topicSetHas } from '../hub/hub-client.js';
 import type { Hub } from '../hub/hub.js';
-import { Namespaces, type Namespace } from '../util/namespaces.js';
+import { Namespaces } from '../util/namespaces.js';
 import { checkTopic, checkUid, type TopicRules } from '../util/topic-rules.js';
-import { streamOf } from '../streams.js';
 import { PONG_FRAME, ReplyFrames, isTextPing } from './replies.js';
-import { dropHold, holdStream, parseSince, releaseStream, type ReplayResult, type ResumePosition } from './resume.js';
 import type { JoinLeaveEvent } from '../control/control-plane.js';
 import { JoinLeaveWatchers } from './join-leave.js';
 import { PresenceOp, PresenceRequests } from './presence-requests.js';
 import type { ConnectVerdict } from './proxy-hooks.js';
 import { ClientPublish } from './client-publish.js';
 import { ConnectAdmission, closeReason } from './connect-admission.js';
-import { SubscribeAuthorizer, type SubscribeAuthorization } from './subscribe-authorization.js';
-import { SubscriptionExpiries, type SubscriptionExpiry } from './subscription-expiry.js';
+import { Subscriptions } from './subscriptions.js';
 import {
   ClientOp,
   MAX_DEFERRED_COMMANDS,
@@ -52,18 +48,11 @@ export class GpushSession implements ConnectionHandler {
   private readonly joinLeave: JoinLeaveWatchers;
   private readonly presenceRequests: PresenceRequests;
   private readonly namespaces: Namespaces;
-  private readonly authorizer: SubscribeAuthorizer;
-  private readonly subscriptionExpiries: SubscriptionExpiries;
+  private readonly subscriptions: Subscriptions;
   private readonly clientPublish: ClientPublish;
   private readonly admission: ConnectAdmission | undefined;
   /** The `id` of the command being handled (herald.v1 echoes it in the reply). */
   private requestId: number | string | undefined = undefined;
-  /**
-   * Subscribes with `since` still waiting for their history, by their hold (what the hub fills
-   * meanwhile): the request's id, so a command that ends the hold first can answer it. Weak, so
-   * idle connections carry nothing for it.
-   */
-  private readonly pendingResumes = new WeakMap<StreamHold, number | string | undefined>();
   private readonly clientIds: ClientIds;
 
   constructor(options: GpushSessionOptions) {
@@ -85,8 +74,30 @@ export class GpushSession implements ConnectionHandler {
       (client, error) => this.asyncFailed(client as SessionClient, error),
     );
     this.namespaces = options.namespaces ?? Namespaces.NONE;
-    this.authorizer = new SubscribeAuthorizer(options.verifier, options.subscribeProxy);
-    this.subscriptionExpiries = new SubscriptionExpiries((entry) => this.subscriptionExpired(entry));
+    // The subscription commands see the session through this context (the request id is shared, read and set).
+    const session = this;
+    this.subscriptions = new Subscriptions(
+      {
+        hub: this.hub,
+        rules: this.rules,
+        maxSubscriptions: this.maxSubscriptions,
+        events: this.events,
+        history: this.history,
+        joinLeave: this.joinLeave,
+        namespaces: this.namespaces,
+        get requestId() {
+          return session.requestId;
+        },
+        set requestId(id) {
+          session.requestId = id;
+        },
+        reply: (client, code, detail, id, extra) => this.reply(client, code, detail, id, extra),
+        badRequest: (client, detail) => this.badRequest(client, detail),
+        asyncFailed: (client, error) => this.asyncFailed(client, error),
+        replayDeferred: (client) => this.replayDeferred(client),
+      },
+      options,
+    );
     this.clientPublish = new ClientPublish(
       this.namespaces,
       this.rules,
@@ -145,7 +156,7 @@ export class GpushSession implements ConnectionHandler {
       const topic: unknown = subscription?.topic;
       // A backend's bad topic is skipped, not trusted: the same checks as a client's subscribe.
       if (checkTopic(topic, this.rules) !== undefined) continue;
-      this.serverSubscribe(client, topic as string, subscription.private === true);
+      this.subscriptions.serverSubscribe(client, topic as string, subscription.private === true);
     }
     this.replayDeferred(client);
   }
@@ -155,7 +166,7 @@ export class GpushSession implements ConnectionHandler {
     client.loginSeq++;
     client.deferred = null;
     this.expiries.cancel(client);
-    this.subscriptionExpiries.cancelAll(client);
+    this.subscriptions.expiries.cancelAll(client);
     this.joinLeave.unwatchAll(client);
     this.hub.remove(client);
   }
@@ -212,17 +223,17 @@ export class GpushSession implements ConnectionHandler {
     const { code, topic } = command;
     switch (code) {
       case ClientOp.SubscribePublic:
-        return this.subscribe(client, command, false);
+        return this.subscriptions.subscribe(client, command, false);
       case ClientOp.UnsubscribePublic:
-        return this.unsubscribe(client, topic, false);
+        return this.subscriptions.unsubscribe(client, topic, false);
       case ClientOp.Login:
         return this.login(client, command.data);
       case ClientOp.Logout:
         return this.logout(client);
       case ClientOp.SubscribePrivate:
-        return this.subscribe(client, command, true);
+        return this.subscriptions.subscribe(client, command, true);
       case ClientOp.UnsubscribePrivate:
-        return this.unsubscribe(client, topic, true);
+        return this.subscriptions.unsubscribe(client, topic, true);
       case PresenceOp.Presence:
       case PresenceOp.PresenceStats:
         // herald.v1 only: the answer is asynchronous, and gpush clients match replies by order.
@@ -239,231 +250,23 @@ export class GpushSession implements ConnectionHandler {
     }
   }
 
-  /** Stop the expiry wheel. */
+  /** Stop the expiry wheels. */
   close(): void {
     this.expiries.clear();
-    this.subscriptionExpiries.clear();
+    this.subscriptions.expiries.clear();
   }
 
   /**
-   * Subscribe `client` from the server side (server API `subscribe`) and tell
-   * it with an unprompted 20005 `{"topic","private"}`, which no request of its
-   * own can be answered with. A private subscription needs the connection to
-   * be logged in (the caller picks the user's connections). False when it was
-   * already subscribed, or when the connection's or the node's subscription
-   * limit refuses it (counted like a client's refused subscribe).
+   * Subscribe `client` from the server side (server API `subscribe`), told with an unprompted
+   * 20005; see {@link Subscriptions.serverSubscribe}.
    */
   serverSubscribe(client: SessionClient, topic: string, isPrivate: boolean): boolean {
-    if (!client.conn.isOpen || (isPrivate && client.uid === null)) return false;
-    if (topicSetHas(isPrivate ? client.privateTopics : client.publicTopics, topic)) return false;
-    if (client.subscriptionCount >= this.maxSubscriptions) {
-      this.events.onSubscriptionRefused?.('connection');
-      return false;
-    }
-    const budget = this.hub.budgetRefusal(topic, isPrivate);
-    if (budget !== undefined) {
-      this.events.onSubscriptionRefused?.(budget === 'topics' ? 'node_topics' : 'node_subscriptions');
-      return false;
-    }
-    this.addSubscription(client, topic, isPrivate, false);
-    this.reply(client, ReplyCode.ServerSubscribed, undefined, undefined, { topic, private: isPrivate });
-    return true;
+    return this.subscriptions.serverSubscribe(client, topic, isPrivate);
   }
 
-  /**
-   * Unsubscribe `client` from the server side (server API `unsubscribe`) and
-   * tell it with an unprompted 20006. A resume of that subscription still
-   * reading its history is answered 30007 first. False when not subscribed.
-   */
+  /** Unsubscribe `client` from the server side (server API `unsubscribe`), told with an unprompted 20006. */
   serverUnsubscribe(client: SessionClient, topic: string, isPrivate: boolean): boolean {
-    if (!this.endSubscription(client, topic, isPrivate, 'unsubscribed by the server before its history was read')) return false;
-    this.reply(client, ReplyCode.ServerUnsubscribed, undefined, undefined, { topic, private: isPrivate });
-    return true;
-  }
-
-  /** A subscription authorized until a time reached it: it ends, and the client is told (30009). */
-  private subscriptionExpired(entry: SubscriptionExpiry): void {
-    const { client, topic, isPrivate } = entry;
-    if (!this.endSubscription(client, topic, isPrivate, 'the subscription expired before its history was read')) return;
-    this.reply(client, ReplyCode.SubscriptionExpired, undefined, undefined, { topic, private: isPrivate });
-  }
-
-  /** End a subscription the client did not ask to end; false when it held none. */
-  private endSubscription(client: SessionClient, topic: string, isPrivate: boolean, why: string): boolean {
-    if (!client.conn.isOpen || (isPrivate && client.uid === null)) return false;
-    const stream = streamOf(isPrivate ? { uid: client.uid as string, topic } : { topic });
-    const removed = isPrivate ? this.hub.unsubscribePrivate(client, topic) : this.hub.unsubscribePublic(client, topic);
-    if (!removed) return false;
-    this.subscriptionExpiries.cancel(client, topic, isPrivate);
-    this.joinLeave.prune(client, topic);
-    if (client.holding !== null) {
-      this.cancelResume(client, stream, why);
-      dropHold(client, stream);
-    }
-    return true;
-  }
-
-  private subscribe(client: SessionClient, command: Record<string, unknown>, isPrivate: boolean): void {
-    const { topic, joinLeave } = command;
-    if (isPrivate && client.uid === null) return this.reply(client, ReplyCode.NotLoggedIn);
-    const problem = checkTopic(topic, this.rules);
-    if (problem !== undefined) return this.reply(client, ReplyCode.InvalidTopic, problem);
-    const since = parseSince(command.since);
-    if (since === null) return this.badRequest(client, 'since must be {"seq": <integer ≥ 0>, "epoch": "<string>"}');
-    // gpush connections ignore the field (gpush ignores unknown fields); herald.v1 says when it is malformed.
-    if (joinLeave !== undefined && typeof joinLeave !== 'boolean' && client.conn.protocol !== undefined) {
-      return this.badRequest(client, 'joinLeave must be a boolean');
-    }
-    const name = topic as string;
-    const namespace = this.namespaces.namespaceOf(name);
-    // A topic of no namespace: exactly as before namespaces existed.
-    if (namespace === undefined) return this.admit(client, name, isPrivate, since, joinLeave, undefined, undefined);
-    if (joinLeave === true && !namespace.joinLeave && client.conn.protocol !== undefined) {
-      return this.reply(client, ReplyCode.Forbidden, 'join/leave not allowed in this namespace');
-    }
-    const verdict = this.authorizer.authorize(client, namespace, name, isPrivate, command.token);
-    if (!(verdict instanceof Promise)) return this.authorized(client, namespace, name, isPrivate, since, joinLeave, verdict);
-    // A token or a backend to ask: later commands wait, as during a login, so replies keep their order.
-    const seq = client.loginSeq;
-    const uid = client.uid;
-    const id = this.requestId;
-    client.deferred = [];
-    verdict
-      .then((answer) => {
-        if (client.loginSeq !== seq || !client.conn.isOpen) return;
-        this.requestId = id as number | string | undefined;
-        try {
-          // The login it was asked for expired meanwhile: a private subscribe has no user any more.
-          if (isPrivate && client.uid !== uid) this.reply(client, ReplyCode.NotLoggedIn);
-          else this.authorized(client, namespace, name, isPrivate, since, joinLeave, answer);
-        } finally {
-          this.requestId = undefined;
-        }
-        this.replayDeferred(client);
-      })
-      .catch((error: unknown) => this.asyncFailed(client, error));
-  }
-
-  private authorized(
-    client: SessionClient,
-    namespace: Namespace,
-    name: string,
-    isPrivate: boolean,
-    since: ResumePosition | undefined,
-    joinLeave: unknown,
-    verdict: SubscribeAuthorization,
-  ): void {
-    if (!verdict.ok) return this.reply(client, verdict.code, verdict.detail);
-    this.admit(client, name, isPrivate, since, joinLeave, namespace, verdict.expiresAt);
-  }
-
-  /** The subscribe is authorized: check the limits, subscribe, answer (or resume first). */
-  private admit(
-    client: SessionClient,
-    name: string,
-    isPrivate: boolean,
-    since: ResumePosition | undefined,
-    joinLeave: unknown,
-    namespace: Namespace | undefined,
-    expiresAt: number | undefined,
-  ): void {
-    const already = topicSetHas(isPrivate ? client.privateTopics : client.publicTopics, name);
-    if (!already) {
-      const most = namespace?.maxSubscribers;
-      if (most !== undefined && this.hub.subscriberCount(name) >= most) {
-        return this.reply(client, ReplyCode.TooManySubscriptions, 'namespace full');
-      }
-      if (client.subscriptionCount >= this.maxSubscriptions) {
-        this.events.onSubscriptionRefused?.('connection');
-        return this.reply(client, ReplyCode.TooManySubscriptions, `at most ${this.maxSubscriptions} subscriptions per connection`);
-      }
-      const budget = this.hub.budgetRefusal(name, isPrivate);
-      if (budget !== undefined) {
-        this.events.onSubscriptionRefused?.(budget === 'topics' ? 'node_topics' : 'node_subscriptions');
-        const limit = budget === 'topics' ? `${this.hub.maxTopics} topics` : `${this.hub.maxSubscriptions} subscriptions`;
-        return this.reply(client, ReplyCode.TooManySubscriptions, `this server holds its maximum of ${limit}; retry later`);
-      }
-    }
-    // herald.v1 replies say when the subscription will end; gpush's stay byte for byte as they were.
-    const until = expiresAt === undefined || client.conn.protocol === undefined ? undefined : { expiresAt };
-    if (since === undefined) {
-      this.addSubscription(client, name, isPrivate, already, joinLeave);
-      if (namespace !== undefined) this.subscriptionExpiries.set(client, name, isPrivate, expiresAt);
-      return this.reply(client, ReplyCode.Subscribed, undefined, this.requestId, until);
-    }
-    // herald.v1 resume: hold live messages, subscribe, replay history after `since`, then release.
-    const stream = streamOf(isPrivate ? { uid: client.uid as string, topic: name } : { topic: name });
-    // A resume of this stream still reading its history is replaced by this one: answer it first.
-    this.cancelResume(client, stream, 'a later subscribe of the same topic replaced it');
-    // Live messages are held (bounded by the connection's buffer bound) until the replay has caught up;
-    // a resume that falls that far behind ends as a slow consumer: the client resumes again from what it got.
-    const held = holdStream(client, stream, client.conn.bufferLimit, () =>
-      client.conn.close(HeraldCloseCode.SlowConsumer, 'slow consumer: live messages outgrew the resume'),
-    );
-    this.addSubscription(client, name, isPrivate, already, joinLeave);
-    if (namespace !== undefined) this.subscriptionExpiries.set(client, name, isPrivate, expiresAt);
-    const id = this.requestId;
-    this.pendingResumes.set(held, id);
-    const replayed = this.history === undefined ? Promise.resolve(undefined) : this.history(stream, since);
-    replayed
-      .then(
-        (result) => this.resumed(client, stream, held, result, id, until),
-        () => this.resumed(client, stream, held, undefined, id, until),
-      )
-      .catch((error: unknown) => this.asyncFailed(client, error));
-  }
-
-  private addSubscription(client: SessionClient, name: string, isPrivate: boolean, already: boolean, joinLeave?: unknown): void {
-    if (!already) {
-      if (isPrivate) this.hub.subscribePrivate(client, name);
-      else this.hub.subscribePublic(client, name);
-    }
-    // `true` starts watching the topic's join/leave events, `false` stops; absent leaves the watch as it is.
-    if (joinLeave === true) this.joinLeave.watch(client, name);
-    else if (joinLeave === false) this.joinLeave.unwatch(client, name);
-  }
-
-  /** The history came back (or failed: undefined): answer the subscribe, then replay and go live. */
-  private resumed(
-    client: SessionClient,
-    stream: string,
-    held: StreamHold,
-    result: ReplayResult | undefined,
-    id: unknown,
-    until: { expiresAt: number } | undefined,
-  ): void {
-    if (!client.conn.isOpen || client.holding?.get(stream) !== held) return;
-    this.pendingResumes.delete(held);
-    const extra = result === undefined ? { recovered: false, ...until } : { recovered: result.recovered, position: result.position, ...until };
-    this.reply(client, ReplyCode.Subscribed, undefined, id, extra);
-    releaseStream(client, client.conn, stream, held, result);
-  }
-
-  private unsubscribe(client: SessionClient, topic: unknown, isPrivate: boolean): void {
-    if (isPrivate && client.uid === null) return this.reply(client, ReplyCode.NotLoggedIn);
-    if (typeof topic !== 'string') return this.reply(client, ReplyCode.InvalidTopic, 'topic must be a string');
-    // Only the named kind is dropped: gpush's op 2 also removed a private subscription.
-    if (isPrivate) this.hub.unsubscribePrivate(client, topic);
-    else this.hub.unsubscribePublic(client, topic);
-    this.subscriptionExpiries.cancel(client, topic, isPrivate);
-    this.joinLeave.prune(client, topic);
-    if (client.holding !== null) {
-      const stream = streamOf(isPrivate ? { uid: client.uid as string, topic } : { topic });
-      // Every request gets exactly one reply, in order: a subscribe still reading its history is answered now.
-      this.cancelResume(client, stream, 'unsubscribed before its history was read');
-      dropHold(client, stream);
-    }
-    this.reply(client, ReplyCode.Unsubscribed);
-  }
-
-  /** Answer a subscribe of `stream` still waiting for its history with 30007 and end its hold. */
-  private cancelResume(client: SessionClient, stream: string, why: string): void {
-    const held = client.holding?.get(stream);
-    if (!(held instanceof StreamHold) || !this.pendingResumes.has(held)) return;
-    const id = this.pendingResumes.get(held);
-    this.pendingResumes.delete(held);
-    dropHold(client, stream);
-    this.reply(client, ReplyCode.Cancelled, why, id);
+    return this.subscriptions.serverUnsubscribe(client, topic, isPrivate);
   }
 
   private login(client: SessionClient, credential: unknown): void {
@@ -516,7 +319,7 @@ export class GpushSession implements ConnectionHandler {
       return this.loginFailed(client, seq, Object.assign(new Error('token expired'), { reason: 'expired' }), id);
     }
     // Logging in as another user drops the previous one's private subscriptions.
-    if (client.uid !== identity.uid) this.subscriptionExpiries.cancelAll(client, true);
+    if (client.uid !== identity.uid) this.subscriptions.expiries.cancelAll(client, true);
     this.hub.login(client, identity.uid);
     this.joinLeave.prune(client);
     if (expiresAt === undefined) this.expiries.cancel(client);
@@ -555,7 +358,7 @@ export class GpushSession implements ConnectionHandler {
     if (client.uid === null) return this.reply(client, ReplyCode.NotLoggedIn);
     client.loginSeq++;
     this.expiries.cancel(client);
-    this.subscriptionExpiries.cancelAll(client, true);
+    this.subscriptions.expiries.cancelAll(client, true);
     this.hub.logout(client);
     this.joinLeave.prune(client);
     this.reply(client, ReplyCode.LoggedOut);
@@ -565,7 +368,7 @@ export class GpushSession implements ConnectionHandler {
   private expire(client: SessionClient): void {
     if (client.uid === null || !client.conn.isOpen) return;
     // Only the current session ends; a login still being verified completes normally.
-    this.subscriptionExpiries.cancelAll(client, true);
+    this.subscriptions.expiries.cancelAll(client, true);
     this.hub.logout(client);
     this.joinLeave.prune(client);
     this.reply(client, ReplyCode.SessionExpired);
