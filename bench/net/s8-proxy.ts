@@ -5,6 +5,7 @@
  *
  * - baseline: the same namespace with `"subscribe": "anyone"` (no backend call);
  * - proxy, cache off: every subscribe is one HTTP call (keep-alive, at most 64 in flight);
+ * - the same over gRPC (herald.v1.Backend, one HTTP/2 channel);
  * - proxy, cache on (`--subscribe-proxy-cache 10m`): a first pass (misses: a call and a cache
  *   insert each), then a second pass on fresh connections with the same topics (hits: no call).
  *
@@ -34,8 +35,9 @@ interface Outcome extends SubscribeRun {
 }
 
 /** Start the backend; resolves with its port and process once it prints `listening <port>`. */
-async function startBackend(): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
-  const child = track(spawn(process.execPath, [BACKEND_MAIN, '--host', HOST], { stdio: ['ignore', 'pipe', 'inherit'] }));
+async function startBackend(grpcBackend: boolean): Promise<{ port: number; pid: number; stop(): Promise<void> }> {
+  const args = [BACKEND_MAIN, '--host', HOST, ...(grpcBackend ? ['--grpc'] : [])];
+  const child = track(spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] }));
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -50,13 +52,15 @@ async function startBackend(): Promise<{ port: number; pid: number; stop(): Prom
 
 export const proxyScenario: Scenario = {
   name: 's8-proxy',
-  description: 'S8 subscribe proxy: subscribes/s and subscribe latency p50/p99 with a local HTTP backend, cache miss and hit, against no proxy',
+  description: 'S8 subscribe proxy: subscribes/s and subscribe latency p50/p99 with a local HTTP (and gRPC) backend, cache miss and hit, against no proxy',
   async run(ctx: RunContext): Promise<Result> {
     const connections = ctx.quick ? 20 : 64;
     const perConnection = ctx.quick ? 50 : 1000;
     const dir = mkdtempSync(join(tmpdir(), 'herald-bench-s8-'));
-    const backend = await startBackend();
+    const backend = await startBackend(false);
+    const grpcBackend = await startBackend(true);
     const url = `http://${HOST}:${backend.port}/herald/subscribe`;
+    const grpcUrl = `grpc://${HOST}:${grpcBackend.port}`;
     const outcomes: Outcome[] = [];
     const errors: string[] = [];
     const config = (name: string, subscribe: 'anyone' | 'proxy'): string => {
@@ -68,6 +72,12 @@ export const proxyScenario: Scenario = {
     const setups = [
       { label: 'no proxy (anyone)', args: ['--config', config('anyone', 'anyone')], passes: ['no proxy (anyone)'] },
       { label: 'proxy, cache off', args: ['--config', config('proxy', 'proxy'), '--subscribe-proxy-url', url], passes: ['proxy, cache off (miss)'] },
+      {
+        label: 'proxy over gRPC, cache off',
+        args: ['--config', config('proxy', 'proxy'), '--subscribe-proxy-url', grpcUrl],
+        passes: ['proxy over gRPC, cache off (miss)'],
+        backendPid: grpcBackend.pid,
+      },
       {
         label: 'proxy, cache 10m',
         args: ['--config', config('proxy', 'proxy'), '--subscribe-proxy-url', url, '--subscribe-proxy-cache', '10m'],
@@ -82,7 +92,8 @@ export const proxyScenario: Scenario = {
           server = await startServer({ kind: 'herald', label: `Herald ${setup.label}`, heraldArgs: [...common, ...setup.args] });
           for (const pass of setup.passes) {
             const h0 = cpuSeconds(server.pid);
-            const b0 = cpuSeconds(backend.pid);
+            const backendPid = 'backendPid' in setup ? (setup.backendPid as number) : backend.pid;
+            const b0 = cpuSeconds(backendPid);
             const run = await driver.request<SubscribeRun>(
               'run',
               { url: `ws://${HOST}:${server.wsPort}${WS_PATH}`, connections, perConnection, prefix: 'p:' },
@@ -92,7 +103,7 @@ export const proxyScenario: Scenario = {
               ...run,
               setup: pass,
               heraldCpu: (cpuSeconds(server.pid) - h0) / run.seconds,
-              backendCpu: (cpuSeconds(backend.pid) - b0) / run.seconds,
+              backendCpu: (cpuSeconds(backendPid) - b0) / run.seconds,
             };
             outcomes.push(outcome);
             ctx.log(`  ${pass}: ${int(run.perSecond)} subscribes/s, p50 ${ms(run.p50Ms)} ms, p99 ${ms(run.p99Ms)} ms, codes ${JSON.stringify(run.codes)}`);
@@ -106,6 +117,7 @@ export const proxyScenario: Scenario = {
       }
     } finally {
       await backend.stop();
+      await grpcBackend.stop();
       rmSync(dir, { recursive: true, force: true });
     }
     const base = outcomes[0]?.perSecond;
