@@ -65,6 +65,9 @@ export class HttpTransport implements BackendTransport {
         headers: { 'content-type': 'application/json', accept: 'application/json', 'content-length': payload.length },
       });
       req.on('error', (error) => reject(Object.assign(error, { reusedSocket: req.reusedSocket })));
+      // Settle on abort whatever state the exchange is in (an answer whose body stalls mid-way
+      // included): the caller's concurrency slot is held until this promise settles.
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
       req.on('response', (res) => this.#read(res, resolve, reject));
       req.end(payload);
     });

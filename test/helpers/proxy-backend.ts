@@ -19,6 +19,8 @@ export type Behaviour =
   | { garbage: string }
   /** Never answer (the socket stays open until the backend closes). */
   | 'hang'
+  /** Send a 200 head and the start of a body, then nothing more (HTTP only). */
+  | 'stall'
   /** Wait until release() is called, then answer `{"result":{}}`. */
   | 'hold';
 
@@ -84,6 +86,7 @@ class HttpBackend extends BaseBackend implements ProxyBackend {
     this.headers.push(req.headers);
     const behaviour = this.behave(body);
     if (behaviour === 'hang') return;
+    if (behaviour === 'stall') return void res.writeHead(200, { 'content-type': 'application/json' }).write('{"res');
     if (behaviour === 'hold') return this.later(() => json(res, { result: {} }), undefined, true);
     if ('status' in behaviour) return void res.writeHead(behaviour.status, { 'content-type': 'text/plain' }).end(behaviour.text);
     if ('garbage' in behaviour) return void res.writeHead(200, { 'content-type': 'application/json' }).end(behaviour.garbage);
@@ -121,7 +124,7 @@ class GrpcBackend extends BaseBackend implements ProxyBackend {
   handler = (call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>, callback: Callback): void => {
     this.requests.push(call.request);
     const behaviour = this.behave(call.request);
-    if (behaviour === 'hang') return void this.#hanging.add(callback);
+    if (behaviour === 'hang' || behaviour === 'stall') return void this.#hanging.add(callback);
     if (behaviour === 'hold') return this.later(() => callback(null, { result: {} }), undefined, true);
     if ('garbage' in behaviour) throw new Error('a gRPC backend cannot answer garbage');
     if ('status' in behaviour) return callback(Object.assign(new Error(behaviour.text), { code: behaviour.status, details: behaviour.text, metadata: new grpc.Metadata() }));

@@ -105,6 +105,14 @@ describe('BackendSubscribeProxy over HTTP', { timeout: 30_000 }, () => {
     assert.match(logger.lines[0], /malformed answer.*expireAt must be epoch milliseconds/);
   });
 
+  it('frees the slot of an answer whose body stalls, once its deadline passes', async () => {
+    let stall = true;
+    const p = await setUp({ concurrency: 1, timeoutMs: 200 }, () => (stall ? 'stall' : { answer: { result: {} } }));
+    assert.deepEqual(await p.check(check('a')), { allowed: false, reason: 'backend timeout' });
+    stall = false;
+    assert.deepEqual(await p.check(check('b')), { allowed: true });
+  });
+
   it('answers "backend unavailable" when nothing listens', async () => {
     proxy = new BackendSubscribeProxy({ url: await deadUrl('http'), logger: recordingLogger() });
     assert.deepEqual(await proxy.check(check('order:1')), { allowed: false, reason: 'backend unavailable' });
