@@ -3,6 +3,7 @@
  * Assembled, in `--help` order, by `option-definitions.ts` (see its header). All `process` scope:
  * `main.ts` and the cluster workers build the proxies from them and hand them to `HeraldNode`.
  */
+import type { ConfigRule } from './config-rules.js';
 import type { OptionDefinition } from './option-types.js';
 
 function backendUrl(value: string): string | undefined {
@@ -90,3 +91,19 @@ export const PROXY_OPTIONS = [
     description: 'Upgrade request headers forwarded to the connect proxy.',
   },
 ] as const satisfies readonly OptionDefinition[];
+
+/**
+ * A `"subscribe": "proxy"` namespace with no subscribe proxy would refuse every subscribe to its
+ * topics: a configuration mistake, reported at start rather than found by users.
+ */
+export const PROXY_CONFIG_RULES: readonly ConfigRule[] = [
+  {
+    keys: ['namespaces', 'subscribeProxyUrl'],
+    check(config, context) {
+      if (config.subscribeProxyUrl !== undefined) return undefined;
+      const proxied = config.namespaces?.list.find((namespace) => namespace.subscribe === 'proxy');
+      if (proxied === undefined) return undefined;
+      return `${context.origin('namespaces')}: namespaces[${proxied.index}] ("${proxied.topics}") has "subscribe": "proxy" but --subscribe-proxy-url is not set`;
+    },
+  },
+];

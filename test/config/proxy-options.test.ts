@@ -46,4 +46,13 @@ describe('proxy options', () => {
     );
     assert.deepEqual(problems(['--subscribe-proxy-concurrency', '0']), ['--subscribe-proxy-concurrency: 0 is below the minimum 1']);
   });
+
+  it('refuse a "proxy" namespace without --subscribe-proxy-url, and accept it with one', () => {
+    const namespaces = JSON.stringify([{ topics: 'news:*' }, { topics: 'order:*', subscribe: 'proxy' }]);
+    assert.deepEqual(problems(['--namespaces', namespaces]), [
+      '--namespaces: namespaces[1] ("order:*") has "subscribe": "proxy" but --subscribe-proxy-url is not set',
+    ]);
+    const config = loadConfig({ argv: ['--namespaces', namespaces, '--subscribe-proxy-url', 'http://backend/check'], env: {} });
+    assert.equal(config.subscribeProxyUrl, 'http://backend/check');
+  });
 });
