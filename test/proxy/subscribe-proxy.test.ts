@@ -76,6 +76,16 @@ describe('BackendSubscribeProxy over HTTP', { timeout: 30_000 }, () => {
     assert.equal(backend?.requests.at(-1)?.uid, null);
   });
 
+  it('sends the URL\'s credentials as basic auth, and leaves them out of log lines', async () => {
+    backend = await startHttpBackend(() => ({ status: 503, text: 'busy' }));
+    const logger = recordingLogger();
+    proxy = new BackendSubscribeProxy({ url: backend.url.replace('http://', 'http://herald:s3cret@'), logger });
+    await proxy.check(check('order:1'));
+    assert.equal(backend.headers[0].authorization, `Basic ${Buffer.from('herald:s3cret').toString('base64')}`);
+    assert.equal(logger.lines.length, 1);
+    assert.doesNotMatch(logger.lines[0], /s3cret/);
+  });
+
   it('answers a hanging backend "backend timeout", a 500 or garbage "backend unavailable" with a log line', async () => {
     const logger = recordingLogger();
     const p = await setUp({ logger });
