@@ -76,7 +76,7 @@ export class HeraldMetrics {
     gpushMetrics(source, this.connectionsTotal, registers);
     this.subscriptionsRefusedTotal = new Counter({
       name: 'herald_subscriptions_refused_total',
-      help: 'Subscribes answered 30005, by limit: connection (per connection), node_topics (--max-topics), node_subscriptions (--max-subscriptions).',
+      help: 'Subscribes answered 30005, by limit: connection (per connection), node_topics (--max-topics), node_subscriptions (--max-subscriptions), namespace_full (a namespace\'s maxSubscribers).',
       labelNames: ['reason'],
       registers,
     });

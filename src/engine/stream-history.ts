@@ -215,7 +215,11 @@ export class StreamHistory {
       const topic = this.historyFor === undefined ? undefined : topicOfStream(stream);
       const limits = topic === undefined ? undefined : this.historyFor?.(topic);
       const ttlMs = limits?.historyTtlMs ?? this.ttlMs;
-      if (ttlMs < this.shortestTtlMs) this.shortestTtlMs = ttlMs;
+      if (ttlMs < this.shortestTtlMs) {
+        this.shortestTtlMs = ttlMs;
+        // The next sweep must come in time for this stream's shorter TTL.
+        this.sweepAt = Math.min(this.sweepAt, now + ttlMs);
+      }
       s = {
         size: limits?.historySize ?? this.size,
         ttlMs,

@@ -17,8 +17,8 @@ export interface SessionEvents {
    * completing): that connection was closed with 1011; the process goes on.
    */
   onError?(error: unknown): void;
-  /** A subscribe refused (30005) by the per-connection limit or the node's topic or subscription budget. */
-  onSubscriptionRefused?(reason: 'connection' | 'node_topics' | 'node_subscriptions'): void;
+  /** A subscribe refused (30005) by the per-connection limit, the node's topic or subscription budget, or a namespace's maxSubscribers. */
+  onSubscriptionRefused?(reason: 'connection' | 'node_topics' | 'node_subscriptions' | 'namespace_full'): void;
   /** The first (`watching`) or last (`!watching`) connection of this node asking for `topic`'s join/leave events. */
   onJoinLeaveWatch?(topic: string, watching: boolean): void;
 }

@@ -181,6 +181,7 @@ export class Subscriptions {
     if (!already) {
       const most = namespace?.maxSubscribers;
       if (most !== undefined && this.s.hub.subscriberCount(name) >= most) {
+        this.s.events.onSubscriptionRefused?.('namespace_full');
         return this.s.reply(client, ReplyCode.TooManySubscriptions, 'namespace full');
       }
       if (client.subscriptionCount >= this.s.maxSubscriptions) {

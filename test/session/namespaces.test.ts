@@ -11,7 +11,7 @@ import { SignJWT } from 'jose';
 import { JwtVerifier } from '../../src/auth/jwt-verifier.js';
 import { HERALD_V1 } from '../../src/node.js';
 import type { ConnectCheck, ConnectProxy, SubscribeCheck, SubscribeProxy } from '../../src/session/proxy-hooks.js';
-import { startNode, type TestClient, type TestNode } from '../helpers/herald-node.js';
+import { metricValue, startNode, type TestClient, type TestNode } from '../helpers/herald-node.js';
 
 const SECRET = 'a-development-secret-of-32-bytes!';
 const KEY = new TextEncoder().encode(SECRET);
@@ -144,6 +144,8 @@ describe('namespaces: subscribe rules and flags on a real node', () => {
         await command(b, { code: 1, topic }, 20001);
         const refused = await command(c, { code: 1, topic }, 30005);
         assert.equal(refused.detail, 'namespace full');
+        const metrics = await h.request('/metrics');
+        assert.ok((metricValue(metrics.text, 'herald_subscriptions_refused_total{reason="namespace_full"}') ?? 0) >= 1);
         await command(a, { code: 1, topic }, 20001); // already subscribed: no new subscriber
         await command(b, { code: 2, topic }, 20002);
         await command(c, { code: 1, topic }, 20001);
