@@ -20,8 +20,13 @@ import {
   ClientOp,
   MAX_DEFERRED_COMMANDS,
   MAX_DEFERRED_MARKERS,
+  MAX_WAITING_BYTES,
+  MAX_WAITING_COMMANDS,
   OVERFLOW,
+  OVERFLOW_WAITING,
   SessionClient,
+  waitingQueue,
+  type DeferredQueue,
   type ClientIds,
 } from './session-client.js';
 import type { GpushSessionOptions, SessionEvents } from './session-options.js';
@@ -123,7 +128,7 @@ export class GpushSession implements ConnectionHandler {
     if (admission === undefined) return;
     // The connection's commands wait for the backend's verdict, as they wait for a login.
     const seq = client.loginSeq;
-    client.deferred = [];
+    client.deferred = waitingQueue();
     admission
       .check(client, request)
       .then((verdict) => this.admitted(client, seq, verdict))
@@ -152,7 +157,8 @@ export class GpushSession implements ConnectionHandler {
       this.events.onLogin?.(verdict.uid);
       this.reply(client, ReplyCode.LoggedIn, { uid: verdict.uid });
     }
-    for (const subscription of verdict.subscriptions ?? []) {
+    // The hook's implementation validates the backend's answer; a malformed list is still no crash.
+    for (const subscription of Array.isArray(verdict.subscriptions) ? verdict.subscriptions : []) {
       const topic: unknown = subscription?.topic;
       // A backend's bad topic is skipped, not trusted: the same checks as a client's subscribe.
       if (checkTopic(topic, this.rules) !== undefined) continue;
@@ -180,21 +186,35 @@ export class GpushSession implements ConnectionHandler {
     const client = conn.context as SessionClient;
     const deferred = client.deferred;
     if (deferred !== null) {
-      if (deferred.length >= MAX_DEFERRED_MARKERS) {
+      const bytes = deferred.waitingBytes;
+      if (deferred.length >= (bytes === undefined ? MAX_DEFERRED_MARKERS : MAX_WAITING_COMMANDS + MAX_DEFERRED_MARKERS)) {
         conn.close(CloseCode.PolicyViolation, 'too many commands while a login is pending');
         return;
       }
       // Past the limit keep only a marker, so its 30001 still comes in request order.
-      deferred.push(deferred.length >= MAX_DEFERRED_COMMANDS ? OVERFLOW : isText ? data : null);
+      if (bytes === undefined) {
+        deferred.push(deferred.length >= MAX_DEFERRED_COMMANDS ? OVERFLOW : isText ? data : null);
+      } else if (deferred.length >= MAX_WAITING_COMMANDS || bytes + data.length > MAX_WAITING_BYTES) {
+        deferred.push(OVERFLOW_WAITING);
+      } else {
+        deferred.waitingBytes = bytes + data.length;
+        deferred.push(isText ? data : null);
+      }
       return;
     }
     this.handle(client, isText ? data : null);
   }
 
   /** Run one command; `null` stands for a binary frame, OVERFLOW for one refused while a login was pending. */
-  private handle(client: SessionClient, data: Buffer | null | typeof OVERFLOW): void {
+  private handle(client: SessionClient, data: Buffer | null | typeof OVERFLOW | typeof OVERFLOW_WAITING): void {
     if (data === OVERFLOW) {
       return this.badRequest(client, `more than ${MAX_DEFERRED_COMMANDS} commands sent while a login was pending`);
+    }
+    if (data === OVERFLOW_WAITING) {
+      return this.badRequest(
+        client,
+        `more than ${MAX_WAITING_COMMANDS} commands (or ${MAX_WAITING_BYTES} bytes) sent while a subscribe or the connection was authorized`,
+      );
     }
     if (data === null) return this.badRequest(client, 'commands are JSON text frames, not binary');
     let request: unknown;
@@ -338,14 +358,22 @@ export class GpushSession implements ConnectionHandler {
     this.replayDeferred(client);
   }
 
-  /** Run the commands that arrived during the login, in order; a further login defers the rest again. */
+  /** Run the commands that arrived during the wait, in order; a further wait (login, authorization) defers the rest again. */
   private replayDeferred(client: SessionClient): void {
     const queue = client.deferred;
     client.deferred = null;
     if (queue === null) return;
     for (let i = 0; i < queue.length; i++) {
-      if (client.deferred !== null) {
-        (client.deferred as (Buffer | null | typeof OVERFLOW)[]).push(...queue.slice(i));
+      const next = client.deferred as DeferredQueue | null;
+      if (next !== null) {
+        const rest = queue.slice(i);
+        next.push(...rest);
+        // The rest were admitted under the wider bounds: the new queue keeps them, counting their bytes.
+        if (queue.waitingBytes !== undefined) {
+          let bytes = next.waitingBytes ?? 0;
+          for (const item of rest) if (item instanceof Buffer) bytes += item.length;
+          next.waitingBytes = bytes;
+        }
         return;
       }
       if (!client.conn.isOpen) return;

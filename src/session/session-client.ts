@@ -21,6 +21,26 @@ export const MAX_DEFERRED_COMMANDS = 32;
 export const MAX_DEFERRED_MARKERS = 1024;
 /** Stands in the deferred queue for a command refused for exceeding MAX_DEFERRED_COMMANDS. */
 export const OVERFLOW = 1;
+/**
+ * Commands that may wait behind a subscribe being authorized (a token verified, the backend
+ * asked) or a connection being admitted, and their bytes: wider than behind a login, because a
+ * client re-subscribing after a reconnect sends all its topics at once (at most
+ * --max-subscriptions-per-connection, 1024 by default), each waiting for the one before.
+ */
+export const MAX_WAITING_COMMANDS = 1024;
+export const MAX_WAITING_BYTES = 1024 * 1024;
+/** Stands in the deferred queue for a command refused for exceeding MAX_WAITING_COMMANDS or MAX_WAITING_BYTES. */
+export const OVERFLOW_WAITING = 2;
+
+/** Commands held while an earlier one completes; `waitingBytes` is set on a queue behind an authorization or admission. */
+export type DeferredQueue = (Buffer | null | typeof OVERFLOW | typeof OVERFLOW_WAITING)[] & { waitingBytes?: number };
+
+/** A deferred queue with the wider bounds of a wait that is not a login. */
+export function waitingQueue(): DeferredQueue {
+  const queue: DeferredQueue = [];
+  queue.waitingBytes = 0;
+  return queue;
+}
 
 /** What the connections of one session share for their ids and open times. */
 export interface ClientIds {
@@ -41,10 +61,10 @@ export class SessionClient extends HubClient implements WheelEntry {
   /**
    * Commands received while a login is being verified, replayed in order when
    * it completes (gpush verified logins synchronously, so clients send op 5
-   * right behind op 3). `null` binary-frame marker; the array is null when no
-   * login is pending.
+   * right behind op 3), or while a subscribe is authorized or the connection
+   * admitted. `null` binary-frame marker; the array is null when nothing is pending.
    */
-  deferred: (Buffer | null | typeof OVERFLOW)[] | null = null;
+  deferred: DeferredQueue | null = null;
   /** Topics whose join/leave events this connection asked for (herald.v1); null when none. */
   joinLeaveTopics: TopicSet = null;
   /** Subscriptions that end at a time (tokens, backend answers), by `subscriptionKey`; null when none. */

@@ -6,7 +6,7 @@ import type { Namespace, Namespaces } from '../util/namespaces.js';
 import { checkTopic, type TopicRules } from '../util/topic-rules.js';
 import type { JoinLeaveWatchers } from './join-leave.js';
 import { dropHold, holdStream, parseSince, releaseStream, type ReplayResult, type ResumePosition } from './resume.js';
-import type { SessionClient } from './session-client.js';
+import { waitingQueue, type SessionClient } from './session-client.js';
 import type { GpushSessionOptions, SessionEvents } from './session-options.js';
 import { SubscribeAuthorizer, type SubscribeAuthorization } from './subscribe-authorization.js';
 import { SubscriptionExpiries, type SubscriptionExpiry } from './subscription-expiry.js';
@@ -137,7 +137,7 @@ export class Subscriptions {
     const seq = client.loginSeq;
     const uid = client.uid;
     const id = this.s.requestId;
-    client.deferred = [];
+    client.deferred = waitingQueue();
     verdict
       .then((answer) => {
         if (client.loginSeq !== seq || !client.conn.isOpen) return;

@@ -168,6 +168,19 @@ describe('namespaces: subscribe rules and flags on a real node', () => {
         await c.close();
       });
 
+      it('a burst of token subscribes (a reconnect re-subscribing everything) is answered in full, in order', async () => {
+        const c = await open();
+        const glob = await token({ channel_glob: 'tok:burst-*' }, '', 60);
+        const count = 300;
+        // Sent in one go: they arrive while the first token is being verified.
+        for (let i = 0; i < count; i++) {
+          c.send({ code: 1, topic: `tok:burst-${i}`, token: glob });
+        }
+        for (let i = 0; i < count; i++) await c.nextReply(20001);
+        assert.equal(h.node.hub.subscriberCount('tok:burst-299'), 1);
+        await c.close();
+      });
+
       it('commands sent behind an asynchronous subscribe are answered after it, in order', async () => {
         const c = await open();
         c.send({ code: 1, topic: 'tok:order', token: await token({ channel: 'tok:order' }, '', 60) });
