@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { HERALD_V1 } from '../../src/node.js';
 import { createProxies, type Proxies } from '../../src/proxy/create-proxies.js';
-import { startNode, type TestClient, type TestNode } from '../helpers/herald-node.js';
+import { startNode, waitUntil, type TestClient, type TestNode } from '../helpers/herald-node.js';
 import { deadUrl, startGrpcBackend, startHttpBackend, type Behave, type ProxyBackend } from '../helpers/proxy-backend.js';
 
 const NAMESPACES = [{ topics: 'order:*', subscribe: 'proxy' }];
@@ -99,6 +99,20 @@ describe('subscribe proxy end to end', { timeout: 60_000 }, () => {
     assert.match(metrics, /herald_proxy_calls_total\{kind="subscribe",result="refused"\} 1/);
     assert.match(metrics, /herald_proxy_calls_total\{kind="subscribe",result="timeout"\} 1/);
     assert.match(metrics, /herald_proxy_call_seconds_count\{kind="subscribe"\} 3/);
+  });
+
+  it('answers "backend overloaded" at once beyond the queue while the backend holds the others, then allows those', async () => {
+    backend = await startHttpBackend(() => 'hold');
+    const n = await setUp(backend.url, { subscribeProxyConcurrency: 2, subscribeProxyQueue: 3, subscribeProxyTimeoutMs: 30_000 });
+    const clients = await Promise.all(Array.from({ length: 8 }, () => n.connect()));
+    clients.forEach((client, i) => client.send({ code: 1, topic: `order:${i}` }));
+    // Two checks held by the backend, three queued: whichever 3 subscribes came last are refused at once.
+    await waitUntil(() => backend?.inFlight === 2 && clients.filter((c) => c.unread.length > 0).length === 3, 'three refusals');
+    const refused = clients.filter((c) => c.unread.length > 0);
+    for (const client of refused) assert.deepEqual(await client.nextReply(30008), { code: 30008, message: 'forbidden', detail: 'backend overloaded' });
+    backend.release();
+    for (const client of clients.filter((c) => !refused.includes(c))) assert.equal((await client.nextReply()).code, 20001);
+    assert.equal(backend.requests.length, 5);
   });
 
   it('answers from the cache on a resubscribe within --subscribe-proxy-cache', async () => {
