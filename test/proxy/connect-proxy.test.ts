@@ -44,7 +44,7 @@ describe('BackendConnectProxy over HTTP', { timeout: 30_000 }, () => {
 
   async function setUp(options: Partial<BackendConnectProxyOptions> = {}): Promise<BackendConnectProxy> {
     backend = await startHttpBackend(BY_COOKIE);
-    proxy = new BackendConnectProxy({ url: backend.url, timeoutMs: 300, logger: quiet, ...options });
+    proxy = new BackendConnectProxy({ url: backend.url, timeoutMs: 1000, logger: quiet, ...options });
     return proxy;
   }
 
@@ -121,7 +121,7 @@ describe('BackendConnectProxy over gRPC', { timeout: 30_000 }, () => {
       if (cookie === 'hang') return 'hang';
       return { status: grpc.status.UNAVAILABLE, text: 'down' };
     });
-    proxy = new BackendConnectProxy({ url: backend.url, timeoutMs: 300, logger: quiet });
+    proxy = new BackendConnectProxy({ url: backend.url, timeoutMs: 1000, logger: quiet });
     assert.deepEqual(await proxy.check(check(SESSION)), { allowed: true, uid: 'alice', subscriptions: [{ topic: 'news', private: false }] });
     assert.deepEqual(backend.requests[0], { client: 'c7', ip: '10.1.2.3', headers: { cookie: SESSION }, protocol: 'gpush' });
     assert.deepEqual(await proxy.check(check('anonymous')), { allowed: true });

@@ -50,7 +50,7 @@ describe('subscribe proxy end to end', { timeout: 60_000 }, () => {
   });
 
   async function setUp(url: string, extra: Record<string, unknown> = {}): Promise<TestNode> {
-    proxies = createProxies({ subscribeProxyUrl: url, subscribeProxyTimeoutMs: 300, ...extra }, quiet);
+    proxies = createProxies({ subscribeProxyUrl: url, subscribeProxyTimeoutMs: 1000, ...extra }, quiet);
     node = await startNode({ namespaces: NAMESPACES, subscribeProxy: proxies.subscribeProxy });
     proxies.registerMetrics(node.node.metrics.registry);
     return node;
@@ -153,7 +153,7 @@ describe('connect proxy end to end', { timeout: 60_000 }, () => {
   });
 
   async function setUp(url: string): Promise<TestNode> {
-    proxies = createProxies({ connectProxyUrl: url, connectProxyTimeoutMs: 300 }, quiet);
+    proxies = createProxies({ connectProxyUrl: url, connectProxyTimeoutMs: 1000 }, quiet);
     node = await startNode({ connectProxy: proxies.connectProxy });
     return node;
   }

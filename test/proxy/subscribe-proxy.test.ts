@@ -59,7 +59,7 @@ describe('BackendSubscribeProxy over HTTP', { timeout: 30_000 }, () => {
 
   async function setUp(options: Partial<BackendSubscribeProxyOptions> = {}, behave: Behave = BEHAVIOURS): Promise<BackendSubscribeProxy> {
     backend = await startHttpBackend(behave);
-    proxy = new BackendSubscribeProxy({ url: backend.url, timeoutMs: 300, ...options });
+    proxy = new BackendSubscribeProxy({ url: backend.url, timeoutMs: 1000, ...options });
     return proxy;
   }
 
@@ -117,7 +117,7 @@ describe('BackendSubscribeProxy over HTTP', { timeout: 30_000 }, () => {
 
   it('frees the slot of an answer whose body stalls, once its deadline passes', async () => {
     let stall = true;
-    const p = await setUp({ concurrency: 1, timeoutMs: 200 }, () => (stall ? 'stall' : { answer: { result: {} } }));
+    const p = await setUp({ concurrency: 1, timeoutMs: 1000 }, () => (stall ? 'stall' : { answer: { result: {} } }));
     assert.deepEqual(await p.check(check('a')), { allowed: false, reason: 'backend timeout' });
     stall = false;
     assert.deepEqual(await p.check(check('b')), { allowed: true });
@@ -176,7 +176,8 @@ describe('BackendSubscribeProxy over HTTP', { timeout: 30_000 }, () => {
     assert.deepEqual(await p.check(check('d')), { allowed: false, reason: 'backend overloaded' });
     // Nobody releases the held request: the first and the two queued run out of time.
     assert.deepEqual(await Promise.all(held), Array(3).fill({ allowed: false, reason: 'backend timeout' }));
-    assert.equal(backend?.requests.length, 1, 'queued calls that timed out were never sent');
+    // Only the first was sent (it may not have reached the backend before its deadline on a busy machine).
+    assert.ok((backend?.requests.length ?? 0) <= 1, 'queued calls that timed out were never sent');
   });
 
   it('asks once for identical checks in flight together', async () => {
@@ -266,7 +267,7 @@ describe('BackendSubscribeProxy over gRPC', { timeout: 30_000 }, () => {
 
   it('calls herald.v1.Backend/Subscribe and reads its answers like the JSON ones', async () => {
     backend = await startGrpcBackend(grpcBehaviours);
-    proxy = new BackendSubscribeProxy({ url: backend.url, timeoutMs: 300, logger: recordingLogger() });
+    proxy = new BackendSubscribeProxy({ url: backend.url, timeoutMs: 1000, logger: recordingLogger() });
     assert.deepEqual(await proxy.check(check('order:1', null, false)), { allowed: true });
     assert.deepEqual(backend.requests[0], { client: 'c1', uid: '', topic: 'order:1', private: false, protocol: 'herald.v1' });
     assert.deepEqual(await proxy.check(check('refuse')), { allowed: false, reason: 'refused by the backend: not your order' });
