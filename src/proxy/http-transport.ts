@@ -42,7 +42,8 @@ export class HttpTransport implements BackendTransport {
   }
 
   request(body: Readonly<Record<string, unknown>>, signal: AbortSignal): Promise<unknown> {
-    const payload = Buffer.from(JSON.stringify(body));
+    // A string body goes out in one write with the head (a Buffer would be a second writev chunk).
+    const payload = JSON.stringify(body);
     return this.#post(payload, signal).catch((error: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
       // A kept-alive socket the backend closed just as we reused it fails at once with ECONNRESET
       // (Node's http docs, "request.reusedSocket"): the question is idempotent, so ask once more.
@@ -56,13 +57,13 @@ export class HttpTransport implements BackendTransport {
   }
 
   /** One POST; a failure carries `reusedSocket` (whether it went out on a kept-alive socket). */
-  #post(payload: Buffer, signal: AbortSignal): Promise<unknown> {
+  #post(payload: string, signal: AbortSignal): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const req = this.#request(this.#url, {
         method: 'POST',
         agent: this.#agent,
         signal,
-        headers: { 'content-type': 'application/json', accept: 'application/json', 'content-length': payload.length },
+        headers: { 'content-type': 'application/json', accept: 'application/json', 'content-length': Buffer.byteLength(payload) },
       });
       req.on('error', (error) => reject(Object.assign(error, { reusedSocket: req.reusedSocket })));
       // Settle on abort whatever state the exchange is in (an answer whose body stalls mid-way

@@ -74,6 +74,8 @@ describe('BackendSubscribeProxy over HTTP', { timeout: 30_000 }, () => {
     assert.deepEqual(await p.check(check('expiring')), { allowed: true, expiresAt: 4_102_444_800_000 });
     await p.check(check('order:1', null, false));
     assert.equal(backend?.requests.at(-1)?.uid, null);
+    assert.deepEqual(await p.check(check('commande:é🙂')), { allowed: true });
+    assert.equal(backend?.requests.at(-1)?.topic, 'commande:é🙂');
   });
 
   it('sends the URL\'s credentials as basic auth, and leaves them out of log lines', async () => {
