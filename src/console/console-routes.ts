@@ -66,9 +66,9 @@ const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['0.0.0.0', '::', '']);
 export function consoleWsAddress(
   host: string | undefined,
   port: number,
-  options: { wsPath?: string; tls?: unknown },
+  options: { wsPath: string; tls?: unknown },
 ): ConsoleWsAddress {
-  const address: ConsoleWsAddress = { port, path: options.wsPath ?? '/ws', secure: options.tls !== undefined };
+  const address: ConsoleWsAddress = { port, path: options.wsPath, secure: options.tls !== undefined };
   if (host !== undefined && !WILDCARD_HOSTS.has(host)) address.host = host;
   return address;
 }

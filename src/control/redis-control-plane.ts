@@ -78,6 +78,13 @@ interface PendingRequest {
 }
 
 /**
+ * What a RedisControlPlane uses for the options left out: `--redis-prefix`,
+ * `--presence-ttl` and `--redis-url`'s defaults (equal to the option table's,
+ * checked by test/config/node-defaults.test.ts; `herald serve` always passes them).
+ */
+export const REDIS_CONTROL_PLANE_DEFAULTS = { prefix: 'herald:', presenceTtlMs: 30_000, url: 'redis://127.0.0.1:6379' } as const;
+
+/**
  * The control plane over Redis: every node of one prefix forms the cluster.
  *
  * **Connections.** One for commands (scripts, PUBLISH, reads) named
@@ -140,8 +147,8 @@ export class RedisControlPlane implements ControlPlane {
     this.nodeId = options.nodeId ?? randomBytes(8).toString('base64url').slice(0, 10);
     if (!NODE_ID.test(this.nodeId)) throw new RangeError(`nodeId must be 1-64 of A-Z a-z 0-9 _ -, got ${JSON.stringify(this.nodeId)}`);
     this.options = {
-      prefix: options.prefix ?? 'herald:',
-      presenceTtlMs: options.presenceTtlMs ?? 30_000,
+      prefix: options.prefix ?? REDIS_CONTROL_PLANE_DEFAULTS.prefix,
+      presenceTtlMs: options.presenceTtlMs ?? REDIS_CONTROL_PLANE_DEFAULTS.presenceTtlMs,
       replyTimeoutMs: options.replyTimeoutMs ?? 2_000,
       commandTimeoutMs: options.commandTimeoutMs ?? 2_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
@@ -152,7 +159,7 @@ export class RedisControlPlane implements ControlPlane {
     this.events = options.events ?? {};
     this.member = options.member ?? true;
     const { prefix, presenceTtlMs } = this.options;
-    const url = options.url ?? 'redis://127.0.0.1:6379';
+    const url = options.url ?? REDIS_CONTROL_PLANE_DEFAULTS.url;
     this.redis = this.connection(url, 'command') as CommandConnection;
     this.subscriber = this.connection(url, 'subscriber');
     this.subscriber.on('message', this.onMessage);
