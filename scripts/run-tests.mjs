@@ -16,10 +16,16 @@
 // serves on raw TCP handles, see test/helpers/server.ts) — always in a full
 // run, and with filters only when `--transport-net` is given.
 // The run fails if a test changed a tracked file (tests write to temp dirs).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+//
+// `--timings` ends the run with the slowest files: the serial groups then run
+// one `node --test` process per file (each file had its own process anyway),
+// timed by the wall clock; unit files, still in parallel, by the time in their
+// top-level tests (scripts/test-timings-reporter.mjs).
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 function collect(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -40,7 +46,8 @@ function isUnit(file) {
 
 const args = process.argv.slice(2);
 const unitOnly = args.includes('--unit');
-const filters = args.filter((a) => a !== '--unit' && a !== '--transport-net');
+const timings = args.includes('--timings');
+const filters = args.filter((a) => a !== '--unit' && a !== '--transport-net' && a !== '--timings');
 const netPass = !unitOnly && (filters.length === 0 || args.includes('--transport-net'));
 const files = collect('dist/test', [])
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
@@ -61,10 +68,63 @@ function changedTrackedFiles() {
   return git.status === 0 ? new Set(git.stdout.split('\n').filter(Boolean)) : null;
 }
 
-function runGroup(group, concurrency, env = process.env) {
+/** With --timings: { file, seconds, how } per file run. */
+const timed = [];
+const TIMINGS_REPORTER = fileURLToPath(new URL('./test-timings-reporter.mjs', import.meta.url));
+
+function runGroup(group, concurrency, env = process.env, label = 'unit') {
   if (group.length === 0) return 0;
-  const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...group], { stdio: 'inherit', env });
+  if (timings && concurrency === 1) return runTimedOneByOne(group, env, label);
+  const reporters = [];
+  let timingsDir;
+  if (timings) {
+    // The usual reporter on stdout (node's default), and the per-file times into a file.
+    timingsDir = mkdtempSync(join(tmpdir(), 'herald-timings-'));
+    reporters.push(
+      `--test-reporter=${process.stdout.isTTY ? 'spec' : 'tap'}`, '--test-reporter-destination=stdout',
+      `--test-reporter=${TIMINGS_REPORTER}`, `--test-reporter-destination=${join(timingsDir, 'times.jsonl')}`,
+    );
+  }
+  const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...reporters, ...group], { stdio: 'inherit', env });
+  if (timingsDir !== undefined) {
+    let lines = [];
+    try {
+      lines = readFileSync(join(timingsDir, 'times.jsonl'), 'utf8').split('\n').filter(Boolean);
+    } catch {
+      // No file: the run died before reporting.
+    }
+    for (const line of lines) {
+      const { file, ms } = JSON.parse(line);
+      timed.push({ file: file.slice(file.indexOf('dist/test/')), seconds: ms / 1000, how: `${label}, test time` });
+    }
+    rmSync(timingsDir, { recursive: true, force: true });
+  }
   return result.status ?? 1;
+}
+
+/** A serial group, one process per file, each timed by the wall clock; the first failure's status. */
+function runTimedOneByOne(group, env, label) {
+  let status = 0;
+  for (const file of group) {
+    const began = process.hrtime.bigint();
+    const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', file], { stdio: 'inherit', env });
+    timed.push({ file, seconds: Number(process.hrtime.bigint() - began) / 1e9, how: `${label}, wall` });
+    if (status === 0) status = result.status ?? 1;
+  }
+  return status;
+}
+
+/** The slowest files of the run, slowest first, and each group's total. */
+function printTimings(limit = 25) {
+  if (timed.length === 0) return;
+  const totals = new Map();
+  for (const { seconds, how } of timed) totals.set(how, (totals.get(how) ?? 0) + seconds);
+  const lines = [...timed]
+    .sort((a, b) => b.seconds - a.seconds)
+    .slice(0, limit)
+    .map(({ file, seconds, how }) => `${seconds.toFixed(1).padStart(7)} s  ${how.padEnd(22)} ${file}`);
+  const sums = [...totals].map(([how, seconds]) => `${how}: ${seconds.toFixed(1)} s`).join('; ');
+  console.error(`slowest test files (of ${timed.length}; ${sums}):\n${lines.join('\n')}`);
 }
 
 const before = changedTrackedFiles();
@@ -72,9 +132,10 @@ const started = Date.now();
 const unitStatus = runGroup(unit, Math.max(1, availableParallelism()));
 const unitSeconds = ((Date.now() - started) / 1000).toFixed(1);
 const firstTransport = process.env.HERALD_TEST_TRANSPORT || 'raw';
-const integrationStatus = runGroup(integration, 1);
+const integrationStatus = runGroup(integration, 1, process.env, 'integration');
 if (onNet.length > 0) console.error(`again on the net transport (HERALD_TEST_TRANSPORT=net): ${onNet.length} files`);
-const netStatus = runGroup(onNet, 1, { ...process.env, HERALD_TEST_TRANSPORT: 'net' });
+const netStatus = runGroup(onNet, 1, { ...process.env, HERALD_TEST_TRANSPORT: 'net' }, 'net pass');
+if (timings) printTimings();
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 const verdict = (status) => (status === 0 ? 'passed' : 'FAILED');
 console.error(

@@ -4,6 +4,7 @@ import { HeraldMetrics } from './api/metrics.js';
 import { PushApis } from './api/push-apis.js';
 import type { LoginVerifier } from './auth/login-verifier.js';
 import { HeraldCloseCode } from './codes.js';
+import { NODE_SETTING_KEYS, OPTION_DEFAULTS, type HeraldConfig, type NodeSettingKey } from './config/index.js';
 import { listening } from './listen-error.js';
 import { consolePages, consoleWsAddress, type ConsoleWsAddress } from './console/console-routes.js';
 import { ConnectionEventLog } from './logging/connection-events.js';
@@ -31,68 +32,41 @@ import { heraldVersion } from './version.js';
 /** The WebSocket subprotocol of Herald's own protocol (envelopes, request ids, resume). */
 export const HERALD_V1 = 'herald.v1';
 
-/** Options of a {@link HeraldNode}; unless noted, every field defaults as the CLI option of the same name. */
-export interface HeraldNodeOptions {
-  wsHost?: string;
-  wsPort?: number;
-  wsPath?: string;
-  apiHost?: string;
-  apiPort?: number;
-  grpcHost?: string;
+/**
+ * What a node runs with: every option of scope `node` (see the option table,
+ * src/config/option-definitions.ts), resolved. A field the embedder leaves out
+ * takes the table's default, so `new HeraldNode()` runs as `npm start` with no
+ * options (test/config/node-defaults.test.ts) — except `grpcPort`: an embedder
+ * opts in to the gRPC listener (the CLI always passes its default, 10067).
+ */
+export type NodeSettings = Omit<Pick<HeraldConfig, NodeSettingKey>, 'grpcPort'> & { readonly grpcPort: number | undefined };
+
+/** The embedder's value of every node setting, else the option table's default (`grpcPort`: else none). */
+export function resolveNodeSettings(options: HeraldNodeOptions): NodeSettings {
+  const defaults: Partial<Record<NodeSettingKey, unknown>> = OPTION_DEFAULTS;
+  const settings: Partial<Record<NodeSettingKey, unknown>> = {};
+  for (const key of NODE_SETTING_KEYS) settings[key] = options[key] ?? (key === 'grpcPort' ? undefined : defaults[key]);
+  return Object.freeze(settings) as NodeSettings;
+}
+
+/**
+ * Options of a {@link HeraldNode}. Every option of scope `node` in the option
+ * table is a field here, defaulting to the table's default (see
+ * {@link NodeSettings}); the rest are for embedders, tests and the cluster.
+ */
+// `namespaces` is declared below: the node also takes the plain JSON list and parses it itself.
+export interface HeraldNodeOptions extends Partial<Pick<HeraldConfig, Exclude<NodeSettingKey, 'namespaces'>>> {
   /**
    * gRPC push API port. Unset: no gRPC listener (embedders and tests opt in);
    * the CLI always passes its own default, 10067.
    */
   grpcPort?: number;
-  /** Bearer tokens for the push APIs; none → open (main.ts refuses that off loopback). */
-  pushTokens?: readonly string[];
-  heartbeatTimeoutMs?: number;
-  /** A client message must arrive whole within this once begun; default 30 s. */
-  messageTimeoutMs?: number;
-  handshakeTimeoutMs?: number;
-  maxRequestBytes?: number;
-  maxMessageBytes?: number;
-  closeTimeoutMs?: number;
-  maxBufferedBytes?: number;
-  mergeWindowMs?: number;
-  /** Offer permessage-deflate; default false. */
-  perMessageDeflate?: boolean;
-  /** Messages below this many bytes go uncompressed; default 256. */
-  deflateThresholdBytes?: number;
-  /** Clients walked per event-loop turn by one fan-out; default 16,384. */
+  /** `auto`, `raw` or `net`: see WebSocketServerOptions.transport. */
+  transport?: TransportMode;
+  /** Clients walked per event-loop turn by one fan-out; default 16,384 (not an option: a tuning knob for tests). */
   fanOutSliceSize?: number;
-  slowConsumerPolicy?: 'close' | 'drop';
-  maxTopicLength?: number;
-  /** Regular expression (source) every topic must match. */
-  topicPattern?: string;
-  maxConnections?: number;
-  maxConnectionsPerIp?: number;
-  newConnectionsPerSecondPerIp?: number;
-  allowedOrigins?: readonly string[];
-  pushRequestsPerSecond?: number;
-  maxSubscriptionsPerConnection?: number;
-  /** Reply texts: `english` (default) or gpush's exact `gpush` ones. */
-  replyMessages?: 'english' | 'gpush';
-  /** Let herald.v1 clients ask for the presence of topics they subscribe to (ops 7/8); default false. */
-  clientPresence?: boolean;
-  /**
-   * Keep presence (who is subscribed to each topic) in the control plane, for
-   * `/v1/presence`, `/v1/presence-stats` and ops 7/8; default false (`--presence`).
-   */
-  presence?: boolean;
   /** Where ops 7/8 read presence instead of the control plane (embedders, tests); without presence they answer 30008. */
   presenceSource?: ClientPresence;
-  /** Most topics with a public subscriber on this node; default 1,000,000. */
-  maxTopics?: number;
-  /** Most subscriptions (public plus private, all connections) on this node; default 5,000,000. */
-  maxSubscriptions?: number;
-  maxPushBytes?: number;
-  maxBatchItems?: number;
-  /** Time an HTTP push request has for its headers, and then for its body; default 5 s. */
-  pushRequestTimeoutMs?: number;
-  shutdownTimeoutMs?: number;
-  /** `auto` (default), `raw` or `net`: see WebSocketServerOptions.transport. */
-  transport?: TransportMode;
   /**
    * Listen for WebSocket clients on this bound TCP handle instead of
    * `wsHost:wsPort` (cluster workers share the primary's handle).
@@ -104,21 +78,13 @@ export interface HeraldNodeOptions {
   tls?: TlsCertificates;
   /** Verifies op 3 credentials; none → logins answer 30003. */
   verifier?: LoginVerifier;
-  /** Publications kept per stream for resume (memory engine); default 100. */
-  historySize?: number;
-  /** A stream idle this long loses its history (memory engine); default 5 min. */
-  historyTtlMs?: number;
-  /** Default: a new MemoryEngine (single process). */
+  /** Default: a new MemoryEngine (single process) keeping `historySize` publications per stream for `historyTtlMs`. */
   engine?: Engine;
   /**
    * Presence, cluster-wide commands, node list, join/leave (the server API).
-   * Default: a new MemoryControlPlane (single process) with `nodeId`.
+   * Default: a new MemoryControlPlane (single process) with `nodeId` (unset: random).
    */
   controlPlane?: ControlPlane;
-  /** This node's id when the default control plane is built; default random. */
-  nodeId?: string;
-  /** Publish join/leave events of every subscription change (`--join-leave`); default false. */
-  joinLeave?: boolean;
   logger?: Logger;
   /** Resolution of the gateway's deadline wheel (ms); default 250. Tests lower it. */
   timerResolutionMs?: number;
@@ -166,6 +132,8 @@ export class HeraldNode {
   /** Gap filling for engines that can miss deliveries; undefined otherwise. */
   readonly orderedDelivery: OrderedDelivery | undefined;
   private readonly options: HeraldNodeOptions;
+  /** Every node setting as this node runs with it (the embedder's, else the option table's default). */
+  readonly settings: NodeSettings;
   private draining = false;
   private started = false;
   /** Where the web console connects, known once the WebSocket listener is bound. */
@@ -175,13 +143,14 @@ export class HeraldNode {
 
   constructor(options: HeraldNodeOptions = {}) {
     this.options = options;
+    const settings = (this.settings = resolveNodeSettings(options));
     this.logger = options.logger ?? pino({ level: 'silent' });
     const namespaces = (this.namespaces =
       options.namespaces instanceof Namespaces ? options.namespaces : Namespaces.parse(options.namespaces));
     const engine: Engine = (this.engine =
       options.engine ??
       new MemoryEngine({
-        history: { size: options.historySize, ttlMs: options.historyTtlMs, historyFor: namespaces.historyLimits() },
+        history: { size: settings.historySize, ttlMs: settings.historyTtlMs, historyFor: namespaces.historyLimits() },
       }));
     // Gap filling for engines that can miss deliveries. It learns the node's interest in each stream
     // right after the engine does, so a stream starts at its head when the node gains subscribers.
@@ -192,18 +161,18 @@ export class HeraldNode {
           deliver: (delivery) => this.hub.publish(delivery),
           onLoss: (stream) => this.logger.warn({ stream }, 'publications missed during an engine outage are no longer in history'),
           onError: (error) => this.logger.error({ err: error }, 'delivering publications read from history failed (a bug)'),
-          ttlMs: options.historyTtlMs,
+          ttlMs: settings.historyTtlMs,
         })
       : undefined);
-    const controlPlane = (this.controlPlane = options.controlPlane ?? new MemoryControlPlane({ nodeId: options.nodeId }));
+    const controlPlane = (this.controlPlane = options.controlPlane ?? new MemoryControlPlane({ nodeId: settings.nodeId }));
     const control = (this.control = new NodeControl({
       hub: () => this.hub,
       session: () => this.session,
       controlPlane,
-      presence: options.presence ?? false,
-      joinLeave: options.joinLeave ?? false,
+      presence: settings.presence,
+      joinLeave: settings.joinLeave,
       info: () => ({
-        address: `${options.wsHost ?? '0.0.0.0'}:${this.wsAddress?.port ?? options.wsPort ?? 0}`,
+        address: `${settings.wsHost}:${this.wsAddress?.port ?? settings.wsPort}`,
         connections: this.ws.connectionCount,
         subscriptions: this.hub.subscriptionCount,
         uptimeMs: this.started ? Date.now() - this.startedAt : 0,
@@ -233,8 +202,8 @@ export class HeraldNode {
       // Presence: every (connection, topic) membership, public or private.
       membership: control,
       sliceSize: options.fanOutSliceSize,
-      maxTopics: options.maxTopics ?? 1_000_000,
-      maxSubscriptions: options.maxSubscriptions ?? 5_000_000,
+      maxTopics: settings.maxTopics,
+      maxSubscriptions: settings.maxSubscriptions,
     });
     const hub = this.hub;
     this.metrics = new HeraldMetrics({
@@ -247,8 +216,8 @@ export class HeraldNode {
       limitRejections: () => this.ws.limitRejections,
     });
     const topicRules = {
-      maxTopicLength: options.maxTopicLength ?? 256,
-      topicPattern: options.topicPattern === undefined ? undefined : new RegExp(options.topicPattern, 'u'),
+      maxTopicLength: settings.maxTopicLength,
+      topicPattern: settings.topicPattern === undefined ? undefined : new RegExp(settings.topicPattern, 'u'),
     };
     const metrics = this.metrics;
     const logger = this.logger;
@@ -256,13 +225,13 @@ export class HeraldNode {
       hub,
       verifier: options.verifier,
       topicRules,
-      maxSubscriptionsPerConnection: options.maxSubscriptionsPerConnection ?? 1024,
-      replyMessages: options.replyMessages,
-      clientPresence: options.clientPresence,
+      maxSubscriptionsPerConnection: settings.maxSubscriptionsPerConnection,
+      replyMessages: settings.replyMessages,
+      clientPresence: settings.clientPresence,
       // Ops 7/8 read the control plane's presence (when kept) unless the embedder gives another source.
       presence:
         options.presenceSource ??
-        (options.presence === true
+        (settings.presence
           ? { list: (topic, limit) => controlPlane.presence(topic, limit), stats: (topic) => controlPlane.presenceStats(topic) }
           : undefined),
       history: (stream, since) => engine.history(stream, since),
@@ -273,7 +242,7 @@ export class HeraldNode {
       connectProxyHeaders: options.connectProxyHeaders,
       // Op 9 goes the way of an HTTP push of the same JSON: through the engine, to every node.
       publish: (topic, data) => engine.publish({ topic, data }).then(() => undefined),
-      maxPublishBytes: Math.min(options.maxPushBytes ?? 1024 * 1024, options.maxMessageBytes ?? 64 * 1024),
+      maxPublishBytes: Math.min(settings.maxPushBytes, settings.maxMessageBytes),
       events: {
         onAuthFailure(reason, message) {
           metrics.authFailuresTotal.inc({ reason });
@@ -297,26 +266,26 @@ export class HeraldNode {
     const events = new ConnectionEventLog(logger);
     options.tls?.onReload((pair) => this.ws.setSecureContext(pair));
     this.ws = new WebSocketServer({
-      path: options.wsPath ?? '/ws',
-      maxRequestBytes: options.maxRequestBytes,
-      handshakeTimeoutMs: options.handshakeTimeoutMs,
-      closeTimeoutMs: options.closeTimeoutMs,
-      maxMessageSize: options.maxMessageBytes ?? 64 * 1024,
-      idleTimeoutMs: options.heartbeatTimeoutMs ?? 60_000,
-      messageTimeoutMs: options.messageTimeoutMs ?? 30_000,
+      path: settings.wsPath,
+      maxRequestBytes: settings.maxRequestBytes,
+      handshakeTimeoutMs: settings.handshakeTimeoutMs,
+      closeTimeoutMs: settings.closeTimeoutMs,
+      maxMessageSize: settings.maxMessageBytes,
+      idleTimeoutMs: settings.heartbeatTimeoutMs,
+      messageTimeoutMs: settings.messageTimeoutMs,
       idleCloseCode: HeraldCloseCode.HeartbeatTimeout,
-      maxBufferedBytes: options.maxBufferedBytes,
-      mergeWindowMs: options.mergeWindowMs,
-      transport: options.transport,
+      maxBufferedBytes: settings.maxBufferedBytes,
+      mergeWindowMs: settings.mergeWindowMs,
+      transport: settings.transport,
       limits: {
-        maxConnections: options.maxConnections,
-        maxConnectionsPerIp: options.maxConnectionsPerIp,
-        newConnectionsPerSecondPerIp: options.newConnectionsPerSecondPerIp,
+        maxConnections: settings.maxConnections,
+        maxConnectionsPerIp: settings.maxConnectionsPerIp,
+        newConnectionsPerSecondPerIp: settings.newConnectionsPerSecondPerIp,
       },
-      allowedOrigins: options.allowedOrigins,
+      allowedOrigins: settings.allowedOrigins,
       tls: options.tls?.current,
-      perMessageDeflate: { enabled: options.perMessageDeflate ?? false, threshold: options.deflateThresholdBytes },
-      slowConsumerPolicy: options.slowConsumerPolicy,
+      perMessageDeflate: { enabled: settings.perMessageDeflate, threshold: settings.deflateThresholdBytes },
+      slowConsumerPolicy: settings.slowConsumerPolicy,
       slowConsumerCloseCode: HeraldCloseCode.SlowConsumer,
       timerResolutionMs: options.timerResolutionMs,
       // Herald's own protocol is opt-in per connection; gpush clients offer no subprotocol.
@@ -346,13 +315,14 @@ export class HeraldNode {
       options.pushApi === false
         ? undefined
         : new PushApis({
-            ...options,
+            ...settings,
+            tls: options.tls,
             engine,
             control: controlPlane,
             presenceAllowed: (topic) => namespaces.namespaceOf(topic)?.presence !== false,
             metrics,
             logger,
-            limits: { maxPushBytes: options.maxPushBytes ?? 1024 * 1024, ...topicRules },
+            limits: { maxPushBytes: settings.maxPushBytes, ...topicRules },
             isReady: () => this.started && !this.draining && engine.ready,
             pages: consolePages(() => this.consoleWs),
           });
@@ -370,13 +340,15 @@ export class HeraldNode {
     // Every node subscribes to broadcasts from the start.
     ordered?.want(streamOf({}));
     await this.controlPlane.start(this.control);
-    const wsHost = this.options.wsHost ?? '0.0.0.0';
-    const wsPort = this.options.wsPort ?? 9992;
+    const { wsHost, wsPort } = this.settings;
     const ws = (this.wsAddress =
       this.options.wsHandle !== undefined
         ? this.ws.listenOnHandle(this.options.wsHandle)
         : await listening('ws', wsHost, wsPort, () => this.ws.listen(wsPort, wsHost)));
-    this.consoleWs = consoleWsAddress(this.options.wsHandle === undefined ? wsHost : undefined, ws.port, this.options);
+    this.consoleWs = consoleWsAddress(this.options.wsHandle === undefined ? wsHost : undefined, ws.port, {
+      wsPath: this.settings.wsPath,
+      tls: this.options.tls,
+    });
     const apis = await this.pushApis?.listen();
     this.startedAt = Date.now();
     this.started = true;
@@ -391,7 +363,7 @@ export class HeraldNode {
   async stop(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
-    const timeoutMs = this.options.shutdownTimeoutMs ?? 10_000;
+    const timeoutMs = this.settings.shutdownTimeoutMs;
     await this.ws.close(1001, 'server shutting down', Math.max(1, timeoutMs - 500));
     this.session.close();
     await this.pushApis?.close(500);

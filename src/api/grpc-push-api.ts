@@ -15,8 +15,8 @@ export const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.ur
 export interface GrpcPushApiOptions {
   publish(publication: Publication): Promise<void>;
   limits: PushLimits;
-  /** Most items in one PublishBatch; default 1000. */
-  maxBatchItems?: number;
+  /** Most items in one PublishBatch: `--max-batch-items`. */
+  maxBatchItems: number;
   metrics: HeraldMetrics;
   /** Checks `authorization: Bearer …` metadata; none → every call allowed. */
   auth?: PushAuthenticator;
@@ -53,7 +53,7 @@ export class GrpcPushApi {
 
   constructor(options: GrpcPushApiOptions) {
     this.options = options;
-    this.maxBatchItems = options.maxBatchItems ?? 1000;
+    this.maxBatchItems = options.maxBatchItems;
     const maxMessage = options.limits.maxPushBytes + 64 * 1024;
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': Math.max(maxMessage, this.maxBatchItems * 1024),

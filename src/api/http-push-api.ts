@@ -14,14 +14,14 @@ export interface HttpPushApiOptions {
   /** Hand a validated push to the engine; rejects with EngineUnavailableError when it cannot be accepted. */
   publish(publication: Publication): Promise<void>;
   limits: PushLimits;
-  /** Most items in one `POST /v1/push`; default 1000 (413 beyond). */
-  maxBatchItems?: number;
+  /** Most items in one `POST /v1/push` (413 beyond): `--max-batch-items`. */
+  maxBatchItems: number;
   /**
-   * Time a request has to send its headers, and then its body (408 beyond);
-   * default 5 s. A body trickled or left unfinished must not keep its
+   * Time a request has to send its headers, and then its body (408 beyond):
+   * `--push-request-timeout`. A body trickled or left unfinished must not keep its
    * buffered chunks alive (300 such requests held 1.4 MB each).
    */
-  requestTimeoutMs?: number;
+  requestTimeoutMs: number;
   metrics: HeraldMetrics;
   /** Checks `Authorization: Bearer …` on the push routes; none → open. Health and metrics stay open. */
   auth?: PushAuthenticator;
@@ -57,11 +57,11 @@ export class HttpPushApi {
 
   constructor(options: HttpPushApiOptions) {
     this.options = options;
-    this.maxBatchItems = options.maxBatchItems ?? 1000;
+    this.maxBatchItems = options.maxBatchItems;
     // Base64 inflates by 4/3; leave room for the JSON around it.
     this.maxSingleBody = Math.ceil((options.limits.maxPushBytes * 4) / 3) + 4096;
     this.maxBatchBody = this.maxSingleBody * 8;
-    const timeout = (this.requestTimeoutMs = options.requestTimeoutMs ?? 5_000);
+    const timeout = (this.requestTimeoutMs = options.requestTimeoutMs);
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.route(req, res).catch((error: unknown) => this.failed(res, error));
     };

@@ -32,16 +32,20 @@ export interface PushApisOptions {
   metrics: HeraldMetrics;
   logger: Logger;
   limits: PushLimits;
-  maxBatchItems?: number;
-  /** Time an HTTP push request has for its headers, and then for its body (408 beyond); default 5 s. */
-  pushRequestTimeoutMs?: number;
+  /**
+   * The node's settings of the same names (their defaults are the option
+   * table's; HeraldNode and the cluster primary always pass them).
+   */
+  maxBatchItems: number;
+  /** Time an HTTP push request has for its headers, and then for its body (408 beyond). */
+  pushRequestTimeoutMs: number;
   /** Bearer tokens; none → open. */
   pushTokens?: readonly string[];
   /** Push requests (HTTP requests, gRPC calls) per second per token; unset → unlimited. */
   pushRequestsPerSecond?: number;
-  apiHost?: string;
-  apiPort?: number;
-  grpcHost?: string;
+  apiHost: string;
+  apiPort: number;
+  grpcHost: string;
   /** Unset: no gRPC listener. */
   grpcPort?: number;
   /** Serve HTTPS and gRPC over TLS with these certificates (reloaded with them). */
@@ -72,13 +76,13 @@ export class PushApis {
     const publish = (publication: Publication): Promise<void> => engine.publish(publication).then(ignore);
     const operations =
       options.control === undefined ? undefined : new ServerOperations(options.control, engine, limits, options.presence === true, options.presenceAllowed?.bind(options));
-    const requestTimeoutMs = options.pushRequestTimeoutMs ?? 5_000;
+    const requestTimeoutMs = options.pushRequestTimeoutMs;
     const serverApi = new ServerApi({ operations, auth, rateLimiter, readJson: (req, limit) => readJson(req, limit, requestTimeoutMs) });
     this.http = new HttpPushApi({
       publish,
       limits,
       maxBatchItems,
-      requestTimeoutMs: options.pushRequestTimeoutMs,
+      requestTimeoutMs,
       metrics,
       auth,
       rateLimiter,
@@ -108,7 +112,7 @@ export class PushApis {
   }
 
   async listen(): Promise<PushApiAddresses> {
-    const { apiHost = '127.0.0.1', apiPort = 10068, grpcHost = '127.0.0.1', grpcPort } = this.options;
+    const { apiHost, apiPort, grpcHost, grpcPort } = this.options;
     const api = await listening('api', apiHost, apiPort, () => this.http.listen(apiPort, apiHost));
     const tls = this.options.tls;
     const credentials =

@@ -25,7 +25,7 @@ import type { Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { ControlPlaneConfig } from '../control/create-control-plane.js';
 import { randomNodeId } from '../control/memory-control-plane.js';
-import { redisControlPlaneFromConfig } from '../control/redis-control-plane.js';
+import { redisControlPlaneFromConfig } from '../control/create-control-plane.js';
 import type {
   ChannelCount,
   ControlCommand,

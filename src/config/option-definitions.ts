@@ -28,7 +28,7 @@ import { ENGINE_OPTIONS } from './engine-options.js';
 import { LISTENER_OPTIONS } from './listener-options.js';
 import { LOGIN_OPTIONS } from './login-options.js';
 import { NAMESPACE_OPTIONS } from './namespace-options.js';
-import type { ConfigOf, OptionDefinition } from './option-types.js';
+import type { ConfigOf, NodeKeyOf, OptionDefinition } from './option-types.js';
 import { PROCESS_OPTIONS } from './process-options.js';
 import { PROXY_OPTIONS } from './proxy-options.js';
 import { TLS_OPTIONS } from './tls-options.js';
@@ -39,6 +39,7 @@ export type {
   ConfigOf,
   EnumOption,
   JsonOption,
+  NodeKeyOf,
   NumericOption,
   OptionDefinition,
   OptionScope,
@@ -76,6 +77,32 @@ export interface HeraldConfig extends ConfigOf<typeof OPTION_DEFINITIONS> {}
 
 /** A field of {@link HeraldConfig}. */
 export type ConfigKey = keyof HeraldConfig;
+
+/** The defaults of the table: one field per row that has a default. */
+export type OptionDefaults = {
+  readonly [K in ConfigKey as undefined extends HeraldConfig[K] ? never : K]: HeraldConfig[K];
+};
+
+/**
+ * Every row's default, by key (rows without a default are absent). The one
+ * place defaults live: `HeraldNode` fills what an embedder leaves out from it,
+ * and layers below the node take those values from the node.
+ */
+export const OPTION_DEFAULTS: OptionDefaults = Object.freeze(
+  Object.fromEntries(
+    (OPTION_DEFINITIONS as readonly OptionDefinition[])
+      .filter((definition) => definition.default !== undefined)
+      .map((definition) => [definition.key, definition.default]),
+  ),
+) as OptionDefaults;
+
+/** A field of {@link HeraldConfig} that is a setting of `HeraldNode` (a row of scope `node`). */
+export type NodeSettingKey = NodeKeyOf<typeof OPTION_DEFINITIONS>;
+
+/** The keys of the rows of scope `node`, in table order. */
+export const NODE_SETTING_KEYS: readonly NodeSettingKey[] = (OPTION_DEFINITIONS as readonly OptionDefinition[])
+  .filter((definition) => definition.scope === 'node')
+  .map((definition) => definition.key as NodeSettingKey);
 
 /**
  * The option naming the config file. It is not a row of the table: it is read

@@ -105,3 +105,6 @@ type ValueOf<D> = D extends { readonly type: 'json'; readonly parse: (json: unkn
 export type ConfigOf<Defs extends readonly OptionDefinition[]> = {
   readonly [D in Defs[number] as D['key']]: ValueOf<D> | (D extends { readonly default: unknown } ? never : undefined);
 };
+
+/** Keys of the rows of `Defs` whose scope is `node` (the settings `HeraldNode` takes). */
+export type NodeKeyOf<Defs extends readonly OptionDefinition[]> = Extract<Defs[number], { readonly scope: 'node' }>['key'];

@@ -2,148 +2,36 @@
  * The web console's script (runs in the browser, served as `/console/app.js`):
  * live counters from `GET /v1/stats`, a subscriber on the client SDK, the
  * presence of its topics (`GET /v1/presence`, `/v1/presence-stats`) and
- * their join/leave events, and a push form for `POST /v1/push`.
- *
- * The project compiles without the DOM library (it is a Node program), so the
- * little of the DOM used here is typed by the interfaces below.
+ * their join/leave events, and a push form for `POST /v1/push`. This file
+ * holds the subscriber, its log and presence, and wires the page; the DOM
+ * typings and helpers are in dom.ts, the counters in stats-view.ts, the push
+ * form in push-form.ts (each served beside it, see console-routes.ts).
  */
 import type { ClientStatus, GapInfo, HeraldClient as Client, HeraldClientOptions, JoinLeaveInfo, Message, Subscription } from '../client/index.js';
 import type { WebSocketConstructor, WebSocketLike } from '../client/types.js';
+import {
+  BrowserSocket,
+  document,
+  element,
+  field,
+  history,
+  location,
+  make,
+  sessionStorage,
+  type CloseEventLike,
+  type DomElement,
+  type ObservableSocket,
+} from './dom.js';
 import { readPresence, type TopicPresence } from './presence-view.js';
+import { apiHeaders, push, showPushResult, TOKEN_KEY } from './push-form.js';
+import { pollStats, STATS_TIMEOUT_MS } from './stats-view.js';
 
-interface DomEvent {
-  preventDefault(): void;
-}
-interface DomElement {
-  textContent: string | null;
-  hidden: boolean;
-  className: string;
-  readonly dataset: Record<string, string | undefined>;
-  readonly childElementCount: number;
-  readonly firstElementChild: DomElement | null;
-  scrollTop: number;
-  readonly scrollHeight: number;
-  readonly clientHeight: number;
-  append(...nodes: (DomElement | string)[]): void;
-  replaceChildren(...nodes: (DomElement | string)[]): void;
-  remove(): void;
-  setAttribute(name: string, value: string): void;
-  addEventListener(type: string, listener: (event: DomEvent) => void): void;
-  focus(): void;
-}
-interface FormField extends DomElement {
-  value: string;
-  checked: boolean;
-}
-interface Browser {
-  document: { body: DomElement; getElementById(id: string): DomElement | null; createElement(tag: string): DomElement };
-  location: { protocol: string; hostname: string; search: string; href: string };
-  history: { replaceState(state: unknown, unused: string, url: string): void };
-  sessionStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void; removeItem(key: string): void };
-  WebSocket: WebSocketConstructor;
-}
-interface CloseEventLike {
-  readonly code: number;
-  readonly reason: string;
-}
-interface ObservableSocket extends WebSocketLike {
-  addEventListener(type: 'open' | 'close', listener: (event: CloseEventLike) => void): void;
-}
-
-const { document, location, history, sessionStorage, WebSocket: BrowserSocket } = globalThis as unknown as Browser;
 const { HeraldClient } = (await import(new URL('sdk/index.js', import.meta.url).href)) as typeof import('../client/index.js');
 
-/** Counters are polled this often (ms). */
-const STATS_INTERVAL_MS = 1000;
-/** A stats request taking longer than this (ms) is abandoned, so a stuck one never freezes the counters. */
-const STATS_TIMEOUT_MS = 3000;
 /** The log keeps this many entries; older ones are removed. */
 const LOG_LIMIT = 500;
 /** The presence of the subscribed topics is read this often (ms). */
 const PRESENCE_INTERVAL_MS = 2000;
-const TOKEN_KEY = 'herald.console.pushToken';
-
-function element(id: string): DomElement {
-  const found = document.getElementById(id);
-  if (found === null) throw new Error(`console page without #${id}`);
-  return found;
-}
-const field = (id: string) => element(id) as FormField;
-
-function make(tag: string, className: string, text: string): DomElement {
-  const node = document.createElement(tag);
-  node.className = className;
-  node.textContent = text;
-  return node;
-}
-
-// ---- live counters ----
-
-const stats = {
-  connections: element('stat-connections'),
-  topics: element('stat-topics'),
-  users: element('stat-users'),
-  subscriptions: element('stat-subscriptions'),
-  rate: element('stat-rate'),
-  sent: element('stat-sent'),
-  drops: element('stat-drops'),
-  uptime: element('stat-uptime'),
-};
-let previous: { sent: number; at: number } | undefined;
-
-interface Stats {
-  connections: number;
-  topics: number;
-  users: number;
-  subscriptions: number;
-  messagesSent: number;
-  drops: number;
-  uptimeSeconds: number;
-}
-
-async function pollStats(): Promise<void> {
-  const box = element('stats-error');
-  try {
-    const res = await fetch('/v1/stats', { signal: AbortSignal.timeout(STATS_TIMEOUT_MS) });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    showStats((await res.json()) as Stats, performance.now());
-    box.hidden = true;
-    element('stats').className = 'stats';
-  } catch (error) {
-    box.textContent = `Counters unavailable: ${(error as Error).message}`;
-    box.hidden = false;
-    element('stats').className = 'stats stale';
-    stats.rate.textContent = '–';
-    previous = undefined;
-  } finally {
-    setTimeout(() => void pollStats(), STATS_INTERVAL_MS);
-  }
-}
-
-function showStats(s: Stats, now: number): void {
-  stats.connections.textContent = count(s.connections);
-  stats.topics.textContent = count(s.topics);
-  stats.users.textContent = count(s.users);
-  stats.subscriptions.textContent = count(s.subscriptions);
-  stats.sent.textContent = count(s.messagesSent);
-  stats.drops.textContent = count(s.drops);
-  stats.uptime.textContent = duration(s.uptimeSeconds);
-  // A counter that went down means a new server process: start the rate over.
-  if (previous !== undefined && s.messagesSent >= previous.sent && now > previous.at) {
-    const rate = ((s.messagesSent - previous.sent) * 1000) / (now - previous.at);
-    stats.rate.textContent = rate < 10 ? rate.toFixed(1) : count(Math.round(rate));
-  }
-  previous = { sent: s.messagesSent, at: now };
-}
-
-const count = (n: number): string => n.toLocaleString('en-US');
-
-function duration(seconds: number): string {
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  return h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${s}s` : `${s}s`;
-}
 
 // ---- message log ----
 
@@ -435,52 +323,6 @@ function renderPresence(views: TopicPresence[]): void {
   });
   element('presence').replaceChildren(...items);
   element('presence-empty').hidden = items.length > 0;
-}
-
-// ---- push form ----
-
-function showPushResult(text: string, ok: boolean): void {
-  const out = element('push-result');
-  out.textContent = text;
-  out.className = ok ? 'ok' : 'error';
-}
-
-async function push(): Promise<void> {
-  showPushResult('sending…', true);
-  const item: Record<string, string> = { data: field('push-data').value };
-  const topic = field('push-topic').value.trim();
-  const uid = field('push-uid').value.trim();
-  if (topic !== '') item.topic = topic;
-  if (uid !== '') item.uid = uid;
-  const headers = { 'Content-Type': 'application/json', ...apiHeaders() };
-  const token = field('push-token').value.trim();
-  if (token !== '') sessionStorage.setItem(TOKEN_KEY, token);
-  else sessionStorage.removeItem(TOKEN_KEY);
-  const res = await fetch('/v1/push', { method: 'POST', headers, body: JSON.stringify([item]) });
-  const body = (await res.json().catch(() => undefined)) as PushAnswer | undefined;
-  showPushAnswer(res.status, body);
-}
-
-/** The push API's bearer token from the form, when one is given. */
-function apiHeaders(): Record<string, string> {
-  const token = field('push-token').value.trim();
-  return token === '' ? {} : { Authorization: `Bearer ${token}` };
-}
-
-interface PushAnswer {
-  results?: { ok: boolean; error?: { code: string; message: string } }[];
-  error?: { code: string; message: string };
-}
-
-function showPushAnswer(status: number, body: PushAnswer | undefined): void {
-  const result = body?.results?.[0];
-  if (status === 200 && result?.ok === true) return showPushResult('accepted', true);
-  const error = result?.error ?? body?.error;
-  showPushResult(error === undefined ? `HTTP ${status}` : `${error.code}: ${error.message}`, false);
-  if (status === 401) {
-    element('push-token-row').hidden = false;
-    field('push-token').focus();
-  }
 }
 
 // ---- wiring ----

@@ -11,8 +11,8 @@ export type { ConsoleWsAddress } from './page.js';
  *
  * - `/console`, `/console/` → the page
  * - `/console/console.css` → its style sheet
- * - `/console/app.js` → the page's script (compiled from app.ts), and
- *   `/console/presence-view.js`, which it imports
+ * - `/console/app.js` → the page's script (compiled from app.ts), and the
+ *   modules it imports: `dom.js`, `stats-view.js`, `push-form.js`, `presence-view.js`
  * - `/console/sdk/<file>.js` → the client SDK's compiled modules (`dist/src/client/*.js`)
  * - `/console/codes.js` → `dist/src/codes.js`, which the SDK imports as `../codes.js`
  *
@@ -43,6 +43,9 @@ const cache = new Map<string, Buffer>();
 async function listScripts(): Promise<Map<string, URL>> {
   const files = new Map<string, URL>([
     ['/console/app.js', new URL('console/app.js', DIST_SRC)],
+    ['/console/dom.js', new URL('console/dom.js', DIST_SRC)],
+    ['/console/stats-view.js', new URL('console/stats-view.js', DIST_SRC)],
+    ['/console/push-form.js', new URL('console/push-form.js', DIST_SRC)],
     ['/console/presence-view.js', new URL('console/presence-view.js', DIST_SRC)],
     ['/console/codes.js', new URL('codes.js', DIST_SRC)],
   ]);
@@ -66,9 +69,9 @@ const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['0.0.0.0', '::', '']);
 export function consoleWsAddress(
   host: string | undefined,
   port: number,
-  options: { wsPath?: string; tls?: unknown },
+  options: { wsPath: string; tls?: unknown },
 ): ConsoleWsAddress {
-  const address: ConsoleWsAddress = { port, path: options.wsPath ?? '/ws', secure: options.tls !== undefined };
+  const address: ConsoleWsAddress = { port, path: options.wsPath, secure: options.tls !== undefined };
   if (host !== undefined && !WILDCARD_HOSTS.has(host)) address.host = host;
   return address;
 }

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ControlPlane } from './control-plane.js';
 import { MemoryControlPlane, randomNodeId } from './memory-control-plane.js';
-import { redisControlPlaneFromConfig } from './redis-control-plane.js';
+import { RedisControlPlane } from './redis-control-plane.js';
 
 /** The control-plane options of the configuration. */
 export interface ControlPlaneConfig {
@@ -26,4 +26,46 @@ export function createControlPlane(config: ControlPlaneConfig, logger: Logger): 
     return redisControlPlaneFromConfig({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, presenceTtlMs: config.presenceTtlMs, nodeId }, logger);
   }
   return new MemoryControlPlane({ nodeId });
+}
+
+/** What `redisControlPlaneFromConfig` reads from the configuration. */
+export interface RedisControlPlaneConfig {
+  redisUrl: string;
+  redisPrefix: string;
+  /** `--presence-ttl` (ms). */
+  presenceTtlMs: number;
+  /** `--node-id`; undefined: random. */
+  nodeId?: string;
+  /** False: a plane that only asks (see {@link RedisControlPlaneOptions.member}). */
+  member?: boolean;
+}
+
+/**
+ * The configured Redis control plane. With a logger, connection errors are
+ * logged at most once per 10 s per connection (a down Redis fails every
+ * reconnect attempt).
+ */
+export function redisControlPlaneFromConfig(config: RedisControlPlaneConfig, logger?: Logger): RedisControlPlane {
+  const lastLogged = new Map<string, number>();
+  return new RedisControlPlane({
+    url: config.redisUrl,
+    prefix: config.redisPrefix,
+    presenceTtlMs: config.presenceTtlMs,
+    nodeId: config.nodeId,
+    member: config.member,
+    events:
+      logger === undefined
+        ? undefined
+        : {
+            onError(error, connection) {
+              const now = Date.now();
+              if (now - (lastLogged.get(connection) ?? 0) < 10_000) return;
+              lastLogged.set(connection, now);
+              logger.warn({ err: error.message, connection }, 'control plane: redis error');
+            },
+            onReconnect(connection, reconnects) {
+              logger.info({ connection, reconnects }, 'control plane: redis reconnected; presence re-added');
+            },
+          },
+  });
 }

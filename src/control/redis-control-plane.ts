@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { failFastRedis, quit, whenReady } from '../engine/redis-connection.js';
-import type { Logger } from 'pino';
 import { EngineUnavailableError } from '../engine/engine.js';
 import type {
   ChannelCount,
@@ -18,6 +17,7 @@ import { PRESENCE_SCRIPTS, RedisPresence, type PresenceScriptCommands } from './
 import { RedisChannelSet } from '../engine/redis-channel-set.js';
 import { parseJoinLeave, parseReply, parseRequest, type ControlReply, type ControlRequest } from './redis-control-messages.js';
 import { mergeChannels } from './merge-channels.js';
+import { PendingRequests, unavailable } from './redis-requests.js';
 
 /** Which of the control plane's two Redis connections an event is about. */
 export type ControlConnectionRole = 'command' | 'subscriber';
@@ -64,18 +64,12 @@ type CommandConnection = Redis & PresenceScriptCommands & RegistryScriptCommands
 
 const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** An outstanding `command` or `channels` request of this node. */
-interface PendingRequest {
-  /** Answers of the other nodes, by node id. */
-  readonly answers: Map<string, ControlReply>;
-  /** Live nodes per the registry (this one excluded), once read. */
-  expected?: Set<string>;
-  /** Subscribers that got the PUBLISH (this node's own included while subscribed). */
-  receivers?: number;
-  /** This node's subscriber received its own request (so it is among `receivers`). */
-  selfSeen: boolean;
-  check(): void;
-}
+/**
+ * What a RedisControlPlane uses for the options left out: `--redis-prefix`,
+ * `--presence-ttl` and `--redis-url`'s defaults (equal to the option table's,
+ * checked by test/config/node-defaults.test.ts; `herald serve` always passes them).
+ */
+export const REDIS_CONTROL_PLANE_DEFAULTS = { prefix: 'herald:', presenceTtlMs: 30_000, url: 'redis://127.0.0.1:6379' } as const;
 
 /**
  * The control plane over Redis: every node of one prefix forms the cluster.
@@ -89,7 +83,8 @@ interface PendingRequest {
  * presence TTL, indexed by a sorted set scored by expiry; refreshed every
  * TTL/3 on an unref'd timer.
  *
- * **Commands, channels and info figures** are scatter-gather: the origin PUBLISHes a request
+ * **Commands, channels and info figures** are scatter-gather (the asking side:
+ * PendingRequests, redis-requests.ts): the origin PUBLISHes a request
  * (id, origin, body) on `P control`; every other node applies it through its
  * handler and PUBLISHes its answer on `P control:reply:<origin>`; the origin
  * applies it locally. The origin is done when every live node of the registry
@@ -127,8 +122,8 @@ export class RedisControlPlane implements ControlPlane {
   private readonly replyChannel: string;
   private readonly joinLeavePrefix: string;
   private readonly channelSet: RedisChannelSet;
-  private readonly requests = new Map<string, PendingRequest>();
-  private requestCounter = 0;
+  /** This node's scatter-gather requests in flight (redis-requests.ts). */
+  private readonly requests: PendingRequests;
   private handler: ControlHandler | null = null;
   private started = false;
   private closed = false;
@@ -140,8 +135,8 @@ export class RedisControlPlane implements ControlPlane {
     this.nodeId = options.nodeId ?? randomBytes(8).toString('base64url').slice(0, 10);
     if (!NODE_ID.test(this.nodeId)) throw new RangeError(`nodeId must be 1-64 of A-Z a-z 0-9 _ -, got ${JSON.stringify(this.nodeId)}`);
     this.options = {
-      prefix: options.prefix ?? 'herald:',
-      presenceTtlMs: options.presenceTtlMs ?? 30_000,
+      prefix: options.prefix ?? REDIS_CONTROL_PLANE_DEFAULTS.prefix,
+      presenceTtlMs: options.presenceTtlMs ?? REDIS_CONTROL_PLANE_DEFAULTS.presenceTtlMs,
       replyTimeoutMs: options.replyTimeoutMs ?? 2_000,
       commandTimeoutMs: options.commandTimeoutMs ?? 2_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
@@ -152,7 +147,7 @@ export class RedisControlPlane implements ControlPlane {
     this.events = options.events ?? {};
     this.member = options.member ?? true;
     const { prefix, presenceTtlMs } = this.options;
-    const url = options.url ?? 'redis://127.0.0.1:6379';
+    const url = options.url ?? REDIS_CONTROL_PLANE_DEFAULTS.url;
     this.redis = this.connection(url, 'command') as CommandConnection;
     this.subscriber = this.connection(url, 'subscriber');
     this.subscriber.on('message', this.onMessage);
@@ -164,6 +159,14 @@ export class RedisControlPlane implements ControlPlane {
     this.presenceStore = new RedisPresence(this.redis, prefix, presenceTtlMs, (error) => this.events.onError?.(error, 'command'));
     this.controlChannel = `${prefix}control`;
     this.replyChannel = `${prefix}control:reply:${this.nodeId}`;
+    this.requests = new PendingRequests({
+      nodeId: this.nodeId,
+      channel: this.controlChannel,
+      replyTimeoutMs: this.options.replyTimeoutMs,
+      publish: (channel, message) => this.redis.publish(channel, message),
+      liveIds: () => this.registry.liveIds(),
+      closed: () => this.closed,
+    });
     this.joinLeavePrefix = `${prefix}jl:`;
     // A non-member receives no requests: PUBLISH then counts only the nodes that answer.
     if (this.member) this.channelSet.want(this.controlChannel, true);
@@ -215,7 +218,7 @@ export class RedisControlPlane implements ControlPlane {
   async command(command: ControlCommand): Promise<number> {
     const handler = this.requireReady(true);
     let total = this.member ? this.applyLocally(() => handler.apply(command), 0) : 0;
-    const answers = await this.gather({ kind: 'command', command });
+    const answers = await this.requests.gather({ kind: 'command', command });
     for (const answer of answers) if (typeof answer.affected === 'number') total += answer.affected;
     return total;
   }
@@ -232,7 +235,7 @@ export class RedisControlPlane implements ControlPlane {
     // time keeps the figures of its last registry refresh (at most TTL/3 old).
     const fresh = new Map<string, NodeInfo>();
     if (this.subscriber.status === 'ready') {
-      for (const answer of await this.gather({ kind: 'info' })) if (answer.info !== undefined) fresh.set(answer.node, answer.info);
+      for (const answer of await this.requests.gather({ kind: 'info' })) if (answer.info !== undefined) fresh.set(answer.node, answer.info);
     }
     const result = nodes.filter((node) => node.id !== this.nodeId).map((node) => ({ ...(fresh.get(node.id) ?? node), id: node.id }));
     if (this.member) result.push({ ...handler.localInfo(), id: this.nodeId });
@@ -243,7 +246,7 @@ export class RedisControlPlane implements ControlPlane {
     const handler = this.requireReady(true);
     if (!(limit >= 1)) return { channels: [] };
     const lists = this.member ? [this.applyLocally(() => handler.localChannels(pattern, cursor, limit), [])] : [];
-    const answers = await this.gather({ kind: 'channels', pattern, after: cursor, limit });
+    const answers = await this.requests.gather({ kind: 'channels', pattern, after: cursor, limit });
     for (const answer of answers) if (answer.channels !== undefined) lists.push(answer.channels);
     return mergeChannels(lists, limit);
   }
@@ -304,7 +307,7 @@ export class RedisControlPlane implements ControlPlane {
     this.closed = true;
     if (this.refreshTimer !== null) clearInterval(this.refreshTimer);
     this.refreshTimer = null;
-    for (const request of this.requests.values()) request.check();
+    this.requests.finishAll();
     if (this.started && this.member && this.redis.status === 'ready') {
       await Promise.allSettled([this.registry.unregister(this.nodeId), this.presenceStore.removeAll()]);
     }
@@ -335,62 +338,9 @@ export class RedisControlPlane implements ControlPlane {
     }
   }
 
-  /**
-   * Publish a request and collect the other nodes' answers: done when every
-   * live node (registry) has answered, or as many as the PUBLISH reached, or
-   * at the reply timeout. Rejects only if the request could not be sent.
-   */
-  private gather(
-    body: { kind: 'command'; command: ControlCommand } | { kind: 'channels'; pattern?: string; after?: string; limit: number } | { kind: 'info' },
-  ): Promise<ControlReply[]> {
-    const id = `${this.nodeId}.${(this.requestCounter++).toString(36)}`;
-    const message = JSON.stringify({ ...body, id, origin: this.nodeId });
-    return new Promise((resolve, reject) => {
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.requests.delete(id);
-        resolve([...request.answers.values()]);
-      };
-      const timer = setTimeout(finish, this.options.replyTimeoutMs);
-      const request: PendingRequest = {
-        answers: new Map(),
-        selfSeen: false,
-        check: () => {
-          if (this.closed) return finish();
-          const { expected, receivers, answers } = request;
-          if (expected === undefined || receivers === undefined) return;
-          if (answers.size + (request.selfSeen ? 1 : 0) >= receivers) return finish();
-          for (const node of expected) if (!answers.has(node)) return;
-          finish();
-        },
-      };
-      this.requests.set(id, request);
-      Promise.all([this.registry.liveIds(), this.redis.publish(this.controlChannel, message)]).then(
-        ([ids, receivers]) => {
-          request.expected = new Set(ids);
-          request.expected.delete(this.nodeId);
-          request.receivers = receivers;
-          request.check();
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          this.requests.delete(id);
-          reject(unavailable(error));
-        },
-      );
-    });
-  }
-
   /** Answer another node's request (or note that our own came round). */
   private answer(request: ControlRequest): void {
-    if (request.origin === this.nodeId) {
-      const pending = this.requests.get(request.id);
-      if (pending !== undefined) {
-        pending.selfSeen = true;
-        pending.check();
-      }
-      return;
-    }
+    if (request.origin === this.nodeId) return this.requests.ownRequestSeen(request.id);
     const handler = this.handler;
     if (handler === null || !this.member || this.redis.status !== 'ready') return; // the origin leaves us out after its timeout
     const reply: ControlReply = { id: request.id, node: this.nodeId };
@@ -411,10 +361,7 @@ export class RedisControlPlane implements ControlPlane {
     if (channel === this.replyChannel) {
       const reply = parseReply(message);
       if (reply === undefined) return this.badMessage(channel);
-      const pending = this.requests.get(reply.id);
-      if (pending === undefined) return; // late: the request finished without it
-      pending.answers.set(reply.node, reply);
-      return pending.check();
+      return this.requests.reply(reply);
     }
     if (channel.startsWith(this.joinLeavePrefix) && this.channelSet.has(channel)) {
       const event = parseJoinLeave(message, channel.slice(this.joinLeavePrefix.length));
@@ -466,54 +413,4 @@ export class RedisControlPlane implements ControlPlane {
     this.registry.register(handler.localInfo()).catch(this.commandError);
     this.presenceStore.readdAll().catch(this.commandError);
   }
-
 }
-
-/** What `redisControlPlaneFromConfig` reads from the configuration. */
-export interface RedisControlPlaneConfig {
-  redisUrl: string;
-  redisPrefix: string;
-  /** `--presence-ttl` (ms). */
-  presenceTtlMs: number;
-  /** `--node-id`; undefined: random. */
-  nodeId?: string;
-  /** False: a plane that only asks (see {@link RedisControlPlaneOptions.member}). */
-  member?: boolean;
-}
-
-/**
- * The configured Redis control plane. With a logger, connection errors are
- * logged at most once per 10 s per connection (a down Redis fails every
- * reconnect attempt).
- */
-export function redisControlPlaneFromConfig(config: RedisControlPlaneConfig, logger?: Logger): RedisControlPlane {
-  const lastLogged = new Map<string, number>();
-  return new RedisControlPlane({
-    url: config.redisUrl,
-    prefix: config.redisPrefix,
-    presenceTtlMs: config.presenceTtlMs,
-    nodeId: config.nodeId,
-    member: config.member,
-    events:
-      logger === undefined
-        ? undefined
-        : {
-            onError(error, connection) {
-              const now = Date.now();
-              if (now - (lastLogged.get(connection) ?? 0) < 10_000) return;
-              lastLogged.set(connection, now);
-              logger.warn({ err: error.message, connection }, 'control plane: redis error');
-            },
-            onReconnect(connection, reconnects) {
-              logger.info({ connection, reconnects }, 'control plane: redis reconnected; presence re-added');
-            },
-          },
-  });
-}
-
-
-function unavailable(error: unknown): EngineUnavailableError {
-  if (error instanceof EngineUnavailableError) return error;
-  return new EngineUnavailableError(`control plane: redis: ${(error as Error).message}`, { cause: error });
-}
-

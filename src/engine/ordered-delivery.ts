@@ -1,5 +1,6 @@
 import type { Delivery, HistoryResult, StreamPosition } from './engine.js';
 import { streamOf } from '../streams.js';
+import { HISTORY_DEFAULTS } from './stream-history.js';
 
 /** History reads tried before a gap is declared lost (~30 s with the backoff). */
 const MAX_HISTORY_ATTEMPTS = 20;
@@ -69,7 +70,7 @@ export class OrderedDelivery {
 
   constructor(options: OrderedDeliveryOptions) {
     this.options = options;
-    this.ttlMs = options.ttlMs ?? 5 * 60_000;
+    this.ttlMs = options.ttlMs ?? HISTORY_DEFAULTS.ttlMs;
   }
 
   /** Streams tracked (for tests and metrics). */

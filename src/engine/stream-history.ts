@@ -3,6 +3,13 @@ import type { Delivery, HistoryResult, StreamPosition } from './engine.js';
 import { topicOfStream, type HistoryFor } from '../streams.js';
 
 /** Options of {@link StreamHistory}. */
+/**
+ * History kept when the options leave it out: `--history-size` and
+ * `--history-ttl`'s defaults (equal to the option table's, checked by
+ * test/config/node-defaults.test.ts; HeraldNode always passes its settings).
+ */
+export const HISTORY_DEFAULTS = { size: 100, ttlMs: 5 * 60_000 } as const;
+
 export interface StreamHistoryOptions {
   /** Publications kept per stream; default 100 (0 keeps none: positions only). */
   size?: number;
@@ -82,8 +89,8 @@ export class StreamHistory {
   private shortestTtlMs: number;
 
   constructor(options: StreamHistoryOptions = {}) {
-    this.size = options.size ?? 100;
-    this.ttlMs = options.ttlMs ?? 5 * 60_000;
+    this.size = options.size ?? HISTORY_DEFAULTS.size;
+    this.ttlMs = options.ttlMs ?? HISTORY_DEFAULTS.ttlMs;
     this.historyFor = options.historyFor;
     this.shortestTtlMs = this.ttlMs;
   }

@@ -27,18 +27,35 @@ export interface ConnectionHandler {
   onError?(error: unknown, conn: WebSocketConnection | undefined): void;
 }
 
+/**
+ * What a standalone {@link WebSocketServer} uses for the options left out.
+ * Each is also a Herald option, and equals the option table's default
+ * (checked by test/config/node-defaults.test.ts; the gateway may not import
+ * the config layer). HeraldNode passes every one of them itself.
+ */
+export const WEBSOCKET_SERVER_DEFAULTS = {
+  maxRequestBytes: 8 * 1024,
+  handshakeTimeoutMs: 5_000,
+  closeTimeoutMs: 3_000,
+  maxMessageSize: 64 * 1024,
+  maxBufferedBytes: 1024 * 1024,
+  slowConsumerPolicy: 'close',
+  mergeWindowMs: 0,
+  transport: 'auto',
+} as const;
+
 /** Options of a {@link WebSocketServer}. Sizes in bytes, times in milliseconds. */
 export interface WebSocketServerOptions {
   handler: ConnectionHandler;
   /** Only this path is upgraded (others get 404); default: any path. */
   path?: string;
-  /** Largest request head accepted; 431 beyond. Default 8 KiB, as most HTTP servers. */
+  /** Largest request head accepted; 431 beyond. Default 8 KiB (`--max-request-bytes`), as most HTTP servers. */
   maxRequestBytes?: number;
   /** Time allowed to send a complete request head; default 5000. */
   handshakeTimeoutMs?: number;
   /** Time a closing connection may take to end the TCP connection before it is destroyed; default 3000. */
   closeTimeoutMs?: number;
-  /** Largest incoming message (1009 beyond); default 1 MiB. */
+  /** Largest incoming message (1009 beyond); default 64 KiB (`--max-message-bytes`). */
   maxMessageSize?: number;
   /**
    * Bound on a connection's unflushed bytes — queued this turn plus what the

@@ -22,7 +22,7 @@ import { NetSocketConnection } from './net-socket-connection.js';
 import { PartialHead } from './partial-head.js';
 import { listenOnRawHandle, listenRawTcp, type RawTcpListener, type TcpHandle } from './raw-tcp.js';
 import { RawTcpConnection } from './raw-tcp-connection.js';
-import type { ConnectionHandler, WebSocketServerOptions } from './server-options.js';
+import { WEBSOCKET_SERVER_DEFAULTS, type ConnectionHandler, type WebSocketServerOptions } from './server-options.js';
 import { chooseTransport } from './transport-choice.js';
 import { TimingWheel } from '../util/timing-wheel.js';
 
@@ -71,14 +71,14 @@ export class WebSocketServer implements ConnectionOwner {
     this.options = options;
     this.handler = options.handler;
     this.path = options.path;
-    this.maxRequestBytes = positive(options.maxRequestBytes, 8192, 'maxRequestBytes');
-    this.handshakeTimeoutMs = positive(options.handshakeTimeoutMs, 5000, 'handshakeTimeoutMs');
-    this.closeTimeoutMs = positive(options.closeTimeoutMs, 3000, 'closeTimeoutMs');
-    this.maxMessageSize = positive(options.maxMessageSize, 1024 * 1024, 'maxMessageSize');
-    this.maxBufferedBytes = positive(options.maxBufferedBytes, 1024 * 1024, 'maxBufferedBytes');
-    this.flushes = new FlushScheduler(
-      options.mergeWindowMs === undefined || options.mergeWindowMs === 0 ? 0 : positive(options.mergeWindowMs, 0, 'mergeWindowMs'),
-    );
+    const defaults = WEBSOCKET_SERVER_DEFAULTS;
+    this.maxRequestBytes = positive(options.maxRequestBytes, defaults.maxRequestBytes, 'maxRequestBytes');
+    this.handshakeTimeoutMs = positive(options.handshakeTimeoutMs, defaults.handshakeTimeoutMs, 'handshakeTimeoutMs');
+    this.closeTimeoutMs = positive(options.closeTimeoutMs, defaults.closeTimeoutMs, 'closeTimeoutMs');
+    this.maxMessageSize = positive(options.maxMessageSize, defaults.maxMessageSize, 'maxMessageSize');
+    this.maxBufferedBytes = positive(options.maxBufferedBytes, defaults.maxBufferedBytes, 'maxBufferedBytes');
+    const mergeWindowMs = options.mergeWindowMs ?? defaults.mergeWindowMs;
+    this.flushes = new FlushScheduler(mergeWindowMs === 0 ? 0 : positive(mergeWindowMs, 0, 'mergeWindowMs'));
     this.idleTimeoutMs = options.idleTimeoutMs === undefined ? undefined : positive(options.idleTimeoutMs, 0, 'idleTimeoutMs');
     this.liveness = {
       idleTimeoutMs: this.idleTimeoutMs,
@@ -124,7 +124,7 @@ export class WebSocketServer implements ConnectionOwner {
       this.netServer = server;
       return listenNet(server, port, host, backlog);
     }
-    const choice = await chooseTransport(this.options.transport ?? 'auto', this.options.rawTcpCheck);
+    const choice = await chooseTransport(this.options.transport ?? WEBSOCKET_SERVER_DEFAULTS.transport, this.options.rawTcpCheck);
     this.transportFallbackReason = choice.fallbackReason;
     if (choice.transport === 'raw') {
       const listener = listenRawTcp(host, port, backlog, (handle) => this.acceptRaw(handle));
@@ -337,7 +337,7 @@ export class WebSocketServer implements ConnectionOwner {
   /** @internal */
   onSlowConsumer(conn: WebSocketConnection): void {
     this.slowConsumerEvents++;
-    if (this.options.slowConsumerPolicy !== 'drop') {
+    if ((this.options.slowConsumerPolicy ?? WEBSOCKET_SERVER_DEFAULTS.slowConsumerPolicy) === 'close') {
       conn.close(this.options.slowConsumerCloseCode ?? CloseCode.PolicyViolation, 'slow consumer');
     }
   }

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
-import { CloseCode, OpCode, isValidCloseCode } from './constants.js';
+import { CloseCode, OpCode } from './constants.js';
 import { ProtocolError, ProtocolErrorCode } from './errors.js';
+import { checkFrameHeader, parseClosePayload } from './frame-rules.js';
 import { applyMask } from './mask.js';
 import { Utf8Validator } from './utf8-validator.js';
 
@@ -248,51 +249,18 @@ export class FrameParser {
     }
   }
 
-  /** RFC 6455 §5.2 base framing: FIN, RSV1-3, opcode, MASK, 7-bit length. */
+  /** RFC 6455 §5.2 base framing: FIN, RSV1-3, opcode, MASK, 7-bit length (their rules: frame-rules.ts). */
   private readHeader(): void {
     const b0 = this.readByte();
     const b1 = this.readByte();
+    const error = checkFrameHeader(b0, b1, this.isServer, this.allowRsv1, this.message !== null);
+    if (error !== undefined) return this.failWith(error);
     this.fin = (b0 & 0x80) !== 0;
     this.opcode = b0 & 0x0f;
     this.masked = (b1 & 0x80) !== 0;
+    // RSV1 of a data message's first frame marks it compressed (RFC 7692 §6); its continuations keep it.
+    if (this.opcode === OpCode.Text || this.opcode === OpCode.Binary) this.compressed = (b0 & 0x40) !== 0;
     const length7 = b1 & 0x7f;
-
-    // §5.2: RSV1-3 MUST be 0 unless an extension defining them was negotiated.
-    if ((b0 & 0x70) !== 0 && !this.acceptRsv(b0 & 0x70)) return;
-    if (this.opcode >= 0x8) {
-      // §5.2: opcodes 0xB–0xF are reserved for further control frames.
-      if (this.opcode > OpCode.Pong) {
-        return this.fail(ProtocolErrorCode.InvalidOpcode, CloseCode.ProtocolError, `reserved opcode 0x${this.opcode.toString(16)}`);
-      }
-      // §5.5: control frames MUST NOT be fragmented and carry at most 125 bytes.
-      if (!this.fin) {
-        return this.fail(ProtocolErrorCode.FragmentedControlFrame, CloseCode.ProtocolError, 'fragmented control frame');
-      }
-      if (length7 > 125) {
-        return this.fail(ProtocolErrorCode.ControlFrameTooLarge, CloseCode.ProtocolError, 'control frame payload over 125 bytes');
-      }
-    } else if (this.opcode > OpCode.Binary) {
-      // §5.2: opcodes 0x3–0x7 are reserved for further non-control frames.
-      return this.fail(ProtocolErrorCode.InvalidOpcode, CloseCode.ProtocolError, `reserved opcode 0x${this.opcode.toString(16)}`);
-    } else if (this.opcode === OpCode.Continuation) {
-      // §5.4: a continuation frame only continues a fragmented message.
-      if (this.message === null) {
-        return this.fail(ProtocolErrorCode.UnexpectedContinuation, CloseCode.ProtocolError, 'continuation frame without a message to continue');
-      }
-    } else if (this.message !== null) {
-      // §5.4: fragments of one message MUST NOT be interleaved with another data message.
-      return this.fail(ProtocolErrorCode.ExpectedContinuation, CloseCode.ProtocolError, 'new data frame inside a fragmented message');
-    } else {
-      this.compressed = (b0 & 0x40) !== 0;
-    }
-    // §5.1: a server MUST close on an unmasked client frame; a client on a masked server frame.
-    if (this.masked !== this.isServer) {
-      return this.fail(
-        ProtocolErrorCode.UnmaskedFrame,
-        CloseCode.ProtocolError,
-        this.isServer ? 'client frame is not masked' : 'server frame is masked',
-      );
-    }
     if (length7 === 126) {
       this.state = S_LENGTH16;
     } else if (length7 === 127) {
@@ -301,23 +269,6 @@ export class FrameParser {
       this.payloadLength = length7;
       this.afterLength();
     }
-  }
-
-  /**
-   * RFC 7692 §6: with permessage-deflate, RSV1 may be set on the first frame
-   * of a data message; §6.1: on a control frame or a continuation frame it
-   * fails the connection. RSV2 and RSV3 stay undefined. Fails and returns
-   * false when `rsv` is not allowed on this frame.
-   */
-  private acceptRsv(rsv: number): boolean {
-    if (!this.allowRsv1 || rsv !== 0x40) {
-      this.fail(ProtocolErrorCode.UnexpectedRsv, CloseCode.ProtocolError, 'RSV bits set without a negotiated extension');
-      return false;
-    }
-    if (this.opcode === OpCode.Text || this.opcode === OpCode.Binary) return true;
-    const kind = this.opcode === OpCode.Continuation ? 'a continuation' : this.opcode >= 0x8 ? 'a control' : 'a reserved-opcode';
-    this.fail(ProtocolErrorCode.UnexpectedRsv, CloseCode.ProtocolError, `RSV1 set on ${kind} frame`);
-    return false;
   }
 
   private readLength64(): void {
@@ -428,30 +379,21 @@ export class FrameParser {
     return false;
   }
 
-  /** §5.5.1: an optional 2-byte code, then an optional UTF-8 reason. */
+  /** §5.5.1 (frame-rules.ts): a valid close frame stops parsing, then reaches the handler. */
   private readClose(payload: Buffer): void {
-    if (payload.length === 0) {
-      this.stop();
-      return this.handler.onClose(CloseCode.NoStatusReceived, '');
-    }
-    if (payload.length === 1) {
-      return this.fail(ProtocolErrorCode.InvalidCloseLength, CloseCode.ProtocolError, 'close frame payload of 1 byte');
-    }
-    const code = (payload[0] << 8) | payload[1];
-    if (!isValidCloseCode(code)) {
-      return this.fail(ProtocolErrorCode.InvalidCloseCode, CloseCode.ProtocolError, `invalid close code ${code}`);
-    }
-    const reason = payload.subarray(2);
-    if (!isUtf8(reason)) {
-      return this.fail(ProtocolErrorCode.InvalidUtf8, CloseCode.InvalidFramePayloadData, 'close reason is not valid UTF-8');
-    }
+    const close = parseClosePayload(payload);
+    if (close instanceof ProtocolError) return this.failWith(close);
     this.stop();
-    this.handler.onClose(code, reason.toString('utf8'));
+    this.handler.onClose(close.code, close.reason);
   }
 
   private fail(code: ProtocolErrorCode, closeCode: CloseCode, message: string): void {
+    this.failWith(new ProtocolError(code, closeCode, message));
+  }
+
+  private failWith(error: ProtocolError): void {
     this.stop();
-    this.handler.onProtocolError(new ProtocolError(code, closeCode, message));
+    this.handler.onProtocolError(error);
   }
 
   private readByte(): number {

@@ -128,6 +128,12 @@ export function negotiatePerMessageDeflate(
   return undefined;
 }
 
+/**
+ * `threshold` when left out: `--deflate-threshold-bytes`'s default (equal to
+ * the option table's, checked by test/config/node-defaults.test.ts).
+ */
+export const DEFAULT_DEFLATE_THRESHOLD = 256;
+
 interface Settings {
   threshold: number;
   level: number;
@@ -139,7 +145,7 @@ interface Settings {
 
 function resolveOptions(options: PerMessageDeflateOptions): Settings {
   const settings: Settings = {
-    threshold: options.threshold ?? 256,
+    threshold: options.threshold ?? DEFAULT_DEFLATE_THRESHOLD,
     level: options.level ?? 2,
     memLevel: options.memLevel ?? 8,
     serverMaxWindowBits: options.serverMaxWindowBits ?? 15,

@@ -73,7 +73,7 @@ function nextMessage(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }
 
 describe('WebSocketServer attached to an http.Server', () => {
   it('upgrades a ws client and echoes text and binary messages', async (t) => {
-    const a = await attached(t, { path: '/ws' });
+    const a = await attached(t, { path: '/ws', maxMessageSize: 128 * 1024 }); // room for the 70 kB message below
     const ws = await openWs(t, `ws://127.0.0.1:${a.port}/ws?room=1`);
     ws.send('hello over attach');
     const text = await nextMessage(ws);

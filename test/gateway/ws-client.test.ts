@@ -59,8 +59,9 @@ function text(size: number): string {
   return Array.from(pattern(size, 7), (b) => String.fromCharCode(0x21 + (b % 94))).join('');
 }
 
+/** An echo server taking messages up to 1 MiB (the largest of SIZES; the default bound is 64 KiB). */
 async function echoServer(t: TestContext, options: TestServerOptions = {}): Promise<TestServer> {
-  return startServer(t, options);
+  return startServer(t, { maxMessageSize: 1024 * 1024, ...options });
 }
 
 /** 7-bit (≤125), 16-bit (126…65535) and 64-bit (≥65536) payload lengths, with the boundaries (RFC 6455 §5.2). */
