@@ -35,6 +35,8 @@ export class StreamState {
   tokenRefreshAt = Infinity;
   /** The stream needs a token: one was given, or the server asked for one. */
   needsToken = false;
+  /** `token` was given to subscribe() and not sent yet: send it even when stale. */
+  tokenGiven = false;
   /** Bumped by every subscribe attempt: a token fetched for an older one is not sent. */
   attempt = 0;
 

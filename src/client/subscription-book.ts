@@ -51,6 +51,7 @@ export class SubscriptionBook {
       stream.token = opts.token;
       stream.tokenRefreshAt = tokenRefreshAtOf(opts.token);
       stream.needsToken = true;
+      stream.tokenGiven = true;
     }
     const generation = this.link.generation;
     if (opts.joinLeave === true && !stream.joinLeave) {
@@ -149,7 +150,9 @@ export class SubscriptionBook {
     const generation = this.link.generation;
     const attempt = ++stream.attempt;
     stream.sentOn = generation;
-    const stale = stream.token === undefined || refetch || Date.now() >= stream.tokenRefreshAt;
+    // A token given to subscribe() goes out as is once (it may be close to expiry, yet valid: the caller's choice).
+    const stale = stream.token === undefined || refetch || (!stream.tokenGiven && Date.now() >= stream.tokenRefreshAt);
+    stream.tokenGiven = false;
     if (!stream.needsToken || !stale || this.getToken === undefined) return this.sendCommand(stream, generation, false);
     subscriptionToken(this.getToken, stream).then(
       (token) => {
