@@ -7,9 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { SignJWT } from 'jose';
 import { HeraldError, type HeraldClient, type Message } from '../../src/client/index.js';
 import { SocketTracker, makeClient, textOf, waitUntil } from './client-harness.js';
-import { TokenServer, sign } from './token-server.js';
+import { SECRET, TokenServer, sign } from './token-server.js';
 
 describe('client: subscription tokens and publish', { timeout: 60_000 }, () => {
   let server: TokenServer;
@@ -149,6 +150,38 @@ describe('client: subscription tokens and publish', { timeout: 60_000 }, () => {
     assert.deepEqual(fresh.calls, ['order:7', 'order:8']);
     assert.equal(server.subscribes('order:8').length, before8 + 1, 'fetched before sending: no refused round trip');
     assert.deepEqual(record.errors, []);
+  });
+
+  it('a refused login refresh keeps the connection logged in, is reported, and is tried again; close() clears the timer', async () => {
+    let logins = 0;
+    // 6 s of life: due 5 s before expiry, so 1 s after the login; the refresh's token is garbage.
+    const token = async () => (++logins === 1 ? sign({ sub: 'alice' }, 6) : 'not-a-jwt');
+    const { client, record } = open({ url: server.url, token });
+    const loginFlow = (client as unknown as { loginFlow: { session: string; refreshScheduled: boolean } }).loginFlow;
+    client.connect();
+    await client.subscribe('news', () => {}).ready;
+    assert.equal(loginFlow.refreshScheduled, true, 'a refresh is scheduled after the login');
+    await waitUntil(() => record.errors.length === 1, 'the failed refresh reported');
+    assert.match(record.errors[0].message, /refreshing the login failed/);
+    const cause = record.errors[0].cause as HeraldError;
+    assert.equal(cause.code, 30003);
+    assert.equal(loginFlow.session, 'in', 'the old login stays');
+    assert.equal(loginFlow.refreshScheduled, true, 'tried again later');
+    await client.subscribe('after', () => {}).ready;
+    client.close();
+    assert.equal(loginFlow.refreshScheduled, false);
+  });
+
+  it('schedules no refresh for a fixed token string (nothing new to send) or a token without exp', async () => {
+    const fixed = open({ url: server.url, token: await sign({ sub: 'alice' }, 3600) });
+    const noExp = open({ url: server.url, token: () => new SignJWT({ sub: 'bob' }).setProtectedHeader({ alg: 'HS256' }).sign(SECRET) });
+    for (const { client } of [fixed, noExp]) {
+      client.connect();
+      await client.subscribe('news', () => {}).ready;
+      const loginFlow = (client as unknown as { loginFlow: { session: string; refreshScheduled: boolean } }).loginFlow;
+      assert.equal(loginFlow.session, 'in');
+      assert.equal(loginFlow.refreshScheduled, false);
+    }
   });
 
   it('publish() resolves on 20009 and subscribers get the JSON; 30008 rejects with code and detail', async () => {
