@@ -141,7 +141,8 @@ export interface Subscription {
   readonly position?: StreamPosition;
   /**
    * Resolves when the server first confirms the subscription (20001);
-   * rejects with a {@link HeraldError} when it refuses it (e.g. 30004), after
+   * rejects with a {@link HeraldError} when it refuses it (30004, 30005,
+   * 30008, or 30003 for a subscription token even after a fresh one), after
    * which the subscription is dropped. A subscribe left unanswered for
    * `requestTimeoutMs` is reported (`error` event) and sent again, so `ready`
    * stays pending meanwhile. A private subscription's `ready` rejects (and

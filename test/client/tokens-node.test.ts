@@ -124,6 +124,22 @@ describe('client: token callbacks against a node', { timeout: 60_000 }, () => {
     assert.deepEqual(record.errors, [], 'no 30006, no refusal');
   });
 
+  it('gpush protocol: the token is fetched and sent the same way (replies matched in order)', async () => {
+    const calls: string[] = [];
+    const { client, record } = open({
+      url: h.wsUrl,
+      protocol: 'gpush',
+      getSubscriptionToken: (topic) => (calls.push(topic), sign({ sub: '', channel: topic }, 3600)),
+    });
+    client.connect();
+    await client.subscribe('order:9', () => {}).ready;
+    await h.send({ topic: 'order:9' }, 'gpush push');
+    await waitUntil(() => record.messages.length === 1, 'the push on the message event');
+    assert.equal(record.texts[0], 'gpush push');
+    assert.deepEqual(calls, ['order:9']);
+    assert.deepEqual(record.errors, []);
+  });
+
   it('publish() resolves on 20009 and the topic gets the JSON; refused with 30008 and the reason elsewhere', async () => {
     const { client } = open({ url: h.wsUrl });
     const got: string[] = [];
