@@ -27,6 +27,7 @@ import { CONNECTION_OPTIONS } from './connection-options.js';
 import { ENGINE_OPTIONS } from './engine-options.js';
 import { LISTENER_OPTIONS } from './listener-options.js';
 import { LOGIN_OPTIONS } from './login-options.js';
+import { NAMESPACE_OPTIONS } from './namespace-options.js';
 import type { ConfigOf, OptionDefinition } from './option-types.js';
 import { PROCESS_OPTIONS } from './process-options.js';
 import { TLS_OPTIONS } from './tls-options.js';
@@ -36,6 +37,7 @@ export type {
   BooleanOption,
   ConfigOf,
   EnumOption,
+  JsonOption,
   NumericOption,
   OptionDefinition,
   OptionScope,
@@ -57,6 +59,7 @@ export const OPTION_DEFINITIONS = [
   ...ADMISSION_OPTIONS,
   ...LOGIN_OPTIONS,
   ...TOPIC_OPTIONS,
+  ...NAMESPACE_OPTIONS,
   ...ENGINE_OPTIONS,
   ...PROCESS_OPTIONS,
 ] as const satisfies readonly OptionDefinition[];

@@ -4,7 +4,7 @@
  */
 
 /** How an option's text is parsed; see `value-parsers.ts` for accepted forms. */
-export type OptionType = 'string' | 'int' | 'number' | 'boolean' | 'bytes' | 'duration' | 'enum' | 'string[]';
+export type OptionType = 'string' | 'int' | 'number' | 'boolean' | 'bytes' | 'duration' | 'enum' | 'string[]' | 'json';
 
 /** See {@link OptionBase.scope}. */
 export type OptionScope = 'node' | 'process';
@@ -70,10 +70,22 @@ export interface StringListOption extends OptionBase<readonly string[]> {
   readonly values?: readonly string[];
 }
 
-/** One row of {@link OPTION_DEFINITIONS}. */
-export type OptionDefinition = StringOption | NumericOption | BooleanOption | EnumOption | StringListOption;
+/**
+ * A structured value: any JSON in the config file, JSON text in a flag or
+ * environment variable, turned into its stored form by `parse`, which throws
+ * an Error naming the bad field (`namespaces[1].subscribe: …`) when invalid.
+ */
+export interface JsonOption<T = unknown> extends OptionBase<T> {
+  readonly type: 'json';
+  readonly parse: (json: unknown) => T;
+}
 
-type ValueOf<D> = D extends { readonly type: 'enum'; readonly values: readonly (infer V)[] }
+/** One row of {@link OPTION_DEFINITIONS}. */
+export type OptionDefinition = StringOption | NumericOption | BooleanOption | EnumOption | StringListOption | JsonOption;
+
+type ValueOf<D> = D extends { readonly type: 'json'; readonly parse: (json: unknown) => infer T }
+  ? T
+  : D extends { readonly type: 'enum'; readonly values: readonly (infer V)[] }
   ? V
   : D extends { readonly type: 'string[]'; readonly values: readonly (infer V)[] }
     ? readonly V[]

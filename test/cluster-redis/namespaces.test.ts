@@ -1,0 +1,104 @@
+/**
+ * Namespaces on two HeraldNodes sharing a Redis engine: the token rule is
+ * enforced by each node for its own clients (real HS256 JWTs), a publication
+ * made through one node reaches the token holders on both, and a namespace's
+ * history size is what the shared stream keeps, read through either node.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it, type TestContext } from 'node:test';
+import { SignJWT } from 'jose';
+import { JwtVerifier } from '../../src/auth/jwt-verifier.js';
+import { RedisEngine } from '../../src/engine/redis-engine.js';
+import { Namespaces } from '../../src/util/namespaces.js';
+import { startNode, type TestClient, type TestNode } from '../helpers/herald-node.js';
+import { adminClient, deleteKeys, ensureRedis, subscriberCount, uniquePrefix, waitUntil } from '../helpers/redis.js';
+import { CLUSTER_WAIT_MS, uniqueName } from './cluster-client.js';
+
+const SECRET = 'a-development-secret-of-32-bytes!';
+const redisUrl = await ensureRedis();
+const admin = adminClient(redisUrl);
+after(() => admin.quit());
+
+const NAMESPACES = Namespaces.parse([
+  { topics: 'tok:*', subscribe: 'token' },
+  { topics: 'hist:*', historySize: 2, historyTtl: '1m' },
+]);
+
+async function token(channel: string, expInSeconds = 60): Promise<string> {
+  return new SignJWT({ channel })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('')
+    .setExpirationTime(Math.floor(Date.now() / 1000) + expInSeconds)
+    .sign(new TextEncoder().encode(SECRET));
+}
+
+/** Nodes A and B on a fresh prefix, each with the same namespaces (as every node of a cluster must be configured). */
+async function twoNodes(t: TestContext): Promise<{ A: TestNode; B: TestNode; prefix: string }> {
+  const prefix = uniquePrefix();
+  const nodes: TestNode[] = [];
+  t.after(async () => {
+    for (const node of nodes) await node.stop();
+    await deleteKeys(admin, prefix);
+  });
+  for (let i = 0; i < 2; i++) {
+    nodes.push(
+      await startNode({
+        engine: new RedisEngine({ url: redisUrl, prefix, historySize: 50, historyFor: NAMESPACES.historyLimits() }),
+        namespaces: NAMESPACES,
+        verifier: new JwtVerifier({ secret: SECRET }),
+      }),
+    );
+  }
+  return { A: nodes[0], B: nodes[1], prefix };
+}
+
+async function subscribe(c: TestClient, body: Record<string, unknown>, expect: number): Promise<Record<string, unknown>> {
+  c.send({ code: 1, ...body });
+  return (await c.nextReply(expect)) as unknown as Record<string, unknown>;
+}
+
+describe('namespaces on two nodes (Redis engine)', { timeout: 120_000 }, () => {
+  it('the token rule holds on both nodes, and a push through A reaches the token holders on both', async (t) => {
+    const { A, B, prefix } = await twoNodes(t);
+    const topic = uniqueName('tok:room');
+    const onA = await A.connect();
+    const onB = await B.connect({ protocol: 'herald.v1' });
+    assert.equal((await subscribe(onA, { topic }, 30003)).detail, 'subscription token missing');
+    assert.equal((await subscribe(onB, { topic, token: await token('tok:other') }, 30003)).detail, 'subscription token is for another channel');
+    await subscribe(onA, { topic, token: await token(topic) }, 20001);
+    const reply = await subscribe(onB, { topic, token: await token(topic) }, 20001);
+    assert.equal(typeof reply.expiresAt, 'number');
+    await waitUntil(async () => (await subscriberCount(admin, `${prefix}t:${topic}`)) === 2, 'both nodes subscribed in Redis', CLUSTER_WAIT_MS);
+    await A.send({ topic }, 'to both');
+    assert.equal(await onA.nextText(), 'to both');
+    assert.equal(JSON.parse(await onB.nextText()).data, 'to both');
+  });
+
+  it('a namespace’s history size is what the shared stream keeps, whichever node reads it', async (t) => {
+    const { A, B } = await twoNodes(t);
+    const topic = uniqueName('hist:feed');
+    const other = uniqueName('plain');
+    for (let i = 1; i <= 5; i++) {
+      await A.send({ topic }, `m${i}`);
+      await B.send({ topic: other }, `m${i}`);
+    }
+    for (const node of [A, B]) {
+      const head = await node.node.engine.history(`t:${topic}`, undefined);
+      assert.equal(head.position.seq, 5);
+      const epoch = head.position.epoch;
+      assert.equal((await node.node.engine.history(`t:${topic}`, { seq: 2, epoch })).recovered, false, 'only 2 kept');
+      const kept = await node.node.engine.history(`t:${topic}`, { seq: 3, epoch });
+      assert.ok(kept.recovered);
+      assert.deepEqual(kept.publications.map((p) => p.data.toString()), ['m4', 'm5']);
+      const otherHead = await node.node.engine.history(`t:${other}`, undefined);
+      const all = await node.node.engine.history(`t:${other}`, { seq: 0, epoch: otherHead.position.epoch });
+      assert.ok(all.recovered, 'a topic of no namespace keeps the engine’s 50');
+      assert.equal(all.publications.length, 5);
+    }
+    // A resume through B from before the window: told it cannot be recovered.
+    const c = await B.connect({ protocol: 'herald.v1' });
+    const epoch = (await B.node.engine.history(`t:${topic}`, undefined)).position.epoch;
+    const resumed = await subscribe(c, { topic, since: { seq: 1, epoch } }, 20001);
+    assert.equal(resumed.recovered, false);
+  });
+});
