@@ -184,6 +184,13 @@ describe('client: subscription tokens and publish', { timeout: 60_000 }, () => {
     }
   });
 
+  it('refuses a getSubscriptionToken that is not a function and a subscribe token that is not a non-empty string', () => {
+    assert.throws(() => open({ url: server.url, getSubscriptionToken: 'tok' as unknown as () => string }), /getSubscriptionToken must be a function/);
+    const { client } = open({ url: server.url });
+    assert.throws(() => client.subscribe('order:1', () => {}, { token: '' }), TypeError);
+    assert.throws(() => client.subscribe('order:1', () => {}, { token: 7 as unknown as string }), TypeError);
+  });
+
   it('publish() resolves on 20009 and subscribers get the JSON; 30008 rejects with code and detail', async () => {
     const { client } = open({ url: server.url });
     const got: string[] = [];
