@@ -18,12 +18,16 @@ import type { TcpHandle } from './gateway/raw-tcp.js';
 import type { TransportMode } from './gateway/transport-choice.js';
 import type { TlsCertificates } from './tls/tls-certificates.js';
 import { WebSocketServer } from './gateway/websocket-server.js';
-import { Hub } from './hub/hub.js';
+import { Hub, type MembershipListener } from './hub/hub.js';
 import { NodeControl } from './node-control.js';
-import { GpushSession } from './session/gpush-session.js';
+import { GpushSession, type SessionClient } from './session/gpush-session.js';
 import type { ClientPresence } from './session/presence-requests.js';
 import { streamOf } from './streams.js';
 import { heraldVersion } from './version.js';
+import type { WebhookTarget } from './webhooks/events.js';
+import { RedisOccupancy } from './webhooks/redis-occupancy.js';
+import { Webhooks } from './webhooks/webhooks.js';
+import { webhookMetrics } from './webhooks/webhook-metrics.js';
 
 /** The WebSocket subprotocol of Herald's own protocol (envelopes, request ids, resume). */
 export const HERALD_V1 = 'herald.v1';
@@ -117,6 +121,22 @@ export interface HeraldNodeOptions {
   /** Publish join/leave events of every subscription change (`--join-leave`); default false. */
   joinLeave?: boolean;
   logger?: Logger;
+  /** Webhook URLs (`webhooks` config key); none or empty → no webhook events are built. */
+  webhooks?: readonly WebhookTarget[];
+  webhookBatchSize?: number;
+  webhookBatchWaitMs?: number;
+  webhookMaxQueuedEvents?: number;
+  webhookTimeoutMs?: number;
+  webhookRetryMinMs?: number;
+  webhookRetryMaxMs?: number;
+  /**
+   * Redis engine: channel_occupied/vacated cluster-wide through this Redis
+   * (main.ts sets it from --redis-url, --redis-prefix, --presence-ttl); unset:
+   * this node's own counts.
+   */
+  webhookRedis?: { url: string; prefix: string; ttlMs: number };
+  /** False: no channel events (memory-engine workers: one worker's counts are not the group's); default true. */
+  webhookChannelEvents?: boolean;
   /** Resolution of the gateway's deadline wheel (ms); default 250. Tests lower it. */
   timerResolutionMs?: number;
 }
@@ -147,6 +167,8 @@ export class HeraldNode {
   /** The HTTP (and gRPC) push APIs; undefined when `pushApi` is false. */
   readonly pushApis: PushApis | undefined;
   private readonly session: GpushSession;
+  /** Undefined without webhook URLs. */
+  readonly webhooks: Webhooks | undefined;
   /** Gap filling for engines that can miss deliveries; undefined otherwise. */
   readonly orderedDelivery: OrderedDelivery | undefined;
   private readonly options: HeraldNodeOptions;
@@ -189,6 +211,8 @@ export class HeraldNode {
         version: heraldVersion(),
       }),
     }));
+    // Built once the metrics exist (below); the hub reaches them through this getter.
+    const hooked = options.webhooks !== undefined && options.webhooks.length > 0;
     const track = (stream: string, interested: boolean, uid?: string): void => {
       if (ordered === undefined) return;
       if (interested) ordered.want(stream, uid);
@@ -210,7 +234,7 @@ export class HeraldNode {
         onPrivateTopicInterest: ordered === undefined ? undefined : (uid, topic, interested) => track(streamOf({ uid, topic }), interested, uid),
       },
       // Presence: every (connection, topic) membership, public or private.
-      membership: control,
+      membership: hooked ? withWebhooks(control, () => this.webhooks as Webhooks) : control,
       sliceSize: options.fanOutSliceSize,
       maxTopics: options.maxTopics ?? 1_000_000,
       maxSubscriptions: options.maxSubscriptions ?? 5_000_000,
@@ -230,6 +254,7 @@ export class HeraldNode {
       topicPattern: options.topicPattern === undefined ? undefined : new RegExp(options.topicPattern, 'u'),
     };
     const metrics = this.metrics;
+    const webhooks = (this.webhooks = this.createWebhooks(controlPlane.nodeId));
     const logger = this.logger;
     this.session = new GpushSession({
       hub,
@@ -298,12 +323,17 @@ export class HeraldNode {
           metrics.connectionsTotal.inc();
           if (events.enabled) events.opened(conn);
           session.onOpen(conn);
+          if (webhooks !== undefined) webhooks.connected((conn.context as SessionClient).clientId, null);
         },
         onMessage(conn: WebSocketConnection, data: Buffer, isText: boolean) {
           session.onMessage(conn, data, isText);
         },
         onClose(conn: WebSocketConnection, code: number, reason: string) {
+          const client = webhooks === undefined ? undefined : (conn.context as SessionClient | undefined);
+          // Read before the session forgets the login; the event follows the unsubscribes of the close.
+          const uid = client?.uid ?? null;
           session.onClose(conn);
+          if (client !== undefined) webhooks?.disconnected(client.clientId, uid);
           if (events.enabled) events.closed(conn, code, reason);
         },
         onRefused(conn: WebSocketConnection, error: HandshakeError) {
@@ -341,6 +371,7 @@ export class HeraldNode {
     // Every node subscribes to broadcasts from the start.
     ordered?.want(streamOf({}));
     await this.controlPlane.start(this.control);
+    await this.webhooks?.start();
     const wsHost = this.options.wsHost ?? '0.0.0.0';
     const wsPort = this.options.wsPort ?? 9992;
     const ws = (this.wsAddress =
@@ -365,10 +396,67 @@ export class HeraldNode {
     const timeoutMs = this.options.shutdownTimeoutMs ?? 10_000;
     await this.ws.close(1001, 'server shutting down', Math.max(1, timeoutMs - 500));
     this.session.close();
+    // The clients' last events are queued: a short bound to deliver them, then they are dropped (counted).
+    await this.webhooks?.close(Math.min(2_000, Math.max(100, timeoutMs / 4)));
     await this.pushApis?.close(500);
     // After the clients are gone, so their presence has been removed.
     await this.controlPlane.close();
     await this.engine.close();
     await this.options.verifier?.close?.();
   }
+
+  private createWebhooks(nodeId: string): Webhooks | undefined {
+    const options = this.options;
+    if (options.webhooks === undefined || options.webhooks.length === 0) return undefined;
+    const logger = this.logger;
+    const redis = options.webhookRedis;
+    return new Webhooks({
+      targets: options.webhooks,
+      nodeId,
+      batchSize: options.webhookBatchSize,
+      batchWaitMs: options.webhookBatchWaitMs,
+      maxQueuedEvents: options.webhookMaxQueuedEvents,
+      timeoutMs: options.webhookTimeoutMs,
+      retryMinMs: options.webhookRetryMinMs,
+      retryMaxMs: options.webhookRetryMaxMs,
+      channelEvents: options.webhookChannelEvents,
+      occupancy:
+        redis === undefined
+          ? undefined
+          : new RedisOccupancy({
+              ...redis,
+              nodeId,
+              onError: throttled((error: Error) => logger.warn({ err: error.message }, 'webhooks: channel occupancy on redis failed; resynced when it answers')),
+            }),
+      events: webhookMetrics(this.metrics.registry, logger),
+    });
+  }
+}
+
+/** The hub's membership changes to the control plane first, then to the webhooks. */
+function withWebhooks(control: NodeControl, webhooks: () => Webhooks): MembershipListener {
+  return {
+    onJoin(client, topic, isPrivate) {
+      control.onJoin(client, topic);
+      webhooks().subscribed((client as SessionClient).clientId, client.uid, topic, isPrivate);
+    },
+    onLeave(client, topic, isPrivate) {
+      control.onLeave(client, topic);
+      webhooks().unsubscribed((client as SessionClient).clientId, client.uid, topic, isPrivate);
+    },
+    onIdentity(client, previous) {
+      control.onIdentity(client, previous);
+    },
+  };
+}
+
+/** At most one call per 10 s (a down Redis fails every attempt). */
+function throttled(log: (error: Error) => void): (error: Error) => void {
+  let last = 0;
+  return (error) => {
+    const now = Date.now();
+    if (now - last < 10_000) return;
+    last = now;
+    log(error);
+  };
 }
