@@ -14,6 +14,7 @@ export {
   type HeraldConfig,
   type NumericOption,
   type OptionDefinition,
+  type OptionScope,
   type OptionType,
   type StringListOption,
   type StringOption,

@@ -36,6 +36,9 @@ describe('OPTION_DEFINITIONS', () => {
       assert.ok(result.ok, `${definition.key}: ${result.ok ? '' : result.problem}`);
     }
   });
+  it('classifies every row as a node setting or process-only', () => {
+    for (const { key, scope } of definitions) assert.ok(scope === 'node' || scope === 'process', `${key}: scope ${String(scope)}`);
+  });
   it('describes every option in a sentence', () => {
     for (const { key, description } of definitions) assert.match(description, /^[A-Z].*\.$/s, key);
   });

@@ -5,8 +5,8 @@ import { loadOptions } from '../../src/config/option-loader.js';
 
 // A table with the types Herald's own table does not use yet.
 const TABLE: readonly OptionDefinition[] = [
-  { key: 'verbose', flag: '--verbose', env: 'HERALD_VERBOSE', type: 'boolean', default: false, description: 'Talk more.' },
-  { key: 'ratio', flag: '--ratio', env: 'HERALD_RATIO', type: 'number', default: 0.5, max: 1, description: 'A fraction.' },
+  { scope: 'process', key: 'verbose', flag: '--verbose', env: 'HERALD_VERBOSE', type: 'boolean', default: false, description: 'Talk more.' },
+  { scope: 'process', key: 'ratio', flag: '--ratio', env: 'HERALD_RATIO', type: 'number', default: 0.5, max: 1, description: 'A fraction.' },
 ];
 
 function run(argv: string[], env: Record<string, string> = {}, allowPositionals = false) {

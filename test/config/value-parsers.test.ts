@@ -13,7 +13,7 @@ import {
   type ParseResult,
 } from '../../src/config/value-parsers.js';
 
-const base = { key: 'x', flag: '--x', env: 'HERALD_X', description: 'test option' } as const;
+const base = { scope: 'process', key: 'x', flag: '--x', env: 'HERALD_X', description: 'test option' } as const;
 const int: OptionDefinition = { ...base, type: 'int', min: 0, max: 65535 };
 const number: OptionDefinition = { ...base, type: 'number', min: 0.5 };
 const bool: OptionDefinition = { ...base, type: 'boolean' };
