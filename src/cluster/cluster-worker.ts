@@ -44,7 +44,19 @@ export function runClusterWorker(config: HeraldConfig, verifier: LoginVerifier |
           }
           const controlPlane = control ?? createControlPlane({ ...config, nodeId }, logger);
           // Without a handle (net transport) the node listens on wsHost:wsPort, which node:cluster shares.
-          node = new HeraldNode({ ...config, transport: message.transport, verifier, logger, engine, controlPlane, wsHandle: handle, pushApi: false });
+          node = new HeraldNode({
+            ...config,
+            transport: message.transport,
+            verifier,
+            logger,
+            engine,
+            controlPlane,
+            wsHandle: handle,
+            pushApi: false,
+            // Webhook channel events: cluster-wide over Redis; with the memory engine a worker's counts are not the group's (main.ts warns).
+            webhookRedis: config.engine === 'redis' ? { url: config.redisUrl, prefix: config.redisPrefix, ttlMs: config.presenceTtlMs } : undefined,
+            webhookChannelEvents: config.engine === 'redis',
+          });
           node.start().then(
             ({ ws }) => reply({ t: 'ready', port: ws.port }),
             (error: unknown) => reply({ t: 'failed', message: (error as Error).message }),

@@ -67,6 +67,8 @@ function accepted(definition: OptionDefinition): string {
       return definition.path === true ? 'A relative path is resolved against the config file\'s folder, or the working directory.' : '';
     case 'boolean':
       return '';
+    case 'json':
+      return 'JSON (usually written in the config file).';
     default: {
       const noun = { int: 'Integer', number: 'Number', bytes: 'Size', duration: 'Duration' }[definition.type];
       const { min, max } = definition;

@@ -11,6 +11,7 @@ export {
   type ConfigKey,
   type ConfigOf,
   type EnumOption,
+  type JsonOption,
   type HeraldConfig,
   type NumericOption,
   type OptionDefinition,

@@ -31,11 +31,13 @@ import type { ConfigOf, OptionDefinition } from './option-types.js';
 import { PROCESS_OPTIONS } from './process-options.js';
 import { TLS_OPTIONS } from './tls-options.js';
 import { TOPIC_OPTIONS } from './topic-options.js';
+import { WEBHOOK_OPTIONS } from './webhook-options.js';
 
 export type {
   BooleanOption,
   ConfigOf,
   EnumOption,
+  JsonOption,
   NumericOption,
   OptionDefinition,
   OptionScope,
@@ -58,6 +60,7 @@ export const OPTION_DEFINITIONS = [
   ...LOGIN_OPTIONS,
   ...TOPIC_OPTIONS,
   ...ENGINE_OPTIONS,
+  ...WEBHOOK_OPTIONS,
   ...PROCESS_OPTIONS,
 ] as const satisfies readonly OptionDefinition[];
 

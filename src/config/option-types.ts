@@ -4,7 +4,7 @@
  */
 
 /** How an option's text is parsed; see `value-parsers.ts` for accepted forms. */
-export type OptionType = 'string' | 'int' | 'number' | 'boolean' | 'bytes' | 'duration' | 'enum' | 'string[]';
+export type OptionType = 'string' | 'int' | 'number' | 'boolean' | 'bytes' | 'duration' | 'enum' | 'string[]' | 'json';
 
 /** See {@link OptionBase.scope}. */
 export type OptionScope = 'node' | 'process';
@@ -70,10 +70,26 @@ export interface StringListOption extends OptionBase<readonly string[]> {
   readonly values?: readonly string[];
 }
 
-/** One row of {@link OPTION_DEFINITIONS}. */
-export type OptionDefinition = StringOption | NumericOption | BooleanOption | EnumOption | StringListOption;
+/**
+ * A structured value: any JSON in the config file (flags and the environment
+ * take it as JSON text), checked and converted by `parse`. For list keys such
+ * as `webhooks` that are written in the config file.
+ */
+export interface JsonOption<T = unknown> extends OptionBase<T> {
+  readonly type: 'json';
+  /**
+   * The value to store, or throws an Error whose message names the bad field
+   * from the key down, e.g. `webhooks[0].url: must be http:// or https://`.
+   */
+  readonly parse: (json: unknown) => T;
+}
 
-type ValueOf<D> = D extends { readonly type: 'enum'; readonly values: readonly (infer V)[] }
+/** One row of {@link OPTION_DEFINITIONS}. */
+export type OptionDefinition = StringOption | NumericOption | BooleanOption | EnumOption | StringListOption | JsonOption;
+
+type ValueOf<D> = D extends { readonly type: 'json'; readonly parse: (json: unknown) => infer V }
+  ? V
+  : D extends { readonly type: 'enum'; readonly values: readonly (infer V)[] }
   ? V
   : D extends { readonly type: 'string[]'; readonly values: readonly (infer V)[] }
     ? readonly V[]

@@ -87,7 +87,7 @@ export function quoteInput(definition: OptionDefinition, raw: unknown): string {
 const TYPE_NOUNS: Readonly<Record<OptionDefinition['type'], string>> = {
   string: 'a string', int: 'an integer', number: 'a number', boolean: 'a boolean',
   bytes: 'a size (e.g. 65536, 64KiB, 1MiB)', duration: 'a duration (e.g. 500ms, 5s, 1m)',
-  enum: 'a string', 'string[]': 'a list',
+  enum: 'a string', 'string[]': 'a list', json: 'JSON',
 };
 
 function invalid(definition: OptionDefinition, raw: unknown): ParseResult {
@@ -126,6 +126,13 @@ export function parseText(definition: OptionDefinition, text: string): ParseResu
     case 'string[]':
       value = text === '' ? [] : text.split(',').map((item) => canonicalCase(definition.values, item.trim()));
       break;
+    case 'json':
+      try {
+        value = JSON.parse(text);
+      } catch (error) {
+        return { ok: false, problem: `is not valid JSON: ${(error as Error).message}` };
+      }
+      return parseJson(definition, value);
   }
   return checkValue(definition, value);
 }
@@ -156,6 +163,13 @@ export function parseJson(definition: OptionDefinition, json: unknown): ParseRes
         return { ok: false, problem: `${quoteInput(definition, json)} is not an array of strings` };
       }
       return checkValue(definition, json.map((item: string) => canonicalCase(definition.values, item)));
+    case 'json':
+      try {
+        return checkValue(definition, definition.parse(json));
+      } catch (error) {
+        // The message names the field (`webhooks[0].url: …`); the value may hold secrets, so it is not echoed.
+        return { ok: false, problem: (error as Error).message };
+      }
   }
 }
 
@@ -190,6 +204,7 @@ function findProblem(definition: OptionDefinition, value: unknown): string | und
       return undefined;
     }
     case 'boolean':
+    case 'json':
       return undefined;
     default:
       return outOfRange(definition, value as number);
