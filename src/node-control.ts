@@ -1,5 +1,5 @@
 import type { ChannelCount, ControlCommand, ControlHandler, ControlPlane, JoinLeaveEvent, NodeInfo, PresenceEntry } from './control/control-plane.js';
-import { matchGlob } from './control/glob.js';
+import { matchGlob } from './util/glob.js';
 import type { Hub, MembershipListener } from './hub/hub.js';
 import { topicSetValues, type HubClient } from './hub/hub-client.js';
 import type { GpushSession, SessionClient } from './session/gpush-session.js';

@@ -8,6 +8,7 @@ import { listening } from './listen-error.js';
 import { consolePages, consoleWsAddress, type ConsoleWsAddress } from './console/console-routes.js';
 import { ConnectionEventLog } from './logging/connection-events.js';
 import type { HandshakeError } from './protocol/errors.js';
+import type { UpgradeRequest } from './protocol/upgrade-request.js';
 import type { ControlPlane } from './control/control-plane.js';
 import { MemoryControlPlane } from './control/memory-control-plane.js';
 import type { Engine } from './engine/engine.js';
@@ -22,6 +23,8 @@ import { Hub, type MembershipListener } from './hub/hub.js';
 import { NodeControl } from './node-control.js';
 import { GpushSession, type SessionClient } from './session/gpush-session.js';
 import type { ClientPresence } from './session/presence-requests.js';
+import type { ConnectProxy, SubscribeProxy } from './session/proxy-hooks.js';
+import { Namespaces } from './util/namespaces.js';
 import { streamOf } from './streams.js';
 import { heraldVersion } from './version.js';
 import type { WebhookTarget } from './webhooks/events.js';
@@ -139,6 +142,17 @@ export interface HeraldNodeOptions {
   webhookChannelEvents?: boolean;
   /** Resolution of the gateway's deadline wheel (ms); default 250. Tests lower it. */
   timerResolutionMs?: number;
+  /**
+   * Topic namespaces (the config file's `namespaces`): compiled, or the JSON list, validated here
+   * (a NamespaceError names the bad field). Default none: every topic as without namespaces.
+   */
+  namespaces?: Namespaces | readonly unknown[];
+  /** Asked for each subscribe to a `"subscribe": "proxy"` namespace (the proxy branch builds it from options). */
+  subscribeProxy?: SubscribeProxy;
+  /** Admits each new connection (connect proxy); unset: connections are admitted as before. */
+  connectProxy?: ConnectProxy;
+  /** Upgrade headers shown to the connect proxy (lower-case names); default `["cookie"]`. */
+  connectProxyHeaders?: readonly string[];
 }
 
 /** Where a started node listens. */
@@ -164,6 +178,8 @@ export class HeraldNode {
   readonly metrics: HeraldMetrics;
   readonly logger: Logger;
   readonly ws: WebSocketServer;
+  /** The topic namespaces this node enforces (none unless configured). */
+  readonly namespaces: Namespaces;
   /** The HTTP (and gRPC) push APIs; undefined when `pushApi` is false. */
   readonly pushApis: PushApis | undefined;
   private readonly session: GpushSession;
@@ -182,8 +198,13 @@ export class HeraldNode {
   constructor(options: HeraldNodeOptions = {}) {
     this.options = options;
     this.logger = options.logger ?? pino({ level: 'silent' });
+    const namespaces = (this.namespaces =
+      options.namespaces instanceof Namespaces ? options.namespaces : Namespaces.parse(options.namespaces));
     const engine: Engine = (this.engine =
-      options.engine ?? new MemoryEngine({ history: { size: options.historySize, ttlMs: options.historyTtlMs } }));
+      options.engine ??
+      new MemoryEngine({
+        history: { size: options.historySize, ttlMs: options.historyTtlMs, historyFor: namespaces.historyLimits() },
+      }));
     // Gap filling for engines that can miss deliveries. It learns the node's interest in each stream
     // right after the engine does, so a stream starts at its head when the node gains subscribers.
     const ordered = (this.orderedDelivery = engine.mayMissDeliveries
@@ -271,6 +292,13 @@ export class HeraldNode {
           : undefined),
       history: (stream, since) => engine.history(stream, since),
       clientIdPrefix: controlPlane.nodeId,
+      namespaces,
+      subscribeProxy: options.subscribeProxy,
+      connectProxy: options.connectProxy,
+      connectProxyHeaders: options.connectProxyHeaders,
+      // Op 9 goes the way of an HTTP push of the same JSON: through the engine, to every node.
+      publish: (topic, data) => engine.publish({ topic, data }).then(() => undefined),
+      maxPublishBytes: Math.min(options.maxPushBytes ?? 1024 * 1024, options.maxMessageBytes ?? 64 * 1024),
       events: {
         onAuthFailure(reason, message) {
           metrics.authFailuresTotal.inc({ reason });
@@ -319,10 +347,10 @@ export class HeraldNode {
       // Herald's own protocol is opt-in per connection; gpush clients offer no subprotocol.
       selectProtocol: (offered) => (offered.includes(HERALD_V1) ? HERALD_V1 : undefined),
       handler: {
-        onOpen(conn: WebSocketConnection) {
+        onOpen(conn: WebSocketConnection, request: UpgradeRequest) {
           metrics.connectionsTotal.inc();
           if (events.enabled) events.opened(conn);
-          session.onOpen(conn);
+          session.onOpen(conn, request);
           if (webhooks !== undefined) webhooks.connected((conn.context as SessionClient).clientId, null);
         },
         onMessage(conn: WebSocketConnection, data: Buffer, isText: boolean) {
@@ -351,6 +379,7 @@ export class HeraldNode {
             ...options,
             engine,
             control: controlPlane,
+            presenceAllowed: (topic) => namespaces.namespaceOf(topic)?.presence !== false,
             metrics,
             logger,
             limits: { maxPushBytes: options.maxPushBytes ?? 1024 * 1024, ...topicRules },

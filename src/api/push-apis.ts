@@ -27,6 +27,8 @@ export interface PushApisOptions {
   control?: ControlPlane;
   /** The nodes keep presence (`--presence`). */
   presence?: boolean;
+  /** False for a topic whose namespace forbids presence (409); default: every topic allowed. */
+  presenceAllowed?(topic: string): boolean;
   metrics: HeraldMetrics;
   logger: Logger;
   limits: PushLimits;
@@ -69,7 +71,7 @@ export class PushApis {
     const rateLimiter = options.pushRequestsPerSecond === undefined ? undefined : new PushRateLimiter(options.pushRequestsPerSecond);
     const publish = (publication: Publication): Promise<void> => engine.publish(publication).then(ignore);
     const operations =
-      options.control === undefined ? undefined : new ServerOperations(options.control, engine, limits, options.presence === true);
+      options.control === undefined ? undefined : new ServerOperations(options.control, engine, limits, options.presence === true, options.presenceAllowed?.bind(options));
     const requestTimeoutMs = options.pushRequestTimeoutMs ?? 5_000;
     const serverApi = new ServerApi({ operations, auth, rateLimiter, readJson: (req, limit) => readJson(req, limit, requestTimeoutMs) });
     this.http = new HttpPushApi({

@@ -57,6 +57,8 @@ export class ServerOperations {
     private readonly rules: TopicRules,
     /** Whether the nodes keep presence (`--presence`); without it the presence routes answer 409 PRESENCE_OFF. */
     private readonly presenceKept = true,
+    /** False for a topic whose namespace says `"presence": false` (409 PRESENCE_NOT_ALLOWED); default: every topic. */
+    private readonly presenceAllowed: (topic: string) => boolean = () => true,
   ) {}
 
   /** Close every connection of `uid` (or only `client`) on every node; resolves with how many. */
@@ -92,18 +94,21 @@ export class ServerOperations {
   presence(topic: unknown, limit: unknown): Promise<PresenceEntry[]> {
     const name = this.requireTopic(topic);
     const bound = parseLimit(limit);
-    this.requirePresence();
+    this.requirePresence(name);
     return this.control.presence(name, bound);
   }
 
   presenceStats(topic: unknown): Promise<PresenceStats> {
     const name = this.requireTopic(topic);
-    this.requirePresence();
+    this.requirePresence(name);
     return this.control.presenceStats(name);
   }
 
-  private requirePresence(): void {
+  private requirePresence(topic: string): void {
     if (!this.presenceKept) throw new ApiError(409, 'PRESENCE_OFF', 'presence is not kept on this server: start it with --presence');
+    if (!this.presenceAllowed(topic)) {
+      throw new ApiError(409, 'PRESENCE_NOT_ALLOWED', 'presence is not allowed in this topic\'s namespace ("presence": false)');
+    }
   }
 
   channels(pattern: unknown, cursor: unknown, limit: unknown): Promise<{ channels: ChannelCount[]; cursor?: string }> {

@@ -170,18 +170,7 @@ export class JwtVerifier implements LoginVerifier {
 
   /** Verify `credential` as a JWT; see the class description for the outcomes. */
   async verify(credential: unknown): Promise<LoginIdentity> {
-    if (typeof credential !== 'string' || credential.length === 0) {
-      throw new AuthError(AuthFailure.Invalid, 'JWT credential must be a non-empty string');
-    }
-    if (credential.length > this.#maxTokenLength) {
-      throw new AuthError(AuthFailure.Invalid, `JWT credential longer than ${this.#maxTokenLength} characters`);
-    }
-    let payload: Record<string, unknown>;
-    try {
-      ({ payload } = await jwtVerify(credential, this.#key, this.#verifyOptions));
-    } catch (err) {
-      throw toAuthError(err);
-    }
+    const payload = await this.verifyClaims(credential);
     const { sub, exp } = payload;
     if (typeof sub !== 'string' || sub.length === 0) {
       throw new AuthError(AuthFailure.Invalid, 'JWT "sub" claim must be a non-empty string');
@@ -193,6 +182,27 @@ export class JwtVerifier implements LoginVerifier {
       throw new AuthError(AuthFailure.Invalid, typeof exp === 'number' ? 'JWT "exp" claim lies after year 9999' : 'JWT has no "exp" claim');
     }
     return { uid: sub };
+  }
+
+  /**
+   * Verify `token` as a JWT with the login key configuration (key, `alg`
+   * allow-list, `exp`/`nbf`, `iss`/`aud`) and return its claims, checking
+   * nothing else: subscription tokens (PROTOCOL.md, Namespaces) carry their
+   * own claims, which the session reads. Rejects with AuthError `expired`
+   * past `exp`, `invalid` otherwise.
+   */
+  async verifyClaims(token: unknown): Promise<Record<string, unknown>> {
+    if (typeof token !== 'string' || token.length === 0) {
+      throw new AuthError(AuthFailure.Invalid, 'JWT credential must be a non-empty string');
+    }
+    if (token.length > this.#maxTokenLength) {
+      throw new AuthError(AuthFailure.Invalid, `JWT credential longer than ${this.#maxTokenLength} characters`);
+    }
+    try {
+      return (await jwtVerify(token, this.#key, this.#verifyOptions)).payload as Record<string, unknown>;
+    } catch (err) {
+      throw toAuthError(err);
+    }
   }
 }
 

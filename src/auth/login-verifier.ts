@@ -35,6 +35,11 @@ export interface LoginVerifier {
    * op 3, any JSON value), or reject with AuthError. Never rejects with anything else.
    */
   verify(credential: unknown): Promise<LoginIdentity>;
+  /**
+   * Verify a JWT with the same key configuration as logins and return its claims (subscription
+   * tokens); only verifiers that check JWTs locally have it. Rejects with AuthError.
+   */
+  verifyClaims?(token: unknown): Promise<Record<string, unknown>>;
   /** Release timers, sockets and pending calls (pending calls reject with `unavailable`). */
   close?(): Promise<void> | void;
 }

@@ -68,7 +68,7 @@ function accepted(definition: OptionDefinition): string {
     case 'boolean':
       return '';
     case 'json':
-      return 'JSON (usually written in the config file).';
+      return 'JSON (in the config file: the value itself).';
     default: {
       const noun = { int: 'Integer', number: 'Number', bytes: 'Size', duration: 'Duration' }[definition.type];
       const { min, max } = definition;

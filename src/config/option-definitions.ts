@@ -27,6 +27,7 @@ import { CONNECTION_OPTIONS } from './connection-options.js';
 import { ENGINE_OPTIONS } from './engine-options.js';
 import { LISTENER_OPTIONS } from './listener-options.js';
 import { LOGIN_OPTIONS } from './login-options.js';
+import { NAMESPACE_OPTIONS } from './namespace-options.js';
 import type { ConfigOf, OptionDefinition } from './option-types.js';
 import { PROCESS_OPTIONS } from './process-options.js';
 import { TLS_OPTIONS } from './tls-options.js';
@@ -59,6 +60,7 @@ export const OPTION_DEFINITIONS = [
   ...ADMISSION_OPTIONS,
   ...LOGIN_OPTIONS,
   ...TOPIC_OPTIONS,
+  ...NAMESPACE_OPTIONS,
   ...ENGINE_OPTIONS,
   ...WEBHOOK_OPTIONS,
   ...PROCESS_OPTIONS,

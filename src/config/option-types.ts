@@ -71,24 +71,20 @@ export interface StringListOption extends OptionBase<readonly string[]> {
 }
 
 /**
- * A structured value: any JSON in the config file (flags and the environment
- * take it as JSON text), checked and converted by `parse`. For list keys such
- * as `webhooks` that are written in the config file.
+ * A structured value: any JSON in the config file, JSON text in a flag or
+ * environment variable, turned into its stored form by `parse`, which throws
+ * an Error naming the bad field (`namespaces[1].subscribe: …`) when invalid.
  */
 export interface JsonOption<T = unknown> extends OptionBase<T> {
   readonly type: 'json';
-  /**
-   * The value to store, or throws an Error whose message names the bad field
-   * from the key down, e.g. `webhooks[0].url: must be http:// or https://`.
-   */
   readonly parse: (json: unknown) => T;
 }
 
 /** One row of {@link OPTION_DEFINITIONS}. */
 export type OptionDefinition = StringOption | NumericOption | BooleanOption | EnumOption | StringListOption | JsonOption;
 
-type ValueOf<D> = D extends { readonly type: 'json'; readonly parse: (json: unknown) => infer V }
-  ? V
+type ValueOf<D> = D extends { readonly type: 'json'; readonly parse: (json: unknown) => infer T }
+  ? T
   : D extends { readonly type: 'enum'; readonly values: readonly (infer V)[] }
   ? V
   : D extends { readonly type: 'string[]'; readonly values: readonly (infer V)[] }

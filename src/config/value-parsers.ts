@@ -129,8 +129,8 @@ export function parseText(definition: OptionDefinition, text: string): ParseResu
     case 'json':
       try {
         value = JSON.parse(text);
-      } catch (error) {
-        return { ok: false, problem: `is not valid JSON: ${(error as Error).message}` };
+      } catch {
+        return invalid(definition, text);
       }
       return parseJson(definition, value);
   }
@@ -167,7 +167,6 @@ export function parseJson(definition: OptionDefinition, json: unknown): ParseRes
       try {
         return checkValue(definition, definition.parse(json));
       } catch (error) {
-        // The message names the field (`webhooks[0].url: …`); the value may hold secrets, so it is not echoed.
         return { ok: false, problem: (error as Error).message };
       }
   }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Engine } from './engine.js';
 import { MemoryEngine } from './memory-engine.js';
 import { RedisEngine } from './redis-engine.js';
+import type { HistoryFor } from '../streams.js';
 
 /** The engine options of the configuration. */
 export interface EngineConfig {
@@ -10,6 +11,8 @@ export interface EngineConfig {
   redisPrefix: string;
   historySize: number;
   historyTtlMs: number;
+  /** The topic namespaces (util/namespaces.ts), whose history limits the engine applies per topic. */
+  namespaces?: { historyLimits(): HistoryFor | undefined } | undefined;
 }
 
 /**
@@ -17,7 +20,8 @@ export interface EngineConfig {
  * per 10 s per connection (a down Redis fails every reconnect attempt).
  */
 export function createEngine(config: EngineConfig, logger: Logger): Engine {
-  const history = { size: config.historySize, ttlMs: config.historyTtlMs };
+  const historyFor = config.namespaces?.historyLimits();
+  const history = { size: config.historySize, ttlMs: config.historyTtlMs, historyFor };
   if (config.engine === 'memory') return new MemoryEngine({ history });
   const lastLogged = new Map<string, number>();
   return new RedisEngine({
@@ -25,6 +29,7 @@ export function createEngine(config: EngineConfig, logger: Logger): Engine {
     prefix: config.redisPrefix,
     historySize: config.historySize,
     historyTtlMs: config.historyTtlMs,
+    historyFor,
     events: {
       onError(error, connection) {
         const now = Date.now();

@@ -12,7 +12,8 @@ import {
   type Publication,
   type StreamPosition,
 } from './engine.js';
-import { HISTORY_LUA, PUBLISH_LUA, parseMessage } from './redis-scripts.js';
+import type { HistoryFor, HistoryLimits } from '../streams.js';
+import { HISTORY_LUA, PUBLISH_LUA, parseMessage, streamKeys, streamLimits, toDeliveries, type RawEntry } from './redis-scripts.js';
 
 /** Which of the engine's two Redis connections an event is about. */
 export type RedisConnectionRole = 'command' | 'subscriber';
@@ -39,6 +40,8 @@ export interface RedisEngineOptions {
   historySize?: number;
   /** A stream with no publication for this long expires (history, seq and epoch), in ms; default 5 min. */
   historyTtlMs?: number;
+  /** Other history limits for some topics (their namespace's); every node must give the same. */
+  historyFor?: HistoryFor;
   /**
    * A command with no reply after this many ms fails (`publish` rejects with
    * EngineUnavailableError) — a hung Redis must not hang the push API; default 2,000.
@@ -58,9 +61,6 @@ interface ScriptCommands {
   heraldPublish(...args: (string | Buffer | number)[]): Promise<[seq: number, epoch: string]>;
   heraldHistoryBuffer(...args: (string | number)[]): Promise<[seq: number, epoch: Buffer, entries?: RawEntry[], since?: number]>;
 }
-
-/** An XRANGE entry as Buffers: id `0-<seq>`, then field, value, field, value… */
-type RawEntry = [id: Buffer, fields: Buffer[]];
 
 /**
  * The Redis engine: nodes share publications, sequence numbers and history
@@ -121,7 +121,9 @@ export class RedisEngine implements Engine {
   readonly mayMissDeliveries = true;
   /** Channels this node wants; once {@link settled}, exactly those the subscriber connection has. */
   readonly channels: ReadonlySet<string>;
-  private readonly options: Required<Omit<RedisEngineOptions, 'events' | 'url'>>;
+  private readonly options: Required<Omit<RedisEngineOptions, 'events' | 'url' | 'historyFor'>>;
+  private readonly historyFor: HistoryFor | undefined;
+  private readonly defaultLimits: HistoryLimits;
   private readonly events: RedisEngineEvents;
   private readonly command: Redis & ScriptCommands;
   private readonly subscriber: Redis;
@@ -157,6 +159,8 @@ export class RedisEngine implements Engine {
     }
     if (!(this.options.historyTtlMs >= 1)) throw new RangeError(`historyTtlMs must be at least 1, got ${this.options.historyTtlMs}`);
     this.events = options.events ?? {};
+    this.historyFor = options.historyFor;
+    this.defaultLimits = { size: this.options.historySize, ttlMs: this.options.historyTtlMs };
     const url = options.url ?? 'redis://127.0.0.1:6379';
     this.command = this.connection(url, 'command') as Redis & ScriptCommands;
     this.subscriber = this.connection(url, 'subscriber');
@@ -210,15 +214,13 @@ export class RedisEngine implements Engine {
     }
     const { uid, topic, data } = publication;
     const stream = streamOf(publication);
-    const { prefix, historySize, historyTtlMs } = this.options;
+    const { size, ttlMs } = this.limits(stream);
     return this.command
       .heraldPublish(
-        `${prefix}seq:${stream}`,
-        `${prefix}epoch:${stream}`,
-        `${prefix}s:${stream}`,
+        ...streamKeys(this.options.prefix, stream),
         this.nextEpoch(),
-        historySize,
-        historyTtlMs,
+        size,
+        ttlMs,
         this.channelOf(uid, topic),
         uid === undefined ? '0' : '1',
         uid ?? '',
@@ -243,16 +245,14 @@ export class RedisEngine implements Engine {
     }
     const fromOldest = since === undefined && limit !== undefined;
     const sinceSeq = fromOldest ? -2 : since !== undefined && Number.isSafeInteger(since.seq) && since.seq >= 0 ? since.seq : -1;
-    const { prefix, historySize, historyTtlMs } = this.options;
+    const { size, ttlMs } = this.limits(stream);
     let reply: Awaited<ReturnType<ScriptCommands['heraldHistoryBuffer']>>;
     try {
       reply = await this.command.heraldHistoryBuffer(
-        `${prefix}seq:${stream}`,
-        `${prefix}epoch:${stream}`,
-        `${prefix}s:${stream}`,
+        ...streamKeys(this.options.prefix, stream),
         this.nextEpoch(),
-        historyTtlMs,
-        historySize,
+        ttlMs,
+        size,
         sinceSeq,
         since?.epoch ?? '',
         limit ?? 0,
@@ -283,9 +283,8 @@ export class RedisEngine implements Engine {
     if (!this.started || this.closed || this.command.status !== 'ready') {
       throw new EngineUnavailableError(`redis engine is ${this.closed ? 'closed' : 'not connected'}`);
     }
-    const { prefix } = this.options;
     try {
-      await this.command.del(`${prefix}seq:${stream}`, `${prefix}epoch:${stream}`, `${prefix}s:${stream}`);
+      await this.command.del(...streamKeys(this.options.prefix, stream));
     } catch (error) {
       unavailable(error);
     }
@@ -371,6 +370,11 @@ export class RedisEngine implements Engine {
     if (role === 'subscriber') this.channelSet.sync();
   }
 
+  /** The stream's history size and TTL: its topic's namespace's, or the engine's. */
+  private limits(stream: string): HistoryLimits {
+    return streamLimits(stream, this.defaultLimits, this.historyFor);
+  }
+
   private channelOf(uid: string | undefined, topic: string | undefined): string {
     const prefix = this.options.prefix;
     if (uid !== undefined) return `${prefix}u:${uid}`;
@@ -425,7 +429,6 @@ export class RedisEngine implements Engine {
   };
 }
 
-
 function toPosition(reply: [seq: number, epoch: string]): StreamPosition {
   return { seq: Number(reply[0]), epoch: String(reply[1]) };
 }
@@ -433,24 +436,3 @@ function toPosition(reply: [seq: number, epoch: string]): StreamPosition {
 function unavailable(error: unknown): never {
   throw new EngineUnavailableError(`redis: ${(error as Error).message}`, { cause: error });
 }
-
-/** The entries as deliveries, or undefined unless they are exactly since+1 … position.seq (or the first `limit` of those). */
-function toDeliveries(entries: RawEntry[], since: number, position: StreamPosition, limit = Infinity): Delivery[] | undefined {
-  if (entries.length !== Math.min(limit, position.seq - since)) return undefined;
-  const deliveries: Delivery[] = [];
-  for (let i = 0; i < entries.length; i++) {
-    const [id, fields] = entries[i];
-    const seq = since + 1 + i;
-    if (id.toString('latin1') !== `0-${seq}`) return undefined;
-    const delivery: Delivery = { uid: undefined, topic: undefined, data: Buffer.alloc(0), position: { seq, epoch: position.epoch } };
-    for (let f = 0; f + 1 < fields.length; f += 2) {
-      const name = fields[f].toString('latin1');
-      if (name === 'data') delivery.data = fields[f + 1];
-      else if (name === 'uid') delivery.uid = fields[f + 1].toString('utf8');
-      else if (name === 'topic') delivery.topic = fields[f + 1].toString('utf8');
-    }
-    deliveries.push(delivery);
-  }
-  return deliveries;
-}
-

@@ -1,3 +1,6 @@
+import type { Delivery, StreamPosition } from './engine.js';
+import { topicOfStream, type HistoryFor, type HistoryLimits } from '../streams.js';
+
 /**
  * The Lua scripts of RedisEngine and the binary framing of the messages they
  * PUBLISH. Each script runs atomically in Redis, so a publication's sequence
@@ -150,3 +153,46 @@ export function parseMessage(message: Buffer): ParsedMessage | undefined {
 function isLength(n: number): boolean {
   return Number.isSafeInteger(n) && n >= -1;
 }
+
+/** The three keys of a stream (seq, epoch, entries), in the order the scripts take them. */
+export function streamKeys(prefix: string, stream: string): [seq: string, epoch: string, entries: string] {
+  return [`${prefix}seq:${stream}`, `${prefix}epoch:${stream}`, `${prefix}s:${stream}`];
+}
+
+/**
+ * A stream's history limits for the scripts' arguments: its topic's (a
+ * namespace's `historySize`/`historyTtl`, through `historyFor`) or the
+ * engine's. Every node must be configured alike: the limits travel with each
+ * publish and history read, not in Redis.
+ */
+export function streamLimits(stream: string, defaults: HistoryLimits, historyFor: HistoryFor | undefined): HistoryLimits {
+  if (historyFor === undefined) return defaults;
+  const topic = topicOfStream(stream);
+  const limits = topic === undefined ? undefined : historyFor(topic);
+  if (limits === undefined) return defaults;
+  return { size: limits.historySize ?? defaults.size, ttlMs: limits.historyTtlMs ?? defaults.ttlMs };
+}
+
+/** An XRANGE entry as Buffers: id `0-<seq>`, then field, value, field, value… */
+export type RawEntry = [id: Buffer, fields: Buffer[]];
+
+/** The entries as deliveries, or undefined unless they are exactly since+1 … position.seq (or the first `limit` of those). */
+export function toDeliveries(entries: RawEntry[], since: number, position: StreamPosition, limit = Infinity): Delivery[] | undefined {
+  if (entries.length !== Math.min(limit, position.seq - since)) return undefined;
+  const deliveries: Delivery[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const [id, fields] = entries[i];
+    const seq = since + 1 + i;
+    if (id.toString('latin1') !== `0-${seq}`) return undefined;
+    const delivery: Delivery = { uid: undefined, topic: undefined, data: Buffer.alloc(0), position: { seq, epoch: position.epoch } };
+    for (let f = 0; f + 1 < fields.length; f += 2) {
+      const name = fields[f].toString('latin1');
+      if (name === 'data') delivery.data = fields[f + 1];
+      else if (name === 'uid') delivery.uid = fields[f + 1].toString('utf8');
+      else if (name === 'topic') delivery.topic = fields[f + 1].toString('utf8');
+    }
+    deliveries.push(delivery);
+  }
+  return deliveries;
+}
+

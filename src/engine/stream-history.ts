@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Delivery, HistoryResult, StreamPosition } from './engine.js';
+import { topicOfStream, type HistoryFor } from '../streams.js';
 
 /** Options of {@link StreamHistory}. */
 export interface StreamHistoryOptions {
@@ -7,6 +8,8 @@ export interface StreamHistoryOptions {
   size?: number;
   /** A stream with no publication for this long is forgotten (history and seq); default 5 min. */
   ttlMs?: number;
+  /** Other limits for some topics (their namespace's); a stream of a user or everyone keeps the defaults. */
+  historyFor?: HistoryFor;
 }
 
 /** Bytes of the length header in front of each payload in a stream's byte ring. */
@@ -23,6 +26,9 @@ interface Target {
 }
 
 interface Stream {
+  /** Publications kept and idle time before it is forgotten: the defaults or its topic's. */
+  size: number;
+  ttlMs: number;
   seq: number;
   /** This incarnation's epoch: a stream forgotten and started again must not reuse numbers under the same name. */
   epoch: string;
@@ -69,12 +75,17 @@ export class StreamHistory {
   private incarnations = 0;
   private readonly size: number;
   private readonly ttlMs: number;
+  private readonly historyFor: HistoryFor | undefined;
   private readonly streams = new Map<string, Stream>();
   private sweepAt = 0;
+  /** The shortest TTL of a stream held so far: sweeps run at least that often. */
+  private shortestTtlMs: number;
 
   constructor(options: StreamHistoryOptions = {}) {
     this.size = options.size ?? 100;
     this.ttlMs = options.ttlMs ?? 5 * 60_000;
+    this.historyFor = options.historyFor;
+    this.shortestTtlMs = this.ttlMs;
   }
 
   /** Streams currently held. */
@@ -90,7 +101,7 @@ export class StreamHistory {
     s.lastUsed = now;
     const position = { seq: s.seq, epoch: s.epoch };
     delivery.position = position;
-    if (this.size > 0) this.store(s, delivery);
+    if (s.size > 0) this.store(s, delivery);
     return position;
   }
 
@@ -108,7 +119,7 @@ export class StreamHistory {
       since = { seq: s.seq - s.count, epoch: s.epoch };
     }
     if (since.epoch !== s.epoch || since.seq > position.seq || since.seq < 0) return { recovered: false, position };
-    const oldestHeld = Math.max(1, position.seq - this.size + 1);
+    const oldestHeld = Math.max(1, position.seq - s.size + 1);
     if (since.seq + 1 < oldestHeld) return { recovered: false, position };
     const publications: Delivery[] = [];
     if (since.seq < position.seq) {
@@ -151,14 +162,14 @@ export class StreamHistory {
       s.topic = delivery.topic;
       s.targeted = true;
     }
-    if (s.count === this.size) {
+    if (s.count >= s.size) {
       const ring = s.ring as Buffer;
       const length = readLength(ring, s.tail);
       s.tail = wrap(s.tail + HEADER + length, ring.length);
       s.used -= HEADER + length;
       s.count--;
       if (s.odd !== null) {
-        s.odd.delete(s.seq - this.size);
+        s.odd.delete(s.seq - s.size);
         if (s.odd.size === 0) s.odd = null;
       }
     }
@@ -201,7 +212,13 @@ export class StreamHistory {
   private open(stream: string, now: number): Stream {
     let s = this.streams.get(stream);
     if (s === undefined) {
+      const topic = this.historyFor === undefined ? undefined : topicOfStream(stream);
+      const limits = topic === undefined ? undefined : this.historyFor?.(topic);
+      const ttlMs = limits?.historyTtlMs ?? this.ttlMs;
+      if (ttlMs < this.shortestTtlMs) this.shortestTtlMs = ttlMs;
       s = {
+        size: limits?.historySize ?? this.size,
+        ttlMs,
         seq: 0,
         epoch: `${this.epoch}.${(++this.incarnations).toString(36)}`,
         lastUsed: now,
@@ -222,8 +239,8 @@ export class StreamHistory {
 
   private sweep(now: number): void {
     if (now < this.sweepAt) return;
-    this.sweepAt = now + Math.min(this.ttlMs, 60_000);
-    for (const [key, s] of this.streams) if (now - s.lastUsed > this.ttlMs) this.streams.delete(key);
+    this.sweepAt = now + Math.min(this.shortestTtlMs, 60_000);
+    for (const [key, s] of this.streams) if (now - s.lastUsed > s.ttlMs) this.streams.delete(key);
   }
 }
 

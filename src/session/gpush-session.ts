@@ -2,132 +2,36 @@ import type { LoginIdentity, LoginVerifier } from '../auth/login-verifier.js';
 import { HeraldCloseCode, ReplyCode } from '../codes.js';
 import { CloseCode } from '../protocol/constants.js';
 import type { WebSocketConnection } from '../gateway/connection.js';
-import { TimingWheel, monotonicNow, type WheelEntry } from '../util/timing-wheel.js';
+import type { UpgradeRequest } from '../protocol/upgrade-request.js';
+import { TimingWheel, monotonicNow } from '../util/timing-wheel.js';
 import type { ConnectionHandler } from '../gateway/websocket-server.js';
-import { HubClient, StreamHold, topicSetHas, type TopicSet } from '../hub/hub-client.js';
+import { StreamHold, topicSetHas } from '../hub/hub-client.js';
 import type { Hub } from '../hub/hub.js';
+import { Namespaces, type Namespace } from '../util/namespaces.js';
 import { checkTopic, checkUid, type TopicRules } from '../util/topic-rules.js';
 import { streamOf } from '../streams.js';
-import { PONG_FRAME, ReplyFrames, isTextPing, type ReplyMessages } from './replies.js';
+import { PONG_FRAME, ReplyFrames, isTextPing } from './replies.js';
 import { dropHold, holdStream, parseSince, releaseStream, type ReplayResult, type ResumePosition } from './resume.js';
 import type { JoinLeaveEvent } from '../control/control-plane.js';
 import { JoinLeaveWatchers } from './join-leave.js';
-import { PresenceOp, PresenceRequests, type ClientPresence } from './presence-requests.js';
+import { PresenceOp, PresenceRequests } from './presence-requests.js';
+import type { ConnectVerdict } from './proxy-hooks.js';
+import { ClientPublish } from './client-publish.js';
+import { ConnectAdmission, closeReason } from './connect-admission.js';
+import { SubscribeAuthorizer, type SubscribeAuthorization } from './subscribe-authorization.js';
+import { SubscriptionExpiries, type SubscriptionExpiry } from './subscription-expiry.js';
+import {
+  ClientOp,
+  MAX_DEFERRED_COMMANDS,
+  MAX_DEFERRED_MARKERS,
+  OVERFLOW,
+  SessionClient,
+  type ClientIds,
+} from './session-client.js';
+import type { GpushSessionOptions, SessionEvents } from './session-options.js';
 
-/** Client operations of the gpush protocol (`{"code":N,"topic":"…","data":…}`). */
-export const ClientOp = {
-  SubscribePublic: 1,
-  UnsubscribePublic: 2,
-  Login: 3,
-  Logout: 4,
-  SubscribePrivate: 5,
-  UnsubscribePrivate: 6,
-} as const;
-
-/** Commands a client may send while its login is verified; beyond, each gets 30001 (in order). */
-const MAX_DEFERRED_COMMANDS = 32;
-/** Beyond this many (refused ones included), the connection is closed with 1008. */
-const MAX_DEFERRED_MARKERS = 1024;
-/** Stands in the deferred queue for a command refused for exceeding MAX_DEFERRED_COMMANDS. */
-const OVERFLOW = 1;
-
-/** What the session reports for metrics and logs. */
-export interface SessionEvents {
-  onLogin?(uid: string): void;
-  onAuthFailure?(reason: string, message: string): void;
-  onBadRequest?(detail: string): void;
-  /**
-   * A bug surfaced in a connection's asynchronous work (a login or a resume
-   * completing): that connection was closed with 1011; the process goes on.
-   */
-  onError?(error: unknown): void;
-  /** A subscribe refused (30005) by the per-connection limit or the node's topic or subscription budget. */
-  onSubscriptionRefused?(reason: 'connection' | 'node_topics' | 'node_subscriptions'): void;
-  /** The first (`watching`) or last (`!watching`) connection of this node asking for `topic`'s join/leave events. */
-  onJoinLeaveWatch?(topic: string, watching: boolean): void;
-}
-
-/** Options of a {@link GpushSession}. */
-export interface GpushSessionOptions {
-  hub: Hub;
-  /** How op 3 credentials are checked; without one, logins answer 30003. */
-  verifier?: LoginVerifier;
-  topicRules: TopicRules;
-  /** Public plus private subscriptions one connection may hold (30005 beyond). */
-  maxSubscriptionsPerConnection: number;
-  events?: SessionEvents;
-  /**
-   * The engine's history, for `since` on subscribe (herald.v1 resume). Without
-   * it, a subscription with `since` answers `recovered: false`.
-   */
-  history?(stream: string, since: ResumePosition | undefined): Promise<ReplayResult>;
-  /** Reply texts: Herald's English (default) or gpush's exact ones (PROTOCOL.md, Differences from gpush). */
-  replyMessages?: ReplyMessages;
-  /** Who is subscribed to a topic, for ops 7/8 (the control plane); without it those ops answer 30008. */
-  presence?: ClientPresence;
-  /** Let herald.v1 clients ask for presence of topics they subscribe to (ops 7/8); default false → 30008. */
-  clientPresence?: boolean;
-  /** Prefix of client ids (`<prefix>.<n>`, unique in the cluster: the node's id); default: none (`<n>`). */
-  clientIdPrefix?: string;
-}
-
-/** What the connections of one session share for their ids and open times. */
-interface ClientIds {
-  readonly prefix: string;
-  /** The session's start: open times are counted in seconds from it (small integers). */
-  readonly epochMs: number;
-  /** Connections opened so far. */
-  count: number;
-}
-
-/** One connection's session: its hub entry plus login bookkeeping. */
-export class SessionClient extends HubClient implements WheelEntry {
-  wheelNext: WheelEntry | null = null;
-  wheelPrev: WheelEntry | null = null;
-  wheelDeadline = 0;
-  /** Bumped by every login, logout and close, so a late verifier answer for an older attempt is ignored. */
-  loginSeq = 0;
-  /**
-   * Commands received while a login is being verified, replayed in order when
-   * it completes (gpush verified logins synchronously, so clients send op 5
-   * right behind op 3). `null` binary-frame marker; the array is null when no
-   * login is pending.
-   */
-  deferred: (Buffer | null | typeof OVERFLOW)[] | null = null;
-  /** Topics whose join/leave events this connection asked for (herald.v1); null when none. */
-  joinLeaveTopics: TopicSet = null;
-  /**
-   * The client id and open time are kept as two small integers and a pointer
-   * to what every connection of the session shares (no string and no boxed
-   * double per connection); they are spelled out only when asked.
-   */
-  private readonly idNumber: number;
-  /** Seconds from `ids.epochMs` to the open. */
-  private readonly openedSec: number;
-  constructor(
-    readonly conn: WebSocketConnection,
-    private readonly ids: ClientIds,
-  ) {
-    super(conn);
-    this.idNumber = ++ids.count;
-    this.openedSec = Math.floor((Date.now() - ids.epochMs) / 1000);
-  }
-
-  /** gpush routes a uid + topic push to the user's connections subscribed to the topic either way (herald.v1: private only). */
-  override get userPushesReachPublic(): boolean {
-    return this.conn.protocol === undefined;
-  }
-
-  /** Unique in the cluster: `<node id>.<n>` (presence, server API `disconnect` by client). */
-  get clientId(): string {
-    return this.ids.prefix === '' ? String(this.idNumber) : `${this.ids.prefix}.${this.idNumber}`;
-  }
-
-  /** When the connection opened (ms since the epoch, to the second), as presence reports it. */
-  get connectedAt(): number {
-    return this.ids.epochMs + this.openedSec * 1000;
-  }
-}
+export { ClientOp, SessionClient } from './session-client.js';
+export type { GpushSessionOptions, SessionEvents } from './session-options.js';
 
 /**
  * The gpush-compatible client protocol, as the gateway's connection handler:
@@ -147,6 +51,11 @@ export class GpushSession implements ConnectionHandler {
   private readonly replies: ReplyFrames;
   private readonly joinLeave: JoinLeaveWatchers;
   private readonly presenceRequests: PresenceRequests;
+  private readonly namespaces: Namespaces;
+  private readonly authorizer: SubscribeAuthorizer;
+  private readonly subscriptionExpiries: SubscriptionExpiries;
+  private readonly clientPublish: ClientPublish;
+  private readonly admission: ConnectAdmission | undefined;
   /** The `id` of the command being handled (herald.v1 echoes it in the reply). */
   private requestId: number | string | undefined = undefined;
   /**
@@ -175,6 +84,18 @@ export class GpushSession implements ConnectionHandler {
       (client, code, detail, id) => this.reply(client as SessionClient, code, detail, id),
       (client, error) => this.asyncFailed(client as SessionClient, error),
     );
+    this.namespaces = options.namespaces ?? Namespaces.NONE;
+    this.authorizer = new SubscribeAuthorizer(options.verifier, options.subscribeProxy);
+    this.subscriptionExpiries = new SubscriptionExpiries((entry) => this.subscriptionExpired(entry));
+    this.clientPublish = new ClientPublish(
+      this.namespaces,
+      this.rules,
+      options.publish,
+      options.maxPublishBytes ?? 64 * 1024,
+      (client, code, detail, id) => this.reply(client, code, detail, id),
+      (client, error) => this.asyncFailed(client, error),
+    );
+    this.admission = options.connectProxy === undefined ? undefined : new ConnectAdmission(options.connectProxy, options.connectProxyHeaders);
   }
 
   /** A join/leave of a topic (from the control plane): to every local herald.v1 connection watching it. */
@@ -182,11 +103,51 @@ export class GpushSession implements ConnectionHandler {
     return this.joinLeave.deliver(event);
   }
 
-  onOpen(conn: WebSocketConnection): void {
+  onOpen(conn: WebSocketConnection, request?: UpgradeRequest): void {
     const client = new SessionClient(conn, this.clientIds);
     conn.context = client;
     this.hub.add(client);
     conn.sendFrame(this.replies.frame(ReplyCode.Connected));
+    const admission = this.admission;
+    if (admission === undefined) return;
+    // The connection's commands wait for the backend's verdict, as they wait for a login.
+    const seq = client.loginSeq;
+    client.deferred = [];
+    admission
+      .check(client, request)
+      .then((verdict) => this.admitted(client, seq, verdict))
+      .catch((error: unknown) => this.asyncFailed(client, error));
+  }
+
+  /**
+   * The connect proxy answered: close (4500 refused, 4102 backend unavailable), or start the
+   * connection logged in (unprompted 20003) with its initial subscriptions (an unprompted 20005 each).
+   */
+  private admitted(client: SessionClient, seq: number, verdict: ConnectVerdict): void {
+    if (client.loginSeq !== seq || !client.conn.isOpen) return;
+    if (!verdict.allowed) {
+      const code = verdict.unavailable ? HeraldCloseCode.BackendUnavailable : HeraldCloseCode.Forbidden;
+      return client.conn.close(code, closeReason(verdict.reason));
+    }
+    if (verdict.uid !== undefined) {
+      const problem = checkUid(verdict.uid);
+      const expiresAt = verdict.expiresAt === undefined || !Number.isFinite(verdict.expiresAt) ? undefined : verdict.expiresAt;
+      if (problem !== undefined) return client.conn.close(HeraldCloseCode.Forbidden, closeReason(`backend gave an invalid uid: ${problem}`));
+      if (expiresAt !== undefined && expiresAt <= Date.now()) {
+        return client.conn.close(HeraldCloseCode.Forbidden, 'the login the backend gave has already expired');
+      }
+      this.hub.login(client, verdict.uid);
+      if (expiresAt !== undefined) this.expiries.schedule(client, monotonicNow() + (expiresAt - Date.now()));
+      this.events.onLogin?.(verdict.uid);
+      this.reply(client, ReplyCode.LoggedIn, { uid: verdict.uid });
+    }
+    for (const subscription of verdict.subscriptions ?? []) {
+      const topic: unknown = subscription?.topic;
+      // A backend's bad topic is skipped, not trusted: the same checks as a client's subscribe.
+      if (checkTopic(topic, this.rules) !== undefined) continue;
+      this.serverSubscribe(client, topic as string, subscription.private === true);
+    }
+    this.replayDeferred(client);
   }
 
   onClose(conn: WebSocketConnection): void {
@@ -194,6 +155,7 @@ export class GpushSession implements ConnectionHandler {
     client.loginSeq++;
     client.deferred = null;
     this.expiries.cancel(client);
+    this.subscriptionExpiries.cancelAll(client);
     this.joinLeave.unwatchAll(client);
     this.hub.remove(client);
   }
@@ -233,37 +195,45 @@ export class GpushSession implements ConnectionHandler {
     if (typeof request !== 'object' || request === null || Array.isArray(request)) {
       return this.badRequest(client, 'message must be a JSON object');
     }
-    const { code, topic, data: credential, id, since, joinLeave } = request as Record<string, unknown>;
+    const command = request as Record<string, unknown>;
+    const id = command.id;
     if (id !== undefined && !(typeof id === 'number' && Number.isFinite(id)) && !(typeof id === 'string' && id.length <= 64)) {
       return this.badRequest(client, 'id must be a number or a string of at most 64 characters');
     }
     this.requestId = id as number | string | undefined;
     try {
-      this.dispatch(client, code, topic, credential, since, joinLeave);
+      this.dispatch(client, command);
     } finally {
       this.requestId = undefined;
     }
   }
 
-  private dispatch(client: SessionClient, code: unknown, topic: unknown, credential: unknown, since: unknown, joinLeave: unknown): void {
+  private dispatch(client: SessionClient, command: Record<string, unknown>): void {
+    const { code, topic } = command;
     switch (code) {
       case ClientOp.SubscribePublic:
-        return this.subscribe(client, topic, false, since, joinLeave);
+        return this.subscribe(client, command, false);
       case ClientOp.UnsubscribePublic:
         return this.unsubscribe(client, topic, false);
       case ClientOp.Login:
-        return this.login(client, credential);
+        return this.login(client, command.data);
       case ClientOp.Logout:
         return this.logout(client);
       case ClientOp.SubscribePrivate:
-        return this.subscribe(client, topic, true, since, joinLeave);
+        return this.subscribe(client, command, true);
       case ClientOp.UnsubscribePrivate:
         return this.unsubscribe(client, topic, true);
       case PresenceOp.Presence:
       case PresenceOp.PresenceStats:
         // herald.v1 only: the answer is asynchronous, and gpush clients match replies by order.
         if (client.conn.protocol === undefined) return this.badRequest(client, 'unknown code');
+        if (typeof topic === 'string' && this.namespaces.namespaceOf(topic)?.presence === false) {
+          return this.reply(client, ReplyCode.Forbidden, 'presence not allowed in this namespace');
+        }
         return this.presenceRequests.handle(client, code, topic, this.requestId);
+      case ClientOp.Publish:
+        if (client.conn.protocol === undefined) return this.badRequest(client, 'unknown code');
+        return this.clientPublish.handle(client, topic, command.data, this.requestId);
       default:
         return this.badRequest(client, 'unknown code');
     }
@@ -272,6 +242,7 @@ export class GpushSession implements ConnectionHandler {
   /** Stop the expiry wheel. */
   close(): void {
     this.expiries.clear();
+    this.subscriptionExpiries.clear();
   }
 
   /**
@@ -305,32 +276,103 @@ export class GpushSession implements ConnectionHandler {
    * reading its history is answered 30007 first. False when not subscribed.
    */
   serverUnsubscribe(client: SessionClient, topic: string, isPrivate: boolean): boolean {
-    if (!client.conn.isOpen || (isPrivate && client.uid === null)) return false;
-    const stream = streamOf(isPrivate ? { uid: client.uid as string, topic } : { topic });
-    const removed = isPrivate ? this.hub.unsubscribePrivate(client, topic) : this.hub.unsubscribePublic(client, topic);
-    if (!removed) return false;
-    this.joinLeave.prune(client, topic);
-    if (client.holding !== null) {
-      this.cancelResume(client, stream, 'unsubscribed by the server before its history was read');
-      dropHold(client, stream);
-    }
+    if (!this.endSubscription(client, topic, isPrivate, 'unsubscribed by the server before its history was read')) return false;
     this.reply(client, ReplyCode.ServerUnsubscribed, undefined, undefined, { topic, private: isPrivate });
     return true;
   }
 
-    private subscribe(client: SessionClient, topic: unknown, isPrivate: boolean, sinceValue: unknown, joinLeave: unknown): void {
+  /** A subscription authorized until a time reached it: it ends, and the client is told (30009). */
+  private subscriptionExpired(entry: SubscriptionExpiry): void {
+    const { client, topic, isPrivate } = entry;
+    if (!this.endSubscription(client, topic, isPrivate, 'the subscription expired before its history was read')) return;
+    this.reply(client, ReplyCode.SubscriptionExpired, undefined, undefined, { topic, private: isPrivate });
+  }
+
+  /** End a subscription the client did not ask to end; false when it held none. */
+  private endSubscription(client: SessionClient, topic: string, isPrivate: boolean, why: string): boolean {
+    if (!client.conn.isOpen || (isPrivate && client.uid === null)) return false;
+    const stream = streamOf(isPrivate ? { uid: client.uid as string, topic } : { topic });
+    const removed = isPrivate ? this.hub.unsubscribePrivate(client, topic) : this.hub.unsubscribePublic(client, topic);
+    if (!removed) return false;
+    this.subscriptionExpiries.cancel(client, topic, isPrivate);
+    this.joinLeave.prune(client, topic);
+    if (client.holding !== null) {
+      this.cancelResume(client, stream, why);
+      dropHold(client, stream);
+    }
+    return true;
+  }
+
+  private subscribe(client: SessionClient, command: Record<string, unknown>, isPrivate: boolean): void {
+    const { topic, joinLeave } = command;
     if (isPrivate && client.uid === null) return this.reply(client, ReplyCode.NotLoggedIn);
     const problem = checkTopic(topic, this.rules);
     if (problem !== undefined) return this.reply(client, ReplyCode.InvalidTopic, problem);
-    const since = parseSince(sinceValue);
+    const since = parseSince(command.since);
     if (since === null) return this.badRequest(client, 'since must be {"seq": <integer ≥ 0>, "epoch": "<string>"}');
     // gpush connections ignore the field (gpush ignores unknown fields); herald.v1 says when it is malformed.
     if (joinLeave !== undefined && typeof joinLeave !== 'boolean' && client.conn.protocol !== undefined) {
       return this.badRequest(client, 'joinLeave must be a boolean');
     }
     const name = topic as string;
+    const namespace = this.namespaces.namespaceOf(name);
+    // A topic of no namespace: exactly as before namespaces existed.
+    if (namespace === undefined) return this.admit(client, name, isPrivate, since, joinLeave, undefined, undefined);
+    if (joinLeave === true && !namespace.joinLeave && client.conn.protocol !== undefined) {
+      return this.reply(client, ReplyCode.Forbidden, 'join/leave not allowed in this namespace');
+    }
+    const verdict = this.authorizer.authorize(client, namespace, name, isPrivate, command.token);
+    if (!(verdict instanceof Promise)) return this.authorized(client, namespace, name, isPrivate, since, joinLeave, verdict);
+    // A token or a backend to ask: later commands wait, as during a login, so replies keep their order.
+    const seq = client.loginSeq;
+    const uid = client.uid;
+    const id = this.requestId;
+    client.deferred = [];
+    verdict
+      .then((answer) => {
+        if (client.loginSeq !== seq || !client.conn.isOpen) return;
+        this.requestId = id as number | string | undefined;
+        try {
+          // The login it was asked for expired meanwhile: a private subscribe has no user any more.
+          if (isPrivate && client.uid !== uid) this.reply(client, ReplyCode.NotLoggedIn);
+          else this.authorized(client, namespace, name, isPrivate, since, joinLeave, answer);
+        } finally {
+          this.requestId = undefined;
+        }
+        this.replayDeferred(client);
+      })
+      .catch((error: unknown) => this.asyncFailed(client, error));
+  }
+
+  private authorized(
+    client: SessionClient,
+    namespace: Namespace,
+    name: string,
+    isPrivate: boolean,
+    since: ResumePosition | undefined,
+    joinLeave: unknown,
+    verdict: SubscribeAuthorization,
+  ): void {
+    if (!verdict.ok) return this.reply(client, verdict.code, verdict.detail);
+    this.admit(client, name, isPrivate, since, joinLeave, namespace, verdict.expiresAt);
+  }
+
+  /** The subscribe is authorized: check the limits, subscribe, answer (or resume first). */
+  private admit(
+    client: SessionClient,
+    name: string,
+    isPrivate: boolean,
+    since: ResumePosition | undefined,
+    joinLeave: unknown,
+    namespace: Namespace | undefined,
+    expiresAt: number | undefined,
+  ): void {
     const already = topicSetHas(isPrivate ? client.privateTopics : client.publicTopics, name);
     if (!already) {
+      const most = namespace?.maxSubscribers;
+      if (most !== undefined && this.hub.subscriberCount(name) >= most) {
+        return this.reply(client, ReplyCode.TooManySubscriptions, 'namespace full');
+      }
       if (client.subscriptionCount >= this.maxSubscriptions) {
         this.events.onSubscriptionRefused?.('connection');
         return this.reply(client, ReplyCode.TooManySubscriptions, `at most ${this.maxSubscriptions} subscriptions per connection`);
@@ -342,9 +384,12 @@ export class GpushSession implements ConnectionHandler {
         return this.reply(client, ReplyCode.TooManySubscriptions, `this server holds its maximum of ${limit}; retry later`);
       }
     }
+    // herald.v1 replies say when the subscription will end; gpush's stay byte for byte as they were.
+    const until = expiresAt === undefined || client.conn.protocol === undefined ? undefined : { expiresAt };
     if (since === undefined) {
       this.addSubscription(client, name, isPrivate, already, joinLeave);
-      return this.reply(client, ReplyCode.Subscribed);
+      if (namespace !== undefined) this.subscriptionExpiries.set(client, name, isPrivate, expiresAt);
+      return this.reply(client, ReplyCode.Subscribed, undefined, this.requestId, until);
     }
     // herald.v1 resume: hold live messages, subscribe, replay history after `since`, then release.
     const stream = streamOf(isPrivate ? { uid: client.uid as string, topic: name } : { topic: name });
@@ -356,13 +401,14 @@ export class GpushSession implements ConnectionHandler {
       client.conn.close(HeraldCloseCode.SlowConsumer, 'slow consumer: live messages outgrew the resume'),
     );
     this.addSubscription(client, name, isPrivate, already, joinLeave);
+    if (namespace !== undefined) this.subscriptionExpiries.set(client, name, isPrivate, expiresAt);
     const id = this.requestId;
     this.pendingResumes.set(held, id);
     const replayed = this.history === undefined ? Promise.resolve(undefined) : this.history(stream, since);
     replayed
       .then(
-        (result) => this.resumed(client, stream, held, result, id),
-        () => this.resumed(client, stream, held, undefined, id),
+        (result) => this.resumed(client, stream, held, result, id, until),
+        () => this.resumed(client, stream, held, undefined, id, until),
       )
       .catch((error: unknown) => this.asyncFailed(client, error));
   }
@@ -378,10 +424,17 @@ export class GpushSession implements ConnectionHandler {
   }
 
   /** The history came back (or failed: undefined): answer the subscribe, then replay and go live. */
-  private resumed(client: SessionClient, stream: string, held: StreamHold, result: ReplayResult | undefined, id: unknown): void {
+  private resumed(
+    client: SessionClient,
+    stream: string,
+    held: StreamHold,
+    result: ReplayResult | undefined,
+    id: unknown,
+    until: { expiresAt: number } | undefined,
+  ): void {
     if (!client.conn.isOpen || client.holding?.get(stream) !== held) return;
     this.pendingResumes.delete(held);
-    const extra = result === undefined ? { recovered: false } : { recovered: result.recovered, position: result.position };
+    const extra = result === undefined ? { recovered: false, ...until } : { recovered: result.recovered, position: result.position, ...until };
     this.reply(client, ReplyCode.Subscribed, undefined, id, extra);
     releaseStream(client, client.conn, stream, held, result);
   }
@@ -392,6 +445,7 @@ export class GpushSession implements ConnectionHandler {
     // Only the named kind is dropped: gpush's op 2 also removed a private subscription.
     if (isPrivate) this.hub.unsubscribePrivate(client, topic);
     else this.hub.unsubscribePublic(client, topic);
+    this.subscriptionExpiries.cancel(client, topic, isPrivate);
     this.joinLeave.prune(client, topic);
     if (client.holding !== null) {
       const stream = streamOf(isPrivate ? { uid: client.uid as string, topic } : { topic });
@@ -461,8 +515,9 @@ export class GpushSession implements ConnectionHandler {
     if (expiresAt !== undefined && expiresAt <= Date.now()) {
       return this.loginFailed(client, seq, Object.assign(new Error('token expired'), { reason: 'expired' }), id);
     }
+    // Logging in as another user drops the previous one's private subscriptions.
+    if (client.uid !== identity.uid) this.subscriptionExpiries.cancelAll(client, true);
     this.hub.login(client, identity.uid);
-    // Logging in as another user dropped the previous one's private subscriptions.
     this.joinLeave.prune(client);
     if (expiresAt === undefined) this.expiries.cancel(client);
     else this.expiries.schedule(client, monotonicNow() + (expiresAt - Date.now()));
@@ -500,6 +555,7 @@ export class GpushSession implements ConnectionHandler {
     if (client.uid === null) return this.reply(client, ReplyCode.NotLoggedIn);
     client.loginSeq++;
     this.expiries.cancel(client);
+    this.subscriptionExpiries.cancelAll(client, true);
     this.hub.logout(client);
     this.joinLeave.prune(client);
     this.reply(client, ReplyCode.LoggedOut);
@@ -509,6 +565,7 @@ export class GpushSession implements ConnectionHandler {
   private expire(client: SessionClient): void {
     if (client.uid === null || !client.conn.isOpen) return;
     // Only the current session ends; a login still being verified completes normally.
+    this.subscriptionExpiries.cancelAll(client, true);
     this.hub.logout(client);
     this.joinLeave.prune(client);
     this.reply(client, ReplyCode.SessionExpired);

@@ -27,7 +27,7 @@ export const LAYERS: Readonly<Record<string, Rule>> = {
   streams: { imports: [] },
   util: { imports: [] },
   protocol: { imports: [] },
-  config: { imports: [] },
+  config: { imports: ['util'] },
   tls: { imports: [] },
   auth: { imports: [] },
   client: { imports: ['codes'] },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ControlCommand, ControlHandler, JoinLeaveEvent } from '../../src/control/control-plane.js';
-import { matchGlob } from '../../src/control/glob.js';
+import { matchGlob } from '../../src/util/glob.js';
 import { MemoryControlPlane } from '../../src/control/memory-control-plane.js';
 import { runControlPlaneSuite } from './control-plane-suite.js';
 

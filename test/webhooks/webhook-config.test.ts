@@ -56,7 +56,7 @@ describe('the webhooks config key', () => {
   it('also takes JSON text from HERALD_WEBHOOKS', () => {
     const config = loadConfig({ argv: [], env: { HERALD_WEBHOOKS: '[{"url":"http://127.0.0.1:1/h","secret":"s"}]' } });
     assert.equal(config.webhooks?.[0].url, 'http://127.0.0.1:1/h');
-    assert.throws(() => loadConfig({ argv: [], env: { HERALD_WEBHOOKS: '[{' } }), /HERALD_WEBHOOKS: is not valid JSON/);
+    assert.throws(() => loadConfig({ argv: [], env: { HERALD_WEBHOOKS: '[{' } }), /HERALD_WEBHOOKS: \(secret\) is not JSON/);
   });
 
   it('parseWebhookTargets accepts an empty list (no webhooks)', () => {

@@ -1,0 +1,91 @@
+import type { WebSocketConnection } from '../gateway/connection.js';
+import type { WheelEntry } from '../util/timing-wheel.js';
+import { HubClient, type TopicSet } from '../hub/hub-client.js';
+import type { SubscriptionExpiry } from './subscription-expiry.js';
+
+/** Client operations of the gpush protocol (`{"code":N,"topic":"…","data":…}`). */
+export const ClientOp = {
+  SubscribePublic: 1,
+  UnsubscribePublic: 2,
+  Login: 3,
+  Logout: 4,
+  SubscribePrivate: 5,
+  UnsubscribePrivate: 6,
+  /** herald.v1 only: publish to a topic whose namespace allows it. */
+  Publish: 9,
+} as const;
+
+/** Commands a client may send while its login is verified; beyond, each gets 30001 (in order). */
+export const MAX_DEFERRED_COMMANDS = 32;
+/** Beyond this many (refused ones included), the connection is closed with 1008. */
+export const MAX_DEFERRED_MARKERS = 1024;
+/** Stands in the deferred queue for a command refused for exceeding MAX_DEFERRED_COMMANDS. */
+export const OVERFLOW = 1;
+
+/** What the connections of one session share for their ids and open times. */
+export interface ClientIds {
+  readonly prefix: string;
+  /** The session's start: open times are counted in seconds from it (small integers). */
+  readonly epochMs: number;
+  /** Connections opened so far. */
+  count: number;
+}
+
+/** One connection's session: its hub entry plus login bookkeeping. */
+export class SessionClient extends HubClient implements WheelEntry {
+  wheelNext: WheelEntry | null = null;
+  wheelPrev: WheelEntry | null = null;
+  wheelDeadline = 0;
+  /** Bumped by every login, logout and close, so a late verifier answer for an older attempt is ignored. */
+  loginSeq = 0;
+  /**
+   * Commands received while a login is being verified, replayed in order when
+   * it completes (gpush verified logins synchronously, so clients send op 5
+   * right behind op 3). `null` binary-frame marker; the array is null when no
+   * login is pending.
+   */
+  deferred: (Buffer | null | typeof OVERFLOW)[] | null = null;
+  /** Topics whose join/leave events this connection asked for (herald.v1); null when none. */
+  joinLeaveTopics: TopicSet = null;
+  /** Subscriptions that end at a time (tokens, backend answers), by `subscriptionKey`; null when none. */
+  expiring: Map<string, SubscriptionExpiry> | null = null;
+  /** Op 9 publications of this connection still waiting for the engine. */
+  publishing = 0;
+  /**
+   * The client id and open time are kept as two small integers and a pointer
+   * to what every connection of the session shares (no string and no boxed
+   * double per connection); they are spelled out only when asked.
+   */
+  private readonly idNumber: number;
+  /** Seconds from `ids.epochMs` to the open. */
+  private readonly openedSec: number;
+  constructor(
+    readonly conn: WebSocketConnection,
+    private readonly ids: ClientIds,
+  ) {
+    super(conn);
+    this.idNumber = ++ids.count;
+    this.openedSec = Math.floor((Date.now() - ids.epochMs) / 1000);
+  }
+
+  /** gpush routes a uid + topic push to the user's connections subscribed to the topic either way (herald.v1: private only). */
+  override get userPushesReachPublic(): boolean {
+    return this.conn.protocol === undefined;
+  }
+
+  /** Unique in the cluster: `<node id>.<n>` (presence, server API `disconnect` by client). */
+  get clientId(): string {
+    return this.ids.prefix === '' ? String(this.idNumber) : `${this.ids.prefix}.${this.idNumber}`;
+  }
+
+  /** When the connection opened (ms since the epoch, to the second), as presence reports it. */
+  get connectedAt(): number {
+    return this.ids.epochMs + this.openedSec * 1000;
+  }
+}
+
+
+/** The key of a subscription in {@link SessionClient.expiring}: the kind, then the topic. */
+export function subscriptionKey(topic: string, isPrivate: boolean): string {
+  return (isPrivate ? 'p:' : 't:') + topic;
+}

@@ -1,0 +1,82 @@
+import { TimingWheel, monotonicNow, type WheelEntry } from '../util/timing-wheel.js';
+import { subscriptionKey, type SessionClient } from './session-client.js';
+
+/** One subscription that ends at a time: it sits on the session's expiry wheel. */
+export class SubscriptionExpiry implements WheelEntry {
+  wheelNext: WheelEntry | null = null;
+  wheelPrev: WheelEntry | null = null;
+  wheelDeadline = 0;
+  constructor(
+    readonly client: SessionClient,
+    readonly topic: string,
+    readonly isPrivate: boolean,
+  ) {}
+}
+
+/**
+ * Subscriptions authorized until a time (a subscription token's `exp`, a
+ * subscribe proxy's `expiresAt`), on one timing wheel per session — no timer
+ * per connection or subscription, as login expiry (30006). A connection
+ * carries a map only while it holds such subscriptions. When one fires, the
+ * session ends the subscription and sends 30009.
+ */
+export class SubscriptionExpiries {
+  private readonly wheel: TimingWheel<SubscriptionExpiry>;
+
+  constructor(onExpire: (entry: SubscriptionExpiry) => void) {
+    this.wheel = new TimingWheel<SubscriptionExpiry>(
+      (entry) => {
+        // Off the connection first: the session's unsubscribe then finds nothing left to cancel.
+        this.forget(entry);
+        onExpire(entry);
+      },
+      1000,
+      512,
+    );
+  }
+
+  /** The subscription ends at `expiresAt` (epoch ms), or never (undefined): replaces any earlier expiry of it. */
+  set(client: SessionClient, topic: string, isPrivate: boolean, expiresAt: number | undefined): void {
+    const key = subscriptionKey(topic, isPrivate);
+    let entry = client.expiring?.get(key);
+    if (expiresAt === undefined) {
+      if (entry !== undefined) this.cancelEntry(entry);
+      return;
+    }
+    if (entry === undefined) {
+      entry = new SubscriptionExpiry(client, topic, isPrivate);
+      (client.expiring ??= new Map()).set(key, entry);
+    }
+    this.wheel.schedule(entry, monotonicNow() + (expiresAt - Date.now()));
+  }
+
+  /** The subscription ended another way (unsubscribe, server unsubscribe). */
+  cancel(client: SessionClient, topic: string, isPrivate: boolean): void {
+    const entry = client.expiring?.get(subscriptionKey(topic, isPrivate));
+    if (entry !== undefined) this.cancelEntry(entry);
+  }
+
+  /** The connection closed (every one) or lost its login (`privateOnly`). */
+  cancelAll(client: SessionClient, privateOnly = false): void {
+    const expiring = client.expiring;
+    if (expiring === null) return;
+    for (const entry of [...expiring.values()]) if (!privateOnly || entry.isPrivate) this.cancelEntry(entry);
+  }
+
+  /** Stop the wheel (the session is closing). */
+  clear(): void {
+    this.wheel.clear();
+  }
+
+  private cancelEntry(entry: SubscriptionExpiry): void {
+    this.wheel.cancel(entry);
+    this.forget(entry);
+  }
+
+  private forget(entry: SubscriptionExpiry): void {
+    const expiring = entry.client.expiring;
+    if (expiring === null) return;
+    expiring.delete(subscriptionKey(entry.topic, entry.isPrivate));
+    if (expiring.size === 0) entry.client.expiring = null;
+  }
+}
