@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { WebhookEvent } from './events.js';
 
 /** Batching, retry and bound settings of one {@link WebhookDispatcher}; the CLI options of the same names. */
@@ -43,7 +45,8 @@ export function signBody(body: string | Buffer, secret: string): string {
 /**
  * Delivers events to one URL: batches of up to `batchSize` events (or what
  * arrived within `batchWaitMs` of the first), POSTed as `{"events":[…]}` and
- * signed. One request at a time, so batches arrive in order; a failed batch
+ * signed. One request at a time (node:http, one kept-alive connection per
+ * URL), so batches arrive in order; a failed batch
  * is retried (exponential backoff from `retryMinMs` to `retryMaxMs`) before
  * anything after it is sent, and may grow up to `batchSize` meanwhile.
  *
@@ -70,12 +73,17 @@ export class WebhookDispatcher {
   private attempt = 0;
   private burst = 0;
   private closing = false;
-  private abort: AbortController | null = null;
+  private inFlight: ClientRequest | null = null;
+  private readonly target: URL;
+  /** Keep-alive: one connection per URL is reused from batch to batch. */
+  private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 1 });
   /** Resolves `close()` once the queue is empty. */
   private drained: (() => void) | null = null;
 
   constructor(options: DispatcherOptions) {
     this.url = options.url;
+    this.target = new URL(options.url);
     this.secret = options.secret;
     this.batchSize = positive(options.batchSize ?? 100, 'batchSize');
     this.batchWaitMs = Math.max(0, options.batchWaitMs ?? 100);
@@ -129,7 +137,9 @@ export class WebhookDispatcher {
       clearTimeout(bound);
     }
     this.clearTimer();
-    this.abort?.abort();
+    this.inFlight?.destroy(new Error('webhooks closed'));
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
     const left = this.queued;
     this.queue = [];
     this.head = 0;
@@ -148,24 +158,47 @@ export class WebhookDispatcher {
     );
   };
 
-  private async post(batch: WebhookEvent[]): Promise<void> {
-    const body = JSON.stringify({ events: batch });
-    const abort = (this.abort = new AbortController());
-    const timer = setTimeout(() => abort.abort(new Error(`timeout after ${this.timeoutMs} ms`)), this.timeoutMs);
-    try {
-      const response = await fetch(this.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-herald-signature': signBody(body, this.secret) },
-        body,
-        signal: abort.signal,
+  private post(batch: WebhookEvent[]): Promise<void> {
+    const body = Buffer.from(JSON.stringify({ events: batch }), 'utf8');
+    const url = this.target;
+    return new Promise<void>((resolve, reject) => {
+      let response: IncomingMessage | undefined;
+      /** A 2xx answer read to its end acknowledges the batch; anything else is a failure to retry. */
+      const settle = (error?: Error): void => {
+        if (error !== undefined) reject(error);
+        else if (response === undefined || !response.complete) reject(new Error('connection closed before the answer'));
+        else if (response.statusCode !== undefined && response.statusCode >= 200 && response.statusCode <= 299) resolve();
+        else reject(new Error(`HTTP ${response.statusCode}`));
+      };
+      const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
+        url,
+        {
+          method: 'POST',
+          agent: url.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': body.length,
+            'x-herald-signature': signBody(body, this.secret),
+          },
+        },
+        (answer) => {
+          response = answer;
+          // Read the answer to its end so the connection is reused.
+          answer.resume();
+          answer.once('end', () => settle());
+          answer.once('error', settle);
+        },
+      );
+      this.inFlight = request;
+      const timer = setTimeout(() => request.destroy(new Error(`timeout after ${this.timeoutMs} ms`)), this.timeoutMs);
+      request.once('error', settle);
+      request.once('close', () => {
+        clearTimeout(timer);
+        this.inFlight = null;
+        settle(); // a no-op once settled
       });
-      // Read the answer to its end so the connection can be reused.
-      await response.arrayBuffer();
-      if (response.status < 200 || response.status > 299) throw new Error(`HTTP ${response.status}`);
-    } finally {
-      clearTimeout(timer);
-      this.abort = null;
-    }
+      request.end(body);
+    });
   }
 
   private sent(count: number): void {
@@ -232,8 +265,5 @@ function positive(value: number, name: string): number {
 
 function reasonOf(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  const cause = (error as { cause?: unknown }).cause;
-  // fetch reports "fetch failed" with the socket error as its cause (ECONNREFUSED …).
-  if (cause instanceof Error) return `${error.message}: ${(cause as NodeJS.ErrnoException).code ?? cause.message}`;
-  return error.message;
+  return (error as NodeJS.ErrnoException).code ?? error.message;
 }
