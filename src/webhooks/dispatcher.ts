@@ -215,7 +215,9 @@ export class WebhookDispatcher {
     }
     this.attempt = 0;
     this.events.onDelivered?.(count);
-    this.next(this.queued >= this.batchSize || this.closing ? 0 : this.batchWaitMs);
+    // The next batch's first event may have waited during this request already: it counts.
+    const waited = this.queued > 0 ? Date.now() - this.queue[this.head].time : 0;
+    this.next(this.queued >= this.batchSize || this.closing ? 0 : Math.max(0, this.batchWaitMs - waited));
   }
 
   private failed(error: unknown): void {
