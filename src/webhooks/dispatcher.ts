@@ -101,7 +101,12 @@ export class WebhookDispatcher {
 
   /** Queue one event (see the class comment); false when it was dropped. */
   enqueue(event: WebhookEvent): boolean {
-    if (this.closing || this.queued >= this.maxQueued) {
+    if (this.closing) {
+      // Stopping: counted, not logged as a full queue.
+      this.events.onDropped?.(1);
+      return false;
+    }
+    if (this.queued >= this.maxQueued) {
       if (this.burst++ === 0) this.events.onDropBurst?.('started', 1);
       this.events.onDropped?.(1);
       return false;

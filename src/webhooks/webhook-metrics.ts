@@ -22,7 +22,7 @@ export function webhookMetrics(registry: Registry, logger: Logger): WebhooksEven
     onDropped: (url, count) => dropped.inc({ url }, count),
     onDropBurst(url, state, count) {
       if (state === 'started') logger.warn({ url }, 'webhook queue full: dropping new events until it drains');
-      else logger.warn({ url, dropped: count }, 'webhook queue accepts events again');
+      else logger.warn({ url, dropped: count }, 'webhook queue: events were dropped while it was full');
     },
   };
 }
