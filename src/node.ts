@@ -19,7 +19,7 @@ import type { TcpHandle } from './gateway/raw-tcp.js';
 import type { TransportMode } from './gateway/transport-choice.js';
 import type { TlsCertificates } from './tls/tls-certificates.js';
 import { WebSocketServer } from './gateway/websocket-server.js';
-import { Hub, type MembershipListener } from './hub/hub.js';
+import { Hub } from './hub/hub.js';
 import { NodeControl } from './node-control.js';
 import { GpushSession, type SessionClient } from './session/gpush-session.js';
 import type { ClientPresence } from './session/presence-requests.js';
@@ -27,16 +27,14 @@ import type { ConnectProxy, SubscribeProxy } from './session/proxy-hooks.js';
 import { Namespaces } from './util/namespaces.js';
 import { streamOf } from './streams.js';
 import { heraldVersion } from './version.js';
-import type { WebhookTarget } from './webhooks/events.js';
-import { RedisOccupancy } from './webhooks/redis-occupancy.js';
-import { Webhooks } from './webhooks/webhooks.js';
-import { webhookMetrics } from './webhooks/webhook-metrics.js';
+import { createNodeWebhooks, hasWebhooks, withWebhooks, type NodeWebhookOptions } from './webhooks/node-webhooks.js';
+import type { Webhooks } from './webhooks/webhooks.js';
 
 /** The WebSocket subprotocol of Herald's own protocol (envelopes, request ids, resume). */
 export const HERALD_V1 = 'herald.v1';
 
 /** Options of a {@link HeraldNode}; unless noted, every field defaults as the CLI option of the same name. */
-export interface HeraldNodeOptions {
+export interface HeraldNodeOptions extends NodeWebhookOptions {
   wsHost?: string;
   wsPort?: number;
   wsPath?: string;
@@ -124,22 +122,6 @@ export interface HeraldNodeOptions {
   /** Publish join/leave events of every subscription change (`--join-leave`); default false. */
   joinLeave?: boolean;
   logger?: Logger;
-  /** Webhook URLs (`webhooks` config key); none or empty → no webhook events are built. */
-  webhooks?: readonly WebhookTarget[];
-  webhookBatchSize?: number;
-  webhookBatchWaitMs?: number;
-  webhookMaxQueuedEvents?: number;
-  webhookTimeoutMs?: number;
-  webhookRetryMinMs?: number;
-  webhookRetryMaxMs?: number;
-  /**
-   * Redis engine: channel_occupied/vacated cluster-wide through this Redis
-   * (main.ts sets it from --redis-url, --redis-prefix, --presence-ttl); unset:
-   * this node's own counts.
-   */
-  webhookRedis?: { url: string; prefix: string; ttlMs: number };
-  /** False: no channel events (memory-engine workers: one worker's counts are not the group's); default true. */
-  webhookChannelEvents?: boolean;
   /** Resolution of the gateway's deadline wheel (ms); default 250. Tests lower it. */
   timerResolutionMs?: number;
   /**
@@ -232,8 +214,6 @@ export class HeraldNode {
         version: heraldVersion(),
       }),
     }));
-    // Built once the metrics exist (below); the hub reaches them through this getter.
-    const hooked = options.webhooks !== undefined && options.webhooks.length > 0;
     const track = (stream: string, interested: boolean, uid?: string): void => {
       if (ordered === undefined) return;
       if (interested) ordered.want(stream, uid);
@@ -254,8 +234,8 @@ export class HeraldNode {
         // Private topics travel with the user's subscription; only the stream positions care.
         onPrivateTopicInterest: ordered === undefined ? undefined : (uid, topic, interested) => track(streamOf({ uid, topic }), interested, uid),
       },
-      // Presence: every (connection, topic) membership, public or private.
-      membership: hooked ? withWebhooks(control, () => this.webhooks as Webhooks) : control,
+      // Presence: every (connection, topic) membership, public or private; then the webhooks (built below, with the metrics).
+      membership: hasWebhooks(options) ? withWebhooks(control, () => this.webhooks as Webhooks, (client) => (client as SessionClient).clientId) : control,
       sliceSize: options.fanOutSliceSize,
       maxTopics: options.maxTopics ?? 1_000_000,
       maxSubscriptions: options.maxSubscriptions ?? 5_000_000,
@@ -275,7 +255,7 @@ export class HeraldNode {
       topicPattern: options.topicPattern === undefined ? undefined : new RegExp(options.topicPattern, 'u'),
     };
     const metrics = this.metrics;
-    const webhooks = (this.webhooks = this.createWebhooks(controlPlane.nodeId));
+    const webhooks = (this.webhooks = createNodeWebhooks(options, controlPlane.nodeId, metrics.registry, this.logger));
     const logger = this.logger;
     this.session = new GpushSession({
       hub,
@@ -433,59 +413,4 @@ export class HeraldNode {
     await this.engine.close();
     await this.options.verifier?.close?.();
   }
-
-  private createWebhooks(nodeId: string): Webhooks | undefined {
-    const options = this.options;
-    if (options.webhooks === undefined || options.webhooks.length === 0) return undefined;
-    const logger = this.logger;
-    const redis = options.webhookRedis;
-    return new Webhooks({
-      targets: options.webhooks,
-      nodeId,
-      batchSize: options.webhookBatchSize,
-      batchWaitMs: options.webhookBatchWaitMs,
-      maxQueuedEvents: options.webhookMaxQueuedEvents,
-      timeoutMs: options.webhookTimeoutMs,
-      retryMinMs: options.webhookRetryMinMs,
-      retryMaxMs: options.webhookRetryMaxMs,
-      channelEvents: options.webhookChannelEvents,
-      occupancy:
-        redis === undefined
-          ? undefined
-          : new RedisOccupancy({
-              ...redis,
-              nodeId,
-              onError: throttled((error: Error) => logger.warn({ err: error.message }, 'webhooks: channel occupancy on redis failed; resynced when it answers')),
-            }),
-      events: webhookMetrics(this.metrics.registry, logger),
-    });
-  }
-}
-
-/** The hub's membership changes to the control plane first, then to the webhooks. */
-function withWebhooks(control: NodeControl, webhooks: () => Webhooks): MembershipListener {
-  return {
-    onJoin(client, topic, isPrivate) {
-      control.onJoin(client, topic);
-      webhooks().subscribed((client as SessionClient).clientId, client.uid, topic, isPrivate);
-    },
-    onLeave(client, topic, isPrivate) {
-      control.onLeave(client, topic);
-      webhooks().unsubscribed((client as SessionClient).clientId, client.uid, topic, isPrivate);
-    },
-    onIdentity(client, previous) {
-      control.onIdentity(client, previous);
-    },
-  };
-}
-
-/** At most one call per 10 s (a down Redis fails every attempt). */
-function throttled(log: (error: Error) => void): (error: Error) => void {
-  let last = 0;
-  return (error) => {
-    const now = Date.now();
-    if (now - last < 10_000) return;
-    last = now;
-    log(error);
-  };
 }
