@@ -11,7 +11,6 @@ export {
   type ConfigKey,
   type ConfigOf,
   type EnumOption,
-  type JsonOption,
   type HeraldConfig,
   type NumericOption,
   type OptionDefinition,
