@@ -65,10 +65,11 @@ export class Webhooks {
     this.nodeId = options.nodeId;
     const events = options.events ?? {};
     this.sinks = options.targets.map((target) => {
-      const url = target.url;
+      // What metrics and logs name: no credentials or query string (they may hold secrets).
+      const url = urlLabel(target.url);
       const dispatcher = new WebhookDispatcher({
         ...options,
-        url,
+        url: target.url,
         secret: target.secret,
         events: {
           onDelivered: (count) => events.onDelivered?.(url, count),
@@ -161,5 +162,15 @@ export class Webhooks {
           : { type, time: Date.now(), node: this.nodeId, uid, client, topic, private: isPrivate };
     // One object shared by every URL that wants it (it is never changed after this).
     for (const sink of this.sinks) if (sink.wants.has(type)) sink.dispatcher.enqueue(event);
+  }
+}
+
+/** `url` as metrics and logs show it: scheme, host, port and path only. */
+export function urlLabel(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return '(invalid url)';
   }
 }

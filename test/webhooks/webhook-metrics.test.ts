@@ -40,3 +40,11 @@ describe('webhook metrics and log lines', () => {
     assert.deepEqual(failures.map((line) => line.attempt), [1, 10, 20]);
   });
 });
+
+describe('urlLabel', () => {
+  it('keeps scheme, host, port and path; drops credentials and the query string', async () => {
+    const { urlLabel } = await import('../../src/webhooks/webhooks.js');
+    assert.equal(urlLabel('https://user:pa55@backend.example:8443/hooks?token=abc#x'), 'https://backend.example:8443/hooks');
+    assert.equal(urlLabel('http://127.0.0.1:8080/h'), 'http://127.0.0.1:8080/h');
+  });
+});
