@@ -19,6 +19,7 @@ import { unicastScenario } from './net/s5-unicast.js';
 import { clusterScenario } from './net/s6-cluster.js';
 import { presenceScenario } from './net/s7-presence.js';
 import { proxyScenario } from './net/s8-proxy.js';
+import { webhooksScenario } from './net/s9-webhooks.js';
 import type { Scenario } from './lib/types.js';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -31,4 +32,5 @@ export const SCENARIOS: readonly Scenario[] = [
   clusterScenario,
   presenceScenario,
   proxyScenario,
+  webhooksScenario,
 ];

@@ -118,6 +118,7 @@ async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> 
     controlPlane: createControlPlane(config, logger),
     subscribeProxy: proxies.subscribeProxy,
     connectProxy: proxies.connectProxy,
+    webhookRedis: webhookRedisOf(config),
   });
   proxies.registerMetrics(node.metrics.registry);
   let addresses;
@@ -157,6 +158,10 @@ async function runPrimary(config: LoadedConfig, logger: Logger): Promise<number>
     process.stderr.write(`herald: ${(error as Error).message}\n`);
     return 2;
   }
+  if (config.engine === 'memory' && config.webhooks?.some((hook) => hook.events.has('channel_occupied') || hook.events.has('channel_vacated'))) {
+    // Each worker counts only its own subscribers; the group-wide count would need the primary in every subscribe.
+    logger.warn('webhooks: channel_occupied/channel_vacated are not sent under --workers with the memory engine (use --engine redis); the other events are');
+  }
   let primary;
   try {
     primary = await runClusterPrimary(config, logger);
@@ -180,6 +185,11 @@ async function runPrimary(config: LoadedConfig, logger: Logger): Promise<number>
   );
   await stopped;
   return 0;
+}
+
+/** Cluster-wide channel occupancy for webhooks goes through the engine's Redis, with the presence TTL for dead nodes. */
+function webhookRedisOf(config: LoadedConfig): { url: string; prefix: string; ttlMs: number } | undefined {
+  return config.engine === 'redis' ? { url: config.redisUrl, prefix: config.redisPrefix, ttlMs: config.presenceTtlMs } : undefined;
 }
 
 /** A port in use (or any bind failure) is a mistake to correct, not a crash: one line saying what to change. */

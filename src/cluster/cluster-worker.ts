@@ -58,6 +58,9 @@ export function runClusterWorker(config: HeraldConfig, verifier: LoginVerifier |
             pushApi: false,
             subscribeProxy: proxies.subscribeProxy,
             connectProxy: proxies.connectProxy,
+            // Webhook channel events: cluster-wide over Redis; with the memory engine a worker's counts are not the group's (main.ts warns).
+            webhookRedis: config.engine === 'redis' ? { url: config.redisUrl, prefix: config.redisPrefix, ttlMs: config.presenceTtlMs } : undefined,
+            webhookChannelEvents: config.engine === 'redis',
           });
           proxies.registerMetrics(node.metrics.registry);
           node.start().then(

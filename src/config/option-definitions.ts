@@ -33,6 +33,7 @@ import { PROCESS_OPTIONS } from './process-options.js';
 import { PROXY_OPTIONS } from './proxy-options.js';
 import { TLS_OPTIONS } from './tls-options.js';
 import { TOPIC_OPTIONS } from './topic-options.js';
+import { WEBHOOK_OPTIONS } from './webhook-options.js';
 
 export type {
   BooleanOption,
@@ -64,6 +65,7 @@ export const OPTION_DEFINITIONS = [
   ...NAMESPACE_OPTIONS,
   ...ENGINE_OPTIONS,
   ...PROXY_OPTIONS,
+  ...WEBHOOK_OPTIONS,
   ...PROCESS_OPTIONS,
 ] as const satisfies readonly OptionDefinition[];
 

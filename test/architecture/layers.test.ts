@@ -45,6 +45,7 @@ export const LAYERS: Readonly<Record<string, Rule>> = {
   'node-control': { imports: [ALL] },
   cluster: { imports: ['node', 'api', 'gateway', 'engine', 'console', 'listen-error', 'control', 'proxy'], types: ['auth', 'config'] },
   cli: { imports: ['config', 'codes'] },
+  webhooks: { imports: ['config', 'engine'], types: ['hub'] },
   main: { imports: [ALL] },
   index: { imports: [ALL] },
   internal: { imports: [ALL] },
