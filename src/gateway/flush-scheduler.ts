@@ -26,7 +26,8 @@
  *   one shared timer when the window has passed; a connection quiet for a
  *   window is written this turn. The write that carries the 101 response
  *   (`lastFlushMs === HANDSHAKE_FLUSH`) does not start a window.
- * - {@link FlushScheduler.flushNow} writes both lists at once (shutdown).
+ * - {@link FlushScheduler.flushNow} writes both lists at once (shutdown) and
+ *   disarms the window's timer.
  *
  * Cost: two arrays reused per turn; no allocation per write or per delivery
  * and no closure per connection (the callbacks are module-level functions
@@ -45,7 +46,8 @@ export class FlushScheduler {
   private flushScheduled = false;
   /** Connections held by the merge window, written when its one shared timer fires. */
   private held: WebSocketConnection[] = [];
-  private heldScheduled = false;
+  /** That timer while armed; flushNow() disarms it, so a closed server leaves no timer keeping the process alive. */
+  private heldTimer: NodeJS.Timeout | null = null;
 
   /** `mergeWindowMs`: 0 for none (validated by the server). */
   constructor(mergeWindowMs: number) {
@@ -60,10 +62,7 @@ export class FlushScheduler {
       const sinceFlush = (clockMs() - last) & CLOCK_MASK;
       if (last >= 0 && sinceFlush < window) {
         this.held.push(conn);
-        if (!this.heldScheduled) {
-          this.heldScheduled = true;
-          setTimeout(flushHeld, window - sinceFlush, this);
-        }
+        this.heldTimer ??= setTimeout(flushHeld, window - sinceFlush, this);
         return;
       }
     }
@@ -92,7 +91,8 @@ export class FlushScheduler {
 
   /** @internal write the connections the merge window held. */
   flushHeld(): void {
-    this.heldScheduled = false;
+    if (this.heldTimer !== null) clearTimeout(this.heldTimer);
+    this.heldTimer = null;
     const held = this.held;
     this.held = [];
     this.flushList(held);

@@ -266,15 +266,16 @@ describe('client: giving up', { timeout: 60_000 }, () => {
 
 describe('client: heartbeat', { timeout: 60_000 }, () => {
   it('keeps the connection open past the server heartbeat timeout', async () => {
-    const h = await node({ heartbeatTimeoutMs: 1500, timerResolutionMs: 50 });
+    // Two server timeouts pass; the client's pings (every 400 ms) leave the server 600 ms to spare.
+    const h = await node({ heartbeatTimeoutMs: 1000, timerResolutionMs: 50 });
     const { client: c, record } = client({ url: h.wsUrl, heartbeatMs: 400 });
     const got: string[] = [];
     c.connect();
     await c.subscribe('alive', (m) => got.push(textOf(m))).ready;
-    await sleep(3000);
+    await sleep(2000);
     assert.deepEqual(record.statuses, ['connecting', 'open'], 'never dropped');
     await h.send({ topic: 'alive' }, 'still here');
-    await waitUntil(() => got.length === 1, 'a push after 3 s');
+    await waitUntil(() => got.length === 1, 'a push after two server timeouts');
   });
 
   it('without a heartbeat, the server\'s pings (answered by the WebSocket itself) keep the connection open', async () => {

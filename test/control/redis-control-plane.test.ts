@@ -165,7 +165,9 @@ describe('RedisControlPlane', { timeout: 60_000 }, () => {
 
   it('a SIGKILLed node disappears from presence, presenceStats and info within its TTL', async (t) => {
     const prefix = `${runPrefix}${++fixtures}:`;
-    const ttl = 1_500;
+    // Below --presence-ttl's floor (1.5 s; the class takes 300 ms) to keep the waits short: refreshes
+    // every 300 ms still leave a stalled child 600 ms before its entries lapse.
+    const ttl = 900;
     const observer = await startPlane(t, { prefix, presenceTtlMs: ttl });
     const topic = unique('killed');
     const own = entry(observer, 'user-0');
@@ -206,6 +208,8 @@ describe('RedisControlPlane', { timeout: 60_000 }, () => {
   it('with Redis down: presence reports neither throw nor queue, reads reject with 503; all re-added when Redis is back empty', async (t) => {
     const server = await RedisProcess.start();
     t.after(() => server.kill());
+    /** Connections that reported an error (after the kill: a failed reconnect, so they know Redis is gone). */
+    const failing = new Set<string>();
     const plane = new RedisControlPlane({
       url: server.url,
       prefix: 'herald:',
@@ -213,6 +217,7 @@ describe('RedisControlPlane', { timeout: 60_000 }, () => {
       reconnectBaseMs: 50,
       reconnectMaxMs: 200,
       connectTimeoutMs: 2_000,
+      events: { onError: (_error, connection) => failing.add(connection) },
     });
     t.after(() => plane.close());
     await plane.start(handlerFor(plane));
@@ -223,7 +228,9 @@ describe('RedisControlPlane', { timeout: 60_000 }, () => {
     await eventually(() => plane.presenceStats(topic), (s) => s.clients === 2, 'two entries');
 
     await server.kill();
-    await waitUntil(() => !plane.ready, 'the plane to notice');
+    // Both connections must have noticed: `ready` turns false with the first, and a read on a command
+    // connection that has not seen its socket close yet fails with ioredis's own error instead.
+    await waitUntil(() => !plane.ready && failing.has('command') && failing.has('subscriber'), 'both connections to notice');
     plane.presenceAdd(topic, c);
     plane.presenceRemove(topic, a);
     for (let i = 0; i < 10_000; i++) {
