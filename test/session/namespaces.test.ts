@@ -282,6 +282,7 @@ describe('connect admission with an in-test ConnectProxy', () => {
       if (cookie === 'session=bad') return { allowed: false, unavailable: false, reason: 'bad session' };
       if (cookie === 'session=down') return { allowed: false, unavailable: true, reason: 'backend unavailable' };
       if (cookie === 'session=anon') return { allowed: true };
+      if (cookie === 'session=brief') return { allowed: true, uid: 'brief', expiresAt: Date.now() + 1500, subscriptions: [{ topic: 'mine', private: true }] };
       return {
         allowed: true,
         uid: 'alice',
@@ -328,6 +329,16 @@ describe('connect admission with an in-test ConnectProxy', () => {
   it('allowed without a uid: an anonymous connection', async () => {
     const c = await open('session=anon');
     await command(c, { code: 1, topic: 'login:1' }, 30002);
+    await c.close();
+  });
+
+  it('the login the backend gave ends at its expiresAt (30006), dropping the private subscriptions', async () => {
+    const c = await open('session=brief');
+    assert.equal(await c.nextText(), '{"code":20003,"message":"logged in","detail":{"uid":"brief"}}');
+    await c.nextReply(20005);
+    assert.equal((await c.nextReply(undefined, 10_000)).code, 30006);
+    await h.send({ uid: 'brief', topic: 'mine' }, 'too late');
+    assert.deepEqual(await c.sync(), []);
     await c.close();
   });
 
