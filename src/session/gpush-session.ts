@@ -92,6 +92,7 @@ export class GpushSession implements ConnectionHandler {
         history: this.history,
         joinLeave: this.joinLeave,
         namespaces: this.namespaces,
+        subscriberCount: options.subscriberCount ?? (() => 0),
         get requestId() {
           return session.requestId;
         },

@@ -141,13 +141,19 @@ describe('namespaces: subscribe rules and flags on a real node', () => {
         const topic = `full:${name}`;
         const [a, b, c] = [await open(), await open(), await open()];
         await command(a, { code: 1, topic }, 20001);
+        // A private subscription counts too; a connection subscribed both ways counts once.
+        await login(b, 'bob');
+        await command(b, { code: 5, topic }, 20001);
         await command(b, { code: 1, topic }, 20001);
+        assert.equal(h.node.control.memberCount(topic), 2);
         const refused = await command(c, { code: 1, topic }, 30005);
         assert.equal(refused.detail, 'namespace full');
         const metrics = await h.request('/metrics');
         assert.ok((metricValue(metrics.text, 'herald_subscriptions_refused_total{reason="namespace_full"}') ?? 0) >= 1);
         await command(a, { code: 1, topic }, 20001); // already subscribed: no new subscriber
         await command(b, { code: 2, topic }, 20002);
+        await command(c, { code: 1, topic }, 30005); // b still holds its private one
+        await command(b, { code: 6, topic }, 20002);
         await command(c, { code: 1, topic }, 20001);
         await Promise.all([a.close(), b.close(), c.close()]);
       });
@@ -177,7 +183,7 @@ describe('namespaces: subscribe rules and flags on a real node', () => {
           c.send({ code: 1, topic: `tok:burst-${i}`, token: glob });
         }
         for (let i = 0; i < count; i++) await c.nextReply(20001);
-        assert.equal(h.node.hub.subscriberCount('tok:burst-299'), 1);
+        assert.equal(h.node.control.memberCount('tok:burst-299'), 1);
         await c.close();
       });
 
