@@ -18,6 +18,8 @@ import { topicsScenario } from './net/s4-topics.js';
 import { unicastScenario } from './net/s5-unicast.js';
 import { clusterScenario } from './net/s6-cluster.js';
 import { presenceScenario } from './net/s7-presence.js';
+import { proxyScenario } from './net/s8-proxy.js';
+import { webhooksScenario } from './net/s9-webhooks.js';
 import type { Scenario } from './lib/types.js';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -29,4 +31,6 @@ export const SCENARIOS: readonly Scenario[] = [
   unicastScenario,
   clusterScenario,
   presenceScenario,
+  proxyScenario,
+  webhooksScenario,
 ];

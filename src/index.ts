@@ -10,3 +10,5 @@ export { HeraldNode, HERALD_V1, type HeraldNodeOptions } from './node.js';
 export { MemoryEngine } from './engine/memory-engine.js';
 export { RedisEngine, type RedisEngineOptions, type RedisEngineEvents, type RedisConnectionRole } from './engine/redis-engine.js';
 export { EngineUnavailableError, streamOf, type Engine, type EngineHandler, type Publication, type Delivery, type StreamPosition, type HistoryResult } from './engine/engine.js';
+export { BackendSubscribeProxy, type BackendSubscribeProxyOptions } from './proxy/subscribe-proxy.js';
+export { BackendConnectProxy, type BackendConnectProxyOptions } from './proxy/connect-proxy.js';

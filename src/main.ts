@@ -17,6 +17,7 @@ import { chooseTransport, TransportError, type TransportChoice } from './gateway
 import { ListenError } from './listen-error.js';
 import { createLogDestination, defaultLogFormat } from './logging/log-destination.js';
 import { HeraldNode } from './node.js';
+import { createProxies, type Proxies } from './proxy/create-proxies.js';
 import { TlsCertificates } from './tls/tls-certificates.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -99,6 +100,13 @@ async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> 
   if (transport.fallbackReason !== undefined) {
     logger.warn({ reason: transport.fallbackReason }, 'raw TCP handles failed their self-check; serving on net');
   }
+  let proxies: Proxies;
+  try {
+    proxies = createProxies(config, logger);
+  } catch (error) {
+    process.stderr.write(`herald: ${(error as Error).message}\n`);
+    return 2;
+  }
   const engine = createEngine(config, logger);
   const node = new HeraldNode({
     ...config,
@@ -108,16 +116,22 @@ async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> 
     tls,
     engine,
     controlPlane: createControlPlane(config, logger),
+    subscribeProxy: proxies.subscribeProxy,
+    connectProxy: proxies.connectProxy,
+    webhookRedis: webhookRedisOf(config),
   });
+  proxies.registerMetrics(node.metrics.registry);
   let addresses;
   try {
     addresses = await node.start();
   } catch (error) {
     await node.stop().catch(() => undefined);
+    proxies.close();
     return startFailed(error, logger);
   }
   // Handlers first: a signal sent as soon as "herald started" appears must drain, not kill.
-  const stopped = untilSignal(config, logger, () => node.stop());
+  // The proxies close after the drain: a connection still being admitted is answered, not cut.
+  const stopped = untilSignal(config, logger, () => node.stop().finally(() => proxies.close()));
   logger.info(
     {
       ws: `${tls ? 'wss' : 'ws'}://${addresses.ws.address}:${addresses.ws.port}${config.wsPath}`,
@@ -128,6 +142,8 @@ async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> 
       engine: config.engine,
       login: loginMode(config),
       pushAuth: config.pushTokens?.length ? 'bearer' : 'open',
+      subscribeProxy: config.subscribeProxyUrl !== undefined || undefined,
+      connectProxy: config.connectProxyUrl !== undefined || undefined,
     },
     'herald started',
   );
@@ -141,6 +157,10 @@ async function runPrimary(config: LoadedConfig, logger: Logger): Promise<number>
   } catch (error) {
     process.stderr.write(`herald: ${(error as Error).message}\n`);
     return 2;
+  }
+  if (config.engine === 'memory' && config.webhooks?.some((hook) => hook.events.has('channel_occupied') || hook.events.has('channel_vacated'))) {
+    // Each worker counts only its own subscribers; the group-wide count would need the primary in every subscribe.
+    logger.warn('webhooks: channel_occupied/channel_vacated are not sent under --workers with the memory engine (use --engine redis); the other events are');
   }
   let primary;
   try {
@@ -165,6 +185,11 @@ async function runPrimary(config: LoadedConfig, logger: Logger): Promise<number>
   );
   await stopped;
   return 0;
+}
+
+/** Cluster-wide channel occupancy for webhooks goes through the engine's Redis, with the presence TTL for dead nodes. */
+function webhookRedisOf(config: LoadedConfig): { url: string; prefix: string; ttlMs: number } | undefined {
+  return config.engine === 'redis' ? { url: config.redisUrl, prefix: config.redisPrefix, ttlMs: config.presenceTtlMs } : undefined;
 }
 
 /** A port in use (or any bind failure) is a mistake to correct, not a crash: one line saying what to change. */

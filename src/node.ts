@@ -22,12 +22,14 @@ import type { TlsCertificates } from './tls/tls-certificates.js';
 import { WebSocketServer } from './gateway/websocket-server.js';
 import { Hub } from './hub/hub.js';
 import { NodeControl } from './node-control.js';
-import { GpushSession } from './session/gpush-session.js';
+import { GpushSession, type SessionClient } from './session/gpush-session.js';
 import type { ClientPresence } from './session/presence-requests.js';
 import type { ConnectProxy, SubscribeProxy } from './session/proxy-hooks.js';
 import { Namespaces } from './util/namespaces.js';
 import { streamOf } from './streams.js';
 import { heraldVersion } from './version.js';
+import { createNodeWebhooks, hasWebhooks, withWebhooks, type NodeWebhookOptions } from './webhooks/node-webhooks.js';
+import type { Webhooks } from './webhooks/webhooks.js';
 
 /** The WebSocket subprotocol of Herald's own protocol (envelopes, request ids, resume). */
 export const HERALD_V1 = 'herald.v1';
@@ -55,7 +57,8 @@ export function resolveNodeSettings(options: HeraldNodeOptions): NodeSettings {
  * {@link NodeSettings}); the rest are for embedders, tests and the cluster.
  */
 // `namespaces` is declared below: the node also takes the plain JSON list and parses it itself.
-export interface HeraldNodeOptions extends Partial<Pick<HeraldConfig, Exclude<NodeSettingKey, 'namespaces'>>> {
+export interface HeraldNodeOptions extends Partial<Pick<HeraldConfig, Exclude<NodeSettingKey, 'namespaces' | 'webhooks'>>>,
+    Pick<NodeWebhookOptions, 'webhooks' | 'webhookRedis' | 'webhookChannelEvents'> {
   /**
    * gRPC push API port. Unset: no gRPC listener (embedders and tests opt in);
    * the CLI always passes its own default, 10067.
@@ -129,6 +132,8 @@ export class HeraldNode {
   /** The HTTP (and gRPC) push APIs; undefined when `pushApi` is false. */
   readonly pushApis: PushApis | undefined;
   private readonly session: GpushSession;
+  /** Undefined without webhook URLs. */
+  readonly webhooks: Webhooks | undefined;
   /** Gap filling for engines that can miss deliveries; undefined otherwise. */
   readonly orderedDelivery: OrderedDelivery | undefined;
   private readonly options: HeraldNodeOptions;
@@ -200,8 +205,8 @@ export class HeraldNode {
         // Private topics travel with the user's subscription; only the stream positions care.
         onPrivateTopicInterest: ordered === undefined ? undefined : (uid, topic, interested) => track(streamOf({ uid, topic }), interested, uid),
       },
-      // Presence: every (connection, topic) membership, public or private.
-      membership: control,
+      // Presence: every (connection, topic) membership, public or private; then the webhooks (built below, with the metrics).
+      membership: hasWebhooks(options) ? withWebhooks(control, () => this.webhooks as Webhooks, (client) => (client as SessionClient).clientId) : control,
       sliceSize: options.fanOutSliceSize,
       maxTopics: settings.maxTopics,
       maxSubscriptions: settings.maxSubscriptions,
@@ -221,6 +226,7 @@ export class HeraldNode {
       topicPattern: settings.topicPattern === undefined ? undefined : new RegExp(settings.topicPattern, 'u'),
     };
     const metrics = this.metrics;
+    const webhooks = (this.webhooks = createNodeWebhooks({ ...settings, webhooks: options.webhooks, webhookRedis: options.webhookRedis, webhookChannelEvents: options.webhookChannelEvents }, controlPlane.nodeId, metrics.registry, this.logger));
     const logger = this.logger;
     this.session = new GpushSession({
       hub,
@@ -297,12 +303,17 @@ export class HeraldNode {
           metrics.connectionsTotal.inc();
           if (events.enabled) events.opened(conn);
           session.onOpen(conn, request);
+          if (webhooks !== undefined) webhooks.connected((conn.context as SessionClient).clientId, null);
         },
         onMessage(conn: WebSocketConnection, data: Buffer, isText: boolean) {
           session.onMessage(conn, data, isText);
         },
         onClose(conn: WebSocketConnection, code: number, reason: string) {
+          const client = webhooks === undefined ? undefined : (conn.context as SessionClient | undefined);
+          // Read before the session forgets the login; the event follows the unsubscribes of the close.
+          const uid = client?.uid ?? null;
           session.onClose(conn);
+          if (client !== undefined) webhooks?.disconnected(client.clientId, uid);
           if (events.enabled) events.closed(conn, code, reason);
         },
         onRefused(conn: WebSocketConnection, error: HandshakeError) {
@@ -342,6 +353,7 @@ export class HeraldNode {
     // Every node subscribes to broadcasts from the start.
     ordered?.want(streamOf({}));
     await this.controlPlane.start(this.control);
+    await this.webhooks?.start();
     const { wsHost, wsPort } = this.settings;
     const ws = (this.wsAddress =
       this.options.wsHandle !== undefined
@@ -368,6 +380,8 @@ export class HeraldNode {
     const timeoutMs = this.settings.shutdownTimeoutMs;
     await this.ws.close(1001, 'server shutting down', Math.max(1, timeoutMs - 500));
     this.session.close();
+    // The clients' last events are queued: a short bound to deliver them, then they are dropped (counted).
+    await this.webhooks?.close(Math.min(2_000, Math.max(100, timeoutMs / 4)));
     await this.pushApis?.close(500);
     // After the clients are gone, so their presence has been removed.
     await this.controlPlane.close();

@@ -12,6 +12,7 @@ export interface ResolvedClientOptions {
   maxMs: number;
   maxAttempts: number;
   requestTimeoutMs: number;
+  getSubscriptionToken: HeraldClientOptions['getSubscriptionToken'];
 }
 
 /** Check `options` and apply the defaults; misuse throws TypeError or RangeError. */
@@ -28,6 +29,10 @@ export function resolveClientOptions(options: HeraldClientOptions): ResolvedClie
   if (token !== undefined && typeof token !== 'string' && typeof token !== 'function') {
     throw new TypeError('options.token must be a string or a function returning one');
   }
+  const getSubscriptionToken = options.getSubscriptionToken;
+  if (getSubscriptionToken !== undefined && typeof getSubscriptionToken !== 'function') {
+    throw new TypeError('options.getSubscriptionToken must be a function');
+  }
   const reconnect = options.reconnect ?? {};
   return {
     url: options.url,
@@ -39,6 +44,7 @@ export function resolveClientOptions(options: HeraldClientOptions): ResolvedClie
     maxMs: checkNumber('reconnect.maxMs', reconnect.maxMs ?? 30_000, 1),
     maxAttempts: checkNumber('reconnect.maxAttempts', reconnect.maxAttempts ?? Infinity, 0, true),
     requestTimeoutMs: checkNumber('requestTimeoutMs', options.requestTimeoutMs ?? 10_000, 1),
+    getSubscriptionToken,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { ClientEventMap, JoinLeaveInfo, Message, PresenceClient, PresenceInfo, PresenceStats, StreamPosition } from './types.js';
+import { ReplyCode } from '../codes.js';
 import { SERVER_SUBSCRIBED, SERVER_UNSUBSCRIBED } from './wire.js';
 
 /** A server reply `{"code","message","detail"?,"id"?,"recovered"?,"position"?}` (PROTOCOL.md). */
@@ -121,6 +122,19 @@ export function serverNotice(
   }
   const event = reply.code === SERVER_SUBSCRIBED ? 'serverSubscribe' : 'serverUnsubscribe';
   return { event, info: { topic: reply.topic, private: reply.private === true } };
+}
+
+/**
+ * An unprompted 30009 (no id): the subscription to `topic` ended because its
+ * subscription token (or the backend's grant) expired. `topic` and `private`
+ * are read from the reply's top level, as in 20005/20006, or from `detail`.
+ */
+export function expiredNotice(reply: Reply): { topic: string; private: boolean } | undefined {
+  if (reply.code !== ReplyCode.SubscriptionExpired || reply.id !== undefined) return undefined;
+  const detail = (typeof reply.detail === 'object' && reply.detail !== null ? reply.detail : {}) as { topic?: unknown; private?: unknown };
+  const topic = reply.topic ?? (typeof detail.topic === 'string' ? detail.topic : undefined);
+  if (topic === undefined) return undefined;
+  return { topic, private: reply.private === true || detail.private === true };
 }
 
 /** The detail of a 20007 reply. */

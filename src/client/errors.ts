@@ -1,6 +1,6 @@
 import { REPLY_MESSAGES, type ReplyCode } from '../codes.js';
 
-/** The server refused a command: `code` is the reply code (30001–30007, see codes.ts), `detail` its detail. */
+/** The server refused a command (or ended a subscription, 30009): `code` is the reply code (30001–30009, see codes.ts), `detail` its detail (the reason, e.g. a publish refused 30008 "publish not allowed"). */
 export class HeraldError extends Error {
   override readonly name = 'HeraldError';
   constructor(

@@ -26,6 +26,7 @@ export type {
   PresenceStats,
   ServerSubscriptionInfo,
   StreamPosition,
+  SubscribeOptions,
   Subscription,
   WebSocketConstructor,
   WebSocketLike,

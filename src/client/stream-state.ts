@@ -26,6 +26,19 @@ export class StreamState {
   confirmedOn = 0;
   /** Subscribe with `"joinLeave": true` (herald.v1): a handler asked for the topic's join/leave events. */
   joinLeave = false;
+  /**
+   * The subscription token sent with every subscribe of this stream (a
+   * namespace with `subscribe: "token"`), and when it is due for a refresh
+   * (ms since the epoch; Infinity: no known expiry).
+   */
+  token: string | undefined = undefined;
+  tokenRefreshAt = Infinity;
+  /** The stream needs a token: one was given, or the server asked for one. */
+  needsToken = false;
+  /** `token` was given to subscribe() and not sent yet: send it even when stale. */
+  tokenGiven = false;
+  /** Bumped by every subscribe attempt: a token fetched for an older one is not sent. */
+  attempt = 0;
 
   constructor(
     readonly topic: string,

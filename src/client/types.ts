@@ -59,7 +59,10 @@ export interface HeraldClientOptions {
   /**
    * Login credential (op 3), sent after every (re)connect. A function is
    * called each time, so it can hand out a fresh token; it is also called
-   * again when the server reports the session expired (30006).
+   * again when the server reports the session expired (30006), and before
+   * that: when the login's JWT (or the 20003 reply's `detail.expiresAt`)
+   * says it expires, the client logs in again in place at 85 % of its
+   * lifetime (at least 5 s before expiry), keeping every subscription.
    */
   token?: string | (() => string | Promise<string>);
   /**
@@ -82,6 +85,32 @@ export interface HeraldClientOptions {
   reconnect?: { baseMs?: number; maxMs?: number; maxAttempts?: number };
   /** How long a request (subscribe, login, …) waits for its reply, in ms; default 10,000. */
   requestTimeoutMs?: number;
+  /**
+   * Gives a subscription token (a JWT with `sub`, `channel`/`channel_glob`
+   * and `exp`, from the app's backend) for a topic whose namespace says
+   * `subscribe: "token"`. Called when the server refuses a subscribe with
+   * 30003 "subscription token missing" or "subscription token expired" (the
+   * subscribe is then sent once more with the new token; refused again, it
+   * fails), when a subscription ended with 30009 (its token expired; it is
+   * subscribed again, resuming so nothing is lost), and on a reconnect when
+   * the token held is past 85 % of its lifetime. The client does not ask for
+   * topics that never needed a token. A callback that throws or rejects
+   * fails the subscription like a refusal (`ready` rejects, `error` event).
+   */
+  getSubscriptionToken?: (topic: string, info: { private: boolean }) => string | Promise<string>;
+}
+
+/** Options of `subscribe()`. */
+export interface SubscribeOptions {
+  /** The user's private topic (op 5): needs a login. */
+  private?: boolean;
+  /** herald.v1: also receive the topic's `join`/`leave` events. */
+  joinLeave?: boolean;
+  /**
+   * A subscription token for this topic, sent with its subscribes (again on
+   * reconnects; once it is stale, `getSubscriptionToken` gives the next).
+   */
+  token?: string;
 }
 
 /**
@@ -112,7 +141,8 @@ export interface Subscription {
   readonly position?: StreamPosition;
   /**
    * Resolves when the server first confirms the subscription (20001);
-   * rejects with a {@link HeraldError} when it refuses it (e.g. 30004), after
+   * rejects with a {@link HeraldError} when it refuses it (30004, 30005,
+   * 30008, or 30003 for a subscription token even after a fresh one), after
    * which the subscription is dropped. A subscribe left unanswered for
    * `requestTimeoutMs` is reported (`error` event) and sent again, so `ready`
    * stays pending meanwhile. A private subscription's `ready` rejects (and

@@ -24,6 +24,8 @@ export const Op = {
   UnsubscribePrivate: 6,
   Presence: 7,
   PresenceStats: 8,
+  /** Client-side publish (herald.v1, where the topic's namespace allows it): answered 20009. */
+  Publish: 9,
 } as const;
 
 /**

@@ -7,6 +7,7 @@ import { createControlPlane } from '../control/create-control-plane.js';
 import { randomNodeId } from '../control/memory-control-plane.js';
 import { createEngine } from '../engine/create-engine.js';
 import { HeraldNode } from '../node.js';
+import { createProxies } from '../proxy/create-proxies.js';
 import { ClusterWorkerEngine, type PrimaryMessage, type WorkerMessage } from './cluster-engines.js';
 import { workerNodeId } from './cluster-control.js';
 import { ClusterWorkerControl } from './cluster-worker-control.js';
@@ -24,6 +25,8 @@ export function runClusterWorker(config: HeraldConfig, verifier: LoginVerifier |
   const engine = forwarded ?? createEngine(config, logger);
   let node: HeraldNode | undefined;
   let control: ClusterWorkerControl | undefined;
+  // Each worker asks the backend itself: the proxies' concurrency cap and queue are per process.
+  const proxies = createProxies(config, logger);
   const reply = (message: WorkerMessage): void => {
     process.send?.(message);
   };
@@ -44,7 +47,22 @@ export function runClusterWorker(config: HeraldConfig, verifier: LoginVerifier |
           }
           const controlPlane = control ?? createControlPlane({ ...config, nodeId }, logger);
           // Without a handle (net transport) the node listens on wsHost:wsPort, which node:cluster shares.
-          node = new HeraldNode({ ...config, transport: message.transport, verifier, logger, engine, controlPlane, wsHandle: handle, pushApi: false });
+          node = new HeraldNode({
+            ...config,
+            transport: message.transport,
+            verifier,
+            logger,
+            engine,
+            controlPlane,
+            wsHandle: handle,
+            pushApi: false,
+            subscribeProxy: proxies.subscribeProxy,
+            connectProxy: proxies.connectProxy,
+            // Webhook channel events: cluster-wide over Redis; with the memory engine a worker's counts are not the group's (main.ts warns).
+            webhookRedis: config.engine === 'redis' ? { url: config.redisUrl, prefix: config.redisPrefix, ttlMs: config.presenceTtlMs } : undefined,
+            webhookChannelEvents: config.engine === 'redis',
+          });
+          proxies.registerMetrics(node.metrics.registry);
           node.start().then(
             ({ ws }) => reply({ t: 'ready', port: ws.port }),
             (error: unknown) => reply({ t: 'failed', message: (error as Error).message }),
@@ -55,7 +73,7 @@ export function runClusterWorker(config: HeraldConfig, verifier: LoginVerifier |
           void node?.metrics.registry.getMetricsAsJSON().then((data) => reply({ t: 'metrics', id: message.id, data }));
           return;
         case 'drain':
-          void (node?.stop() ?? Promise.resolve()).then(resolve);
+          void (node?.stop() ?? Promise.resolve()).finally(() => proxies.close()).then(resolve);
           return;
         default:
           if (control?.receive(message) !== true) logger.warn({ t: (message as { t?: unknown }).t }, 'unexpected message from the primary');

@@ -3,6 +3,7 @@
  * rule is one more entry in {@link CONFIG_RULES}.
  */
 import type { ConfigKey, HeraldConfig } from './option-definitions.js';
+import { PROXY_CONFIG_RULES } from './proxy-options.js';
 
 /** What a rule may ask about the sources of values. */
 export interface RuleContext {
@@ -141,6 +142,7 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
         + 'set --push-tokens (HERALD_PUSH_TOKENS, key pushTokens), or --insecure-push-api to allow it anyway';
     },
   },
+  ...PROXY_CONFIG_RULES,
 ];
 
 /** Runs every rule whose fields all parsed; returns the problems in rule order. */

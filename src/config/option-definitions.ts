@@ -30,8 +30,10 @@ import { LOGIN_OPTIONS } from './login-options.js';
 import { NAMESPACE_OPTIONS } from './namespace-options.js';
 import type { ConfigOf, NodeKeyOf, OptionDefinition } from './option-types.js';
 import { PROCESS_OPTIONS } from './process-options.js';
+import { PROXY_OPTIONS } from './proxy-options.js';
 import { TLS_OPTIONS } from './tls-options.js';
 import { TOPIC_OPTIONS } from './topic-options.js';
+import { WEBHOOK_OPTIONS } from './webhook-options.js';
 
 export type {
   BooleanOption,
@@ -62,6 +64,8 @@ export const OPTION_DEFINITIONS = [
   ...TOPIC_OPTIONS,
   ...NAMESPACE_OPTIONS,
   ...ENGINE_OPTIONS,
+  ...PROXY_OPTIONS,
+  ...WEBHOOK_OPTIONS,
   ...PROCESS_OPTIONS,
 ] as const satisfies readonly OptionDefinition[];
 

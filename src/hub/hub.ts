@@ -35,8 +35,10 @@ export interface InterestListener {
  * built on this: one entry per (connection, topic), whatever the kind.
  */
 export interface MembershipListener {
-  onJoin(client: HubClient, topic: string): void;
-  onLeave(client: HubClient, topic: string): void;
+  /** `isPrivate`: the subscription that made `client` a member is its private one (webhook events say so). */
+  onJoin(client: HubClient, topic: string, isPrivate: boolean): void;
+  /** `isPrivate`: the subscription that ended was the private one. */
+  onLeave(client: HubClient, topic: string, isPrivate: boolean): void;
   /**
    * Optional: `client` logged in, or out (`client.uid` is the new value,
    * `previous` the old one), while keeping its public topics; a presence
@@ -155,7 +157,7 @@ export class Hub {
     for (const topic of topicSetValues(client.publicTopics)) {
       this.leaveTopic(client, topic);
       // A topic also held privately is left with the login, below.
-      if (this.membership !== undefined && !topicSetHas(client.privateTopics, topic)) this.membership.onLeave(client, topic);
+      if (this.membership !== undefined && !topicSetHas(client.privateTopics, topic)) this.membership.onLeave(client, topic, false);
     }
     this.subscriptions -= topicSetSize(client.publicTopics);
     client.publicTopics = null;
@@ -174,7 +176,7 @@ export class Hub {
       this.interest?.onTopicInterest(topic, true);
     }
     members.add(client);
-    if (this.membership !== undefined && !topicSetHas(client.privateTopics, topic)) this.membership.onJoin(client, topic);
+    if (this.membership !== undefined && !topicSetHas(client.privateTopics, topic)) this.membership.onJoin(client, topic, false);
     return true;
   }
 
@@ -184,7 +186,7 @@ export class Hub {
     client.publicTopics = topicSetDelete(client.publicTopics, topic);
     this.subscriptions--;
     this.leaveTopic(client, topic);
-    if (this.membership !== undefined && !topicSetHas(client.privateTopics, topic)) this.membership.onLeave(client, topic);
+    if (this.membership !== undefined && !topicSetHas(client.privateTopics, topic)) this.membership.onLeave(client, topic, false);
     return true;
   }
 
@@ -212,7 +214,7 @@ export class Hub {
     if (uid === null) return;
     for (const topic of topicSetValues(client.privateTopics)) {
       this.privateInterest(uid, topic, -1);
-      if (this.membership !== undefined && !topicSetHas(client.publicTopics, topic)) this.membership.onLeave(client, topic);
+      if (this.membership !== undefined && !topicSetHas(client.publicTopics, topic)) this.membership.onLeave(client, topic, true);
     }
     client.uid = null;
     this.subscriptions -= topicSetSize(client.privateTopics);
@@ -237,7 +239,7 @@ export class Hub {
     client.privateTopics = topicSetAdd(client.privateTopics, topic);
     this.subscriptions++;
     this.privateInterest(client.uid as string, topic, 1);
-    if (this.membership !== undefined && !topicSetHas(client.publicTopics, topic)) this.membership.onJoin(client, topic);
+    if (this.membership !== undefined && !topicSetHas(client.publicTopics, topic)) this.membership.onJoin(client, topic, true);
     return true;
   }
 
@@ -246,7 +248,7 @@ export class Hub {
     client.privateTopics = topicSetDelete(client.privateTopics, topic);
     this.subscriptions--;
     this.privateInterest(client.uid as string, topic, -1);
-    if (this.membership !== undefined && !topicSetHas(client.publicTopics, topic)) this.membership.onLeave(client, topic);
+    if (this.membership !== undefined && !topicSetHas(client.publicTopics, topic)) this.membership.onLeave(client, topic, true);
     return true;
   }
 

@@ -53,9 +53,12 @@ describe('OPTION_DEFINITIONS', () => {
       jwtAlgorithms: undefined, jwtIssuer: undefined, jwtAudience: undefined, authUrl: undefined,
       authTimeoutMs: 3_000, maxTopicLength: 256, topicPattern: undefined, maxSubscriptionsPerConnection: 1024, replyMessages: 'english', clientPresence: false, maxTopics: 1_000_000, maxSubscriptions: 5_000_000, maxPushBytes: 1048576,
       maxBatchItems: 1000, pushRequestTimeoutMs: 5_000, pushRequestsPerSecond: undefined, engine: 'memory', redisUrl: 'redis://127.0.0.1:6379',
+      subscribeProxyUrl: undefined, subscribeProxyTimeoutMs: 2_000, subscribeProxyConcurrency: 64, subscribeProxyQueue: 1000, subscribeProxyCacheMs: 0,
+      connectProxyUrl: undefined, connectProxyTimeoutMs: 2_000, connectProxyConcurrency: 64, connectProxyQueue: 1000, connectProxyHeaders: ['cookie'],
       redisPrefix: 'herald:', nodeId: undefined, presence: false, presenceTtlMs: 30_000, joinLeave: false, historySize: 100, historyTtlMs: 300_000, workers: 1, transport: 'auto', shutdownTimeoutMs: 10_000, logLevel: 'info',
       logFormat: undefined,
       namespaces: undefined,
+      webhooks: undefined, webhookBatchSize: 100, webhookBatchWaitMs: 100, webhookMaxQueuedEvents: 10_000, webhookTimeoutMs: 5_000, webhookRetryMinMs: 500, webhookRetryMaxMs: 30_000,
     });
   });
 });
