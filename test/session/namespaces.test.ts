@@ -127,14 +127,22 @@ describe('namespaces: subscribe rules and flags on a real node', () => {
         const short = await new SignJWT({ channel: 'tok:brief' }).setProtectedHeader({ alg: 'HS256' }).setSubject('').setExpirationTime(exp).sign(KEY);
         const reply = await command(c, { code: 1, topic: 'tok:brief', token: short }, 20001);
         if (protocol !== undefined) assert.equal(reply.expiresAt, exp * 1000);
+        // A private subscription by token ends the same way, with "private": true.
+        const p = await open();
+        await login(p, 'pat');
+        const mine = await new SignJWT({ channel: 'tok:brief' }).setProtectedHeader({ alg: 'HS256' }).setSubject('pat').setExpirationTime(exp).sign(KEY);
+        await command(p, { code: 5, topic: 'tok:brief', token: mine }, 20001);
         await h.send({ topic: 'tok:brief' }, 'before');
         const before = await c.nextText();
         assert.ok(before.includes('before'), before);
         const expired = await c.nextText(10_000);
         assert.equal(expired, '{"code":30009,"message":"subscription expired","topic":"tok:brief","private":false}');
+        assert.equal(await p.nextText(10_000), '{"code":30009,"message":"subscription expired","topic":"tok:brief","private":true}');
         await h.send({ topic: 'tok:brief' }, 'after');
+        await h.send({ uid: 'pat', topic: 'tok:brief' }, 'after');
         assert.deepEqual(await c.sync(), [], 'nothing after the expiry');
-        await c.close();
+        assert.deepEqual(await p.sync(), []);
+        await Promise.all([c.close(), p.close()]);
       });
 
       it('maxSubscribers: the node refuses past the limit (30005 namespace full) and admits again after a leave', async () => {
