@@ -12,3 +12,12 @@ export { RedisEngine, type RedisEngineOptions, type RedisEngineEvents, type Redi
 export { EngineUnavailableError, streamOf, type Engine, type EngineHandler, type Publication, type Delivery, type StreamPosition, type HistoryResult } from './engine/engine.js';
 export { BackendSubscribeProxy, type BackendSubscribeProxyOptions } from './proxy/subscribe-proxy.js';
 export { BackendConnectProxy, type BackendConnectProxyOptions } from './proxy/connect-proxy.js';
+export { Namespaces, NamespaceError, type Namespace, type SubscribeRule } from './util/namespaces.js';
+export type {
+  SubscribeProxy,
+  SubscribeCheck,
+  SubscribeVerdict,
+  ConnectProxy,
+  ConnectCheck,
+  ConnectVerdict,
+} from './session/proxy-hooks.js';

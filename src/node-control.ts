@@ -13,6 +13,8 @@ export interface NodeControlOptions {
   presence: boolean;
   /** Publish join/leave events of every membership change (`--join-leave`). */
   joinLeave: boolean;
+  /** False for a topic whose namespace says `"joinLeave": false`: nobody may watch it, so nothing is published. */
+  joinLeaveAllowed?(topic: string): boolean;
   /** This node's figures for `info` (everything but the id). */
   info(): Omit<NodeInfo, 'id'>;
 }
@@ -39,13 +41,20 @@ export class NodeControl implements ControlHandler, MembershipListener {
     return this.members.size;
   }
 
+  /** Connections of this node subscribed to `topic`, publicly, privately or both (a namespace's maxSubscribers). */
+  memberCount(topic: string): number {
+    return this.members.get(topic) ?? 0;
+  }
+
   onJoin(client: HubClient, topic: string): void {
     this.members.set(topic, (this.members.get(topic) ?? 0) + 1);
     const { presence, joinLeave } = this.options;
     if (!presence && !joinLeave) return;
     const entry = this.entryOf(client as SessionClient, client.uid);
     if (presence) this.options.controlPlane.presenceAdd(topic, entry);
-    if (joinLeave) this.options.controlPlane.publishJoinLeave({ kind: 'join', topic, entry });
+    if (joinLeave && this.options.joinLeaveAllowed?.(topic) !== false) {
+      this.options.controlPlane.publishJoinLeave({ kind: 'join', topic, entry });
+    }
   }
 
   onLeave(client: HubClient, topic: string): void {
@@ -56,7 +65,9 @@ export class NodeControl implements ControlHandler, MembershipListener {
     if (!presence && !joinLeave) return;
     const entry = this.entryOf(client as SessionClient, client.uid);
     if (presence) this.options.controlPlane.presenceRemove(topic, entry);
-    if (joinLeave) this.options.controlPlane.publishJoinLeave({ kind: 'leave', topic, entry });
+    if (joinLeave && this.options.joinLeaveAllowed?.(topic) !== false) {
+      this.options.controlPlane.publishJoinLeave({ kind: 'leave', topic, entry });
+    }
   }
 
   /** A login or logout keeps the public topics: their presence entries now name the new user (or none). */

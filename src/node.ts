@@ -176,6 +176,7 @@ export class HeraldNode {
       controlPlane,
       presence: settings.presence,
       joinLeave: settings.joinLeave,
+      joinLeaveAllowed: (topic) => namespaces.namespaceOf(topic)?.joinLeave !== false,
       info: () => ({
         address: `${settings.wsHost}:${this.wsAddress?.port ?? settings.wsPort}`,
         connections: this.ws.connectionCount,
@@ -249,6 +250,7 @@ export class HeraldNode {
       // Op 9 goes the way of an HTTP push of the same JSON: through the engine, to every node.
       publish: (topic, data) => engine.publish({ topic, data }).then(() => undefined),
       maxPublishBytes: Math.min(settings.maxPushBytes, settings.maxMessageBytes),
+      subscriberCount: (topic) => control.memberCount(topic),
       events: {
         onAuthFailure(reason, message) {
           metrics.authFailuresTotal.inc({ reason });

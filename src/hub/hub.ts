@@ -100,8 +100,6 @@ export class Hub {
   private readonly users = new Map<string, Set<HubClient>>();
   /** Subscribers per private stream (`streamOf({uid, topic})`), kept only for `onPrivateTopicInterest`. */
   private readonly privateStreams = new Map<string, number>();
-  /** Private subscriptions per topic, over all users (a namespace's `maxSubscribers` counts them with the public ones). */
-  private readonly privateTopics = new Map<string, number>();
   private subscriptions = 0;
   private readonly interest: InterestListener | undefined;
   private readonly membership: MembershipListener | undefined;
@@ -144,11 +142,6 @@ export class Hub {
   get userCount(): number {
     return this.users.size;
   }
-  /** Subscriptions to `topic` on this node: its public subscribers plus every user's private ones. */
-  subscriberCount(topic: string): number {
-    return (this.topics.get(topic)?.size ?? 0) + (this.privateTopics.get(topic) ?? 0);
-  }
-
   /** Public plus private subscriptions over all clients. */
   get subscriptionCount(): number {
     return this.subscriptions;
@@ -221,7 +214,6 @@ export class Hub {
     if (uid === null) return;
     for (const topic of topicSetValues(client.privateTopics)) {
       this.privateInterest(uid, topic, -1);
-      this.countPrivate(topic, -1);
       if (this.membership !== undefined && !topicSetHas(client.publicTopics, topic)) this.membership.onLeave(client, topic, true);
     }
     client.uid = null;
@@ -247,7 +239,6 @@ export class Hub {
     client.privateTopics = topicSetAdd(client.privateTopics, topic);
     this.subscriptions++;
     this.privateInterest(client.uid as string, topic, 1);
-    this.countPrivate(topic, 1);
     if (this.membership !== undefined && !topicSetHas(client.publicTopics, topic)) this.membership.onJoin(client, topic, true);
     return true;
   }
@@ -257,7 +248,6 @@ export class Hub {
     client.privateTopics = topicSetDelete(client.privateTopics, topic);
     this.subscriptions--;
     this.privateInterest(client.uid as string, topic, -1);
-    this.countPrivate(topic, -1);
     if (this.membership !== undefined && !topicSetHas(client.publicTopics, topic)) this.membership.onLeave(client, topic, true);
     return true;
   }
@@ -364,12 +354,6 @@ export class Hub {
     if (publication.uid !== undefined) return this.users.get(publication.uid);
     if (publication.topic !== undefined) return this.topics.get(publication.topic);
     return this.all;
-  }
-
-  private countPrivate(topic: string, change: 1 | -1): void {
-    const count = (this.privateTopics.get(topic) ?? 0) + change;
-    if (count > 0) this.privateTopics.set(topic, count);
-    else this.privateTopics.delete(topic);
   }
 
   /** Count a private subscription in or out; tell the listener about the first and the last. */

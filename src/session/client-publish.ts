@@ -19,6 +19,9 @@ type Answer = (client: SessionClient, code: ReplyCode, detail: unknown, id: unkn
  * refused) carries the request's id and may come after later replies.
  */
 export class ClientPublish {
+  /** Publications waiting for the engine, per connection that has any (weak: idle connections carry nothing). */
+  private readonly inFlight = new WeakMap<SessionClient, number>();
+
   constructor(
     private readonly namespaces: Namespaces,
     private readonly rules: TopicRules,
@@ -46,10 +49,11 @@ export class ClientPublish {
     if (payload.length > this.maxBytes) {
       return this.answer(client, ReplyCode.BadRequest, `data is ${payload.length} bytes; the limit is ${this.maxBytes}`, id);
     }
-    if (client.publishing >= MAX_IN_FLIGHT) {
+    const waiting = this.inFlight.get(client) ?? 0;
+    if (waiting >= MAX_IN_FLIGHT) {
       return this.answer(client, ReplyCode.Forbidden, `busy: at most ${MAX_IN_FLIGHT} publications in flight per connection`, id);
     }
-    client.publishing++;
+    this.inFlight.set(client, waiting + 1);
     let published: Promise<void>;
     try {
       published = publish(name, payload);
@@ -57,7 +61,11 @@ export class ClientPublish {
       published = Promise.reject(error);
     }
     published
-      .finally(() => client.publishing--)
+      .finally(() => {
+        const left = (this.inFlight.get(client) ?? 1) - 1;
+        if (left === 0) this.inFlight.delete(client);
+        else this.inFlight.set(client, left);
+      })
       .then(
         () => client.conn.isOpen && this.answer(client, ReplyCode.Published, undefined, id),
         () => client.conn.isOpen && this.answer(client, ReplyCode.Forbidden, 'publish failed: the engine is unavailable; retry later', id),

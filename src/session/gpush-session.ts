@@ -37,9 +37,11 @@ export type { GpushSessionOptions, SessionEvents } from './session-options.js';
 /**
  * The gpush-compatible client protocol, as the gateway's connection handler:
  * greeting on open, text `ping` → `pong`, ops 1–6 with gpush's reply codes
- * (and Herald's own for limits, see codes.ts). Logins are verified
+ * (and Herald's own for limits, see codes.ts), herald.v1's ops 7–9. Logins are verified
  * asynchronously and never block other connections; a login's expiry ends its
- * private subscriptions (30006), checked on a one-second timing wheel.
+ * private subscriptions (30006), checked on a one-second timing wheel. The
+ * subscription commands and the namespaces' rules are {@link Subscriptions}';
+ * with a connect proxy, each connection's commands first wait for its admission.
  */
 export class GpushSession implements ConnectionHandler {
   private readonly hub: Hub;
@@ -90,6 +92,7 @@ export class GpushSession implements ConnectionHandler {
         history: this.history,
         joinLeave: this.joinLeave,
         namespaces: this.namespaces,
+        subscriberCount: options.subscriberCount ?? (() => 0),
         get requestId() {
           return session.requestId;
         },

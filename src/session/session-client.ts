@@ -1,7 +1,6 @@
 import type { WebSocketConnection } from '../gateway/connection.js';
 import type { WheelEntry } from '../util/timing-wheel.js';
 import { HubClient, type TopicSet } from '../hub/hub-client.js';
-import type { SubscriptionExpiry } from './subscription-expiry.js';
 
 /** Client operations of the gpush protocol (`{"code":N,"topic":"…","data":…}`). */
 export const ClientOp = {
@@ -67,10 +66,6 @@ export class SessionClient extends HubClient implements WheelEntry {
   deferred: DeferredQueue | null = null;
   /** Topics whose join/leave events this connection asked for (herald.v1); null when none. */
   joinLeaveTopics: TopicSet = null;
-  /** Subscriptions that end at a time (tokens, backend answers), by `subscriptionKey`; null when none. */
-  expiring: Map<string, SubscriptionExpiry> | null = null;
-  /** Op 9 publications of this connection still waiting for the engine. */
-  publishing = 0;
   /**
    * The client id and open time are kept as two small integers and a pointer
    * to what every connection of the session shares (no string and no boxed
@@ -105,7 +100,7 @@ export class SessionClient extends HubClient implements WheelEntry {
 }
 
 
-/** The key of a subscription in {@link SessionClient.expiring}: the kind, then the topic. */
+/** The key of a subscription in a connection's expiring ones: the kind, then the topic. */
 export function subscriptionKey(topic: string, isPrivate: boolean): string {
   return (isPrivate ? 'p:' : 't:') + topic;
 }

@@ -57,5 +57,10 @@ export interface GpushSessionOptions {
   publish?(topic: string, data: Buffer): Promise<void>;
   /** Largest op 9 payload (its JSON text) in bytes; default 64 KiB. */
   maxPublishBytes?: number;
+  /**
+   * Connections of this node subscribed to `topic` (publicly, privately or both), for a
+   * namespace's `maxSubscribers`; without it that limit is not applied.
+   */
+  subscriberCount?(topic: string): number;
 }
 

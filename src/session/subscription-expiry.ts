@@ -16,12 +16,14 @@ export class SubscriptionExpiry implements WheelEntry {
 /**
  * Subscriptions authorized until a time (a subscription token's `exp`, a
  * subscribe proxy's `expiresAt`), on one timing wheel per session — no timer
- * per connection or subscription, as login expiry (30006). A connection
- * carries a map only while it holds such subscriptions. When one fires, the
+ * per connection or subscription, as login expiry (30006). Only a connection
+ * holding such subscriptions has a map of them (a weak one, off the connection). When one fires, the
  * session ends the subscription and sends 30009.
  */
 export class SubscriptionExpiries {
   private readonly wheel: TimingWheel<SubscriptionExpiry>;
+  /** Per connection holding such subscriptions, by `subscriptionKey` (weak: the others carry nothing). */
+  private readonly byClient = new WeakMap<SessionClient, Map<string, SubscriptionExpiry>>();
 
   constructor(onExpire: (entry: SubscriptionExpiry) => void) {
     this.wheel = new TimingWheel<SubscriptionExpiry>(
@@ -38,28 +40,30 @@ export class SubscriptionExpiries {
   /** The subscription ends at `expiresAt` (epoch ms), or never (undefined): replaces any earlier expiry of it. */
   set(client: SessionClient, topic: string, isPrivate: boolean, expiresAt: number | undefined): void {
     const key = subscriptionKey(topic, isPrivate);
-    let entry = client.expiring?.get(key);
+    let entry = this.byClient.get(client)?.get(key);
     if (expiresAt === undefined) {
       if (entry !== undefined) this.cancelEntry(entry);
       return;
     }
     if (entry === undefined) {
       entry = new SubscriptionExpiry(client, topic, isPrivate);
-      (client.expiring ??= new Map()).set(key, entry);
+      let expiring = this.byClient.get(client);
+      if (expiring === undefined) this.byClient.set(client, (expiring = new Map()));
+      expiring.set(key, entry);
     }
     this.wheel.schedule(entry, monotonicNow() + (expiresAt - Date.now()));
   }
 
   /** The subscription ended another way (unsubscribe, server unsubscribe). */
   cancel(client: SessionClient, topic: string, isPrivate: boolean): void {
-    const entry = client.expiring?.get(subscriptionKey(topic, isPrivate));
+    const entry = this.byClient.get(client)?.get(subscriptionKey(topic, isPrivate));
     if (entry !== undefined) this.cancelEntry(entry);
   }
 
   /** The connection closed (every one) or lost its login (`privateOnly`). */
   cancelAll(client: SessionClient, privateOnly = false): void {
-    const expiring = client.expiring;
-    if (expiring === null) return;
+    const expiring = this.byClient.get(client);
+    if (expiring === undefined) return;
     for (const entry of [...expiring.values()]) if (!privateOnly || entry.isPrivate) this.cancelEntry(entry);
   }
 
@@ -74,9 +78,9 @@ export class SubscriptionExpiries {
   }
 
   private forget(entry: SubscriptionExpiry): void {
-    const expiring = entry.client.expiring;
-    if (expiring === null) return;
+    const expiring = this.byClient.get(entry.client);
+    if (expiring === undefined) return;
     expiring.delete(subscriptionKey(entry.topic, entry.isPrivate));
-    if (expiring.size === 0) entry.client.expiring = null;
+    if (expiring.size === 0) this.byClient.delete(entry.client);
   }
 }

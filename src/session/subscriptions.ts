@@ -20,6 +20,8 @@ export interface SubscriptionContext {
   readonly history: GpushSessionOptions['history'];
   readonly joinLeave: JoinLeaveWatchers;
   readonly namespaces: Namespaces;
+  /** Connections of this node subscribed to a topic (a namespace's maxSubscribers). */
+  subscriberCount(topic: string): number;
   /** The `id` of the command being handled; set while an asynchronous subscribe completes. */
   requestId: number | string | undefined;
   reply(client: SessionClient, code: ReplyCode, detail?: unknown, id?: unknown, extra?: object): void;
@@ -180,7 +182,9 @@ export class Subscriptions {
     const already = topicSetHas(isPrivate ? client.privateTopics : client.publicTopics, name);
     if (!already) {
       const most = namespace?.maxSubscribers;
-      if (most !== undefined && this.s.hub.subscriberCount(name) >= most) {
+      // Subscribers are connections: one already subscribed the other way (public/private) is no new one.
+      const member = topicSetHas(client.publicTopics, name) || topicSetHas(client.privateTopics, name);
+      if (most !== undefined && !member && this.s.subscriberCount(name) >= most) {
         this.s.events.onSubscriptionRefused?.('namespace_full');
         return this.s.reply(client, ReplyCode.TooManySubscriptions, 'namespace full');
       }

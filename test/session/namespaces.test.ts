@@ -127,27 +127,41 @@ describe('namespaces: subscribe rules and flags on a real node', () => {
         const short = await new SignJWT({ channel: 'tok:brief' }).setProtectedHeader({ alg: 'HS256' }).setSubject('').setExpirationTime(exp).sign(KEY);
         const reply = await command(c, { code: 1, topic: 'tok:brief', token: short }, 20001);
         if (protocol !== undefined) assert.equal(reply.expiresAt, exp * 1000);
+        // A private subscription by token ends the same way, with "private": true.
+        const p = await open();
+        await login(p, 'pat');
+        const mine = await new SignJWT({ channel: 'tok:brief' }).setProtectedHeader({ alg: 'HS256' }).setSubject('pat').setExpirationTime(exp).sign(KEY);
+        await command(p, { code: 5, topic: 'tok:brief', token: mine }, 20001);
         await h.send({ topic: 'tok:brief' }, 'before');
         const before = await c.nextText();
         assert.ok(before.includes('before'), before);
         const expired = await c.nextText(10_000);
         assert.equal(expired, '{"code":30009,"message":"subscription expired","topic":"tok:brief","private":false}');
+        assert.equal(await p.nextText(10_000), '{"code":30009,"message":"subscription expired","topic":"tok:brief","private":true}');
         await h.send({ topic: 'tok:brief' }, 'after');
+        await h.send({ uid: 'pat', topic: 'tok:brief' }, 'after');
         assert.deepEqual(await c.sync(), [], 'nothing after the expiry');
-        await c.close();
+        assert.deepEqual(await p.sync(), []);
+        await Promise.all([c.close(), p.close()]);
       });
 
       it('maxSubscribers: the node refuses past the limit (30005 namespace full) and admits again after a leave', async () => {
         const topic = `full:${name}`;
         const [a, b, c] = [await open(), await open(), await open()];
         await command(a, { code: 1, topic }, 20001);
+        // A private subscription counts too; a connection subscribed both ways counts once.
+        await login(b, 'bob');
+        await command(b, { code: 5, topic }, 20001);
         await command(b, { code: 1, topic }, 20001);
+        assert.equal(h.node.control.memberCount(topic), 2);
         const refused = await command(c, { code: 1, topic }, 30005);
         assert.equal(refused.detail, 'namespace full');
         const metrics = await h.request('/metrics');
         assert.ok((metricValue(metrics.text, 'herald_subscriptions_refused_total{reason="namespace_full"}') ?? 0) >= 1);
         await command(a, { code: 1, topic }, 20001); // already subscribed: no new subscriber
         await command(b, { code: 2, topic }, 20002);
+        await command(c, { code: 1, topic }, 30005); // b still holds its private one
+        await command(b, { code: 6, topic }, 20002);
         await command(c, { code: 1, topic }, 20001);
         await Promise.all([a.close(), b.close(), c.close()]);
       });
@@ -177,7 +191,7 @@ describe('namespaces: subscribe rules and flags on a real node', () => {
           c.send({ code: 1, topic: `tok:burst-${i}`, token: glob });
         }
         for (let i = 0; i < count; i++) await c.nextReply(20001);
-        assert.equal(h.node.hub.subscriberCount('tok:burst-299'), 1);
+        assert.equal(h.node.control.memberCount('tok:burst-299'), 1);
         await c.close();
       });
 
@@ -282,6 +296,7 @@ describe('connect admission with an in-test ConnectProxy', () => {
       if (cookie === 'session=bad') return { allowed: false, unavailable: false, reason: 'bad session' };
       if (cookie === 'session=down') return { allowed: false, unavailable: true, reason: 'backend unavailable' };
       if (cookie === 'session=anon') return { allowed: true };
+      if (cookie === 'session=brief') return { allowed: true, uid: 'brief', expiresAt: Date.now() + 1500, subscriptions: [{ topic: 'mine', private: true }] };
       return {
         allowed: true,
         uid: 'alice',
@@ -328,6 +343,16 @@ describe('connect admission with an in-test ConnectProxy', () => {
   it('allowed without a uid: an anonymous connection', async () => {
     const c = await open('session=anon');
     await command(c, { code: 1, topic: 'login:1' }, 30002);
+    await c.close();
+  });
+
+  it('the login the backend gave ends at its expiresAt (30006), dropping the private subscriptions', async () => {
+    const c = await open('session=brief');
+    assert.equal(await c.nextText(), '{"code":20003,"message":"logged in","detail":{"uid":"brief"}}');
+    await c.nextReply(20005);
+    assert.equal((await c.nextReply(undefined, 10_000)).code, 30006);
+    await h.send({ uid: 'brief', topic: 'mine' }, 'too late');
+    assert.deepEqual(await c.sync(), []);
     await c.close();
   });
 
