@@ -2,14 +2,18 @@
  * Namespaces on two HeraldNodes sharing a Redis engine: the token rule is
  * enforced by each node for its own clients (real HS256 JWTs), a publication
  * made through one node reaches the token holders on both, and a namespace's
- * history size is what the shared stream keeps, read through either node.
+ * history size is what the shared stream keeps, read through either node; the
+ * login and proxy rules (a real HTTP backend), client publish (op 9) and a
+ * per-node maxSubscribers hold across the two nodes as well.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it, type TestContext } from 'node:test';
 import { SignJWT } from 'jose';
 import { JwtVerifier } from '../../src/auth/jwt-verifier.js';
 import { RedisEngine } from '../../src/engine/redis-engine.js';
+import { createProxies } from '../../src/proxy/create-proxies.js';
 import { Namespaces } from '../../src/util/namespaces.js';
+import { startHttpBackend } from '../helpers/proxy-backend.js';
 import { startNode, type TestClient, type TestNode } from '../helpers/herald-node.js';
 import { adminClient, deleteKeys, ensureRedis, subscriberCount, uniquePrefix, waitUntil } from '../helpers/redis.js';
 import { CLUSTER_WAIT_MS, uniqueName } from './cluster-client.js';
@@ -22,18 +26,21 @@ after(() => admin.quit());
 const NAMESPACES = Namespaces.parse([
   { topics: 'tok:*', subscribe: 'token' },
   { topics: 'hist:*', historySize: 2, historyTtl: '1m' },
+  { topics: 'auth:*', subscribe: 'login' },
+  { topics: 'pxy:*', subscribe: 'proxy' },
+  { topics: 'chat:*', publish: true, maxSubscribers: 1 },
 ]);
 
-async function token(channel: string, expInSeconds = 60): Promise<string> {
-  return new SignJWT({ channel })
+async function token(channel: string, expInSeconds = 60, sub = ''): Promise<string> {
+  return new SignJWT(channel === '' ? {} : { channel })
     .setProtectedHeader({ alg: 'HS256' })
-    .setSubject('')
+    .setSubject(sub)
     .setExpirationTime(Math.floor(Date.now() / 1000) + expInSeconds)
     .sign(new TextEncoder().encode(SECRET));
 }
 
 /** Nodes A and B on a fresh prefix, each with the same namespaces (as every node of a cluster must be configured). */
-async function twoNodes(t: TestContext): Promise<{ A: TestNode; B: TestNode; prefix: string }> {
+async function twoNodes(t: TestContext, extra: Record<string, unknown> = {}): Promise<{ A: TestNode; B: TestNode; prefix: string }> {
   const prefix = uniquePrefix();
   const nodes: TestNode[] = [];
   t.after(async () => {
@@ -46,6 +53,7 @@ async function twoNodes(t: TestContext): Promise<{ A: TestNode; B: TestNode; pre
         engine: new RedisEngine({ url: redisUrl, prefix, historySize: 50, historyFor: NAMESPACES.historyLimits() }),
         namespaces: NAMESPACES,
         verifier: new JwtVerifier({ secret: SECRET }),
+        ...extra,
       }),
     );
   }
@@ -100,5 +108,57 @@ describe('namespaces on two nodes (Redis engine)', { timeout: 120_000 }, () => {
     const epoch = (await B.node.engine.history(`t:${topic}`, undefined)).position.epoch;
     const resumed = await subscribe(c, { topic, since: { seq: 1, epoch } }, 20001);
     assert.equal(resumed.recovered, false);
+  });
+
+  it('login and proxy rules, client publish and a per-node maxSubscribers hold on both nodes', async (t) => {
+    const backend = await startHttpBackend((request) =>
+      request.topic === 'pxy:no' ? { answer: { error: { code: 403, message: 'not yours' } } } : { answer: { result: {} } },
+    );
+    const proxies = createProxies({ subscribeProxyUrl: backend.url, subscribeProxyTimeoutMs: 2000 }, { warn: () => undefined });
+    t.after(async () => {
+      proxies.close();
+      await backend.close();
+    });
+    const { A, B } = await twoNodes(t, { subscribeProxy: proxies.subscribeProxy });
+
+    // login: anonymous refused on A, a logged-in user allowed on B.
+    const anonymous = await A.connect();
+    assert.equal((await subscribe(anonymous, { topic: 'auth:x' }, 30002)).detail, 'login required for this namespace');
+    const alice = await B.connect();
+    await alice.login(await token('', 3600, 'alice'), 'alice');
+    await subscribe(alice, { topic: 'auth:x' }, 20001);
+
+    // proxy: the backend decides on either node; its uid is the connection's.
+    await subscribe(alice, { topic: 'pxy:ok' }, 20001);
+    assert.match(JSON.stringify((await subscribe(anonymous, { topic: 'pxy:no' }, 30008)).detail), /refused by the backend: not yours/);
+    await subscribe(anonymous, { topic: 'pxy:ok' }, 20001);
+    assert.deepEqual(
+      backend.requests.map((r) => [r.uid, r.topic]),
+      [
+        ['alice', 'pxy:ok'],
+        [null, 'pxy:no'],
+        [null, 'pxy:ok'],
+      ],
+    );
+
+    // maxSubscribers 1 is per node: one subscriber on A and one on B; a second on B is refused.
+    const topic = uniqueName('chat:room');
+    const publisher = await A.connect({ protocol: 'herald.v1' });
+    publisher.send({ code: 1, id: 1, topic });
+    assert.equal((await publisher.nextReply(20001)).code, 20001);
+    const listener = await B.connect();
+    await subscribe(listener, { topic }, 20001);
+    const third = await B.connect();
+    assert.equal((await subscribe(third, { topic }, 30005)).detail, 'namespace full');
+
+    // op 9 through A reaches the gpush subscriber on B as the JSON text of the data.
+    publisher.send({ code: 9, id: 2, topic, data: { text: 'hello from A' } });
+    // The publisher's own copy (an envelope) may come before its 20009.
+    let published: Record<string, unknown>;
+    do published = JSON.parse(await publisher.nextText()) as Record<string, unknown>;
+    while (published.code === undefined);
+    assert.equal(published.code, 20009);
+    assert.equal(published.id, 2);
+    assert.deepEqual(JSON.parse(await listener.nextText()), { text: 'hello from A' });
   });
 });
