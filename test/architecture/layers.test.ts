@@ -139,3 +139,38 @@ describe('architecture: layers', () => {
     assert.deepEqual(violations(edges), ['protocol/x.ts: protocol must not import gateway', 'api/y.ts: api must not import hub']);
   });
 });
+
+/**
+ * ARCHITECTURE.md's "Layers" table, read back: each row's layers (the backticked `src/x/` or
+ * `src/x.ts`) with what they may import ("nothing of ours", "everything", or a list, then
+ * "; types: …"; parenthesised notes ignored).
+ */
+function documentedLayers(): Map<string, Rule> {
+  const text = readFileSync(join(SRC, '..', 'ARCHITECTURE.md'), 'utf8');
+  const section = text.slice(text.indexOf('## Layers'), text.indexOf('\n## ', text.indexOf('## Layers') + 1));
+  const rows = new Map<string, Rule>();
+  for (const line of section.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    if (cells.length < 5 || !cells[1]?.startsWith('`src/')) continue;
+    const mayImport = (cells[3] ?? '').replace(/\([^)]*\)/g, '');
+    const [imports, types] = mayImport.split(/;\s*types:/);
+    const list = (part: string | undefined): string[] =>
+      part === undefined || /nothing of ours/.test(part) ? [] : /everything/.test(part) ? [ALL] : part.split(',').map((l) => l.trim()).filter((l) => l !== '');
+    for (const match of cells[1].matchAll(/`src\/([\w-]+)(?:\/|\.ts)`/g)) {
+      rows.set(match[1] as string, { imports: list(imports), types: list(types) });
+    }
+  }
+  return rows;
+}
+
+describe('ARCHITECTURE.md', () => {
+  it('its layers table says what LAYERS enforces, row for row', () => {
+    const documented = documentedLayers();
+    assert.deepEqual([...documented.keys()].sort(), Object.keys(LAYERS).sort(), 'the same layers');
+    for (const [layer, rule] of Object.entries(LAYERS)) {
+      const doc = documented.get(layer) as Rule;
+      assert.deepEqual([...doc.imports].sort(), [...rule.imports].sort(), `${layer}: may import`);
+      assert.deepEqual([...(doc.types ?? [])].sort(), [...(rule.types ?? [])].sort(), `${layer}: types`);
+    }
+  });
+});
