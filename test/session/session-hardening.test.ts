@@ -1,0 +1,110 @@
+/**
+ * Session hardening, driven on a GpushSession over fake connections.
+ *
+ * Commands that wait (behind a connect admission, a subscribe being
+ * authorized, a login) are bounded by count and bytes. A message the gateway
+ * hands over is a view into the socket chunk it arrived in (frame-parser.ts),
+ * so a waiting command must be kept as a copy: kept as the view, one small
+ * command holds its whole chunk (up to 64 KiB — the rest of it pong frames the
+ * gateway ignores, say), and 1024 waiting commands 64 MiB, though the byte
+ * bound counted a few KiB. Driven on a GpushSession over fake connections, so
+ * the held commands are visible.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { LoginIdentity, LoginVerifier } from '../../src/auth/login-verifier.js';
+import type { WebSocketConnection } from '../../src/gateway/connection.js';
+import { Hub } from '../../src/hub/hub.js';
+import { GpushSession, type SessionClient } from '../../src/session/gpush-session.js';
+import type { ConnectProxy, ConnectVerdict } from '../../src/session/proxy-hooks.js';
+
+/** The payload of one unmasked, unfragmented server frame. */
+function payloadOf(frame: Buffer): string {
+  const len = frame[1] & 0x7f;
+  const start = len === 126 ? 4 : len === 127 ? 10 : 2;
+  return frame.subarray(start).toString('utf8');
+}
+
+/** Just enough of a WebSocketConnection for the session: records frames and closes. */
+class FakeConnection {
+  context: unknown = undefined;
+  isOpen = true;
+  readonly frames: Buffer[] = [];
+  readonly bufferLimit = 1 << 20;
+  readonly remoteAddress = '127.0.0.1';
+  constructor(readonly protocol: string | undefined) {}
+  sendFrame(frame: Buffer): 'ok' {
+    this.frames.push(frame);
+    return 'ok';
+  }
+  close(): void {
+    this.isOpen = false;
+  }
+  take(): Record<string, unknown>[] {
+    return this.frames.splice(0).map((f) => JSON.parse(payloadOf(f)) as Record<string, unknown>);
+  }
+}
+
+/** A promise and the function that settles it. */
+function held<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** A 64 KiB "socket chunk" whose first bytes are `command`'s JSON, and the view of them the gateway would hand over. */
+function inChunk(command: object): { chunk: Buffer; message: Buffer } {
+  const text = Buffer.from(JSON.stringify(command));
+  const chunk = Buffer.alloc(64 * 1024);
+  text.copy(chunk);
+  return { chunk, message: chunk.subarray(0, text.length) };
+}
+
+function waiting(conn: FakeConnection): Buffer[] {
+  const queue = (conn.context as SessionClient).deferred;
+  assert.ok(queue !== null, 'commands are waiting');
+  return queue.filter((item): item is Buffer => item instanceof Buffer);
+}
+
+const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('commands waiting for a verdict hold copies, not the chunks they arrived in', () => {
+  it('behind a connect admission', async () => {
+    const verdict = held<ConnectVerdict>();
+    const connectProxy: ConnectProxy = { check: () => verdict.promise };
+    const session = new GpushSession({ hub: new Hub(), topicRules: { maxTopicLength: 256 }, maxSubscriptionsPerConnection: 16, connectProxy });
+    const conn = new FakeConnection('herald.v1');
+    session.onOpen(conn as unknown as WebSocketConnection);
+    assert.equal(conn.take()[0]?.code, 20000);
+    const { chunk, message } = inChunk({ code: 1, id: 1, topic: 'news' });
+    session.onMessage(conn as unknown as WebSocketConnection, message, true);
+    const [kept] = waiting(conn);
+    assert.equal(kept.toString(), message.toString());
+    assert.notEqual(kept.buffer, chunk.buffer, 'the waiting command holds its own bytes, not the 64 KiB chunk');
+    // The chunk is the transport's again: what waits is unchanged, and runs once admitted.
+    chunk.fill(0x20);
+    verdict.resolve({ allowed: true });
+    await flush();
+    assert.deepEqual(conn.take().map((r) => [r.code, r.id]), [[20001, 1]]);
+    session.close();
+  });
+
+  it('behind a login', async () => {
+    const identity = held<LoginIdentity>();
+    const verifier: LoginVerifier = { verify: () => identity.promise };
+    const session = new GpushSession({ hub: new Hub(), verifier, topicRules: { maxTopicLength: 256 }, maxSubscriptionsPerConnection: 16 });
+    const conn = new FakeConnection(undefined);
+    session.onOpen(conn as unknown as WebSocketConnection);
+    conn.take();
+    session.onMessage(conn as unknown as WebSocketConnection, Buffer.from('{"code":3,"data":"alice"}'), true);
+    const { chunk, message } = inChunk({ code: 5, topic: 'inbox' });
+    session.onMessage(conn as unknown as WebSocketConnection, message, true);
+    const [kept] = waiting(conn);
+    assert.notEqual(kept.buffer, chunk.buffer, 'the waiting command holds its own bytes, not the 64 KiB chunk');
+    chunk.fill(0x20);
+    identity.resolve({ uid: 'alice' });
+    await flush();
+    assert.deepEqual(conn.take().map((r) => r.code), [20003, 20001]);
+    session.close();
+  });
+});
