@@ -16,7 +16,8 @@ import type { LoginIdentity, LoginVerifier } from '../../src/auth/login-verifier
 import type { WebSocketConnection } from '../../src/gateway/connection.js';
 import { Hub } from '../../src/hub/hub.js';
 import { GpushSession, type SessionClient } from '../../src/session/gpush-session.js';
-import type { ConnectProxy, ConnectVerdict } from '../../src/session/proxy-hooks.js';
+import type { ConnectProxy, ConnectVerdict, SubscribeProxy } from '../../src/session/proxy-hooks.js';
+import { Namespaces } from '../../src/util/namespaces.js';
 
 /** The payload of one unmasked, unfragmented server frame. */
 function payloadOf(frame: Buffer): string {
@@ -105,6 +106,39 @@ describe('commands waiting for a verdict hold copies, not the chunks they arrive
     identity.resolve({ uid: 'alice' });
     await flush();
     assert.deepEqual(conn.take().map((r) => r.code), [20003, 20001]);
+    session.close();
+  });
+});
+
+describe('a subscribe proxy hook that throws instead of resolving', () => {
+  it('is a refusal (30008 backend unavailable), not a 1011 for the connection', async () => {
+    const subscribeProxy: SubscribeProxy = {
+      check() {
+        throw new Error('an embedder bug');
+      },
+    };
+    const session = new GpushSession({
+      hub: new Hub(),
+      topicRules: { maxTopicLength: 256 },
+      maxSubscriptionsPerConnection: 16,
+      namespaces: Namespaces.parse([{ topics: 'proxy:*', subscribe: 'proxy' }]),
+      subscribeProxy,
+    });
+    const conn = new FakeConnection('herald.v1');
+    session.onOpen(conn as unknown as WebSocketConnection);
+    conn.take();
+    // The gateway turns a throw out of onMessage into a 1011 close; none may come out.
+    session.onMessage(conn as unknown as WebSocketConnection, Buffer.from('{"code":1,"id":1,"topic":"proxy:a"}'), true);
+    session.onMessage(conn as unknown as WebSocketConnection, Buffer.from('{"code":1,"id":2,"topic":"news"}'), true);
+    await flush();
+    assert.deepEqual(
+      conn.take().map((r) => [r.code, r.id, r.detail]),
+      [
+        [30008, 1, 'backend unavailable'],
+        [20001, 2, undefined],
+      ],
+    );
+    assert.equal(conn.isOpen, true);
     session.close();
   });
 });
