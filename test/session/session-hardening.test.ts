@@ -142,3 +142,51 @@ describe('a subscribe proxy hook that throws instead of resolving', () => {
     session.close();
   });
 });
+
+/** The session's subscription-expiry wheel (private), to see that a closed connection leaves nothing on it. */
+function expiringCount(session: GpushSession): number {
+  return (session as unknown as { subscriptions: { expiries: { wheel: { size: number } } } }).subscriptions.expiries.wheel.size;
+}
+
+describe('a connection that closes while its subscribe is being authorized', () => {
+  it('ignores the late verdict, and leaves no subscription or expiry behind', async () => {
+    const pending: ((verdict: { allowed: true; expiresAt: number }) => void)[] = [];
+    const subscribeProxy: SubscribeProxy = { check: () => new Promise((resolve) => pending.push(resolve)) };
+    const hub = new Hub();
+    const session = new GpushSession({
+      hub,
+      topicRules: { maxTopicLength: 256 },
+      maxSubscriptionsPerConnection: 16,
+      namespaces: Namespaces.parse([{ topics: 'proxy:*', subscribe: 'proxy' }]),
+      subscribeProxy,
+    });
+    const send = (conn: FakeConnection, text: string): void => session.onMessage(conn as unknown as WebSocketConnection, Buffer.from(text), true);
+    // One connection gets its grant (with an expiry) and then closes; the other closes before its verdict.
+    const kept = new FakeConnection('herald.v1');
+    const gone = new FakeConnection(undefined);
+    for (const conn of [kept, gone]) {
+      session.onOpen(conn as unknown as WebSocketConnection);
+      conn.take();
+    }
+    send(kept, '{"code":1,"id":1,"topic":"proxy:a"}');
+    send(gone, '{"code":1,"topic":"proxy:a"}');
+    send(gone, '{"code":1,"topic":"news"}');
+    assert.equal(pending.length, 2);
+    const later = Date.now() + 3_600_000;
+    pending[0]({ allowed: true, expiresAt: later });
+    await flush();
+    assert.deepEqual(kept.take().map((r) => [r.code, r.expiresAt]), [[20001, later]]);
+    assert.equal(expiringCount(session), 1);
+    gone.isOpen = false;
+    session.onClose(gone as unknown as WebSocketConnection);
+    pending[1]({ allowed: true, expiresAt: later });
+    await flush();
+    assert.deepEqual(gone.frames, [], 'nothing is sent to a closed connection');
+    assert.equal(hub.subscriptionCount, 1, 'only the open connection holds a subscription');
+    kept.isOpen = false;
+    session.onClose(kept as unknown as WebSocketConnection);
+    assert.equal(hub.subscriptionCount, 0);
+    assert.equal(expiringCount(session), 0, "the closed connection's expiry left the wheel");
+    session.close();
+  });
+});
