@@ -125,6 +125,15 @@ describe('BackendSubscribeProxy over HTTP', { timeout: 30_000 }, () => {
     assert.deepEqual(await p.check(check('b')), { allowed: true });
   });
 
+  it('reads no answer larger than 64 KiB: "backend unavailable", and the slot is free again', async () => {
+    let huge = true;
+    const message = 'x'.repeat(1024 * 1024);
+    const p = await setUp({ concurrency: 1, timeoutMs: 5000 }, () => (huge ? { answer: { error: { code: 403, message } } } : { answer: { result: {} } }));
+    assert.deepEqual(await p.check(check('a')), { allowed: false, reason: 'backend unavailable' });
+    huge = false;
+    assert.deepEqual(await p.check(check('b')), { allowed: true });
+  });
+
   it('answers "backend unavailable" when nothing listens', async () => {
     proxy = new BackendSubscribeProxy({ url: await deadUrl('http'), logger: recordingLogger() });
     assert.deepEqual(await proxy.check(check('order:1')), { allowed: false, reason: 'backend unavailable' });
