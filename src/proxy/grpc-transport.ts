@@ -6,6 +6,9 @@ import type { BackendTransport } from './backend-caller.js';
 /** Directory of the shipped .proto files (`proto/` at the package root). */
 const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.url));
 
+/** Largest answer read, as the HTTP transport's default: a bigger one fails the call (RESOURCE_EXHAUSTED). */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
 /** The RPCs of herald.v1.Backend. */
 export type BackendMethod = 'Subscribe' | 'Connect';
 
@@ -48,7 +51,8 @@ export class GrpcTransport implements BackendTransport {
     }
     const credentials = url.protocol === 'grpcs:' ? grpc.credentials.createSsl() : grpc.credentials.createInsecure();
     const Backend = loadBackendService();
-    this.#client = new Backend(url.host, credentials);
+    // The HTTP transport's bound on an answer (64 KiB) holds here too: grpc-js would take 4 MiB per answer.
+    this.#client = new Backend(url.host, credentials, { 'grpc.max_receive_message_length': MAX_ANSWER_BYTES });
     this.#method = options.method;
   }
 

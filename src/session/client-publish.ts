@@ -45,7 +45,14 @@ export class ClientPublish {
       return this.answer(client, ReplyCode.Forbidden, 'publish not allowed: subscribe to the topic first', id);
     }
     if (data === undefined) return this.answer(client, ReplyCode.BadRequest, 'data is required (any JSON value)', id);
-    const payload = Buffer.from(JSON.stringify(data), 'utf8');
+    let payload: Buffer;
+    try {
+      payload = Buffer.from(JSON.stringify(data), 'utf8');
+    } catch {
+      // JSON.parse reads nesting that the recursive JSON.stringify cannot write back (`[[[…]]]` 32,000 deep
+      // fits in 64 KiB): the client's bad request, not a bug that closes its connection with 1011.
+      return this.answer(client, ReplyCode.BadRequest, 'data is nested too deeply', id);
+    }
     if (payload.length > this.maxBytes) {
       return this.answer(client, ReplyCode.BadRequest, `data is ${payload.length} bytes; the limit is ${this.maxBytes}`, id);
     }

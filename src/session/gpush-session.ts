@@ -194,14 +194,16 @@ export class GpushSession implements ConnectionHandler {
         conn.close(CloseCode.PolicyViolation, 'too many commands while a login is pending');
         return;
       }
-      // Past the limit keep only a marker, so its 30001 still comes in request order.
+      // Past the limit keep only a marker, so its 30001 still comes in request order. A message is a
+      // view into the chunk it arrived in (frame-parser.ts): kept as is, one small command would hold
+      // its whole chunk (up to 64 KiB, the rest pong frames, say) beyond what the bounds count. Copy it.
       if (bytes === undefined) {
-        deferred.push(deferred.length >= MAX_DEFERRED_COMMANDS ? OVERFLOW : isText ? data : null);
+        deferred.push(deferred.length >= MAX_DEFERRED_COMMANDS ? OVERFLOW : isText ? Buffer.from(data) : null);
       } else if (deferred.length >= MAX_WAITING_COMMANDS || bytes + data.length > MAX_WAITING_BYTES) {
         deferred.push(OVERFLOW_WAITING);
       } else {
         deferred.waitingBytes = bytes + data.length;
-        deferred.push(isText ? data : null);
+        deferred.push(isText ? Buffer.from(data) : null);
       }
       return;
     }

@@ -1,7 +1,7 @@
 import type { LoginVerifier } from '../auth/login-verifier.js';
 import { ReplyCode } from '../codes.js';
 import { matchTopicGlob, type Namespace } from '../util/namespaces.js';
-import type { SubscribeProxy } from './proxy-hooks.js';
+import type { SubscribeProxy, SubscribeVerdict } from './proxy-hooks.js';
 import type { SessionClient } from './session-client.js';
 
 /** Latest `exp` (seconds) taken as a time: 9999-12-31T23:59:59Z, as for logins. */
@@ -76,7 +76,14 @@ export class SubscribeAuthorizer {
       private: isPrivate,
       protocol: client.conn.protocol === undefined ? ('gpush' as const) : ('herald.v1' as const),
     };
-    return proxy.check(request).then(
+    let answer: Promise<SubscribeVerdict>;
+    try {
+      answer = proxy.check(request);
+    } catch (error) {
+      // An embedder's hook that throws instead of rejecting: the same refusal, not a 1011 for the connection.
+      answer = Promise.reject(error);
+    }
+    return answer.then(
       (verdict) => {
         if (!verdict.allowed) return refused(ReplyCode.Forbidden, verdict.reason);
         const expiresAt = verdict.expiresAt;

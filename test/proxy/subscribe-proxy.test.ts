@@ -125,6 +125,15 @@ describe('BackendSubscribeProxy over HTTP', { timeout: 30_000 }, () => {
     assert.deepEqual(await p.check(check('b')), { allowed: true });
   });
 
+  it('reads no answer larger than 64 KiB: "backend unavailable", and the slot is free again', async () => {
+    let huge = true;
+    const message = 'x'.repeat(1024 * 1024);
+    const p = await setUp({ concurrency: 1, timeoutMs: 5000 }, () => (huge ? { answer: { error: { code: 403, message } } } : { answer: { result: {} } }));
+    assert.deepEqual(await p.check(check('a')), { allowed: false, reason: 'backend unavailable' });
+    huge = false;
+    assert.deepEqual(await p.check(check('b')), { allowed: true });
+  });
+
   it('answers "backend unavailable" when nothing listens', async () => {
     proxy = new BackendSubscribeProxy({ url: await deadUrl('http'), logger: recordingLogger() });
     assert.deepEqual(await proxy.check(check('order:1')), { allowed: false, reason: 'backend unavailable' });
@@ -264,6 +273,8 @@ describe('BackendSubscribeProxy over gRPC', { timeout: 30_000 }, () => {
     if (topic === 'fail') return { status: grpc.status.INTERNAL, text: 'database on fire' };
     if (topic === 'empty') return { answer: {} };
     if (topic === 'expiring') return { answer: { result: { expire_at: 4_102_444_800_000 } } };
+    // 100 KiB: past the 64 KiB an answer may have (as over HTTP); grpc-js alone would read 4 MiB.
+    if (topic === 'huge') return { answer: { error: { code: 403, message: 'x'.repeat(100 * 1024) } } };
     return { answer: { result: {} } };
   };
 
@@ -277,6 +288,13 @@ describe('BackendSubscribeProxy over gRPC', { timeout: 30_000 }, () => {
     assert.deepEqual(await proxy.check(check('hang')), { allowed: false, reason: 'backend timeout' });
     assert.deepEqual(await proxy.check(check('fail')), { allowed: false, reason: 'backend unavailable' });
     assert.deepEqual(await proxy.check(check('empty')), { allowed: false, reason: 'backend unavailable' });
+  });
+
+  it('reads no answer larger than 64 KiB, as over HTTP', async () => {
+    backend = await startGrpcBackend(grpcBehaviours);
+    proxy = new BackendSubscribeProxy({ url: backend.url, timeoutMs: 5000, logger: recordingLogger() });
+    assert.deepEqual(await proxy.check(check('huge')), { allowed: false, reason: 'backend unavailable' });
+    assert.deepEqual(await proxy.check(check('order:1')), { allowed: true }, 'the channel still serves');
   });
 
   it('answers "backend unavailable" when nothing listens', async () => {
