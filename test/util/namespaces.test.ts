@@ -50,6 +50,10 @@ describe('namespaces: parsing', () => {
     assert.match(parseError([{ topics: 'a', maxSubscribers: 0 }]), /^namespaces\[0\]\.maxSubscribers: must be an integer >= 1/);
     assert.match(parseError([{ topics: 'a', historyTtl: '5 parsecs' }]), /^namespaces\[0\]\.historyTtl: must be a duration/);
     assert.match(parseError([{ topics: 'a', historyTtl: 0 }]), /^namespaces\[0\]\.historyTtl:/);
+    // At least 1 s, as --history-ttl: the memory engine's sweep walks every stream once per shortest TTL.
+    assert.match(parseError([{ topics: 'a', historyTtl: 999 }]), /^namespaces\[0\]\.historyTtl: must be a duration from 1000ms/);
+    assert.match(parseError([{ topics: 'a', historyTtl: '10ms' }]), /^namespaces\[0\]\.historyTtl:/);
+    assert.equal(Namespaces.parse([{ topics: 'x', historyTtl: '1s' }]).list[0].historyTtlMs, 1000);
     assert.match(parseError([{ topics: 'a', joinLeave: 'no' }]), /^namespaces\[0\]\.joinLeave: must be true or false/);
     assert.match(parseError([{ topics: 'a', presence: 1 }]), /^namespaces\[0\]\.presence:/);
     assert.match(parseError([{ topics: 'a', publish: null }]), /^namespaces\[0\]\.publish:/);
