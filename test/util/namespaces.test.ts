@@ -63,7 +63,7 @@ describe('namespaces: parsing', () => {
   it('is read from the config file, and a bad value is a config error naming the field', () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-ns-'));
     const good = join(dir, 'good.json');
-    writeFileSync(good, JSON.stringify({ namespaces: [{ topics: 'order:*', subscribe: 'token' }] }));
+    writeFileSync(good, JSON.stringify({ jwtSecret: 'a-development-secret-of-32-bytes!', namespaces: [{ topics: 'order:*', subscribe: 'token' }] }));
     const loaded = loadConfig({ argv: ['--config', good], env: {}, cwd: dir });
     assert.equal(loaded.namespaces?.namespaceOf('order:1')?.subscribe, 'token');
     const bad = join(dir, 'bad.json');
@@ -75,6 +75,19 @@ describe('namespaces: parsing', () => {
     const fromEnv = loadConfig({ argv: [], env: { HERALD_NAMESPACES: '[{"topics":"chat:*","publish":true}]' }, cwd: dir });
     assert.equal(fromEnv.namespaces?.namespaceOf('chat:x')?.publish, true);
     assert.throws(() => loadConfig({ argv: [], env: { HERALD_NAMESPACES: '[{' }, cwd: dir }), /HERALD_NAMESPACES/);
+  });
+
+  it('refuses a "subscribe": "token" namespace without a JWT key source to verify its tokens', () => {
+    const namespaces = '[{"topics":"pub:*"},{"topics":"order:*","subscribe":"token"}]';
+    assert.throws(
+      () => loadConfig({ argv: ['--namespaces', namespaces], env: {}, cwd: '/' }),
+      (error: Error) =>
+        error.message.includes('--namespaces: namespaces[1] ("order:*") has "subscribe": "token" but no JWT key source (jwtSecret, jwtPublicKeyFile or jwtJwksFile) is set'),
+    );
+    // A login by --auth-url cannot verify subscription tokens either.
+    assert.throws(() => loadConfig({ argv: ['--namespaces', namespaces, '--auth-url', 'http://127.0.0.1:1/auth'], env: {}, cwd: '/' }), /"subscribe": "token"/);
+    const config = loadConfig({ argv: ['--namespaces', namespaces], env: { HERALD_JWT_SECRET: 'a-development-secret-of-32-bytes!' }, cwd: '/' });
+    assert.equal(config.namespaces?.namespaceOf('order:1')?.subscribe, 'token');
   });
 });
 
