@@ -144,6 +144,36 @@ describe('RedisOccupancy', () => {
     assert.deepEqual(await admin.smembers(`${prefix}{occ}:t:both`), ['survivor']);
   });
 
+  it('behind a refresh that gets no answer, the next ticks wait for it instead of piling up runs', async () => {
+    const ttlMs = 300; // a tick every 100 ms
+    const x = await node('stalled', redisUrl, ttlMs);
+    const internals = x.occupancy as unknown as {
+      timer: NodeJS.Timeout;
+      refresh(): Promise<void>;
+      redis: { heraldOccRegister(...args: unknown[]): Promise<number> };
+    };
+    const register = internals.redis.heraldOccRegister.bind(internals.redis);
+    const refresh = internals.refresh.bind(x.occupancy);
+    let refreshes = 0;
+    let answer: (() => void) | undefined;
+    internals.refresh = () => {
+      refreshes++;
+      return refresh();
+    };
+    // The next register hangs (a Redis that stopped answering) until the test lets it through.
+    internals.redis.heraldOccRegister = (...args) => {
+      if (answer !== undefined) return register(...args);
+      return new Promise((resolve) => (answer = () => void register(...args).then(resolve)));
+    };
+    await waitUntil(() => answer !== undefined, 'a refresh waiting on its register');
+    // Ten more ticks while it waits; then no more ticks, so only runs queued meanwhile are left.
+    await new Promise((resolve) => setTimeout(resolve, 10 * 100));
+    clearInterval(internals.timer);
+    answer?.();
+    await x.fence();
+    assert.equal(refreshes, 1, 'no refresh was queued behind the one that hung');
+  });
+
   it('after Redis restarted empty, the node registers again and reports its local topics as occupied', async (t) => {
     const redis = await RedisProcess.start();
     t.after(() => redis.kill());
