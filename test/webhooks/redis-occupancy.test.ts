@@ -123,9 +123,9 @@ describe('RedisOccupancy', () => {
     const survivor = await node('survivor', redisUrl, ttlMs);
     killed.join('old');
     killed.join('both');
+    await waitUntil(() => killed.of('old').length === 1 && killed.of('both').length === 1, 'the first incarnation occupied both');
     survivor.join('both');
     await survivor.fence();
-    await waitUntil(() => killed.of('old').length === 1 && killed.of('both').length === 1, 'the first incarnation occupied both');
     // SIGKILL: no release, no more refreshes; its entry and topic sets stay in Redis.
     const internals = killed.occupancy as unknown as { timer: NodeJS.Timeout; redis: { disconnect(): void } };
     clearInterval(internals.timer);
