@@ -268,6 +268,9 @@ export class HeraldNode {
         onJoinLeaveWatch(topic, watching) {
           controlPlane.watchJoinLeave(topic, watching);
         },
+        // Webhooks: connect once admitted (after a connect proxy's verdict, with its uid), disconnect after the close's unsubscribes.
+        onConnected: webhooks === undefined ? undefined : (client, uid) => webhooks.connected(client, uid),
+        onDisconnected: webhooks === undefined ? undefined : (client, uid) => webhooks.disconnected(client, uid),
       },
     });
     const session = this.session;
@@ -303,17 +306,12 @@ export class HeraldNode {
           metrics.connectionsTotal.inc();
           if (events.enabled) events.opened(conn);
           session.onOpen(conn, request);
-          if (webhooks !== undefined) webhooks.connected((conn.context as SessionClient).clientId, null);
         },
         onMessage(conn: WebSocketConnection, data: Buffer, isText: boolean) {
           session.onMessage(conn, data, isText);
         },
         onClose(conn: WebSocketConnection, code: number, reason: string) {
-          const client = webhooks === undefined ? undefined : (conn.context as SessionClient | undefined);
-          // Read before the session forgets the login; the event follows the unsubscribes of the close.
-          const uid = client?.uid ?? null;
           session.onClose(conn);
-          if (client !== undefined) webhooks?.disconnected(client.clientId, uid);
           if (events.enabled) events.closed(conn, code, reason);
         },
         onRefused(conn: WebSocketConnection, error: HandshakeError) {

@@ -142,6 +142,18 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
         + 'set --push-tokens (HERALD_PUSH_TOKENS, key pushTokens), or --insecure-push-api to allow it anyway';
     },
   },
+  {
+    // As a proxy namespace without --subscribe-proxy-url: every subscribe to its topics would be
+    // refused ("subscription tokens are not configured"), a mistake to report at start.
+    keys: ['namespaces', ...JWT_KEY_SOURCES],
+    check(config, context) {
+      if (setKeys(config, JWT_KEY_SOURCES).length > 0) return undefined;
+      const tokened = config.namespaces?.list.find((namespace) => namespace.subscribe === 'token');
+      if (tokened === undefined) return undefined;
+      return `${context.origin('namespaces')}: namespaces[${tokened.index}] ("${tokened.topics}") has "subscribe": "token" `
+        + 'but no JWT key source (jwtSecret, jwtPublicKeyFile or jwtJwksFile) is set to verify its subscription tokens';
+    },
+  },
   ...PROXY_CONFIG_RULES,
 ];
 

@@ -58,6 +58,8 @@ export class GpushSession implements ConnectionHandler {
   private readonly subscriptions: Subscriptions;
   private readonly clientPublish: ClientPublish;
   private readonly admission: ConnectAdmission | undefined;
+  /** With a connect proxy: the connections still waiting for their verdict (not yet reported connected). */
+  private readonly admitting = new Set<SessionClient>();
   /** The `id` of the command being handled (herald.v1 echoes it in the reply). */
   private requestId: number | string | undefined = undefined;
   private readonly clientIds: ClientIds;
@@ -128,8 +130,12 @@ export class GpushSession implements ConnectionHandler {
     this.hub.add(client);
     conn.sendFrame(this.replies.frame(ReplyCode.Connected));
     const admission = this.admission;
-    if (admission === undefined) return;
+    if (admission === undefined) {
+      this.events.onConnected?.(client.clientId, null);
+      return;
+    }
     // The connection's commands wait for the backend's verdict, as they wait for a login.
+    this.admitting.add(client);
     const seq = client.loginSeq;
     client.deferred = waitingQueue();
     admission
@@ -144,6 +150,7 @@ export class GpushSession implements ConnectionHandler {
    */
   private admitted(client: SessionClient, seq: number, verdict: ConnectVerdict): void {
     if (client.loginSeq !== seq || !client.conn.isOpen) return;
+    // A refused connection stays in `admitting` until its close, so it is never reported (nor its disconnect).
     if (!verdict.allowed) {
       const code = verdict.unavailable ? HeraldCloseCode.BackendUnavailable : HeraldCloseCode.Forbidden;
       return client.conn.close(code, closeReason(verdict.reason));
@@ -160,6 +167,10 @@ export class GpushSession implements ConnectionHandler {
       this.events.onLogin?.(verdict.uid);
       this.reply(client, ReplyCode.LoggedIn, { uid: verdict.uid });
     }
+    // Not there: the connection closed meanwhile (its close saw it unadmitted, so reported nothing).
+    if (!this.admitting.delete(client)) return;
+    // Before the initial subscriptions, so a backend sees connect then subscribe.
+    this.events.onConnected?.(client.clientId, client.uid);
     // The hook's implementation validates the backend's answer; a malformed list is still no crash.
     for (const subscription of Array.isArray(verdict.subscriptions) ? verdict.subscriptions : []) {
       const topic: unknown = subscription?.topic;
@@ -172,12 +183,16 @@ export class GpushSession implements ConnectionHandler {
 
   onClose(conn: WebSocketConnection): void {
     const client = conn.context as SessionClient;
+    // Read before the hub forgets the login; a connection still waiting for its admission was never reported connected.
+    const uid = client.uid;
+    const admitted = this.admission === undefined || !this.admitting.delete(client);
     client.loginSeq++;
     client.deferred = null;
     this.expiries.cancel(client);
     this.subscriptions.expiries.cancelAll(client);
     this.joinLeave.unwatchAll(client);
     this.hub.remove(client);
+    if (admitted) this.events.onDisconnected?.(client.clientId, uid);
   }
 
   onMessage(conn: WebSocketConnection, data: Buffer, isText: boolean): void {

@@ -21,6 +21,14 @@ export interface SessionEvents {
   onSubscriptionRefused?(reason: 'connection' | 'node_topics' | 'node_subscriptions' | 'namespace_full'): void;
   /** The first (`watching`) or last (`!watching`) connection of this node asking for `topic`'s join/leave events. */
   onJoinLeaveWatch?(topic: string, watching: boolean): void;
+  /**
+   * A connection was admitted: at its open, or with a connect proxy once the backend allowed it
+   * (after its login, before its initial subscriptions; `uid` the backend's, else null). A
+   * connection the proxy refuses, or that closes before the verdict, is never reported (webhooks).
+   */
+  onConnected?(clientId: string, uid: string | null): void;
+  /** An admitted connection closed, after the leaves of its close; `uid` as it was logged in. */
+  onDisconnected?(clientId: string, uid: string | null): void;
 }
 
 /** Options of a {@link GpushSession}. */

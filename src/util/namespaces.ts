@@ -45,6 +45,11 @@ const CACHE_LIMIT = 10_000;
 const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 /** Largest timer delay Node accepts (ms). */
 const MAX_DURATION_MS = 2 ** 31 - 1;
+/**
+ * `historyTtl`'s floor, as `--history-ttl`'s: the memory engine sweeps its streams at least as
+ * often as the shortest TTL, walking all of them, so a 1 ms TTL would walk them on every publish.
+ */
+const MIN_HISTORY_TTL_MS = 1_000;
 
 interface Compiled {
   readonly namespace: Namespace;
@@ -156,7 +161,7 @@ function parseOne(item: unknown, index: number, at: string): Namespace {
     topics,
     subscribe: subscribe as SubscribeRule,
     historySize: optionalInt(o.historySize, 0, `${at}.historySize`),
-    historyTtlMs: optionalDuration(o.historyTtl, `${at}.historyTtl`),
+    historyTtlMs: optionalDuration(o.historyTtl, MIN_HISTORY_TTL_MS, `${at}.historyTtl`),
     joinLeave: optionalBool(o.joinLeave, true, `${at}.joinLeave`),
     presence: optionalBool(o.presence, true, `${at}.presence`),
     maxSubscribers: optionalInt(o.maxSubscribers, 1, `${at}.maxSubscribers`),
@@ -179,7 +184,7 @@ function optionalBool(value: unknown, fallback: boolean, at: string): boolean {
 }
 
 /** A duration: milliseconds as a number, or a string like `500ms`, `90s`, `5m`, `1h` (a bare number: ms). */
-function optionalDuration(value: unknown, at: string): number | undefined {
+function optionalDuration(value: unknown, minMs: number, at: string): number | undefined {
   if (value === undefined) return undefined;
   let ms: number | undefined;
   if (typeof value === 'number') ms = value;
@@ -187,8 +192,8 @@ function optionalDuration(value: unknown, at: string): number | undefined {
     const match = /^(\d+(?:\.\d+)?) ?(ms|s|m|h)?$/i.exec(value.trim());
     if (match !== null) ms = Math.round(Number(match[1]) * DURATION_UNITS[(match[2] ?? 'ms').toLowerCase()]);
   }
-  if (ms === undefined || !Number.isSafeInteger(ms) || ms < 1 || ms > MAX_DURATION_MS) {
-    throw new NamespaceError(`${at}: must be a duration from 1ms to ${MAX_DURATION_MS}ms, like "5m", "90s" or a number of ms`);
+  if (ms === undefined || !Number.isSafeInteger(ms) || ms < minMs || ms > MAX_DURATION_MS) {
+    throw new NamespaceError(`${at}: must be a duration from ${minMs}ms to ${MAX_DURATION_MS}ms, like "5m", "90s" or a number of ms`);
   }
   return ms;
 }

@@ -3,6 +3,21 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { WebhookEvent } from './events.js';
 
+/**
+ * What a standalone {@link WebhookDispatcher} uses for the settings left out:
+ * the option table's defaults of `--webhook-*`, kept here as plain values
+ * like the gateway's WEBSOCKET_SERVER_DEFAULTS and checked equal by
+ * test/config/node-defaults.test.ts. HeraldNode passes every one of them itself.
+ */
+export const WEBHOOK_DISPATCHER_DEFAULTS = {
+  batchSize: 100,
+  batchWaitMs: 100,
+  maxQueuedEvents: 10_000,
+  timeoutMs: 5_000,
+  retryMinMs: 500,
+  retryMaxMs: 30_000,
+} as const;
+
 /** Batching, retry and bound settings of one {@link WebhookDispatcher}; the CLI options of the same names. */
 export interface DispatcherSettings {
   /** Most events per request (`--webhook-batch-size`); default 100. */
@@ -85,12 +100,13 @@ export class WebhookDispatcher {
     this.url = options.url;
     this.target = new URL(options.url);
     this.secret = options.secret;
-    this.batchSize = positive(options.batchSize ?? 100, 'batchSize');
-    this.batchWaitMs = Math.max(0, options.batchWaitMs ?? 100);
-    this.maxQueued = positive(options.maxQueuedEvents ?? 10_000, 'maxQueuedEvents');
-    this.timeoutMs = positive(options.timeoutMs ?? 5_000, 'timeoutMs');
-    this.retryMinMs = positive(options.retryMinMs ?? 500, 'retryMinMs');
-    this.retryMaxMs = Math.max(this.retryMinMs, options.retryMaxMs ?? 30_000);
+    const defaults = WEBHOOK_DISPATCHER_DEFAULTS;
+    this.batchSize = positive(options.batchSize ?? defaults.batchSize, 'batchSize');
+    this.batchWaitMs = Math.max(0, options.batchWaitMs ?? defaults.batchWaitMs);
+    this.maxQueued = positive(options.maxQueuedEvents ?? defaults.maxQueuedEvents, 'maxQueuedEvents');
+    this.timeoutMs = positive(options.timeoutMs ?? defaults.timeoutMs, 'timeoutMs');
+    this.retryMinMs = positive(options.retryMinMs ?? defaults.retryMinMs, 'retryMinMs');
+    this.retryMaxMs = Math.max(this.retryMinMs, options.retryMaxMs ?? defaults.retryMaxMs);
     this.events = options.events ?? {};
   }
 

@@ -66,6 +66,8 @@ export class RedisOccupancy implements ClusterOccupancy {
   private timer: NodeJS.Timeout | null = null;
   private started = false;
   private closed = false;
+  /** A refresh is waiting or running: the next ticks are skipped (behind a hung Redis they would pile up). */
+  private refreshing = false;
   /** Resolves when the current run (flush, resync, refresh) ends. */
   private idle: Promise<void> = Promise.resolve();
 
@@ -98,7 +100,13 @@ export class RedisOccupancy implements ClusterOccupancy {
     this.started = true;
     await this.run(() => this.resync());
     const period = Math.max(100, Math.floor(this.options.ttlMs / 3));
-    this.timer = setInterval(() => void this.run(() => this.refresh()), period);
+    this.timer = setInterval(() => {
+      // One refresh at a time: a Redis that answers nothing for 2 s (the command timeout) spans several
+      // ticks at short TTLs, and each tick would otherwise chain one more run behind it, without bound.
+      if (this.refreshing) return;
+      this.refreshing = true;
+      void this.run(() => this.refresh()).finally(() => (this.refreshing = false));
+    }, period);
     this.timer.unref();
   }
 

@@ -161,4 +161,24 @@ describe('namespaces on two nodes (Redis engine)', { timeout: 120_000 }, () => {
     assert.equal(published.id, 2);
     assert.deepEqual(JSON.parse(await listener.nextText()), { text: 'hello from A' });
   });
+
+  it('a namespace’s history TTL is what its streams’ keys expire with (public and private); others keep the engine’s', async (t) => {
+    const { A, prefix } = await twoNodes(t);
+    const topic = uniqueName('hist:ttl');
+    const other = uniqueName('plain');
+    await A.send({ topic }, 'public');
+    await A.send({ uid: 'alice', topic }, 'private');
+    await A.send({ topic: other }, 'plain');
+    const streams = [`t:${topic}`, `p:5:alice:${topic}`];
+    for (const stream of streams) {
+      for (const key of [`${prefix}seq:${stream}`, `${prefix}epoch:${stream}`, `${prefix}s:${stream}`]) {
+        const ttl = await admin.pttl(key);
+        assert.ok(ttl > 0 && ttl <= 60_000, `${key}: the namespace's 1m, got ${ttl} ms`);
+      }
+    }
+    for (const key of [`${prefix}seq:t:${other}`, `${prefix}s:t:${other}`]) {
+      const ttl = await admin.pttl(key);
+      assert.ok(ttl > 60_000 && ttl <= 300_000, `${key}: the engine's 5 min, got ${ttl} ms`);
+    }
+  });
 });

@@ -29,6 +29,7 @@ import { HISTORY_DEFAULTS } from '../../src/engine/stream-history.js';
 import { WEBSOCKET_SERVER_DEFAULTS } from '../../src/gateway/server-options.js';
 import { HeraldNode } from '../../src/node.js';
 import { DEFAULT_DEFLATE_THRESHOLD } from '../../src/protocol/permessage-deflate.js';
+import { WEBHOOK_DISPATCHER_DEFAULTS } from '../../src/webhooks/dispatcher.js';
 
 const rows: readonly OptionDefinition[] = OPTION_DEFINITIONS;
 
@@ -97,6 +98,17 @@ describe('defaults in one place', () => {
     );
     assert.deepEqual({ ...HISTORY_DEFAULTS }, { size: OPTION_DEFAULTS.historySize, ttlMs: OPTION_DEFAULTS.historyTtlMs });
     assert.equal(DEFAULT_DEFLATE_THRESHOLD, OPTION_DEFAULTS.deflateThresholdBytes);
+    assert.deepEqual(
+      { ...WEBHOOK_DISPATCHER_DEFAULTS },
+      {
+        batchSize: OPTION_DEFAULTS.webhookBatchSize,
+        batchWaitMs: OPTION_DEFAULTS.webhookBatchWaitMs,
+        maxQueuedEvents: OPTION_DEFAULTS.webhookMaxQueuedEvents,
+        timeoutMs: OPTION_DEFAULTS.webhookTimeoutMs,
+        retryMinMs: OPTION_DEFAULTS.webhookRetryMinMs,
+        retryMaxMs: OPTION_DEFAULTS.webhookRetryMaxMs,
+      },
+    );
     assert.deepEqual(
       { ...REDIS_CONTROL_PLANE_DEFAULTS },
       { prefix: OPTION_DEFAULTS.redisPrefix, presenceTtlMs: OPTION_DEFAULTS.presenceTtlMs, url: OPTION_DEFAULTS.redisUrl },

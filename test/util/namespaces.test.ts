@@ -50,6 +50,10 @@ describe('namespaces: parsing', () => {
     assert.match(parseError([{ topics: 'a', maxSubscribers: 0 }]), /^namespaces\[0\]\.maxSubscribers: must be an integer >= 1/);
     assert.match(parseError([{ topics: 'a', historyTtl: '5 parsecs' }]), /^namespaces\[0\]\.historyTtl: must be a duration/);
     assert.match(parseError([{ topics: 'a', historyTtl: 0 }]), /^namespaces\[0\]\.historyTtl:/);
+    // At least 1 s, as --history-ttl: the memory engine's sweep walks every stream once per shortest TTL.
+    assert.match(parseError([{ topics: 'a', historyTtl: 999 }]), /^namespaces\[0\]\.historyTtl: must be a duration from 1000ms/);
+    assert.match(parseError([{ topics: 'a', historyTtl: '10ms' }]), /^namespaces\[0\]\.historyTtl:/);
+    assert.equal(Namespaces.parse([{ topics: 'x', historyTtl: '1s' }]).list[0].historyTtlMs, 1000);
     assert.match(parseError([{ topics: 'a', joinLeave: 'no' }]), /^namespaces\[0\]\.joinLeave: must be true or false/);
     assert.match(parseError([{ topics: 'a', presence: 1 }]), /^namespaces\[0\]\.presence:/);
     assert.match(parseError([{ topics: 'a', publish: null }]), /^namespaces\[0\]\.publish:/);
@@ -59,7 +63,7 @@ describe('namespaces: parsing', () => {
   it('is read from the config file, and a bad value is a config error naming the field', () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-ns-'));
     const good = join(dir, 'good.json');
-    writeFileSync(good, JSON.stringify({ namespaces: [{ topics: 'order:*', subscribe: 'token' }] }));
+    writeFileSync(good, JSON.stringify({ jwtSecret: 'a-development-secret-of-32-bytes!', namespaces: [{ topics: 'order:*', subscribe: 'token' }] }));
     const loaded = loadConfig({ argv: ['--config', good], env: {}, cwd: dir });
     assert.equal(loaded.namespaces?.namespaceOf('order:1')?.subscribe, 'token');
     const bad = join(dir, 'bad.json');
@@ -71,6 +75,19 @@ describe('namespaces: parsing', () => {
     const fromEnv = loadConfig({ argv: [], env: { HERALD_NAMESPACES: '[{"topics":"chat:*","publish":true}]' }, cwd: dir });
     assert.equal(fromEnv.namespaces?.namespaceOf('chat:x')?.publish, true);
     assert.throws(() => loadConfig({ argv: [], env: { HERALD_NAMESPACES: '[{' }, cwd: dir }), /HERALD_NAMESPACES/);
+  });
+
+  it('refuses a "subscribe": "token" namespace without a JWT key source to verify its tokens', () => {
+    const namespaces = '[{"topics":"pub:*"},{"topics":"order:*","subscribe":"token"}]';
+    assert.throws(
+      () => loadConfig({ argv: ['--namespaces', namespaces], env: {}, cwd: '/' }),
+      (error: Error) =>
+        error.message.includes('--namespaces: namespaces[1] ("order:*") has "subscribe": "token" but no JWT key source (jwtSecret, jwtPublicKeyFile or jwtJwksFile) is set'),
+    );
+    // A login by --auth-url cannot verify subscription tokens either.
+    assert.throws(() => loadConfig({ argv: ['--namespaces', namespaces, '--auth-url', 'http://127.0.0.1:1/auth'], env: {}, cwd: '/' }), /"subscribe": "token"/);
+    const config = loadConfig({ argv: ['--namespaces', namespaces], env: { HERALD_JWT_SECRET: 'a-development-secret-of-32-bytes!' }, cwd: '/' });
+    assert.equal(config.namespaces?.namespaceOf('order:1')?.subscribe, 'token');
   });
 });
 

@@ -70,8 +70,8 @@ describe('RedisOccupancy', () => {
     await admin.quit();
   });
 
-  async function node(id: string, url = redisUrl): Promise<FakeNode> {
-    const n = new FakeNode(id, url);
+  async function node(id: string, url = redisUrl, ttlMs?: number): Promise<FakeNode> {
+    const n = new FakeNode(id, url, ttlMs);
     nodes.push(n);
     await n.start();
     return n;
@@ -115,6 +115,63 @@ describe('RedisOccupancy', () => {
     assert.deepEqual(x.of('kept'), ['channel_occupied', 'channel_vacated']);
     assert.deepEqual(x.of('shared'), ['channel_occupied'], 'y still holds it');
     assert.equal(await admin.zscore(`${prefix}{occ}:nodes`, 'x3'), null);
+  });
+
+  it('a node killed and restarted with the same id vacates its old topics once, itself; no survivor does again', async () => {
+    const ttlMs = 600;
+    const killed = await node('same', redisUrl, ttlMs);
+    const survivor = await node('survivor', redisUrl, ttlMs);
+    killed.join('old');
+    killed.join('both');
+    await waitUntil(() => killed.of('old').length === 1 && killed.of('both').length === 1, 'the first incarnation occupied both');
+    survivor.join('both');
+    await survivor.fence();
+    // SIGKILL: no release, no more refreshes; its entry and topic sets stay in Redis.
+    const internals = killed.occupancy as unknown as { timer: NodeJS.Timeout; redis: { disconnect(): void } };
+    clearInterval(internals.timer);
+    internals.redis.disconnect();
+    const restarted = await node('same', redisUrl, ttlMs);
+    await waitUntil(() => restarted.of('old').length === 1, 'the restarted node vacating what its first incarnation held');
+    assert.deepEqual(restarted.reports.find((r) => r.topic === 'old'), { type: 'channel_vacated', topic: 'old', cause: null });
+    // Past the old entry's TTL and several sweeps: nobody reports those topics again.
+    await new Promise((resolve) => setTimeout(resolve, 3 * ttlMs));
+    await survivor.fence();
+    await restarted.fence();
+    assert.deepEqual(restarted.of('old'), ['channel_vacated']);
+    assert.deepEqual(restarted.of('both'), [], 'the survivor still holds it');
+    assert.deepEqual(survivor.of('old'), []);
+    assert.deepEqual(survivor.of('both'), []);
+    assert.deepEqual(await admin.smembers(`${prefix}{occ}:t:both`), ['survivor']);
+  });
+
+  it('behind a refresh that gets no answer, the next ticks wait for it instead of piling up runs', async () => {
+    const ttlMs = 300; // a tick every 100 ms
+    const x = await node('stalled', redisUrl, ttlMs);
+    const internals = x.occupancy as unknown as {
+      timer: NodeJS.Timeout;
+      refresh(): Promise<void>;
+      redis: { heraldOccRegister(...args: unknown[]): Promise<number> };
+    };
+    const register = internals.redis.heraldOccRegister.bind(internals.redis);
+    const refresh = internals.refresh.bind(x.occupancy);
+    let refreshes = 0;
+    let answer: (() => void) | undefined;
+    internals.refresh = () => {
+      refreshes++;
+      return refresh();
+    };
+    // The next register hangs (a Redis that stopped answering) until the test lets it through.
+    internals.redis.heraldOccRegister = (...args) => {
+      if (answer !== undefined) return register(...args);
+      return new Promise((resolve) => (answer = () => void register(...args).then(resolve)));
+    };
+    await waitUntil(() => answer !== undefined, 'a refresh waiting on its register');
+    // Ten more ticks while it waits; then no more ticks, so only runs queued meanwhile are left.
+    await new Promise((resolve) => setTimeout(resolve, 10 * 100));
+    clearInterval(internals.timer);
+    answer?.();
+    await x.fence();
+    assert.equal(refreshes, 1, 'no refresh was queued behind the one that hung');
   });
 
   it('after Redis restarted empty, the node registers again and reports its local topics as occupied', async (t) => {
