@@ -17,14 +17,20 @@
 // run, and with filters only when `--transport-net` is given.
 // The run fails if a test changed a tracked file (tests write to temp dirs).
 //
+// Lanes: without --timings, the net pass runs beside the raw integration pass
+// (two processes, one file at a time each, on two cores); its output goes to a
+// temp file, printed when it ends. Files that bind fixed ports, start
+// processes or touch shared services run in the net pass only after the raw
+// pass is over (NET_AFTER), so the two lanes never share a port or a service.
+//
 // `--timings` ends the run with the slowest files: the serial groups then run
 // one `node --test` process per file (each file had its own process anyway),
 // timed by the wall clock; unit files, still in parallel, by the time in their
 // top-level tests (scripts/test-timings-reporter.mjs).
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 function collect(dir, out) {
@@ -61,6 +67,30 @@ const integration = unitOnly ? [] : files.filter((f) => !isUnit(f));
 /** Suites that serve connections through the test helpers, so run again on the other transport. */
 const BOTH_TRANSPORTS = /^dist\/test\/(?:gateway|e2e|limits|client)\//;
 const onNet = netPass ? integration.filter((f) => BOTH_TRANSPORTS.test(f.split('\\').join('/'))) : [];
+
+/** Net-pass files that start processes or bind fixed ports: run after the raw pass, not beside it. */
+const NET_AFTER = /\/(?:readme-snippet|transport-choice|python-client)\.test\.js$/;
+
+/**
+ * Start `group` in the background (one file at a time), its output into a temp
+ * file; resolves with its status once it has ended and its output is printed.
+ */
+function startLane(group, env, label) {
+  if (group.length === 0) return Promise.resolve(0);
+  const dir = mkdtempSync(join(tmpdir(), 'herald-lane-'));
+  const out = join(dir, 'out.txt');
+  const fd = openSync(out, 'w');
+  const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...group], { stdio: ['ignore', fd, fd], env });
+  closeSync(fd);
+  return new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      console.error(`--- ${label} (${group.length} files, run beside the raw pass) ---`);
+      process.stdout.write(readFileSync(out));
+      rmSync(dir, { recursive: true, force: true });
+      resolve(code ?? (signal ? 1 : 0));
+    });
+  });
+}
 
 /** Tracked files that differ from HEAD (null outside a git checkout). */
 function changedTrackedFiles() {
@@ -132,16 +162,21 @@ const started = Date.now();
 const unitStatus = runGroup(unit, Math.max(1, availableParallelism()));
 const unitSeconds = ((Date.now() - started) / 1000).toFixed(1);
 const firstTransport = process.env.HERALD_TEST_TRANSPORT || 'raw';
+const netEnv = { ...process.env, HERALD_TEST_TRANSPORT: 'net' };
+const besideLane = timings ? [] : onNet.filter((f) => !NET_AFTER.test(f));
+const afterLane = onNet.filter((f) => !besideLane.includes(f));
+const lane = startLane(besideLane, netEnv, 'net pass (HERALD_TEST_TRANSPORT=net)');
 const integrationStatus = runGroup(integration, 1, process.env, 'integration');
-if (onNet.length > 0) console.error(`again on the net transport (HERALD_TEST_TRANSPORT=net): ${onNet.length} files`);
-const netStatus = runGroup(onNet, 1, { ...process.env, HERALD_TEST_TRANSPORT: 'net' }, 'net pass');
+const laneStatus = await lane;
+if (afterLane.length > 0) console.error(`again on the net transport (HERALD_TEST_TRANSPORT=net): ${afterLane.length} files`);
+const netStatus = runGroup(afterLane, 1, netEnv, 'net pass') || laneStatus;
 if (timings) printTimings();
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 const verdict = (status) => (status === 0 ? 'passed' : 'FAILED');
 console.error(
   `test files: ${unit.length} unit (parallel, ${unitSeconds} s)` +
     (unitOnly ? '' : `, ${integration.length} integration (serial, ${firstTransport} transport)`) +
-    (netPass ? `, ${onNet.length} of them again on net` : unitOnly ? '' : ' (no net pass: filtered; add --transport-net)') +
+    (netPass ? `, ${onNet.length} of them again on net (${besideLane.length} beside the raw pass)` : unitOnly ? '' : ' (no net pass: filtered; add --transport-net)') +
     (unitOnly ? '' : `; ${seconds} s in all`) +
     `; unit ${verdict(unitStatus)}` +
     (unitOnly ? '' : `, integration ${verdict(integrationStatus)}`) +
