@@ -145,7 +145,7 @@ export const webhooksScenario: Scenario = {
       details: outcomes,
       notes: [
         'Events per connection: connect, subscribe, unsubscribe, disconnect; per topic: channel_occupied and channel_vacated.',
-        'Defaults: batches of 100 events or 100 ms, at most 10,000 queued per URL (beyond: dropped and counted).',
+        'Defaults: batches of 100 events or 100 ms, at most 100,000 queued per URL (beyond: dropped and counted).',
         'The receiver is a separate process on loopback that checks every HMAC signature.',
       ],
       errors,

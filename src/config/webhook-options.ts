@@ -103,7 +103,7 @@ export const WEBHOOK_OPTIONS = [
   {
     scope: 'node',
     key: 'webhookMaxQueuedEvents', flag: '--webhook-max-queued-events', env: 'HERALD_WEBHOOK_MAX_QUEUED_EVENTS',
-    type: 'int', default: 10_000, min: 1,
+    type: 'int', default: 100_000, min: 1,
     description: 'Events held per webhook URL while it is slow or down; beyond, new events are dropped, counted in '
       + 'herald_webhook_events_dropped_total and logged.',
   },

@@ -12,7 +12,7 @@ import type { WebhookEvent } from './events.js';
 export const WEBHOOK_DISPATCHER_DEFAULTS = {
   batchSize: 100,
   batchWaitMs: 100,
-  maxQueuedEvents: 10_000,
+  maxQueuedEvents: 100_000,
   timeoutMs: 5_000,
   retryMinMs: 500,
   retryMaxMs: 30_000,
@@ -24,7 +24,7 @@ export interface DispatcherSettings {
   batchSize?: number;
   /** How long the first queued event waits for a batch to fill (`--webhook-batch-wait`); default 100 ms. */
   batchWaitMs?: number;
-  /** Events held per URL, in flight included (`--webhook-max-queued-events`); beyond, new ones are dropped; default 10,000. */
+  /** Events held per URL, in flight included (`--webhook-max-queued-events`); beyond, new ones are dropped; default 100,000. */
   maxQueuedEvents?: number;
   /** One request's budget, answer included (`--webhook-timeout`); default 5 s. */
   timeoutMs?: number;

@@ -58,7 +58,7 @@ describe('OPTION_DEFINITIONS', () => {
       redisPrefix: 'herald:', nodeId: undefined, presence: false, presenceTtlMs: 30_000, joinLeave: false, historySize: 100, historyTtlMs: 300_000, workers: 1, transport: 'auto', shutdownTimeoutMs: 10_000, logLevel: 'info',
       logFormat: undefined,
       namespaces: undefined,
-      webhooks: undefined, webhookBatchSize: 100, webhookBatchWaitMs: 100, webhookMaxQueuedEvents: 10_000, webhookTimeoutMs: 5_000, webhookRetryMinMs: 500, webhookRetryMaxMs: 30_000,
+      webhooks: undefined, webhookBatchSize: 100, webhookBatchWaitMs: 100, webhookMaxQueuedEvents: 100_000, webhookTimeoutMs: 5_000, webhookRetryMinMs: 500, webhookRetryMaxMs: 30_000,
     });
   });
 });
