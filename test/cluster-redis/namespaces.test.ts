@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it, type TestContext } from 'node:test';
 import { SignJWT } from 'jose';
 import { JwtVerifier } from '../../src/auth/jwt-verifier.js';
+import { RedisControlPlane } from '../../src/control/redis-control-plane.js';
 import { RedisEngine } from '../../src/engine/redis-engine.js';
 import { createProxies } from '../../src/proxy/create-proxies.js';
 import { Namespaces } from '../../src/util/namespaces.js';
@@ -29,6 +30,7 @@ const NAMESPACES = Namespaces.parse([
   { topics: 'auth:*', subscribe: 'login' },
   { topics: 'pxy:*', subscribe: 'proxy' },
   { topics: 'chat:*', publish: true, maxSubscribers: 1 },
+  { topics: 'quiet:*', joinLeave: false, presence: false },
 ]);
 
 async function token(channel: string, expInSeconds = 60, sub = ''): Promise<string> {
@@ -40,7 +42,10 @@ async function token(channel: string, expInSeconds = 60, sub = ''): Promise<stri
 }
 
 /** Nodes A and B on a fresh prefix, each with the same namespaces (as every node of a cluster must be configured). */
-async function twoNodes(t: TestContext, extra: Record<string, unknown> = {}): Promise<{ A: TestNode; B: TestNode; prefix: string }> {
+async function twoNodes(
+  t: TestContext,
+  extra: Record<string, unknown> | ((prefix: string) => Record<string, unknown>) = {},
+): Promise<{ A: TestNode; B: TestNode; prefix: string }> {
   const prefix = uniquePrefix();
   const nodes: TestNode[] = [];
   t.after(async () => {
@@ -53,7 +58,7 @@ async function twoNodes(t: TestContext, extra: Record<string, unknown> = {}): Pr
         engine: new RedisEngine({ url: redisUrl, prefix, historySize: 50, historyFor: NAMESPACES.historyLimits() }),
         namespaces: NAMESPACES,
         verifier: new JwtVerifier({ secret: SECRET }),
-        ...extra,
+        ...(typeof extra === 'function' ? extra(prefix) : extra),
       }),
     );
   }
@@ -180,5 +185,33 @@ describe('namespaces on two nodes (Redis engine)', { timeout: 120_000 }, () => {
       const ttl = await admin.pttl(key);
       assert.ok(ttl > 60_000 && ttl <= 300_000, `${key}: the engine's 5 min, got ${ttl} ms`);
     }
+  });
+
+  it('joinLeave and presence flags hold on both nodes; presence of other topics is cluster-wide', async (t) => {
+    const { A, B } = await twoNodes(t, (prefix) => ({
+      controlPlane: new RedisControlPlane({ url: redisUrl, prefix, presenceTtlMs: 30_000 }),
+      presence: true,
+      clientPresence: true,
+      joinLeave: true,
+    }));
+    const quiet = uniqueName('quiet:room');
+    const open = uniqueName('open');
+    const onA = await A.connect({ protocol: 'herald.v1' });
+    const onB = await B.connect({ protocol: 'herald.v1' });
+    const ask = async (c: TestClient, body: Record<string, unknown>, expect: number) => {
+      c.send(body);
+      return (await c.nextReply(expect)) as unknown as Record<string, unknown>;
+    };
+    assert.equal((await ask(onB, { code: 1, id: 1, topic: quiet, joinLeave: true }, 30008)).detail, 'join/leave not allowed in this namespace');
+    await ask(onB, { code: 1, id: 2, topic: quiet }, 20001);
+    await ask(onA, { code: 1, id: 3, topic: quiet }, 20001);
+    assert.equal((await ask(onA, { code: 7, id: 4, topic: quiet }, 30008)).detail, 'presence not allowed in this namespace');
+    assert.equal((await B.request(`/v1/presence?topic=${encodeURIComponent(quiet)}`)).status, 409);
+    await ask(onA, { code: 1, id: 5, topic: open }, 20001);
+    await ask(onB, { code: 1, id: 6, topic: open }, 20001);
+    await waitUntil(async () => {
+      const stats = await A.request(`/v1/presence-stats?topic=${encodeURIComponent(open)}`);
+      return (stats.json as { clients?: number } | undefined)?.clients === 2;
+    }, 'both nodes’ clients in presence', CLUSTER_WAIT_MS);
   });
 });
