@@ -87,9 +87,13 @@ export class BackendCaller {
     return this.#queue.size;
   }
 
-  /** Ask the backend; see the module description. */
-  call(body: Readonly<Record<string, unknown>>): Promise<CallOutcome> {
-    if (this.#closed) return Promise.resolve(UNAVAILABLE);
+  /**
+   * Ask the backend; see the module description. When `signal` aborts (the caller stopped
+   * waiting), the call ends `unavailable` at once and gives its place up: out of the queue, or
+   * its request aborted so the slot is free for the next.
+   */
+  call(body: Readonly<Record<string, unknown>>, signal?: AbortSignal): Promise<CallOutcome> {
+    if (this.#closed || signal?.aborted === true) return Promise.resolve(UNAVAILABLE);
     if (this.#busy >= this.#concurrency && this.#queue.size >= this.#maxQueue) return Promise.resolve(OVERLOADED);
     return new Promise<CallOutcome>((resolve) => {
       const pending: PendingCall = {
@@ -101,9 +105,12 @@ export class BackendCaller {
           if (pending.settled) return;
           pending.settled = true;
           clearTimeout(pending.timer);
+          signal?.removeEventListener('abort', onAbort);
           resolve(outcome);
         },
       };
+      const onAbort = (): void => this.#abandoned(pending);
+      signal?.addEventListener('abort', onAbort, { once: true });
       pending.timer = setTimeout(() => this.#timedOut(pending), this.#timeoutMs);
       if (this.#busy < this.#concurrency) this.#start(pending);
       else this.#queue.add(pending);
@@ -151,6 +158,13 @@ export class BackendCaller {
     if (next.done) return;
     this.#queue.delete(next.value);
     this.#start(next.value);
+  }
+
+  #abandoned(pending: PendingCall): void {
+    if (this.#queue.delete(pending)) return pending.settle(UNAVAILABLE);
+    pending.settle(UNAVAILABLE);
+    // Its request stops; the slot is released when the transport's promise settles.
+    pending.controller.abort();
   }
 
   #timedOut(pending: PendingCall): void {

@@ -44,7 +44,7 @@ export class BackendConnectProxy implements ConnectProxy {
     }
     const body = { client: request.client, ip: request.ip, protocol: request.protocol, headers };
     return this.#caller
-      .call(body)
+      .call(body, request.signal)
       .then((outcome) => {
         const [result, verdict] = this.#verdictOf(outcome, request.client);
         this.#metrics.record('connect', result, (performance.now() - started) / 1000);

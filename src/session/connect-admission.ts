@@ -23,7 +23,7 @@ export class ConnectAdmission {
   }
 
   /** Ask the backend about `client`; resolves with its verdict (never rejects: a throw is "backend unavailable"). */
-  check(client: SessionClient, request: UpgradeRequest | undefined): Promise<ConnectVerdict> {
+  check(client: SessionClient, request: UpgradeRequest | undefined, signal?: AbortSignal): Promise<ConnectVerdict> {
     const headers: Record<string, string> = {};
     for (const name of this.headers) {
       const value = request?.headers.get(name);
@@ -34,6 +34,7 @@ export class ConnectAdmission {
       ip: client.conn.remoteAddress ?? '',
       headers,
       protocol: client.conn.protocol === undefined ? 'gpush' : 'herald.v1',
+      signal,
     };
     let verdict: Promise<ConnectVerdict>;
     try {

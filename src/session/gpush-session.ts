@@ -58,8 +58,11 @@ export class GpushSession implements ConnectionHandler {
   private readonly subscriptions: Subscriptions;
   private readonly clientPublish: ClientPublish;
   private readonly admission: ConnectAdmission | undefined;
-  /** With a connect proxy: the connections still waiting for their verdict (not yet reported connected). */
-  private readonly admitting = new Set<SessionClient>();
+  /**
+   * With a connect proxy: the connections still waiting for their verdict (not yet reported
+   * connected), each with the abort of its check (a close gives the backend call up).
+   */
+  private readonly admitting = new Map<SessionClient, AbortController>();
   /** The `id` of the command being handled (herald.v1 echoes it in the reply). */
   private requestId: number | string | undefined = undefined;
   private readonly clientIds: ClientIds;
@@ -135,11 +138,12 @@ export class GpushSession implements ConnectionHandler {
       return;
     }
     // The connection's commands wait for the backend's verdict, as they wait for a login.
-    this.admitting.add(client);
+    const abort = new AbortController();
+    this.admitting.set(client, abort);
     const seq = client.loginSeq;
     client.deferred = waitingQueue();
     admission
-      .check(client, request)
+      .check(client, request, abort.signal)
       .then((verdict) => this.admitted(client, seq, verdict))
       .catch((error: unknown) => this.asyncFailed(client, error));
   }
@@ -185,7 +189,12 @@ export class GpushSession implements ConnectionHandler {
     const client = conn.context as SessionClient;
     // Read before the hub forgets the login; a connection still waiting for its admission was never reported connected.
     const uid = client.uid;
-    const admitted = this.admission === undefined || !this.admitting.delete(client);
+    const pendingCheck = this.admitting.get(client);
+    if (pendingCheck !== undefined) {
+      this.admitting.delete(client);
+      pendingCheck.abort();
+    }
+    const admitted = this.admission === undefined || pendingCheck === undefined;
     client.loginSeq++;
     client.deferred = null;
     this.expiries.cancel(client);

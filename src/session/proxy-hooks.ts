@@ -55,6 +55,11 @@ export interface ConnectCheck {
   /** The upgrade's headers the gateway is configured to forward (lower-case names; `cookie` among them by default). */
   readonly headers: Readonly<Record<string, string>>;
   readonly protocol: 'gpush' | 'herald.v1';
+  /**
+   * Aborted when the connection closes before its verdict: nobody waits for the answer any
+   * more, so an implementation gives the call up (frees its place in the queue or in flight).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** The backend's answer to a {@link ConnectCheck}. */

@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { BackendConnectProxy, type BackendConnectProxyOptions } from '../../src/proxy/connect-proxy.js';
 import type { ConnectCheck } from '../../src/session/proxy-hooks.js';
 import { deadUrl, startGrpcBackend, startHttpBackend, type Behave, type ProxyBackend } from '../helpers/proxy-backend.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const SESSION = 'session=abc; theme=dark';
 
@@ -47,6 +48,25 @@ describe('BackendConnectProxy over HTTP', { timeout: 30_000 }, () => {
     proxy = new BackendConnectProxy({ url: backend.url, timeoutMs: 1000, logger: quiet, ...options });
     return proxy;
   }
+
+  it('gives a check up when its signal aborts (the connection closed): its queue place or its slot goes to the next', async () => {
+    const p = await setUp({ concurrency: 1, queue: 1, timeoutMs: 20_000 });
+    const first = new AbortController();
+    const second = new AbortController();
+    const inFlight = p.check({ ...check('hang'), signal: first.signal });
+    const queued = p.check({ ...check('hang'), signal: second.signal });
+    await waitUntil(() => backend?.requests.length === 1, 'the first check sent');
+    const gone = { allowed: false, unavailable: true, reason: 'backend unavailable' };
+    assert.deepEqual(await p.check(check('anonymous')), { allowed: false, unavailable: true, reason: 'backend overloaded' });
+    second.abort();
+    assert.deepEqual(await queued, gone);
+    first.abort();
+    assert.deepEqual(await inFlight, gone);
+    // Asked at once, long before the abandoned checks' 20 s deadline.
+    assert.deepEqual(await p.check(check('anonymous')), { allowed: true });
+    assert.equal(backend?.requests.length, 2, 'the queued check was never sent');
+    assert.deepEqual(await p.check({ ...check('anonymous'), signal: AbortSignal.abort() }), gone);
+  });
 
   it('forwards only the configured headers, the address and the protocol, and reads uid, expiry and subscriptions', async () => {
     const p = await setUp();

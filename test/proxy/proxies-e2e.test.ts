@@ -178,6 +178,23 @@ describe('connect proxy end to end', { timeout: 60_000 }, () => {
     });
   }
 
+  it('a connection closed while the backend is still deciding gives its check up: the next connection is asked at once', async () => {
+    backend = await startHttpBackend((request) =>
+      (request.headers as Record<string, string> | undefined)?.cookie === 'session=hang' ? 'hang' : BACKEND(request),
+    );
+    proxies = createProxies({ connectProxyUrl: backend.url, connectProxyTimeoutMs: 20_000, connectProxyConcurrency: 1, connectProxyQueue: 0 }, quiet);
+    const n = (node = await startNode({ connectProxy: proxies.connectProxy }));
+    for (let i = 0; i < 3; i++) {
+      const waiting = await n.connect({ ws: { headers: { cookie: 'session=hang' } } });
+      await waitUntil(() => backend?.requests.length === 2 * i + 1, 'the hanging check sent');
+      await waiting.close();
+      // Without giving the check up, its slot stays taken for 20 s and this one is closed 4102 "backend overloaded".
+      const admitted = await n.connect({ ws: { headers: { cookie: 'session=anonymous' } } });
+      assert.equal((await admitted.subscribe('news')).code, 20001);
+      await admitted.close();
+    }
+  });
+
   it('an anonymous admission leaves the connection logged out but open', async () => {
     backend = await startHttpBackend(BACKEND);
     const client = await (await setUp(backend.url)).connect({ ws: { headers: { cookie: 'session=anonymous' } } });

@@ -95,6 +95,8 @@ describe('webhook connect/disconnect with a connect proxy', { timeout: 60_000 },
     b.release();
     await waitUntil(() => b.inFlight === 0, 'the held answer to be sent');
     const later = await n.connect({ ws: { headers: { cookie: 'session=anonymous' } } });
+    // Admitted before it closes (a close before the verdict would report nothing, as above).
+    await waitUntil(() => r.ofType('connect').length === 1, 'the later connection admitted');
     await later.close();
     await waitUntil(() => r.ofType('disconnect').length === 1, 'the later connection disconnect');
     assert.deepEqual(
