@@ -46,6 +46,11 @@ export class NodeControl implements ControlHandler, MembershipListener {
     return this.members.get(topic) ?? 0;
   }
 
+  /** Topics with at least one member on this node. */
+  memberTopics(): Iterable<string> {
+    return this.members.keys();
+  }
+
   onJoin(client: HubClient, topic: string): void {
     this.members.set(topic, (this.members.get(topic) ?? 0) + 1);
     const { presence, joinLeave } = this.options;

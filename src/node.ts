@@ -226,7 +226,7 @@ export class HeraldNode {
       topicPattern: settings.topicPattern === undefined ? undefined : new RegExp(settings.topicPattern, 'u'),
     };
     const metrics = this.metrics;
-    const webhooks = (this.webhooks = createNodeWebhooks({ ...settings, webhooks: options.webhooks, webhookRedis: options.webhookRedis, webhookChannelEvents: options.webhookChannelEvents }, controlPlane.nodeId, metrics.registry, this.logger));
+    const webhooks = (this.webhooks = createNodeWebhooks({ ...settings, webhooks: options.webhooks, webhookRedis: options.webhookRedis, webhookChannelEvents: options.webhookChannelEvents }, controlPlane.nodeId, control, metrics.registry, this.logger));
     const logger = this.logger;
     this.session = new GpushSession({
       hub,

@@ -2,9 +2,6 @@ import type { UpgradeRequest } from '../protocol/upgrade-request.js';
 import type { ConnectCheck, ConnectProxy, ConnectVerdict } from './proxy-hooks.js';
 import type { SessionClient } from './session-client.js';
 
-/** Longest close reason RFC 6455 allows (the close frame's payload is at most 125 bytes, 2 of them the code). */
-const MAX_CLOSE_REASON_BYTES = 123;
-
 /**
  * Connect admission: with a {@link ConnectProxy}, each new connection is
  * first shown to the backend (its peer address and the upgrade headers the
@@ -44,12 +41,4 @@ export class ConnectAdmission {
     }
     return verdict.catch(() => ({ allowed: false, unavailable: true, reason: 'backend unavailable' }) as const);
   }
-}
-
-/** `reason` cut to what a close frame can carry, on a character boundary. */
-export function closeReason(reason: string): string {
-  if (Buffer.byteLength(reason) <= MAX_CLOSE_REASON_BYTES) return reason;
-  let cut = reason.slice(0, MAX_CLOSE_REASON_BYTES);
-  while (Buffer.byteLength(cut) > MAX_CLOSE_REASON_BYTES - 3) cut = cut.slice(0, -1);
-  return `${cut}...`;
 }

@@ -14,7 +14,7 @@ import { JoinLeaveWatchers } from './join-leave.js';
 import { PresenceOp, PresenceRequests } from './presence-requests.js';
 import type { ConnectVerdict } from './proxy-hooks.js';
 import { ClientPublish } from './client-publish.js';
-import { ConnectAdmission, closeReason } from './connect-admission.js';
+import { ConnectAdmission } from './connect-admission.js';
 import { Subscriptions } from './subscriptions.js';
 import {
   ClientOp,
@@ -157,12 +157,12 @@ export class GpushSession implements ConnectionHandler {
     // A refused connection stays in `admitting` until its close, so it is never reported (nor its disconnect).
     if (!verdict.allowed) {
       const code = verdict.unavailable ? HeraldCloseCode.BackendUnavailable : HeraldCloseCode.Forbidden;
-      return client.conn.close(code, closeReason(verdict.reason));
+      return client.conn.close(code, verdict.reason);
     }
     if (verdict.uid !== undefined) {
       const problem = checkUid(verdict.uid);
       const expiresAt = verdict.expiresAt === undefined || !Number.isFinite(verdict.expiresAt) ? undefined : verdict.expiresAt;
-      if (problem !== undefined) return client.conn.close(HeraldCloseCode.Forbidden, closeReason(`backend gave an invalid uid: ${problem}`));
+      if (problem !== undefined) return client.conn.close(HeraldCloseCode.Forbidden, `backend gave an invalid uid: ${problem}`);
       if (expiresAt !== undefined && expiresAt <= Date.now()) {
         return client.conn.close(HeraldCloseCode.Forbidden, 'the login the backend gave has already expired');
       }

@@ -56,7 +56,9 @@ export class SubscriptionExpiries {
 
   /** The subscription ended another way (unsubscribe, server unsubscribe). */
   cancel(client: SessionClient, topic: string, isPrivate: boolean): void {
-    const entry = this.byClient.get(client)?.get(subscriptionKey(topic, isPrivate));
+    const expiring = this.byClient.get(client);
+    if (expiring === undefined) return;
+    const entry = expiring.get(subscriptionKey(topic, isPrivate));
     if (entry !== undefined) this.cancelEntry(entry);
   }
 

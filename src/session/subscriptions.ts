@@ -103,16 +103,24 @@ export class Subscriptions {
   /** End a subscription the client did not ask to end; false when it held none. */
   private endSubscription(client: SessionClient, topic: string, isPrivate: boolean, why: string): boolean {
     if (!client.conn.isOpen || (isPrivate && client.uid === null)) return false;
-    const stream = streamOf(isPrivate ? { uid: client.uid as string, topic } : { topic });
     const removed = isPrivate ? this.s.hub.unsubscribePrivate(client, topic) : this.s.hub.unsubscribePublic(client, topic);
-    if (!removed) return false;
+    if (removed) this.forgetSubscription(client, topic, isPrivate, why);
+    return removed;
+  }
+
+  /**
+   * What goes with a subscription once the hub dropped it: its expiry, its join/leave watch, and
+   * a subscribe of it still reading its history (answered 30007 with `why`: every request gets
+   * exactly one reply, in order).
+   */
+  private forgetSubscription(client: SessionClient, topic: string, isPrivate: boolean, why: string): void {
     this.expiries.cancel(client, topic, isPrivate);
     this.s.joinLeave.prune(client, topic);
     if (client.holding !== null) {
+      const stream = streamOf(isPrivate ? { uid: client.uid as string, topic } : { topic });
       this.cancelResume(client, stream, why);
       dropHold(client, stream);
     }
-    return true;
   }
 
   subscribe(client: SessionClient, command: Record<string, unknown>, isPrivate: boolean): void {
@@ -260,14 +268,7 @@ export class Subscriptions {
     // Only the named kind is dropped: gpush's op 2 also removed a private subscription.
     if (isPrivate) this.s.hub.unsubscribePrivate(client, topic);
     else this.s.hub.unsubscribePublic(client, topic);
-    this.expiries.cancel(client, topic, isPrivate);
-    this.s.joinLeave.prune(client, topic);
-    if (client.holding !== null) {
-      const stream = streamOf(isPrivate ? { uid: client.uid as string, topic } : { topic });
-      // Every request gets exactly one reply, in order: a subscribe still reading its history is answered now.
-      this.cancelResume(client, stream, 'unsubscribed before its history was read');
-      dropHold(client, stream);
-    }
+    this.forgetSubscription(client, topic, isPrivate, 'unsubscribed before its history was read');
     this.s.reply(client, ReplyCode.Unsubscribed);
   }
 

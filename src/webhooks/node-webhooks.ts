@@ -5,7 +5,7 @@ import type { MembershipListener } from '../hub/hub.js';
 import type { WebhookTarget } from './events.js';
 import { RedisOccupancy } from './redis-occupancy.js';
 import { webhookMetrics } from './webhook-metrics.js';
-import { Webhooks } from './webhooks.js';
+import { Webhooks, type NodeMembers } from './webhooks.js';
 
 /** The webhook settings of a `HeraldNode` (HeraldNodeOptions extends this); the CLI options of the same names. */
 export interface NodeWebhookOptions {
@@ -33,12 +33,19 @@ export function hasWebhooks(options: NodeWebhookOptions): boolean {
 }
 
 /** The node's {@link Webhooks} (counters on `registry`, lines on `logger`), or undefined without URLs. */
-export function createNodeWebhooks(options: NodeWebhookOptions, nodeId: string, registry: Registry, logger: Logger): Webhooks | undefined {
+export function createNodeWebhooks(
+  options: NodeWebhookOptions,
+  nodeId: string,
+  members: NodeMembers,
+  registry: Registry,
+  logger: Logger,
+): Webhooks | undefined {
   if (!hasWebhooks(options)) return undefined;
   const redis = options.webhookRedis;
   return new Webhooks({
     targets: options.webhooks as readonly WebhookTarget[],
     nodeId,
+    members,
     batchSize: options.webhookBatchSize,
     batchWaitMs: options.webhookBatchWaitMs,
     maxQueuedEvents: options.webhookMaxQueuedEvents,

@@ -23,6 +23,12 @@ export interface ClusterOccupancy {
   close(): Promise<void>;
 }
 
+/** Members per topic on this node. */
+export interface NodeMembers {
+  memberCount(topic: string): number;
+  memberTopics(): Iterable<string>;
+}
+
 /** What {@link Webhooks} reports per URL, for metrics and logs. */
 export interface WebhooksEvents {
   onDelivered?(url: string, count: number): void;
@@ -38,6 +44,12 @@ export interface WebhooksOptions extends DispatcherSettings {
   channelEvents?: boolean;
   /** Cluster-wide occupancy; absent: this node's counts are the cluster's (one node). */
   occupancy?: ClusterOccupancy;
+  /**
+   * The node's members per topic (connections subscribed, publicly or privately), already
+   * counting the change when `subscribed`/`unsubscribed` is called: the node keeps these counts
+   * anyway (NodeControl), so they are read here, not kept twice.
+   */
+  members: NodeMembers;
   events?: WebhooksEvents;
 }
 
@@ -48,7 +60,7 @@ export interface WebhooksOptions extends DispatcherSettings {
  * queues each on their dispatchers. Everything here is synchronous and
  * allocation-light: an event nobody wants is not even built.
  *
- * Occupancy: members per topic are counted here; a topic's 0→1 and 1→0 on
+ * Occupancy: from the node's members per topic, a topic's 0→1 and 1→0 on
  * this node are channel_occupied / channel_vacated when this node is the
  * cluster, else they go to the {@link ClusterOccupancy}, which reports the
  * cluster's transitions.
@@ -59,10 +71,11 @@ export class Webhooks {
   private readonly wanted: ReadonlySet<WebhookEventType>;
   private readonly countMembers: boolean;
   private readonly occupancy: ClusterOccupancy | undefined;
-  private readonly members = new Map<string, number>();
+  private readonly members: NodeMembers;
 
   constructor(options: WebhooksOptions) {
     this.nodeId = options.nodeId;
+    this.members = options.members;
     const events = options.events ?? {};
     this.sinks = options.targets.map((target) => {
       // What metrics and logs name: no credentials or query string (they may hold secrets).
@@ -91,22 +104,11 @@ export class Webhooks {
     this.occupancy = this.countMembers ? options.occupancy : undefined;
   }
 
-  /** Whether channel events are emitted (some URL wants them and they are supported here). */
-  get channelEvents(): boolean {
-    return this.countMembers;
-  }
-
-  /** Events queued or in flight, over every URL. */
-  get queued(): number {
-    let sum = 0;
-    for (const sink of this.sinks) sum += sink.dispatcher.queued;
-    return sum;
-  }
 
   async start(): Promise<void> {
     await this.occupancy?.start(
       (type, topic, cause) => this.emit(type, cause?.uid ?? null, cause?.client ?? null, topic),
-      () => this.members.keys(),
+      () => this.members.memberTopics(),
     );
   }
 
@@ -120,23 +122,14 @@ export class Webhooks {
 
   subscribed(client: string, uid: string | null, topic: string, isPrivate: boolean): void {
     if (this.wanted.has('subscribe')) this.emit('subscribe', uid, client, topic, isPrivate);
-    if (!this.countMembers) return;
-    const count = (this.members.get(topic) ?? 0) + 1;
-    this.members.set(topic, count);
-    if (count > 1) return;
+    if (!this.countMembers || this.members.memberCount(topic) !== 1) return;
     if (this.occupancy !== undefined) this.occupancy.occupy(topic, { uid, client });
     else if (this.wanted.has('channel_occupied')) this.emit('channel_occupied', uid, client, topic);
   }
 
   unsubscribed(client: string, uid: string | null, topic: string, isPrivate: boolean): void {
     if (this.wanted.has('unsubscribe')) this.emit('unsubscribe', uid, client, topic, isPrivate);
-    if (!this.countMembers) return;
-    const count = (this.members.get(topic) ?? 0) - 1;
-    if (count > 0) {
-      this.members.set(topic, count);
-      return;
-    }
-    this.members.delete(topic);
+    if (!this.countMembers || this.members.memberCount(topic) !== 0) return;
     if (this.occupancy !== undefined) this.occupancy.vacate(topic, { uid, client });
     else if (this.wanted.has('channel_vacated')) this.emit('channel_vacated', uid, client, topic);
   }
