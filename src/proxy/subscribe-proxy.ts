@@ -124,6 +124,8 @@ export class BackendSubscribeProxy implements SubscribeProxy {
     if (this.#cacheMs === 0) return;
     const expiresAt = verdict.allowed ? verdict.expiresAt : undefined;
     const until = Math.min(this.#now() + this.#cacheMs, expiresAt ?? Infinity);
+    // An answer already past its expiry would only push a useful one out.
+    if (until <= this.#now()) return;
     this.#cache.delete(key);
     this.#cache.set(key, { verdict, until });
     if (this.#cache.size > this.#maxCacheEntries) this.#cache.delete(this.#cache.keys().next().value as string);

@@ -237,7 +237,13 @@ describe('BackendSubscribeProxy over HTTP', { timeout: 30_000 }, () => {
     await p.check(check('b'));
     assert.equal(backend?.requests.length, 4, 'b is cached');
     await p.check(check('expiring'));
-    assert.equal(backend?.requests.length, 5, 'expiring was pushed out by a and b');
+    assert.equal(backend?.requests.length, 5, 'expiring is asked again: an answer past its expireAt is not kept');
+    // Eviction itself, with answers that do not expire: x pushes a (the oldest) out, b stays.
+    await p.check(check('x'));
+    await p.check(check('b'));
+    assert.equal(backend?.requests.length, 6, 'b is still cached');
+    await p.check(check('a'));
+    assert.equal(backend?.requests.length, 7, 'a was pushed out by x');
   });
 
   it('fails pending and later checks "backend unavailable" once closed', async () => {
