@@ -79,7 +79,7 @@ describe('herald process with proxies from a config file', { timeout: 60_000 }, 
     assert.match(metrics, /herald_proxy_calls_total\{kind="connect",result="refused"\} 1/);
   });
 
-  it('under --workers, each worker asks the backend, and the primary sums their proxy metrics', async () => {
+  it('under --workers, the workers serving the connections ask the backend, and the primary sums their proxy metrics', async () => {
     const before = backend.requests.length;
     herald = await HeraldProcess.start({ name: 'workers', args: ['--workers', '2', '--connect-proxy-url', backend.url] });
     for (let i = 0; i < 4; i++) {

@@ -51,7 +51,7 @@ describe('webhook connect/disconnect with a connect proxy', { timeout: 60_000 },
   }
 
   it('an admitted connection: connect carries the backend uid and comes before its initial subscriptions', async () => {
-    const { n, r } = await setUp();
+    const { n, r, b } = await setUp();
     const client = await n.connect({ ws: { headers: { cookie: 'session=alice' } } });
     await client.nextReply(20003);
     await client.nextReply(20005);
@@ -59,6 +59,7 @@ describe('webhook connect/disconnect with a connect proxy', { timeout: 60_000 },
     await waitUntil(() => r.events.length === 6, 'six events');
     const id = r.events[0]?.client;
     assert.equal(typeof id, 'string');
+    assert.equal(id, b.requests[0]?.client, 'the id the backend was shown');
     assert.deepEqual(shapes(r.events), [
       { type: 'connect', uid: 'alice', client: id },
       { type: 'subscribe', uid: 'alice', client: id, topic: 'news', private: false },
@@ -74,12 +75,15 @@ describe('webhook connect/disconnect with a connect proxy', { timeout: 60_000 },
     const refused = await n.connect({ ws: { headers: { cookie: 'session=stale' } } });
     assert.equal((await refused.closed()).code, 4500);
     const anonymous = await n.connect({ ws: { headers: { cookie: 'session=anonymous' } } });
+    // Admitted before it closes (a close before the verdict reports nothing).
+    await waitUntil(() => r.ofType('connect').length === 1, 'the anonymous connection admitted');
     await anonymous.close();
     // Events of one node arrive in order: once the later connection's disconnect is in, the refused one's would be too.
     await waitUntil(() => r.ofType('disconnect').length === 1, 'the anonymous connection disconnect');
     const refusedId = b.requests[0]?.client;
     const anonymousId = b.requests[1]?.client;
     assert.equal(typeof refusedId, 'string');
+    assert.ok(!r.events.some((event) => event.client === refusedId), 'nothing about the refused connection');
     assert.deepEqual(shapes(r.events), [
       { type: 'connect', uid: null, client: anonymousId },
       { type: 'disconnect', uid: null, client: anonymousId },

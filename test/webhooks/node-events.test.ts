@@ -47,6 +47,8 @@ describe('webhook events of a node (memory engine)', () => {
     await a.subscribePrivate('inbox');
     await waitUntil(() => r.events.length === 7, 'seven events');
     const bId = r.events[3].client as string;
+    assert.match(bId, new RegExp(`^${nodeId}\\.`));
+    assert.notEqual(bId, aId);
 
     await a.unsubscribe('news');
     await b.unsubscribe('news');
