@@ -20,6 +20,7 @@ import { BASELINE_LABEL, UWS_LABEL, comparison, ms, pct, rate, runParams, stepsT
 import { LoadFleet } from './fleet.js';
 import type { SteppedRun } from './s2-fanout.js';
 import { freePort, type ServerSpec } from './servers.js';
+import { ratio, ratiosTable } from './targets.js';
 import { P99_BOUND_MS, bestSustained, bestWithin, firstFailed, runSteps, type StepPlan } from './steps.js';
 
 const PUSH_STEPS = [10e3, 20e3, 30e3, 40e3, 50e3, 75e3, 100e3, 150e3, 200e3, 300e3, 400e3, 600e3, 800e3];
@@ -151,9 +152,17 @@ export const unicastScenario: Scenario = {
         { label: 'Herald gRPC/uWS.js', of: GRPC_LABEL, to: UWS_LABEL },
       ],
     );
+    // Issue 15: delivered pushes/s at the highest sustained step, Herald over the peers.
+    const delivered = (label: string) => runs.find((r) => r.label === label)?.best?.receivedPerSec;
+    const targets = [
+      ratio('unicast pushes/s Herald HTTP batch/uWS.js', delivered(HTTP_LABEL), delivered(UWS_LABEL), { op: '≥', bound: 1 }),
+      ratio('unicast pushes/s Herald HTTP batch/ws', delivered(HTTP_LABEL), delivered(BASELINE_LABEL), { op: '≥', bound: 3 }),
+      ratio('unicast pushes/s Herald gRPC stream/100 k', delivered(GRPC_LABEL), runs.some((r) => r.label === GRPC_LABEL) ? 100e3 : undefined, { op: '≥', bound: 1 }),
+    ];
     return {
       ...table,
-      tables: [stepsTable('Steps (one delivery per push; CPU in % of one core):', runs, 'pushes')],
+      tables: [stepsTable('Steps (one delivery per push; CPU in % of one core):', runs, 'pushes'), ratiosTable('Issue 15 targets:', targets)],
+      targets,
       params: {
         users,
         processes,

@@ -9,7 +9,7 @@ import type { StepOutcome } from './steps.js';
 
 export interface Ratio {
   name: string;
-  /** Herald's value over the peer's, or null when either is missing or the peer's is 0. */
+  /** Herald's value over the peer's, or null when either is missing, negative (e.g. RSS noise) or the peer's is 0. */
   value: number | null;
   /** The issue's target, e.g. `≤ 1.00` or `≥ 3.00`. */
   target: string;
@@ -18,7 +18,7 @@ export interface Ratio {
 }
 
 export function ratio(name: string, of: number | null | undefined, to: number | null | undefined, target: { op: '≤' | '≥'; bound: number }): Ratio {
-  const ok = typeof of === 'number' && typeof to === 'number' && Number.isFinite(of) && Number.isFinite(to) && to !== 0;
+  const ok = typeof of === 'number' && typeof to === 'number' && Number.isFinite(of) && Number.isFinite(to) && of >= 0 && to > 0;
   const value = ok ? of / to : null;
   return {
     name,
