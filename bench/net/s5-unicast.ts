@@ -43,12 +43,16 @@ const GRPC_STREAMS = 4;
  * of 100–500, the batch size of earlier runs) keep in flight.
  */
 const GRPC_MAX_QUEUED = 4_800;
-/** What the pusher's batch runs ask of it (HTTP contestants). */
+/**
+ * What the pusher's batch runs ask of it (HTTP contestants): batches of 100
+ * (issue 15), at most 48 requests waiting, i.e. the same 4,800 pushes in
+ * flight as the gRPC streams may hold (and as 16 batches of 100–500 did).
+ */
 const BATCH: Pick<PushRunArgs, 'api' | 'batchMin' | 'batchMax' | 'maxOutstanding'> = {
   api: 'batch',
   batchMin: 100,
   batchMax: 100,
-  maxOutstanding: 16,
+  maxOutstanding: 48,
 };
 
 interface Contestant {
