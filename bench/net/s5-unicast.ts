@@ -76,7 +76,8 @@ export const unicastScenario: Scenario = {
     const plan: StepPlan[] = (ctx.quick ? QUICK_PUSH_STEPS : PUSH_STEPS).map((r) => ({ rate: r, nominalDeliveries: r }));
     const runs: SteppedRun[] = [];
     const errors: string[] = [];
-    const jwtArgs = ['--jwt-secret', secret, '--jwt-algorithms', 'HS256'];
+    // History on, explicitly (each user's `u:<uid>` stream keeps 100 pushes for resume), whatever the default becomes.
+    const jwtArgs = ['--jwt-secret', secret, '--jwt-algorithms', 'HS256', '--history-size', '100'];
     const grpcPort = await freePort();
     const all: Contestant[] = [
       { spec: { kind: 'herald', label: HTTP_LABEL, heraldArgs: jwtArgs }, api: 'batch' },
