@@ -105,7 +105,7 @@ export const fanoutScenario: Scenario = {
     const targets = fanoutRatios(
       runs.find((r) => r.label === 'Herald')?.steps,
       runs.find((r) => r.label === UWS_LABEL)?.steps,
-      ALWAYS_RUN_STEPS[ALWAYS_RUN_STEPS.length - 1],
+      ALWAYS_RUN_STEPS,
     );
     return {
       ...deliveryComparison(runs),
