@@ -54,7 +54,7 @@ export interface StormFanoutOutcome {
   connectMs: number;
   subscribeMs: number;
   connectErrors: Record<string, number>;
-  /** Server CPU time per 1,000 newcomers (ms), over the storm. */
+  /** Server CPU time over the storm (the fan-out's included) per 1,000 newcomers connected, ms. */
   serverCpuMsPer1000: number;
   quiet: FanoutWindow;
   storm: FanoutWindow;
@@ -113,6 +113,7 @@ export const stormFanoutScenario: Scenario = {
     };
     const outcomes: StormFanoutOutcome[] = [];
     const errors: string[] = [];
+    const unfinished: string[] = [];
     for (const spec of contestants()) {
       ctx.log(`  ${spec.label}: ${subscribers} subscribers at ${PUSHES_PER_SEC} pushes/s, then ${newcomers} newcomers (cap ${capS} s)`);
       const outcome = await withSession(spec, { processes, pusher: true, pusherSockets: 4 }, async ({ server, fleet, pusher }) => {
@@ -177,7 +178,8 @@ export const stormFanoutScenario: Scenario = {
           `fan-out ${Math.round(outcome.quiet.receivedPerSec)}/s (p99 ${outcome.quiet.p99Ms.toFixed(1)} ms) quiet → ` +
           `${Math.round(outcome.storm.receivedPerSec)}/s (p99 ${outcome.storm.p99Ms.toFixed(1)} ms) during the storm`,
       );
-      if (!outcome.finished) errors.push(`${spec.label}: did not finish within ${capS} s (${outcome.connected}/${newcomers} connected, ${outcome.subscribed} subscribed)`);
+      // Not finishing within the cap is a measured result (ws is expected to), not a failure of the run.
+      if (!outcome.finished) unfinished.push(`${spec.label}: did not finish within ${capS} s (${outcome.connected}/${newcomers} connected, ${outcome.subscribed} subscribed).`);
       if (outcome.lost > 0) errors.push(`${spec.label}: ${outcome.lost} subscribers of the first group lost`);
     }
     const labels = outcomes.map((o) => o.label);
@@ -186,7 +188,7 @@ export const stormFanoutScenario: Scenario = {
       { name: 'newcomers connected + subscribed (s, lower is better)', values: outcomes.map(seconds), format: (v) => v.toFixed(2) },
       { name: '… of which connect (s)', values: outcomes.map((o) => (o.finished ? o.connectMs / 1000 : NaN)), format: (v) => v.toFixed(2) },
       { name: 'newcomers in when it ended', values: outcomes.map((o) => o.subscribed), format: int },
-      { name: 'server CPU per 1,000 newcomers (ms)', values: outcomes.map((o) => o.serverCpuMsPer1000), format: (v) => v.toFixed(1) },
+      { name: 'server CPU in the storm per 1,000 newcomers (ms, fan-out included)', values: outcomes.map((o) => o.serverCpuMsPer1000), format: (v) => v.toFixed(1) },
       { name: 'fan-out quiet: deliveries/s', values: outcomes.map((o) => o.quiet.receivedPerSec), format: rate },
       { name: 'fan-out during the storm: deliveries/s', values: outcomes.map((o) => o.storm.receivedPerSec), format: rate },
       { name: 'fan-out quiet: p50 (ms)', values: outcomes.map((o) => o.quiet.p50Ms), format: ms },
@@ -211,6 +213,7 @@ export const stormFanoutScenario: Scenario = {
       notes: [
         `A newcomer is in when its 20001 subscribe reply arrived; a contestant past ${capS} s did not finish (its time shows –).`,
         'Fan-out windows: deliveries to the first group per second of the window (the storm window lasts as long as the storm), latency from the pusher stamp.',
+        ...unfinished,
       ],
       errors,
     };
