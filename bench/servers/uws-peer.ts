@@ -54,7 +54,10 @@ interface Client {
 
 type Socket = UwsModule.WebSocket<Client>;
 
-/** Every open socket, for a push with neither uid nor topic (the baseline's `state.keys()`). */
+/**
+ * Every open socket, for a push with neither uid nor topic (the baseline's
+ * `state.keys()`); one Set entry per connection, counted in S1's memory.
+ */
 const everyone = new Set<Socket>();
 const users = new Map<string, Set<Socket>>();
 
@@ -147,7 +150,7 @@ app.ws<Client>('/ws', {
   },
 });
 
-/** Route one push: a topic is one publish; a user gets a `send` per socket. Returns the targets reached (topic: 1). */
+/** Route one push as Herald routes it: a topic is one publish; a user gets a `send` per socket (per private subscriber with uid+topic). */
 function deliver(uid: string | undefined, topic: string | undefined, data: Buffer): void {
   const binaryFrame = !isUtf8(data);
   if (uid !== undefined) {
