@@ -12,7 +12,7 @@ import { barChart, lineChart, siFormat, type Series } from './svg-chart.js';
 /** The parts of a run document the charts read. */
 export interface RunDocument {
   startedAt?: string;
-  scenarios: { name: string; result?: { details?: unknown } }[];
+  scenarios: { name: string; result?: { details?: unknown; params?: Record<string, unknown> } }[];
 }
 
 interface StepLike {
@@ -46,13 +46,18 @@ export function chartsOf(doc: RunDocument): Chart[] {
   const charts: Chart[] = [];
   const when = doc.startedAt ? ` (${doc.startedAt.slice(0, 10)})` : '';
   const details = (name: string) => doc.scenarios.find((s) => s.name === name)?.result?.details;
+  /** A count from a scenario's params for titles, as `, 10,000 subscribers` (empty when absent). */
+  const sized = (name: string, key: string, noun: string) => {
+    const n = doc.scenarios.find((s) => s.name === name)?.result?.params?.[key];
+    return typeof n === 'number' ? `, ${n.toLocaleString('en-US')} ${noun}` : '';
+  };
 
   const s2 = details('s2-fanout');
   if (s2 !== undefined) {
     charts.push({
       file: 's2-fanout-delivered.svg',
       svg: lineChart({
-        title: `S2 fan-out, 10,000 subscribers: delivered vs offered${when}`,
+        title: `S2 fan-out${sized('s2-fanout', 'subscribers', 'subscribers')}: delivered vs offered${when}`,
         xLabel: 'offered deliveries/s',
         yLabel: 'delivered deliveries/s',
         series: stepSeries(s2, (s) => s.receivedPerSec),
@@ -94,7 +99,7 @@ export function chartsOf(doc: RunDocument): Chart[] {
     charts.push({
       file: 's5-unicast.svg',
       svg: lineChart({
-        title: `S5 unicast, 10,000 users: delivered vs offered pushes/s${when}`,
+        title: `S5 unicast${sized('s5-unicast', 'users', 'users')}: delivered vs offered pushes/s${when}`,
         xLabel: 'offered pushes/s',
         yLabel: 'delivered pushes/s',
         series: stepSeries(s5, (s) => s.receivedPerSec),
@@ -109,7 +114,7 @@ export function chartsOf(doc: RunDocument): Chart[] {
     charts.push({
       file: 's11-storm-fanout.svg',
       svg: barChart({
-        title: `S11: 10,000 newcomers connected + subscribed during fan-out${when}`,
+        title: `S11 storm during fan-out: newcomers connected + subscribed${sized('s11-storm-fanout', 'newcomers', 'newcomers')}${when}`,
         yLabel: 'seconds (lower is better)',
         bars: s11
           .filter((o) => typeof o?.label === 'string')

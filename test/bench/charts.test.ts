@@ -30,7 +30,10 @@ const doc: RunDocument = {
     { name: 's1-idle', result: { details: [{ label: 'Herald', bytesPerConnection: 1035 }, { label: 'uWS.js', bytesPerConnection: 938 }, { label: 'ws', bytesPerConnection: -5 }] } },
     {
       name: 's11-storm-fanout',
-      result: { details: [{ label: 'Herald', finished: true, stormMs: 13000, capS: 120 }, { label: 'ws', finished: false, stormMs: 120000, capS: 120 }] },
+      result: {
+        params: { newcomers: 10_000 },
+        details: [{ label: 'Herald', finished: true, stormMs: 13000, capS: 120 }, { label: 'ws', finished: false, stormMs: 120000, capS: 120 }],
+      },
     },
   ],
 };
@@ -54,6 +57,8 @@ describe('bench charts', () => {
     assert.ok(memory.includes('not measured'), 'a negative RSS difference is not drawn as a bar');
     const storm = charts.find((c) => c.file === 's11-storm-fanout.svg')!.svg;
     assert.ok(storm.includes('13.00 s'));
+    assert.ok(storm.includes('subscribed, 10,000 newcomers'));
+    assert.ok(delivered.includes('S2 fan-out: delivered'), 'no count in the title without params');
     assert.ok(storm.includes('did not finish within 120 s'));
   });
 
