@@ -29,7 +29,7 @@ export class MemoryEngine implements Engine {
 
   publish(publication: Publication): Promise<StreamPosition | undefined> {
     try {
-      return Promise.resolve(this.publishNow(publication));
+      return Promise.resolve(this.accept(publication));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -37,6 +37,11 @@ export class MemoryEngine implements Engine {
 
   /** Synchronous: numbered, remembered and delivered to the hub before it returns. */
   publishNow(publication: Publication): StreamPosition {
+    return this.accept(publication);
+  }
+
+  /** What `publish` and `publishNow` do (neither calls the other, so a subclass may change one alone). */
+  private accept(publication: Publication): StreamPosition {
     const handler = this.handler;
     if (handler === null || this.closed) throw new EngineUnavailableError('memory engine is not running');
     const stream = streamOf(publication);
