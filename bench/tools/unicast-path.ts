@@ -10,8 +10,9 @@
  *   node dist/bench/tools/unicast-path.js [users] [batches] [batchSize] [stage]
  *
  * `stage` (a number from 1 to 4) runs only that stage: the difference in
- * instructions (`perf stat -e instructions:u`) between a run with N batches
- * and one with 0 is then that stage's cost alone, robust to a busy machine.
+ * instructions between a run with N batches and one with 0 (`valgrind
+ * --tool=callgrind node …`, the "I refs" total; `perf stat` where the machine
+ * has counters) is then that stage's cost alone, robust to a busy machine.
  */
 import { performance } from 'node:perf_hooks';
 import { MemoryEngine } from '../../src/engine/memory-engine.js';
