@@ -35,6 +35,12 @@ export interface NatsControlPlaneOptions {
   replyTimeoutMs?: number;
   /** Budget of `start()` reaching NATS, in ms; default 10,000. */
   connectTimeoutMs?: number;
+  /**
+   * False: this plane only asks (the `--workers` primary, which serves the
+   * server API but holds no connections): it is not in the registry and
+   * answers no request; its handler is never called. Default true.
+   */
+  member?: boolean;
   events?: NatsControlPlaneEvents;
 }
 
@@ -65,7 +71,8 @@ const decoder = new TextDecoder();
  */
 export class NatsControlPlane implements ControlPlane {
   readonly nodeId: string;
-  private readonly options: Required<Omit<NatsControlPlaneOptions, 'events' | 'nodeId'>>;
+  private readonly member: boolean;
+  private readonly options: Required<Omit<NatsControlPlaneOptions, 'events' | 'nodeId' | 'member'>>;
   private readonly events: NatsControlPlaneEvents;
   private nc: NatsConnection | null = null;
   private presenceStore: NatsPresence | null = null;
@@ -88,6 +95,7 @@ export class NatsControlPlane implements ControlPlane {
     if (!(this.options.presenceTtlMs >= 300)) throw new RangeError(`presenceTtlMs must be at least 300, got ${this.options.presenceTtlMs}`);
     this.nodeId = options.nodeId ?? randomNodeId();
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(this.nodeId)) throw new RangeError(`nodeId must be 1-64 of [A-Za-z0-9_-], got ${JSON.stringify(this.nodeId)}`);
+    this.member = options.member ?? true;
     this.events = options.events ?? {};
   }
 
@@ -107,9 +115,9 @@ export class NatsControlPlane implements ControlPlane {
       const jsm = await this.nc.jetstreamManager();
       this.presenceStore = new NatsPresence(this.nc, jsm, this.options.prefix, this.options.presenceTtlMs, (error) => this.events.onError?.(error));
       await this.presenceStore.open();
-      this.nc.subscribe(`${this.options.prefix}.ctl`, { callback: this.onRequest });
+      if (this.member) this.nc.subscribe(`${this.options.prefix}.ctl`, { callback: this.onRequest });
       for (const topic of this.watched.keys()) this.watched.set(topic, this.subscribeJoinLeave(topic));
-      await this.presenceStore.register(this.nodeId, handler.localInfo());
+      if (this.member) await this.presenceStore.register(this.nodeId, handler.localInfo());
       await this.nc.flush();
     } catch (error) {
       this.handler = null;
@@ -277,7 +285,7 @@ export class NatsControlPlane implements ControlPlane {
     const handler = this.handler;
     if (store === null || handler === null || !this.connected || this.closed) return;
     try {
-      await Promise.all([store.register(this.nodeId, handler.localInfo()), store.refresh()]);
+      await Promise.all([this.member ? store.register(this.nodeId, handler.localInfo()) : undefined, store.refresh()]);
     } catch (error) {
       this.events.onError?.(error as Error);
     }

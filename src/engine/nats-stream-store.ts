@@ -116,18 +116,25 @@ export class NatsStreamStore {
       if (apiCode(error) !== 10059) throw error; // 10059: stream not found
       await this.jsm.streams.add({ name, ...config });
     }
-    this.heads.clear();
   }
 
   /** Append a publication to the stream with subject tail `tail`; resolves once JetStream acknowledged it. */
   append(tail: string, data: Uint8Array, ttlMs: number): Promise<StreamPosition> {
     return this.serialize(tail, async () => {
+      let known = this.heads.get(tail);
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const head = this.heads.get(tail) ?? (await this.readHead(tail, ttlMs));
+        const head = known ?? (await this.readHead(tail, ttlMs));
         const live = this.alive(head, ttlMs) ? head.position : undefined;
         const position = live === undefined ? { seq: 1, epoch: this.nextEpoch() } : { seq: live.seq + 1, epoch: live.epoch };
-        const stored = await this.store(tail, data, position, live === undefined ? 0 : head.jsSeq, head.jsSeq);
-        if (stored) return position;
+        if (await this.store(tail, data, position, live === undefined ? 0 : head.jsSeq, head.jsSeq)) return position;
+        known = await this.readHead(tail, ttlMs);
+        const now = known.position;
+        if (live !== undefined && now !== undefined && now.epoch === live.epoch && now.seq < live.seq) {
+          // The stream's seq went back under the same epoch: the server lost messages it had
+          // acknowledged (a restart that lost its unflushed store). Numbers must never be reused
+          // under one epoch, so a new incarnation starts and resuming clients learn of the gap.
+          known = { ...known, position: undefined };
+        }
       }
       throw new Error(`gave up after ${MAX_ATTEMPTS} conflicting publishes to ${tail}`);
     });
