@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import { streamOf, type StreamPosition } from '../../src/engine/engine.js';
 import { NatsEngine, type NatsEngineOptions } from '../../src/engine/nats-engine.js';
 import { NatsProcess } from '../helpers/nats.js';
@@ -21,3 +21,104 @@ runEngineSuite('NatsEngine', async ({ historySize }) => {
     cleanup: () => engine.close(),
   };
 });
+
+const text = (value: string): Buffer => Buffer.from(value, 'utf8');
+
+/** A started engine on `natsServer` with `prefix`, closed when the test ends. */
+async function startNode(t: TestContext, prefix: string, options: NatsEngineOptions = {}, natsServer = server): Promise<{ engine: NatsEngine; recorder: DeliveryRecorder }> {
+  const engine = new NatsEngine({ servers: [natsServer.url], prefix, ...options });
+  const recorder = new DeliveryRecorder();
+  t.after(() => engine.close());
+  await engine.start(recorder);
+  return { engine, recorder };
+}
+
+describe('NatsEngine across nodes', { timeout: 60_000 }, () => {
+  it('numbers a stream 1..n across nodes publishing at once, and every node sees one order', async (t) => {
+    const prefix = freshPrefix();
+    const [a, b, c] = [await startNode(t, prefix), await startNode(t, prefix), await startNode(t, prefix)];
+    const topic = unique('shared');
+    c.engine.subscribeTopic(topic);
+    await c.engine.settled();
+    const count = 100;
+    const pending: Promise<StreamPosition | undefined>[] = [];
+    for (let i = 0; i < count; i++) {
+      pending.push(a.engine.publish({ topic, data: text(`a${i}`) }));
+      pending.push(b.engine.publish({ topic, data: text(`b${i}`) }));
+    }
+    const positions = await Promise.all(pending);
+    assert.deepEqual(
+      positions.map((p) => p!.seq).sort((x, y) => x - y),
+      Array.from({ length: 2 * count }, (_, i) => i + 1),
+      'each seq handed out once',
+    );
+    assert.equal(new Set(positions.map((p) => p!.epoch)).size, 1);
+    await c.recorder.waitForCount({ topic }, 2 * count);
+    assert.deepEqual(
+      c.recorder.to({ topic }).map((d) => d.position!.seq),
+      Array.from({ length: 2 * count }, (_, i) => i + 1),
+      'delivered in seq order',
+    );
+    const aOrder = c.recorder.to({ topic }).filter((d) => d.data.toString().startsWith('a')).map((d) => d.data.toString());
+    assert.deepEqual(aOrder, Array.from({ length: count }, (_, i) => `a${i}`), 'one node’s publishes in call order');
+    const history = await b.engine.history(streamOf({ topic }), { seq: 2 * count - 5, epoch: positions[0]!.epoch });
+    assert.ok(history.recovered);
+    assert.deepEqual(history.publications, c.recorder.to({ topic }).slice(-5));
+  });
+
+  it('keeps topics apart whatever characters they hold (subject tokens are encoded)', async (t) => {
+    const prefix = freshPrefix();
+    const a = await startNode(t, prefix);
+    const base = unique('room');
+    const topics = [base, `${base}.x`, `${base}.*`, `${base}.>`, `${base} x`, '>', '*', '.', ''];
+    a.engine.subscribeTopic(base);
+    a.engine.subscribeTopic('>');
+    await a.engine.settled();
+    for (const topic of topics) await a.engine.publish({ topic, data: text(topic) });
+    await barrier(a.engine, a.recorder);
+    const got = a.recorder.deliveries.filter((d) => d.topic !== undefined).map((d) => d.topic);
+    assert.deepEqual(got, [base, '>']);
+  });
+
+  it('start rejects with EngineUnavailableError when no server answers', async () => {
+    const engine = new NatsEngine({ servers: ['nats://127.0.0.1:1'], prefix: freshPrefix(), connectTimeoutMs: 500 });
+    await assert.rejects(engine.start(new DeliveryRecorder()), { name: 'EngineUnavailableError' });
+    await engine.close();
+  });
+
+  it('rejects at once while the server is down, and after a restart reports every interest resubscribed', async (t) => {
+    const own = await NatsProcess.start();
+    t.after(() => own.dispose());
+    const prefix = freshPrefix();
+    const resubscribed: { uid?: string; topic?: string }[] = [];
+    const engine = new NatsEngine({ servers: [own.url], prefix, requestTimeoutMs: 1_000 });
+    const recorder = new DeliveryRecorder();
+    t.after(() => engine.close());
+    await engine.start(Object.assign(recorder, { onResubscribed: (interest: { uid?: string; topic?: string }) => resubscribed.push(interest) }));
+    const [topic, uid] = [unique('t'), unique('u')];
+    engine.subscribeTopic(topic);
+    engine.subscribeUser(uid);
+    const before = await engine.publish({ topic, data: text('before') });
+    await own.stop('SIGKILL');
+    await waitFor(() => !engine.ready, 'not ready');
+    await assert.rejects(engine.publish({ topic, data: text('down') }), { name: 'EngineUnavailableError' });
+    await assert.rejects(engine.history(streamOf({ topic }), undefined), { name: 'EngineUnavailableError' });
+    await own.restart();
+    await waitFor(() => engine.ready && resubscribed.length === 3, 'ready and resubscribed');
+    assert.deepEqual(
+      resubscribed.map((i) => JSON.stringify(i)).sort(),
+      [{}, { topic }, { uid }].map((i) => JSON.stringify(i)).sort(),
+    );
+    const after = await engine.publish({ topic, data: text('after') });
+    assert.deepEqual(after, { seq: before!.seq + 1, epoch: before!.epoch }, 'the file store kept the stream');
+    await recorder.waitFor(() => recorder.to({ topic }).some((d) => d.data.equals(text('after'))), 'the publication after the restart');
+  });
+});
+
+async function waitFor(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
