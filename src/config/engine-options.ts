@@ -4,11 +4,6 @@
  */
 import type { OptionDefinition } from './option-types.js';
 
-/** The seed URLs of `--nats-url` (comma-separated, blanks ignored). */
-export function natsServers(value: string): string[] {
-  return value.split(',').map((url) => url.trim()).filter((url) => url !== '');
-}
-
 export const ENGINE_OPTIONS = [
   // Engine
   {
@@ -33,7 +28,7 @@ export const ENGINE_OPTIONS = [
     scope: 'process',
     key: 'natsUrl', flag: '--nats-url', env: 'HERALD_NATS_URL', type: 'string', default: 'nats://127.0.0.1:4222',
     placeholder: 'urls',
-    validate: (value: string) => (natsServers(value).length > 0 ? undefined : 'must list at least one nats:// URL'),
+    validate: (value: string) => (value.split(',').some((url) => url.trim() !== '') ? undefined : 'must list at least one nats:// URL'),
     description: 'NATS for --engine nats: one URL or comma-separated seed URLs of a cluster (JetStream enabled).',
   },
   {

@@ -3,7 +3,7 @@ import type { ControlPlane } from './control-plane.js';
 import { MemoryControlPlane, randomNodeId } from './memory-control-plane.js';
 import { RedisControlPlane } from './redis-control-plane.js';
 import { NatsControlPlane } from './nats-control-plane.js';
-import { natsServers } from '../config/engine-options.js';
+import { natsServers } from '../engine/nats-subjects.js';
 
 /** The control-plane options of the configuration. */
 export interface ControlPlaneConfig {

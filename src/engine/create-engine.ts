@@ -3,7 +3,7 @@ import type { Engine } from './engine.js';
 import { MemoryEngine } from './memory-engine.js';
 import { RedisEngine } from './redis-engine.js';
 import { NatsEngine } from './nats-engine.js';
-import { natsServers } from '../config/engine-options.js';
+import { natsServers } from './nats-subjects.js';
 import type { HistoryFor } from '../streams.js';
 
 /** The engine options of the configuration. */

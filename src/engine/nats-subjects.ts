@@ -78,3 +78,8 @@ export function interestTail(interest: { uid?: string; topic?: string }): string
   if (interest.uid !== undefined) return `u.${encodeToken(interest.uid)}.>`;
   return interest.topic === undefined ? 'all' : `t.${encodeToken(interest.topic)}`;
 }
+
+/** The seed URLs of `--nats-url` (comma-separated, blanks ignored). */
+export function natsServers(value: string): string[] {
+  return value.split(',').map((url) => url.trim()).filter((url) => url !== '');
+}
