@@ -8,7 +8,7 @@ import {
   type Publication,
   type StreamPosition,
 } from './engine.js';
-import { NatsStreamStore, parseHeaders } from './nats-stream-store.js';
+import { NatsStreamStore, parseHeaders, publicationsOf } from './nats-stream-store.js';
 import { interestTail, routeOfTail, subjectTail, tailOfStream, validPrefix } from './nats-subjects.js';
 import { streamLimits } from './redis-scripts.js';
 import type { HistoryFor, HistoryLimits } from '../streams.js';
@@ -296,15 +296,18 @@ export class NatsEngine implements Engine {
     const prefix = `${this.options.prefix}.r.`;
     const parsed = parseHeaders(message.headers);
     const route = message.subject.startsWith(prefix) ? routeOfTail(message.subject.slice(prefix.length)) : undefined;
-    if (parsed === undefined || route === undefined) {
+    const publications = parsed === undefined ? undefined : publicationsOf(message.data, parsed);
+    if (publications === undefined || route === undefined) {
       this.events.onError?.(new Error(`unparseable message on subject ${message.subject}`));
       return;
     }
-    if (parsed.seq === 0) return; // an incarnation marker
-    try {
-      handler.onPublication({ ...route, data: Buffer.from(message.data), position: { seq: parsed.seq, epoch: parsed.epoch } });
-    } catch (error) {
-      this.events.onError?.(error as Error);
+    // A marker (seq 0) carries none; a batch several, delivered in seq order.
+    for (const publication of publications) {
+      try {
+        handler.onPublication({ ...route, ...publication });
+      } catch (error) {
+        this.events.onError?.(error as Error);
+      }
     }
   };
 }

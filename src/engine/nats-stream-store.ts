@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { headers, type JetStreamClient, type JetStreamManager, type MsgHdrs, type StoredMsg } from 'nats';
 import type { Delivery, HistoryResult, StreamPosition } from './engine.js';
+import { packBatch, takeBatch, unpackBatch } from './nats-batch.js';
 import { routeOfTail } from './nats-subjects.js';
 
 /**
@@ -48,6 +49,7 @@ import { routeOfTail } from './nats-subjects.js';
 const SEQ = 'Herald-Seq';
 const EPOCH = 'Herald-Epoch';
 const PREV = 'Herald-Prev';
+const COUNT = 'Herald-Count';
 /** JetStream API error codes (server/errors.json). */
 const NO_MESSAGE_FOUND = 10037;
 const WRONG_LAST_SEQUENCE = 10071;
@@ -72,13 +74,33 @@ function apiCode(error: unknown): number | undefined {
 }
 
 /** The Herald headers of a message, or undefined when they are not Herald's. */
-export function parseHeaders(hdrs: MsgHdrs | undefined): { seq: number; epoch: string; prev: number } | undefined {
+export function parseHeaders(hdrs: MsgHdrs | undefined): { seq: number; epoch: string; prev: number; count: number } | undefined {
   if (hdrs === undefined) return undefined;
   const seq = Number(hdrs.get(SEQ));
   const prev = Number(hdrs.get(PREV));
   const epoch = hdrs.get(EPOCH);
+  const countText = hdrs.get(COUNT);
+  const count = countText === '' ? 1 : Number(countText);
   if (!Number.isSafeInteger(seq) || seq < 0 || !Number.isSafeInteger(prev) || prev < 0 || epoch === '') return undefined;
-  return { seq, epoch, prev };
+  if (!Number.isSafeInteger(count) || count < 1 || (seq > 0 && count > seq)) return undefined;
+  return { seq, epoch, prev, count };
+}
+
+/** The publications a message carries (see nats-batch.ts), with their positions; undefined when malformed. */
+export function publicationsOf(
+  data: Uint8Array,
+  parsed: { seq: number; epoch: string; count: number },
+): { data: Buffer; position: StreamPosition }[] | undefined {
+  if (parsed.seq === 0) return []; // an incarnation marker
+  const items = unpackBatch(data, parsed.count);
+  const first = parsed.seq - parsed.count + 1;
+  return items?.map((item, i) => ({ data: item, position: { seq: first + i, epoch: parsed.epoch } }));
+}
+
+interface Pending {
+  data: Uint8Array;
+  resolve(position: StreamPosition): void;
+  reject(error: unknown): void;
 }
 
 export interface StreamStoreOptions {
@@ -91,6 +113,8 @@ export interface StreamStoreOptions {
 export class NatsStreamStore {
   private readonly heads = new Map<string, Head>();
   private readonly chains = new Map<string, Promise<unknown>>();
+  /** Publications waiting for the stream's publish in flight, per stream. */
+  private readonly queues = new Map<string, Pending[]>();
   private readonly epochBase = randomBytes(6).toString('base64url');
   private epochCounter = 0;
 
@@ -118,26 +142,56 @@ export class NatsStreamStore {
     }
   }
 
-  /** Append a publication to the stream with subject tail `tail`; resolves once JetStream acknowledged it. */
+  /**
+   * Append a publication to the stream with subject tail `tail`; resolves once
+   * JetStream acknowledged it. Publications queued while the stream's previous
+   * publish is in flight go out together, in order (nats-batch.ts).
+   */
   append(tail: string, data: Uint8Array, ttlMs: number): Promise<StreamPosition> {
-    return this.serialize(tail, async () => {
-      let known = this.heads.get(tail);
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const head = known ?? (await this.readHead(tail, ttlMs));
-        const live = this.alive(head, ttlMs) ? head.position : undefined;
-        const position = live === undefined ? { seq: 1, epoch: this.nextEpoch() } : { seq: live.seq + 1, epoch: live.epoch };
-        if (await this.store(tail, data, position, live === undefined ? 0 : head.jsSeq, head.jsSeq)) return position;
-        known = await this.readHead(tail, ttlMs);
-        const now = known.position;
-        if (live !== undefined && now !== undefined && now.epoch === live.epoch && now.seq < live.seq) {
-          // The stream's seq went back under the same epoch: the server lost messages it had
-          // acknowledged (a restart that lost its unflushed store). Numbers must never be reused
-          // under one epoch, so a new incarnation starts and resuming clients learn of the gap.
-          known = { ...known, position: undefined };
-        }
+    return new Promise((resolve, reject) => {
+      const queue = this.queues.get(tail);
+      if (queue !== undefined) {
+        queue.push({ data, resolve, reject });
+        return;
       }
-      throw new Error(`gave up after ${MAX_ATTEMPTS} conflicting publishes to ${tail}`);
+      const fresh: Pending[] = [{ data, resolve, reject }];
+      this.queues.set(tail, fresh);
+      void this.drain(tail, fresh, ttlMs);
     });
+  }
+
+  private async drain(tail: string, queue: Pending[], ttlMs: number): Promise<void> {
+    while (queue.length > 0) {
+      const batch = takeBatch(queue);
+      try {
+        const last = await this.serialize(tail, () => this.appendBatch(tail, batch.map((item) => item.data), ttlMs));
+        batch.forEach((item, i) => item.resolve({ seq: last.seq - batch.length + 1 + i, epoch: last.epoch }));
+      } catch (error) {
+        for (const item of batch) item.reject(error);
+      }
+    }
+    this.queues.delete(tail);
+  }
+
+  /** Store `items` as one message after the stream's head; resolves with the position of the last. */
+  private async appendBatch(tail: string, items: Uint8Array[], ttlMs: number): Promise<StreamPosition> {
+    let known = this.heads.get(tail);
+    const k = items.length;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const head = known ?? (await this.readHead(tail, ttlMs));
+      const live = this.alive(head, ttlMs) ? head.position : undefined;
+      const position = live === undefined ? { seq: k, epoch: this.nextEpoch() } : { seq: live.seq + k, epoch: live.epoch };
+      if (await this.store(tail, packBatch(items), position, live === undefined ? 0 : head.jsSeq, head.jsSeq, k)) return position;
+      known = await this.readHead(tail, ttlMs);
+      const now = known.position;
+      if (live !== undefined && now !== undefined && now.epoch === live.epoch && now.seq < live.seq) {
+        // The stream's seq went back under the same epoch: the server lost messages it had
+        // acknowledged (a restart that lost its unflushed store). Numbers must never be reused
+        // under one epoch, so a new incarnation starts and resuming clients learn of the gap.
+        known = { ...known, position: undefined };
+      }
+    }
+    throw new Error(`gave up after ${MAX_ATTEMPTS} conflicting publishes to ${tail}`);
   }
 
   /** The current position without changing anything: `{seq: 0, epoch: ''}` when there is no incarnation. */
@@ -188,16 +242,18 @@ export class NatsStreamStore {
   private async walkBack(tail: string, head: Head, wanted: number): Promise<Delivery[] | undefined> {
     const route = routeOfTail(tail) ?? {};
     const found: Delivery[] = [];
+    const result = (): Delivery[] => found.reverse().slice(-wanted);
     let jsSeq = head.jsSeq;
     while (found.length < wanted && jsSeq > 0) {
       const message = await this.readSeq(jsSeq);
       const parsed = message === undefined ? undefined : parseHeaders(message.header);
-      if (message === undefined || parsed === undefined || parsed.epoch !== head.position!.epoch) return found.length > 0 ? found.reverse() : undefined;
-      if (parsed.seq === 0) break;
-      found.push({ ...route, data: Buffer.from(message.data), position: { seq: parsed.seq, epoch: parsed.epoch } });
-      jsSeq = parsed.prev;
+      const publications = message === undefined || parsed === undefined ? undefined : publicationsOf(message.data, parsed);
+      if (publications === undefined || parsed!.epoch !== head.position!.epoch) return found.length > 0 ? result() : undefined;
+      if (parsed!.seq === 0) break;
+      for (const publication of publications.reverse()) found.push({ ...route, ...publication });
+      jsSeq = parsed!.prev;
     }
-    return found.reverse();
+    return result();
   }
 
   /** The head, starting an incarnation (a marker) when the stream has none. */
@@ -221,8 +277,9 @@ export class NatsStreamStore {
   }
 
   /** Publish one message expecting `expectJsSeq` as the subject's last; false (head forgotten) when another got there first. */
-  private async store(tail: string, data: Uint8Array, position: StreamPosition, prev: number, expectJsSeq: number): Promise<boolean> {
+  private async store(tail: string, data: Uint8Array, position: StreamPosition, prev: number, expectJsSeq: number, count = 1): Promise<boolean> {
     const hdrs = headers();
+    if (count > 1) hdrs.set(COUNT, String(count));
     hdrs.set(SEQ, String(position.seq));
     hdrs.set(EPOCH, position.epoch);
     hdrs.set(PREV, String(prev));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it, type TestContext } from 'node:test';
 import { streamOf, type StreamPosition } from '../../src/engine/engine.js';
+import { connect } from 'nats';
 import { NatsEngine, type NatsEngineOptions } from '../../src/engine/nats-engine.js';
 import { NatsProcess } from '../helpers/nats.js';
 import { barrier, DeliveryRecorder, runEngineSuite, unique } from './engine-suite.js';
@@ -122,3 +123,32 @@ async function waitFor(check: () => boolean, what: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+describe('NatsEngine batching', { timeout: 60_000 }, () => {
+  it('publications queued behind one in flight go out together, keep their seqs, and history serves exactly the window', async (t) => {
+    const prefix = freshPrefix();
+    const a = await startNode(t, prefix, { historySize: 10 });
+    const b = await startNode(t, prefix, { historySize: 10 });
+    const topic = unique('burst');
+    b.engine.subscribeTopic(topic);
+    await b.engine.settled();
+    const count = 300;
+    const positions = await Promise.all(Array.from({ length: count }, (_, i) => a.engine.publish({ topic, data: text(String(i + 1)) })));
+    assert.deepEqual(positions.map((p) => p!.seq), Array.from({ length: count }, (_, i) => i + 1));
+    await b.recorder.waitForCount({ topic }, count);
+    assert.deepEqual(b.recorder.to({ topic }).map((d) => [d.data.toString(), d.position!.seq]), Array.from({ length: count }, (_, i) => [String(i + 1), i + 1]));
+    const admin = await connect({ servers: [server.url] });
+    t.after(() => admin.close());
+    const stored = (await (await admin.jetstreamManager()).streams.info(prefix)).state.last_seq;
+    assert.ok(stored < count, `${count} publications in ${stored} JetStream messages: batched`);
+    const epoch = positions[0]!.epoch;
+    const stream = streamOf({ topic });
+    const tail = await b.engine.history(stream, { seq: count - 10, epoch });
+    assert.ok(tail.recovered);
+    assert.deepEqual(tail.publications.map((d) => d.data.toString()), Array.from({ length: 10 }, (_, i) => String(count - 9 + i)));
+    assert.equal((await b.engine.history(stream, { seq: count - 11, epoch })).recovered, false, 'one more than the window');
+    const oldest = await b.engine.history(stream, undefined, 3);
+    assert.ok(oldest.recovered);
+    assert.deepEqual(oldest.publications.map((d) => d.position!.seq), [count - 9, count - 8, count - 7]);
+  });
+});
