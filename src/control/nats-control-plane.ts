@@ -80,6 +80,8 @@ export class NatsControlPlane implements ControlPlane {
   private closed = false;
   private connected = false;
   private reconnectCount = 0;
+  /** Counts connection changes; a reconnect's set-up that is overtaken by another change gives up. */
+  private link = 0;
   private refreshTimer: NodeJS.Timeout | null = null;
   private readonly watched = new Map<string, Subscription | null>();
 
@@ -294,19 +296,29 @@ export class NatsControlPlane implements ControlPlane {
   private async watch(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
       if (this.closed) return;
-      if (status.type === 'disconnect') this.connected = false;
-      else if (status.type === 'reconnect') {
-        try {
-          await this.presenceStore!.open();
-          this.connected = true;
-          this.reconnectCount++;
-          await this.refresh();
-          this.events.onReconnect?.(this.reconnectCount);
-        } catch (error) {
-          this.events.onError?.(error as Error);
-        }
+      if (status.type === 'disconnect') {
+        this.connected = false;
+        this.link++;
+      } else if (status.type === 'reconnect') void this.reconnected(nc, ++this.link);
+    }
+  }
+
+  /** Buckets bound again (retried until JetStream answers), then registry and presence put again. */
+  private async reconnected(nc: NatsConnection, link: number): Promise<void> {
+    for (;;) {
+      if (this.closed || nc.isClosed() || link !== this.link) return;
+      try {
+        await this.presenceStore!.open();
+        break;
+      } catch (error) {
+        this.events.onError?.(error as Error);
+        await new Promise((resolve) => setTimeout(resolve, 250));
       }
     }
+    this.connected = true;
+    this.reconnectCount++;
+    await this.refresh();
+    this.events.onReconnect?.(this.reconnectCount);
   }
 }
 

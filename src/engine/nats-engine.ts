@@ -85,6 +85,8 @@ export class NatsEngine implements Engine {
   private connected = false;
   private closed = false;
   private reconnectCount = 0;
+  /** Counts connection changes; a reconnect's set-up that is overtaken by another change gives up. */
+  private link = 0;
 
   constructor(options: NatsEngineOptions = {}) {
     this.options = {
@@ -253,22 +255,30 @@ export class NatsEngine implements Engine {
   private async watch(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
       if (this.closed) return;
-      if (status.type === 'disconnect') this.connected = false;
-      else if (status.type === 'error') this.events.onError?.(new Error(String(status.data)));
-      else if (status.type === 'reconnect') void this.reconnected(nc);
+      if (status.type === 'disconnect') {
+        this.connected = false;
+        this.link++;
+      } else if (status.type === 'error') this.events.onError?.(new Error(String(status.data)));
+      else if (status.type === 'reconnect') void this.reconnected(nc, ++this.link);
     }
   }
 
-  private async reconnected(nc: NatsConnection): Promise<void> {
-    try {
-      // A server that lost its JetStream store comes back without the stream.
-      await this.store!.ensure(this.defaults);
-      await nc.flush();
-    } catch (error) {
-      this.events.onError?.(error as Error);
-      return;
+  private async reconnected(nc: NatsConnection, link: number): Promise<void> {
+    // Retried until it works (JetStream may answer only a moment after the server accepts
+    // connections), or the connection changes again, or the engine closes.
+    for (;;) {
+      if (this.closed || nc.isClosed() || link !== this.link) return;
+      try {
+        // A server that lost its JetStream store comes back without the stream.
+        await this.store!.ensure(this.defaults);
+        await nc.flush();
+        break;
+      } catch (error) {
+        this.events.onError?.(error as Error);
+        await new Promise((resolve) => setTimeout(resolve, this.options.reconnectWaitMs));
+      }
     }
-    if (this.closed || nc.isClosed()) return;
+    if (this.closed || nc.isClosed() || link !== this.link) return;
     this.connected = true;
     this.reconnectCount++;
     this.events.onReconnect?.(this.reconnectCount);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { after, describe, it, type TestContext } from 'node:test';
 import { streamOf, type StreamPosition } from '../../src/engine/engine.js';
 import { connect } from 'nats';
@@ -150,5 +151,28 @@ describe('NatsEngine batching', { timeout: 60_000 }, () => {
     const oldest = await b.engine.history(stream, undefined, 3);
     assert.ok(oldest.recovered);
     assert.deepEqual(oldest.publications.map((d) => d.position!.seq), [count - 9, count - 8, count - 7]);
+  });
+});
+
+describe('NatsEngine after a nats-server restart that lost its store', { timeout: 60_000 }, () => {
+  it('re-creates its JetStream stream; the stream goes on under a new epoch and old positions are not recovered', async (t) => {
+    const own = await NatsProcess.start();
+    t.after(() => own.dispose());
+    const prefix = freshPrefix();
+    const { engine, recorder } = await startNode(t, prefix, {}, own);
+    const topic = unique('lost');
+    engine.subscribeTopic(topic);
+    await engine.settled();
+    const before = await engine.publish({ topic, data: text('before') });
+    await own.stop('SIGKILL');
+    await rm(own.storeDir, { recursive: true, force: true });
+    await waitFor(() => !engine.ready, 'not ready');
+    await own.restart();
+    await waitFor(() => engine.ready, 'ready again');
+    const after = await engine.publish({ topic, data: text('after') });
+    assert.equal(after!.seq, 1);
+    assert.notEqual(after!.epoch, before!.epoch);
+    assert.deepEqual(await engine.history(streamOf({ topic }), before), { recovered: false, position: after });
+    await recorder.waitFor(() => recorder.to({ topic }).some((d) => d.data.equals(text('after'))), 'the publication after the restart');
   });
 });
