@@ -82,6 +82,17 @@ describe('NatsEngine across nodes', { timeout: 60_000 }, () => {
     assert.deepEqual(got, [base, '>']);
   });
 
+  it('a publication larger than the server’s max_payload is refused with EngineUnavailableError; the engine goes on', async (t) => {
+    const a = await startNode(t, freshPrefix());
+    const topic = unique('big');
+    a.engine.subscribeTopic(topic);
+    await a.engine.settled();
+    await assert.rejects(a.engine.publish({ topic, data: Buffer.alloc(1024 * 1024 + 1) }), { name: 'EngineUnavailableError' });
+    const next = await a.engine.publish({ topic, data: text('small') });
+    assert.equal(next!.seq, 1, 'the refused one took no seq');
+    await a.recorder.waitForCount({ topic }, 1);
+  });
+
   it('start rejects with EngineUnavailableError when no server answers', async () => {
     const engine = new NatsEngine({ servers: ['nats://127.0.0.1:1'], prefix: freshPrefix(), connectTimeoutMs: 500 });
     await assert.rejects(engine.start(new DeliveryRecorder()), { name: 'EngineUnavailableError' });
