@@ -236,12 +236,19 @@ export class NatsEngine implements Engine {
 
   private want(tail: string, on: boolean): void {
     const current = this.subscriptions.get(tail);
-    if (on) {
-      if (current !== undefined) return;
-      this.subscriptions.set(tail, this.nc === null ? placeholder : this.subscribe(tail));
-    } else if (current !== undefined) {
-      this.subscriptions.delete(tail);
-      if (current !== placeholder) current.unsubscribe();
+    // Interest calls come from the hub and must never throw, also after close (a connection
+    // closing while the node stops): then only the wanted set changes.
+    const live = this.nc !== null && !this.closed;
+    try {
+      if (on) {
+        if (current !== undefined) return;
+        this.subscriptions.set(tail, live ? this.subscribe(tail) : placeholder);
+      } else if (current !== undefined) {
+        this.subscriptions.delete(tail);
+        if (current !== placeholder && live) current.unsubscribe();
+      }
+    } catch (error) {
+      this.events.onError?.(error as Error);
     }
   }
 

@@ -187,3 +187,16 @@ describe('NatsEngine after a nats-server restart that lost its store', { timeout
     await recorder.waitFor(() => recorder.to({ topic }).some((d) => d.data.equals(text('after'))), 'the publication after the restart');
   });
 });
+
+describe('NatsEngine interest calls after close', () => {
+  it('never throw (the hub may still report interest changes while the node stops)', async (t) => {
+    const a = await startNode(t, freshPrefix());
+    a.engine.subscribeTopic('kept');
+    await a.engine.close();
+    a.engine.subscribeTopic('new');
+    a.engine.unsubscribeTopic('kept');
+    a.engine.subscribeUser('u');
+    a.engine.unsubscribeUser('u');
+    assert.equal(a.engine.ready, false);
+  });
+});
