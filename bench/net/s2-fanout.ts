@@ -46,12 +46,14 @@ export const fanoutScenario: Scenario = {
   name: 's2-fanout',
   description: 'S2 fan-out: one topic, 10,000 subscribers, stepped push rates via POST /v1/pushData',
   async run(ctx: RunContext): Promise<Result> {
-    const subscribers = ctx.quick ? 1_000 : 10_000;
+    // BENCH_S2_SUBSCRIBERS and BENCH_S2_STEPS (offered deliveries/s, comma-separated): smaller runs for experiments.
+    const subscribers = Number(process.env.BENCH_S2_SUBSCRIBERS) || (ctx.quick ? 1_000 : 10_000);
+    const stepsEnv = process.env.BENCH_S2_STEPS?.split(',').map(Number).filter((n) => n > 0);
     const stepMs = ctx.quick ? 1_000 : 5_000;
     const drainMs = ctx.quick ? 300 : 2_000;
     const warmupMs = ctx.quick ? 300 : 2_000;
     const processes = LoadFleet.processesFor(subscribers);
-    const plan: StepPlan[] = (ctx.quick ? QUICK_DELIVERY_STEPS : DELIVERY_STEPS).map((d) => ({ rate: d / subscribers, nominalDeliveries: d }));
+    const plan: StepPlan[] = (stepsEnv !== undefined && stepsEnv.length > 0 ? stepsEnv : ctx.quick ? QUICK_DELIVERY_STEPS : DELIVERY_STEPS).map((d) => ({ rate: d / subscribers, nominalDeliveries: d }));
     const runs: SteppedRun[] = [];
     const errors: string[] = [];
     for (const spec of contestants([], { mergeVariant: true })) {

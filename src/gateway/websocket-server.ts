@@ -266,7 +266,7 @@ export class WebSocketServer implements ConnectionOwner {
       ? negotiatePerMessageDeflate(request.extensions, this.options.perMessageDeflate)
       : undefined;
     if (deflate !== undefined) conn.deflate = { params: deflate.params, inflater: null };
-    // Queued, not written: what onOpen sends (a greeting) goes out in the same write as the 101.
+    // Queued, not written yet: what onOpen sends (a greeting) goes out in the same write as the 101 (writeHandshake below).
     conn.queueHandshakeResponse(Buffer.from(buildUpgradeResponse(request.key, protocol, deflate?.response), 'latin1'));
     conn.state = ConnectionState.Open;
     conn.protocol = protocol;
@@ -281,6 +281,7 @@ export class WebSocketServer implements ConnectionOwner {
     }
     // A client may pipeline its first frames right behind the request (§4.1).
     if (rest.length > 0) conn.onData(rest);
+    conn.writeHandshake();
   }
 
   private selectProtocol(request: UpgradeRequest): string | undefined {
