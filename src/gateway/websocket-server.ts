@@ -17,6 +17,7 @@ import {
 import { ConnectionLimiter, OriginPolicy } from './connection-limits.js';
 import { ConnectionState, type ConnectionOwner, type WebSocketConnection } from './connection.js';
 import { FlushScheduler } from './flush-scheduler.js';
+import { stageTiming } from '../util/stage-timing.js';
 import { checkOpenConnection, messageStarted, type LivenessPolicy } from './liveness.js';
 import { NetSocketConnection } from './net-socket-connection.js';
 import { PartialHead } from './partial-head.js';
@@ -190,6 +191,7 @@ export class WebSocketServer implements ConnectionOwner {
   private admit(conn: WebSocketConnection): void {
     if (!this.admitted(conn)) return;
     this.wheel.scheduleIn(conn, this.handshakeTimeoutMs);
+    if (stageTiming !== null) stageTiming.accepted(conn);
   }
 
   /** Track `conn`, or answer it 503/429 at once if a limit refuses it. */
@@ -282,6 +284,7 @@ export class WebSocketServer implements ConnectionOwner {
     // A client may pipeline its first frames right behind the request (§4.1).
     if (rest.length > 0) conn.onData(rest);
     conn.writeHandshake();
+    if (stageTiming !== null) stageTiming.upgraded(conn);
   }
 
   private selectProtocol(request: UpgradeRequest): string | undefined {

@@ -23,6 +23,8 @@
  * existed when it was queued is finished. The schedulers report that through
  * {@link QueueWatcher}.
  *
+ * Handshakes are timed too (every one): accepted → 101 written.
+ *
  * The durations between stamps, and the flush scheduler's slices, are kept
  * (at most {@link MAX_VALUES} each) and printed as percentiles when the
  * process exits — to `HERALD_STAGE_TIMING_OUT` if set, else stderr.
@@ -65,6 +67,7 @@ export class StageTiming {
   readonly inFlight = new Set<PushSample>();
   private readonly watchers = new Set<QueueWatcher>();
   private readonly series = new Map<string, number[]>();
+  private readonly acceptedAt = new WeakMap<object, number>();
   /** performance.now() + this = CLOCK_MONOTONIC in ms (the clock the bench pusher stamps with). */
   private readonly monotonicOffsetMs = Number(process.hrtime.bigint()) / 1e6 - performance.now();
 
@@ -125,6 +128,19 @@ export class StageTiming {
       this.inFlight.delete(sample);
       this.recordIfDone(sample);
     }
+  }
+
+  /** A connection was accepted (its handshake is timed too). */
+  accepted(conn: object): void {
+    this.acceptedAt.set(conn, performance.now());
+  }
+
+  /** Its 101 response was written (handed to the kernel). */
+  upgraded(conn: object): void {
+    const at = this.acceptedAt.get(conn);
+    if (at === undefined) return;
+    this.acceptedAt.delete(conn);
+    this.record('handshake: accepted → 101 written', performance.now() - at);
   }
 
   /** The connections of list `from` were moved to list `into` (the merge window's held list joining a wave). */

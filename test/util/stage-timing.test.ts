@@ -49,4 +49,15 @@ describe('stage timing', () => {
     assert.match(report, /queued → all written\s+n=\s+1 /);
     assert.doesNotMatch(report, /pusher stamp/, 'no bench stamp, no such stage');
   });
+
+  it('times a handshake from accept to the 101 written, once per connection', () => {
+    const timing = new StageTiming(1);
+    const conn = {};
+    timing.upgraded(conn);
+    assert.equal(timing.report(), '', 'never accepted: nothing recorded');
+    timing.accepted(conn);
+    timing.upgraded(conn);
+    timing.upgraded(conn);
+    assert.match(timing.report(), /accepted → 101 written\s+n=\s+1 /);
+  });
 });
