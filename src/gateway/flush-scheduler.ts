@@ -14,8 +14,9 @@
  *   while the previous one was. It starts in a `setImmediate` (after every I/O
  *   callback of the loop iteration, so a turn's frames for one connection
  *   leave in one write) and writes at most {@link FLUSH_SLICE} connections per
- *   event-loop turn, so reads (push requests), accepts, upgrades and
- *   heartbeats are served between slices. Frames queued during a wave on a
+ *   event-loop turn ({@link ACCEPT_SLICE} in a turn that accepted a
+ *   connection), so reads (push requests), accepts, upgrades and heartbeats
+ *   are served between slices. Frames queued during a wave on a
  *   connection it has not reached yet leave with that connection's write in
  *   this wave; a connection the wave already wrote is marked for the next
  *   wave, which starts on the turn after this one ends. So each connection is
@@ -52,6 +53,14 @@ import { stageTiming, type PushSample, type QueueWatcher } from '../util/stage-t
 
 /** Connections written per event-loop turn by a wave (see writeSlice). */
 export const FLUSH_SLICE = 256;
+/**
+ * …and in a turn that accepted a connection. libuv (1.46, Node 20) accepts one
+ * connection per loop iteration, so during a storm the accept rate is the
+ * iteration rate: a full slice per iteration held 10,000 newcomers arriving
+ * during a fan-out to ~150 accepts/s (the listen queue full). A short slice
+ * brings the loop back to the listening socket quickly while the wave goes on.
+ */
+export const ACCEPT_SLICE = 32;
 
 export class FlushScheduler implements QueueWatcher {
   private readonly mergeWindowMs: number;
@@ -62,6 +71,8 @@ export class FlushScheduler implements QueueWatcher {
   private waveNext = 0;
   /** A `setImmediate` is pending: it writes the wave's next slice, or starts the next wave. */
   private turnScheduled = false;
+  /** A connection was accepted since the last slice: more may be waiting in the listen queue. */
+  private accepting = false;
   /** Connections held by the merge window, added to the next wave when its one shared timer fires. */
   private held: WebSocketConnection[] = [];
   /** That timer while armed; flushNow() disarms it, so a closed server leaves no timer keeping the process alive. */
@@ -125,11 +136,18 @@ export class FlushScheduler implements QueueWatcher {
     this.scheduleTurn();
   }
 
+  /** The server accepted a connection: keep this turn's slice short (see ACCEPT_SLICE). */
+  noteAccept(): void {
+    this.accepting = true;
+  }
+
   /** @internal one event-loop turn's share: the wave's next slice, or the next wave's first. */
   turn(): void {
     this.turnScheduled = false;
     if (this.wave === null) this.startWave();
-    this.writeSlice(FLUSH_SLICE);
+    const budget = this.accepting ? ACCEPT_SLICE : FLUSH_SLICE;
+    this.accepting = false;
+    this.writeSlice(budget);
     if (this.wave !== null || this.dirty.length > 0) this.scheduleTurn();
   }
 

@@ -189,6 +189,7 @@ export class WebSocketServer implements ConnectionOwner {
   }
 
   private admit(conn: WebSocketConnection): void {
+    this.flushes.noteAccept();
     if (!this.admitted(conn)) return;
     this.wheel.scheduleIn(conn, this.handshakeTimeoutMs);
     if (stageTiming !== null) stageTiming.accepted(conn);

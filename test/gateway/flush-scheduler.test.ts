@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FLUSH_SLICE, FlushScheduler } from '../../src/gateway/flush-scheduler.js';
+import { ACCEPT_SLICE, FLUSH_SLICE, FlushScheduler } from '../../src/gateway/flush-scheduler.js';
 import type { WebSocketConnection } from '../../src/gateway/connection.js';
 
 /**
@@ -118,5 +118,24 @@ describe('FlushScheduler waves', () => {
     assert.deepEqual(conns[0].writes.map((w) => w.frames), [['a'], ['b']]);
     await turn();
     assert.equal(log.length, count + 1);
+  });
+
+  it('writes a short slice in a turn that accepted a connection, so the loop returns to accept the next', async () => {
+    const { log, conns, scheduler } = setup(2 * FLUSH_SLICE);
+    for (const c of conns) c.send('a');
+    scheduler.noteAccept();
+    await turn();
+    assert.equal(log.length, ACCEPT_SLICE);
+    await turn();
+    assert.equal(log.length, ACCEPT_SLICE + FLUSH_SLICE, 'no accept since: a full slice');
+    scheduler.noteAccept();
+    await turn();
+    assert.equal(log.length, 2 * ACCEPT_SLICE + FLUSH_SLICE);
+    await turn();
+    assert.equal(log.length, 2 * FLUSH_SLICE, 'the rest');
+    assert.deepEqual(
+      log.map((c) => c.id),
+      conns.map((c) => c.id),
+    );
   });
 });
