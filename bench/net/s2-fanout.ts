@@ -59,7 +59,8 @@ export const fanoutScenario: Scenario = {
   name: 's2-fanout',
   description: 'S2 fan-out: one topic, 10,000 subscribers, stepped push rates via POST /v1/pushData',
   async run(ctx: RunContext): Promise<Result> {
-    const subscribers = ctx.quick ? 1_000 : 10_000;
+    // BENCH_S2_SUBSCRIBERS: a smaller audience for experiments (BENCH_S2_STEPS: see deliverySteps).
+    const subscribers = Number(process.env.BENCH_S2_SUBSCRIBERS) || (ctx.quick ? 1_000 : 10_000);
     const stepMs = ctx.quick ? 1_000 : 5_000;
     const drainMs = ctx.quick ? 300 : 2_000;
     const warmupMs = ctx.quick ? 300 : 2_000;

@@ -9,6 +9,7 @@ import type { ServerApi } from './server-api.js';
 import { acceptBatch, type PublishPush } from './push-publisher.js';
 import { parsePushData, type PushLimits } from './push-request.js';
 import { readStats } from './stats.js';
+import { stageTiming } from '../util/stage-timing.js';
 
 /** Options of an {@link HttpPushApi}. */
 export interface HttpPushApiOptions {
@@ -175,16 +176,32 @@ export class HttpPushApi {
   }
 
   private async pushData(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const sample = stageTiming === null ? null : stageTiming.begin();
     const body = await readJson(req, this.maxSingleBody, this.requestTimeoutMs);
     const publication = parsePushData(body, this.options.limits);
     try {
-      await this.options.publish(publication);
+      if (sample === null) {
+        await this.options.publish(publication);
+      } else {
+        // Stage timing (util/stage-timing.ts): the memory engine fans out within this call, stamped as `current`.
+        const timing = stageTiming as NonNullable<typeof stageTiming>;
+        timing.parsed(sample, publication.data);
+        timing.current = sample;
+        let published: Promise<void> | undefined;
+        try {
+          published = this.options.publish(publication);
+        } finally {
+          timing.current = null;
+        }
+        await published;
+      }
     } catch (error) {
       this.options.metrics.pushesTotal.inc({ api: 'http', result: 'unavailable' });
       throw unavailable(error);
     }
     this.options.metrics.pushesTotal.inc({ api: 'http', result: 'ok' });
     sendJson(res, 200, {});
+    if (sample !== null) stageTiming?.answered(sample);
   }
 
   private async pushBatch(req: IncomingMessage, res: ServerResponse): Promise<void> {

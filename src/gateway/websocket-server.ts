@@ -17,6 +17,7 @@ import {
 import { ConnectionLimiter, OriginPolicy } from './connection-limits.js';
 import { ConnectionState, type ConnectionOwner, type WebSocketConnection } from './connection.js';
 import { FlushScheduler } from './flush-scheduler.js';
+import { stageTiming } from '../util/stage-timing.js';
 import { checkOpenConnection, messageStarted, type LivenessPolicy } from './liveness.js';
 import { NetSocketConnection } from './net-socket-connection.js';
 import { PartialHead } from './partial-head.js';
@@ -188,8 +189,10 @@ export class WebSocketServer implements ConnectionOwner {
   }
 
   private admit(conn: WebSocketConnection): void {
+    this.flushes.noteAccept();
     if (!this.admitted(conn)) return;
     this.wheel.scheduleIn(conn, this.handshakeTimeoutMs);
+    if (stageTiming !== null) stageTiming.accepted(conn);
   }
 
   /** Track `conn`, or answer it 503/429 at once if a limit refuses it. */
@@ -266,7 +269,7 @@ export class WebSocketServer implements ConnectionOwner {
       ? negotiatePerMessageDeflate(request.extensions, this.options.perMessageDeflate)
       : undefined;
     if (deflate !== undefined) conn.deflate = { params: deflate.params, inflater: null };
-    // Queued, not written: what onOpen sends (a greeting) goes out in the same write as the 101.
+    // Queued, not written yet: what onOpen sends (a greeting) goes out in the same write as the 101 (writeHandshake below).
     conn.queueHandshakeResponse(Buffer.from(buildUpgradeResponse(request.key, protocol, deflate?.response), 'latin1'));
     conn.state = ConnectionState.Open;
     conn.protocol = protocol;
@@ -281,6 +284,8 @@ export class WebSocketServer implements ConnectionOwner {
     }
     // A client may pipeline its first frames right behind the request (§4.1).
     if (rest.length > 0) conn.onData(rest);
+    conn.writeHandshake();
+    if (stageTiming !== null) stageTiming.upgraded(conn);
   }
 
   private selectProtocol(request: UpgradeRequest): string | undefined {
