@@ -43,7 +43,17 @@ end
  * keep a few more entries than asked; `history` answers exactly the last
  * `historySize`) and published framed as described at {@link parseMessage}.
  */
-export const PUBLISH_LUA = `${INCARNATION_LUA}
+export const PUBLISH_LUA = publishLua('PUBLISH');
+
+/**
+ * The publish script of the Redis Cluster engine: the same, with SPUBLISH
+ * (sharded pub/sub, Redis ≥ 7) on a channel in the slot of the three keys, so
+ * the whole publication stays on one shard.
+ */
+export const SPUBLISH_LUA = publishLua('SPUBLISH');
+
+function publishLua(command: 'PUBLISH' | 'SPUBLISH'): string {
+  return `${INCARNATION_LUA}
 local ttl = ARGV[3]
 local epoch = incarnation(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ttl)
 local seq = redis.call('INCR', KEYS[1])
@@ -64,9 +74,10 @@ redis.call('PEXPIRE', KEYS[2], ttl)
 local uidLen = hasUid and string.len(ARGV[6]) or '-'
 local topicLen = hasTopic and string.len(ARGV[8]) or '-'
 local header = 'h1 ' .. seqText .. ' ' .. epoch .. ' ' .. uidLen .. ' ' .. topicLen .. '\\n'
-redis.call('PUBLISH', ARGV[4], header .. ARGV[6] .. ARGV[8] .. ARGV[9])
+redis.call('${command}', ARGV[4], header .. ARGV[6] .. ARGV[8] .. ARGV[9])
 return {seq, epoch}
 `;
+}
 
 /**
  * History. KEYS: seq, epoch, stream. ARGV: epoch candidate, TTL (ms), history
