@@ -13,7 +13,7 @@ import {
 import type { HistoryFor, HistoryLimits } from '../streams.js';
 import { checkClusterPrefix, clusterChannel, clusterStreamKeys } from './redis-cluster-keys.js';
 import type { RedisEngineEvents, RedisEngineOptions } from './redis-engine.js';
-import { HISTORY_LUA, SPUBLISH_LUA, parseMessage, streamLimits, toDeliveries, type RawEntry } from './redis-scripts.js';
+import { CLUSTER_HISTORY_LUA, SPUBLISH_LUA, parseMessage, streamLimits, toDeliveries, type RawEntry } from './redis-scripts.js';
 import { RedisShardSubscribers } from './redis-shard-subscribers.js';
 
 /** Options of a {@link RedisClusterEngine}: those of RedisEngine, with seed URLs. */
@@ -107,7 +107,7 @@ export class RedisClusterEngine implements Engine {
       retryDelayOnFailover: 100,
       retryDelayOnClusterDown: 100,
       clusterRetryStrategy: (attempt) => Math.min(reconnectBaseMs * 2 ** Math.min(attempt - 1, 30), reconnectMaxMs),
-      scripts: { heraldPublish: { lua: SPUBLISH_LUA, numberOfKeys: 3 }, heraldHistory: { lua: HISTORY_LUA, numberOfKeys: 3 } },
+      scripts: { heraldPublish: { lua: SPUBLISH_LUA, numberOfKeys: 3 }, heraldHistory: { lua: CLUSTER_HISTORY_LUA, numberOfKeys: 3 } },
       redisOptions: {
         connectionName: `herald-command-${this.instanceId}`,
         maxRetriesPerRequest: 0,
@@ -245,7 +245,9 @@ export class RedisClusterEngine implements Engine {
     }
     const [seq, epoch] = reply;
     if (seq === null || epoch === null) return { seq: 0, epoch: '' };
-    return { seq: Number(seq), epoch };
+    // `<epoch>@<writer node id>` (see the cluster incarnation in redis-scripts.ts).
+    const at = epoch.indexOf('@');
+    return { seq: Number(seq), epoch: at < 0 ? epoch : epoch.slice(0, at) };
   }
 
   subscribeTopic(topic: string): void {
@@ -360,7 +362,7 @@ export class RedisClusterEngine implements Engine {
  */
 async function loadScripts(node: Redis): Promise<void> {
   try {
-    await Promise.all([node.script('LOAD', SPUBLISH_LUA), node.script('LOAD', HISTORY_LUA)]);
+    await Promise.all([node.script('LOAD', SPUBLISH_LUA), node.script('LOAD', CLUSTER_HISTORY_LUA)]);
   } catch {
     // a node that is down gets them on its next '+node'; meanwhile EVAL stands in (see above)
   }
