@@ -155,6 +155,9 @@ export class RedisCluster {
         if (!node.running) continue;
         const info = await this.command(node, ['CLUSTER', 'INFO']);
         if (typeof info !== 'string' || !info.includes('cluster_state:ok')) return pause();
+        // A replica that never synced refuses to fail over (its data counts as too old): wait for its link.
+        const replication = String(await this.command(node, ['INFO', 'replication']));
+        if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) return pause();
       }
       const topology = await this.topology();
       const live = new Set(this.nodes.filter((node) => node.running).map((node) => node.port));
