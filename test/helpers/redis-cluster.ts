@@ -73,7 +73,7 @@ export class ClusterNode {
 
   launch(): void {
     const args = [
-      '--port', String(this.port), '--bind', HOST,
+      '--port', String(this.port), '--bind', HOST, '--cluster-announce-ip', HOST,
       '--cluster-enabled', 'yes', '--cluster-config-file', join(this.dir, `nodes-${this.port}.conf`),
       '--cluster-node-timeout', String(this.nodeTimeoutMs),
       '--dir', this.dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no',
@@ -119,12 +119,17 @@ export class RedisCluster {
     return this.nodes.map((node) => node.url);
   }
 
-  /** Start 3 masters + 3 replicas and wait until every node says cluster_state:ok. */
-  static async start(options: { nodeTimeoutMs?: number } = {}): Promise<RedisCluster> {
+  /**
+   * Start 3 masters + 3 replicas (or, with `masters: 1`, one master serving
+   * every slot and no replica: `redis-cli --cluster create` wants 3) and wait
+   * until every node says cluster_state:ok.
+   */
+  static async start(options: { nodeTimeoutMs?: number; masters?: 1 | 3 } = {}): Promise<RedisCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'herald-rcluster-'));
     const taken = new Set<number>();
     const nodes: ClusterNode[] = [];
-    for (let i = 0; i < 6; i++) {
+    const single = options.masters === 1;
+    for (let i = 0; i < (single ? 1 : 6); i++) {
       const port = await freeClusterPort(taken);
       taken.add(port);
       taken.add(port + 10_000);
@@ -134,6 +139,11 @@ export class RedisCluster {
     try {
       for (const node of nodes) node.launch();
       for (const node of nodes) await waitUntil(() => cluster.answers(node), `cluster node ${node.port} up`);
+      if (single) {
+        await cluster.command(nodes[0], ['CLUSTER', 'ADDSLOTSRANGE', 0, 16_383]);
+        await cluster.waitHealthy();
+        return cluster;
+      }
       const created = spawnSync(
         'redis-cli',
         ['--cluster', 'create', ...nodes.map((node) => `${HOST}:${node.port}`), '--cluster-replicas', '1', '--cluster-yes'],
