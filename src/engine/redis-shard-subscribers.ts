@@ -46,8 +46,8 @@ export class RedisShardSubscribers {
   private readonly owner = new Map<string, string>();
   /** Slot → its wanted channels, so a changed slot moves only its own. */
   private readonly bySlot = new Map<number, Set<string>>();
-  /** The slot owners the channels were last placed by. */
-  private placedBy: string[] = new Array<string>(CLUSTER_SLOTS).fill('');
+  /** True once the channels were placed by a slot map (at start). */
+  private placedOnce = false;
   private refreshTimer: NodeJS.Timeout | null = null;
   private refreshAttempt = 0;
   /** Shards whose server dropped channels unasked: after the next slot map read, they subscribe all theirs again. */
@@ -193,12 +193,13 @@ export class RedisShardSubscribers {
         this.owner.set(channel, node);
         if (from !== '') this.shards.get(from)?.channels.forget(channel);
         if (node === '') continue;
-        // A channel that had a shard before moves: a restoration. One never placed (no slot map yet) is new.
-        if (from !== '' || this.placedBy[slot] !== '') this.shard(node).channels.adopt(channel);
+        // After the first placement (start), a channel placed anew may have missed publications — it moved,
+        // or its slot had no known owner for a while: a restoration. Before it, nothing was delivered yet.
+        if (this.placedOnce) this.shard(node).channels.adopt(channel);
         else this.shard(node).channels.want(channel, true);
       }
     }
-    this.placedBy = now;
+    this.placedOnce = true;
     const masters = new Set(now);
     for (const [node, shard] of this.shards) {
       if (shard.channels.empty && !masters.has(node)) {
