@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Cluster, type Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import {
   EngineUnavailableError,
   streamOf,
@@ -15,6 +15,7 @@ import { checkClusterPrefix, clusterChannel, clusterStreamKeys } from './redis-c
 import type { RedisEngineEvents, RedisEngineOptions } from './redis-engine.js';
 import { CLUSTER_HISTORY_LUA, SPUBLISH_LUA, parseMessage, streamLimits, toDeliveries, type RawEntry } from './redis-scripts.js';
 import { RedisShardSubscribers } from './redis-shard-subscribers.js';
+import { ClusterScriptLoader } from './redis-cluster-script-loader.js';
 
 /** Options of a {@link RedisClusterEngine}: those of RedisEngine, with seed URLs. */
 export interface RedisClusterEngineOptions extends Omit<RedisEngineOptions, 'url'> {
@@ -66,6 +67,7 @@ export class RedisClusterEngine implements Engine {
   private readonly events: RedisEngineEvents;
   private readonly command: Cluster & ScriptCommands;
   private readonly subscribers: RedisShardSubscribers;
+  private readonly scriptLoader: ClusterScriptLoader;
   /** Wanted channel → the interest it carries (for `onResubscribed`). */
   private readonly interests = new Map<string, { uid?: string; topic?: string }>();
   private handler: EngineHandler | null = null;
@@ -117,8 +119,9 @@ export class RedisClusterEngine implements Engine {
       },
     }) as Cluster & ScriptCommands;
     this.command.on('error', (error: Error) => this.events.onError?.(error, 'command'));
-    // Every node, replicas included, gets the scripts as soon as it is seen (see loadScripts).
-    this.command.on('+node', (node: Redis) => void loadScripts(node));
+    // Every node, replicas included, gets the scripts (see ClusterScriptLoader), checked on every slot map read.
+    this.scriptLoader = new ClusterScriptLoader(this.command, [SPUBLISH_LUA, CLUSTER_HISTORY_LUA], commandTimeoutMs);
+    this.command.on('refresh', () => void this.scriptLoader.sync());
     this.command.on('node error', (error: Error) => this.events.onError?.(error, 'command'));
     this.subscribers = new RedisShardSubscribers(
       this.command,
@@ -159,7 +162,7 @@ export class RedisClusterEngine implements Engine {
       this.handler = null;
       throw new EngineUnavailableError(`redis cluster not ready: ${(error as Error).message}`, { cause: error });
     }
-    await Promise.all(this.command.nodes('all').map(loadScripts));
+    await this.scriptLoader.sync();
     this.started = true;
     this.subscribers.start();
     await this.settled();
@@ -351,21 +354,6 @@ export class RedisClusterEngine implements Engine {
       this.events.onError?.(error as Error, 'subscriber');
     }
   };
-}
-
-/**
- * SCRIPT LOAD both scripts on a node. ioredis sends EVALSHA and, on NOSCRIPT,
- * the script again with EVAL: concurrent publishes failing NOSCRIPT together
- * would run in the order of their retries, not of their calls. A replica's
- * script cache is its own (not replicated), so replicas are loaded too: a
- * promoted one already knows the scripts.
- */
-async function loadScripts(node: Redis): Promise<void> {
-  try {
-    await Promise.all([node.script('LOAD', SPUBLISH_LUA), node.script('LOAD', CLUSTER_HISTORY_LUA)]);
-  } catch {
-    // a node that is down gets them on its next '+node'; meanwhile EVAL stands in (see above)
-  }
 }
 
 function seedOf(url: string): { host: string; port: number } {
