@@ -26,7 +26,7 @@ export function createControlPlane(config: ControlPlaneConfig, logger: Logger): 
   const nodeId = config.nodeId ?? randomNodeId();
   if (config.engine === 'redis' && config.redisCluster === true) {
     // The engine runs on a Redis Cluster (RedisClusterEngine); presence, the node registry and control
-    // messages do not yet (their keys need hash tags per topic, ARCHITECTURE.md "Redis Cluster").
+    // messages do not yet (their keys need hash tags per topic, ARCHITECTURE.md "Past one Redis").
     // Refuse rather than run a node whose server API half works.
     throw new Error('--redis-cluster: the control plane (presence, /v1/info, server API control) does not run on a Redis Cluster yet');
   }
