@@ -31,6 +31,7 @@
  * whose keys are deleted when the set-up ends; nothing else in Redis is
  * touched, and the Redis server is only read (INFO, PUBSUB), never signalled.
  */
+import { redisClusterTable } from './s6-redis-cluster.js';
 import { randomBytes } from 'node:crypto';
 import { sleep } from '../lib/children.js';
 import { Histogram } from '../lib/histogram.js';
@@ -538,9 +539,12 @@ export const clusterScenario: Scenario = {
       }
     }
     if (runs.length === 0) throw new Error(errors.join('; ') || 'no set-up ran');
+    // The Redis Cluster engine's rows (s6-redis-cluster.ts): its own clusters, engine-level.
+    const redisCluster = await redisClusterTable(ctx);
+    if (redisCluster.error !== undefined) errors.push(redisCluster.error);
     return {
       ...summaryOf(runs),
-      tables: [stepsTableOf(runs)],
+      tables: [stepsTableOf(runs), ...(redisCluster.table === undefined ? [] : [redisCluster.table])],
       params: {
         ...plan,
         payloadBytes: PAYLOAD_BYTES,
@@ -548,6 +552,7 @@ export const clusterScenario: Scenario = {
         fanoutTopic: FANOUT_TOPIC,
         probeTopic: PROBE_TOPIC,
         setups: CLUSTER_SETUPS,
+        redisCluster: redisCluster.rows,
         redis: redis === undefined ? null : { url: redisUrl, version: redis.version, pid: redis.pid ?? null, keyPrefix: basePrefix },
         nats: nats === undefined ? null : { url: nats.url, version: nats.version },
         ...runParams(),

@@ -17,7 +17,16 @@ export const ENGINE_OPTIONS = [
   {
     scope: 'process',
     key: 'redisUrl', flag: '--redis-url', env: 'HERALD_REDIS_URL', type: 'string', default: 'redis://127.0.0.1:6379',
-    placeholder: 'url', description: 'Redis for --engine redis (redis:// or rediss://).',
+    placeholder: 'url', description: 'Redis for --engine redis (redis:// or rediss://). With --redis-cluster: the seed '
+      + 'nodes, comma-separated (redis://h:p,redis://h:p); one is enough, the others are discovered.',
+  },
+  {
+    scope: 'process',
+    key: 'redisCluster', flag: '--redis-cluster', env: 'HERALD_REDIS_CLUSTER', type: 'boolean', default: false,
+    description: 'The Redis of --engine redis is a Redis Cluster (Redis >= 7): each stream and its channel live in one '
+      + 'hash slot and publications use sharded pub/sub (SPUBLISH), so one publication touches one shard. Follows '
+      + 'resharding and failover. The prefix must not contain { or }. Engine only so far: the control plane (presence, '
+      + '/v1/info, server API control) has no Redis Cluster version yet, so serve refuses to start with it.',
   },
   {
     scope: 'process',

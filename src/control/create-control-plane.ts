@@ -12,6 +12,8 @@ export interface ControlPlaneConfig {
   redisPrefix: string;
   natsUrl: string;
   natsPrefix: string;
+  /** `--redis-cluster`: the control plane has no Redis Cluster implementation yet (see createControlPlane). */
+  redisCluster?: boolean;
   /** `--node-id`; unset: random. */
   nodeId?: string;
   /** `--presence-ttl` (ms), Redis and NATS only. */
@@ -27,6 +29,12 @@ export interface ControlPlaneConfig {
  */
 export function createControlPlane(config: ControlPlaneConfig, logger: Logger): ControlPlane {
   const nodeId = config.nodeId ?? randomNodeId();
+  if (config.engine === 'redis' && config.redisCluster === true) {
+    // The engine runs on a Redis Cluster (RedisClusterEngine); presence, the node registry and control
+    // messages do not yet (their keys need hash tags per topic, ARCHITECTURE.md "Past one Redis").
+    // Refuse rather than run a node whose server API half works.
+    throw new Error('--redis-cluster: the control plane (presence, /v1/info, server API control) does not run on a Redis Cluster yet');
+  }
   if (config.engine === 'redis') {
     return redisControlPlaneFromConfig({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, presenceTtlMs: config.presenceTtlMs, nodeId }, logger);
   }

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Engine } from './engine.js';
 import { MemoryEngine } from './memory-engine.js';
-import { RedisEngine } from './redis-engine.js';
+import { RedisClusterEngine } from './redis-cluster-engine.js';
+import { RedisEngine, type RedisEngineEvents } from './redis-engine.js';
 import { NatsEngine } from './nats-engine.js';
 import { natsServers } from './nats-subjects.js';
 import type { HistoryFor } from '../streams.js';
@@ -13,6 +14,8 @@ export interface EngineConfig {
   redisPrefix: string;
   natsUrl: string;
   natsPrefix: string;
+  /** `--redis-cluster`: `redisUrl` lists seed nodes of a Redis Cluster. */
+  redisCluster?: boolean;
   historySize: number;
   historyTtlMs: number;
   /** The topic namespaces (util/namespaces.ts), whose history limits the engine applies per topic. */
@@ -48,22 +51,26 @@ export function createEngine(config: EngineConfig, logger: Logger): Engine {
       },
     });
   }
-  return new RedisEngine({
-    url: config.redisUrl,
-    prefix: config.redisPrefix,
-    historySize: config.historySize,
-    historyTtlMs: config.historyTtlMs,
-    historyFor,
-    events: {
-      onError(error, connection) {
-        const now = Date.now();
-        if (now - (lastLogged.get(connection) ?? 0) < 10_000) return;
-        lastLogged.set(connection, now);
-        logger.warn({ err: error.message, connection }, 'redis connection error');
-      },
-      onReconnect(connection, reconnects) {
-        logger.info({ connection, reconnects }, 'redis reconnected; interest resubscribed');
-      },
+  const events: RedisEngineEvents = {
+    onError(error, connection) {
+      const now = Date.now();
+      if (now - (lastLogged.get(connection) ?? 0) < 10_000) return;
+      lastLogged.set(connection, now);
+      logger.warn({ err: error.message, connection }, 'redis connection error');
     },
-  });
+    onReconnect(connection, reconnects) {
+      logger.info({ connection, reconnects }, 'redis reconnected; interest resubscribed');
+    },
+  };
+  const common = { prefix: config.redisPrefix, historySize: config.historySize, historyTtlMs: config.historyTtlMs, historyFor, events };
+  if (config.redisCluster === true) return new RedisClusterEngine({ ...common, urls: splitRedisUrls(config.redisUrl) });
+  return new RedisEngine({ ...common, url: config.redisUrl });
+}
+
+/** The comma-separated seed URLs of `--redis-url` (blanks dropped). */
+export function splitRedisUrls(value: string): string[] {
+  return value
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
 }

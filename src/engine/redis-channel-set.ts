@@ -4,6 +4,15 @@ import type { Redis } from 'ioredis';
 const CHANNELS_PER_COMMAND = 1024;
 
 /**
+ * Sharded pub/sub (Redis Cluster, Redis ≥ 7): SSUBSCRIBE/SUNSUBSCRIBE, whose
+ * channels must all hash to one slot per command, so channels are sent in
+ * groups of one slot (`groupOf` gives a channel's slot).
+ */
+export interface ShardedMode {
+  groupOf(channel: string): number;
+}
+
+/**
  * The channels a subscriber connection should be on, kept in step with it
  * (used by the Redis engine and the Redis control plane):
  * `want` edits the wanted set, and one microtask later the difference from
@@ -44,7 +53,36 @@ export class RedisChannelSet {
     private readonly onError: (error: Error) => void,
     /** Channels (still wanted) that had been lost and are confirmed again. */
     private readonly onRestored: (channels: string[]) => void = () => {},
+    /** Set: SSUBSCRIBE/SUNSUBSCRIBE instead of SUBSCRIBE/UNSUBSCRIBE. */
+    private readonly sharded?: ShardedMode,
   ) {}
+
+  /**
+   * Sharded pub/sub: `channel` moved here from another shard's connection
+   * (a slot migration, a failover). It is wanted here now, and its
+   * confirmation counts as a restoration (`onRestored`): what was published
+   * while it moved never arrived live.
+   */
+  adopt(channel: string): void {
+    this.restoring = true;
+    this.want(channel, true);
+  }
+
+  /**
+   * Sharded pub/sub: `channel` moved to another shard, whose server has
+   * already dropped it (Redis sends SUNSUBSCRIBE when a slot leaves it) or is
+   * gone: drop it from this connection's books without a command.
+   */
+  forget(channel: string): void {
+    this.wanted.delete(channel);
+    this.subscribed.delete(channel);
+    this.changed.delete(channel);
+  }
+
+  /** True when no channel is wanted or held on this connection. */
+  get empty(): boolean {
+    return this.wanted.size === 0 && this.subscribed.size === 0;
+  }
 
   has(channel: string): boolean {
     return this.wanted.has(channel);
@@ -107,9 +145,30 @@ export class RedisChannelSet {
       }
     }
     this.changed.clear();
-    for (let i = 0; i < add.length; i += CHANNELS_PER_COMMAND) this.send(add.slice(i, i + CHANNELS_PER_COMMAND), true, restoring);
-    for (let i = 0; i < remove.length; i += CHANNELS_PER_COMMAND) this.send(remove.slice(i, i + CHANNELS_PER_COMMAND), false, false);
+    for (const batch of this.batches(add)) this.send(batch, true, restoring);
+    for (const batch of this.batches(remove)) this.send(batch, false, false);
   };
+
+  /** Commands' worth of channels: at most CHANNELS_PER_COMMAND, and of one slot each in sharded mode. */
+  private batches(channels: string[]): string[][] {
+    const batches: string[][] = [];
+    if (this.sharded === undefined) {
+      for (let i = 0; i < channels.length; i += CHANNELS_PER_COMMAND) batches.push(channels.slice(i, i + CHANNELS_PER_COMMAND));
+      return batches;
+    }
+    const bySlot = new Map<number, string[]>();
+    for (const channel of channels) {
+      const slot = this.sharded.groupOf(channel);
+      let group = bySlot.get(slot);
+      if (group === undefined || group.length >= CHANNELS_PER_COMMAND) {
+        group = [];
+        bySlot.set(slot, group);
+        batches.push(group);
+      }
+      group.push(channel);
+    }
+    return batches;
+  }
 
   private send(channels: string[], subscribe: boolean, restoring: boolean): void {
     const generation = this.generation;
@@ -117,7 +176,14 @@ export class RedisChannelSet {
       if (subscribe) this.subscribed.add(channel);
       else this.subscribed.delete(channel);
     }
-    const sent = subscribe ? this.subscriber.subscribe(...channels) : this.subscriber.unsubscribe(...channels);
+    const sent =
+      this.sharded !== undefined
+        ? subscribe
+          ? this.subscriber.ssubscribe(...channels)
+          : this.subscriber.sunsubscribe(...channels)
+        : subscribe
+          ? this.subscriber.subscribe(...channels)
+          : this.subscriber.unsubscribe(...channels);
     const tracked: Promise<unknown> = sent.then(
       () => {
         this.pending.delete(tracked);

@@ -100,7 +100,8 @@ interface ScriptCommands {
  * stream's keys expire `historyTtlMs` after its last publication.
  *
  * Needs a standalone Redis ≥ 5 (streams): the scripts touch three keys of one
- * stream and PUBLISH, which Redis Cluster would need hash tags and SPUBLISH for.
+ * stream and PUBLISH. On a Redis Cluster, RedisClusterEngine keeps them in one
+ * slot with hash tags and uses SPUBLISH.
  *
  * Guarantees (the Engine contract):
  * - `publish` resolves once the script ran: the publication is in its stream

@@ -43,7 +43,58 @@ end
  * keep a few more entries than asked; `history` answers exactly the last
  * `historySize`) and published framed as described at {@link parseMessage}.
  */
-export const PUBLISH_LUA = `${INCARNATION_LUA}
+export const PUBLISH_LUA = publishLua('PUBLISH', INCARNATION_LUA);
+
+/**
+ * Redis Cluster's incarnation: as above, and the epoch key also names the
+ * node that wrote the stream last (`<epoch>@<node id>`). Replication is
+ * asynchronous, so a replica promoted after its master failed may lack the
+ * last publications — and would hand their numbers out again under the same
+ * epoch, which a client that saw them could not tell. So when the writer is
+ * not this node and is no healthy master any more (failed, demoted to a
+ * replica, gone), a new incarnation starts: positions of before answer
+ * `recovered: false`. A writer that is still a healthy master handed the slot
+ * over by migration, which moves keys whole: the incarnation carries on.
+ */
+const CLUSTER_INCARNATION_LUA = `
+local function writerLost(writer)
+  for line in string.gmatch(redis.call('CLUSTER', 'NODES'), '[^\\n]+') do
+    local id, flags = string.match(line, '^(%S+) %S+ (%S+)')
+    if id == writer then
+      return string.find(flags, 'fail', 1, true) ~= nil or string.find(flags, 'master', 1, true) == nil
+    end
+  end
+  return true
+end
+local function incarnation(seqKey, epochKey, streamKey, candidate, ttlMs)
+  local me = redis.call('CLUSTER', 'MYID')
+  local stored = redis.call('GET', epochKey)
+  if stored and redis.call('EXISTS', seqKey) == 1 then
+    local at = string.find(stored, '@', 1, true)
+    local epoch = at and string.sub(stored, 1, at - 1) or stored
+    local writer = at and string.sub(stored, at + 1) or ''
+    if writer == me then return epoch end
+    if not writerLost(writer) then
+      redis.call('SET', epochKey, epoch .. '@' .. me, 'PX', ttlMs)
+      return epoch
+    end
+  end
+  redis.call('DEL', streamKey)
+  redis.call('SET', seqKey, 0, 'PX', ttlMs)
+  redis.call('SET', epochKey, candidate .. '@' .. me, 'PX', ttlMs)
+  return candidate
+end
+`;
+
+/**
+ * The publish script of the Redis Cluster engine: the same, with SPUBLISH
+ * (sharded pub/sub, Redis ≥ 7) on a channel in the slot of the three keys, so
+ * the whole publication stays on one shard, and the cluster's incarnation.
+ */
+export const SPUBLISH_LUA = publishLua('SPUBLISH', CLUSTER_INCARNATION_LUA);
+
+function publishLua(command: 'PUBLISH' | 'SPUBLISH', incarnationLua: string): string {
+  return `${incarnationLua}
 local ttl = ARGV[3]
 local epoch = incarnation(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ttl)
 local seq = redis.call('INCR', KEYS[1])
@@ -64,9 +115,10 @@ redis.call('PEXPIRE', KEYS[2], ttl)
 local uidLen = hasUid and string.len(ARGV[6]) or '-'
 local topicLen = hasTopic and string.len(ARGV[8]) or '-'
 local header = 'h1 ' .. seqText .. ' ' .. epoch .. ' ' .. uidLen .. ' ' .. topicLen .. '\\n'
-redis.call('PUBLISH', ARGV[4], header .. ARGV[6] .. ARGV[8] .. ARGV[9])
+redis.call('${command}', ARGV[4], header .. ARGV[6] .. ARGV[8] .. ARGV[9])
 return {seq, epoch}
 `;
+}
 
 /**
  * History. KEYS: seq, epoch, stream. ARGV: epoch candidate, TTL (ms), history
@@ -84,7 +136,13 @@ return {seq, epoch}
  * A stream that does not exist yet gets its incarnation here (seq 0), so the
  * position handed out is resumable once publications start.
  */
-export const HISTORY_LUA = `${INCARNATION_LUA}
+export const HISTORY_LUA = historyLua(INCARNATION_LUA);
+
+/** The history script of the Redis Cluster engine (its incarnation, see above). */
+export const CLUSTER_HISTORY_LUA = historyLua(CLUSTER_INCARNATION_LUA);
+
+function historyLua(incarnationLua: string): string {
+  return `${incarnationLua}
 local epoch = incarnation(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2])
 local seq = tonumber(redis.call('GET', KEYS[1]))
 local since = tonumber(ARGV[4])
@@ -102,6 +160,7 @@ if limit > 0 then
 end
 return {seq, epoch, redis.call('XRANGE', KEYS[3], from, '+'), since}
 `;
+}
 
 /** A message parsed from a routing channel. */
 export interface ParsedMessage {

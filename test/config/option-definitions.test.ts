@@ -55,7 +55,7 @@ describe('OPTION_DEFINITIONS', () => {
       maxBatchItems: 1000, pushRequestTimeoutMs: 5_000, pushRequestsPerSecond: undefined, engine: 'memory', redisUrl: 'redis://127.0.0.1:6379', natsUrl: 'nats://127.0.0.1:4222', natsPrefix: 'herald',
       subscribeProxyUrl: undefined, subscribeProxyTimeoutMs: 2_000, subscribeProxyConcurrency: 64, subscribeProxyQueue: 1000, subscribeProxyCacheMs: 0,
       connectProxyUrl: undefined, connectProxyTimeoutMs: 2_000, connectProxyConcurrency: 64, connectProxyQueue: 1000, connectProxyHeaders: ['cookie'],
-      redisPrefix: 'herald:', nodeId: undefined, presence: false, presenceTtlMs: 30_000, joinLeave: false, historySize: 100, historyTtlMs: 300_000, workers: 1, transport: 'auto', shutdownTimeoutMs: 10_000, logLevel: 'info',
+      redisPrefix: 'herald:', redisCluster: false, nodeId: undefined, presence: false, presenceTtlMs: 30_000, joinLeave: false, historySize: 100, historyTtlMs: 300_000, workers: 1, transport: 'auto', shutdownTimeoutMs: 10_000, logLevel: 'info',
       logFormat: undefined,
       namespaces: undefined,
       webhooks: undefined, webhookBatchSize: 100, webhookBatchWaitMs: 100, webhookMaxQueuedEvents: 100_000, webhookTimeoutMs: 5_000, webhookRetryMinMs: 500, webhookRetryMaxMs: 30_000,

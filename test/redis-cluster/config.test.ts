@@ -1,0 +1,35 @@
+/** `--redis-cluster` wiring: the engine it builds, the seed list, and the control plane's clear refusal. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { pino } from 'pino';
+import { createControlPlane } from '../../src/control/create-control-plane.js';
+import { createEngine, splitRedisUrls } from '../../src/engine/create-engine.js';
+import { RedisClusterEngine } from '../../src/engine/redis-cluster-engine.js';
+import { RedisEngine } from '../../src/engine/redis-engine.js';
+
+const logger = pino({ level: 'silent' });
+const base = { engine: 'redis' as const, redisPrefix: 'h:', historySize: 10, historyTtlMs: 60_000, presenceTtlMs: 30_000, natsUrl: 'nats://127.0.0.1:4222', natsPrefix: 'herald' };
+
+describe('--redis-cluster', () => {
+  it('splits comma-separated seed URLs, dropping blanks', () => {
+    assert.deepEqual(splitRedisUrls(' redis://a:1, redis://b:2,,'), ['redis://a:1', 'redis://b:2']);
+    assert.deepEqual(splitRedisUrls('redis://a:1'), ['redis://a:1']);
+  });
+
+  it('builds a RedisClusterEngine with it, a RedisEngine without', async () => {
+    const cluster = createEngine({ ...base, redisUrl: 'redis://127.0.0.1:1,redis://127.0.0.1:2', redisCluster: true }, logger);
+    const single = createEngine({ ...base, redisUrl: 'redis://127.0.0.1:1' }, logger);
+    assert.ok(cluster instanceof RedisClusterEngine);
+    assert.ok(single instanceof RedisEngine);
+    await Promise.all([cluster.close(), single.close()]);
+  });
+
+  it('refuses a prefix with a hash tag, and an empty seed list, with a RangeError', () => {
+    assert.throws(() => createEngine({ ...base, redisPrefix: '{h}:', redisUrl: 'redis://127.0.0.1:1', redisCluster: true }, logger), RangeError);
+    assert.throws(() => createEngine({ ...base, redisUrl: ' , ', redisCluster: true }, logger), RangeError);
+  });
+
+  it('the control plane refuses it with a clear error (no Redis Cluster control plane yet)', () => {
+    assert.throws(() => createControlPlane({ ...base, redisUrl: 'redis://127.0.0.1:1', redisCluster: true }, logger), /control plane .* Redis Cluster/);
+  });
+});
