@@ -81,7 +81,12 @@ export interface HeraldNodeOptions extends Partial<Pick<HeraldConfig, Exclude<No
   tls?: TlsCertificates;
   /** Verifies op 3 credentials; none → logins answer 30003. */
   verifier?: LoginVerifier;
-  /** Default: a new MemoryEngine (single process) keeping `historySize` publications per stream for `historyTtlMs`. */
+  /**
+   * Default: a new MemoryEngine (single process) keeping `historySize` publications per stream for `historyTtlMs`.
+   * With `namespaces` that set `historySize`/`historyTtl`, build the engine with
+   * `historyFor: namespaces.historyLimits()` (`new MemoryEngine({ history: { historyFor } })`,
+   * `new RedisEngine({ historyFor })`), or those limits are not applied: the node warns at construction.
+   */
   engine?: Engine;
   /**
    * Presence, cluster-wide commands, node list, join/leave (the server API).
@@ -157,6 +162,11 @@ export class HeraldNode {
       new MemoryEngine({
         history: { size: settings.historySize, ttlMs: settings.historyTtlMs, historyFor: namespaces.historyLimits() },
       }));
+    if (options.engine !== undefined && options.engine.historyFor === undefined && namespaces.historyLimits() !== undefined) {
+      this.logger.warn(
+        'namespaces set historySize/historyTtl but the engine given was built without historyFor: namespaces.historyLimits(); those limits are not applied',
+      );
+    }
     // Gap filling for engines that can miss deliveries. It learns the node's interest in each stream
     // right after the engine does, so a stream starts at its head when the node gains subscribers.
     const ordered = (this.orderedDelivery = engine.mayMissDeliveries
