@@ -23,6 +23,8 @@ import { WebSocketServer } from './gateway/websocket-server.js';
 import { Hub } from './hub/hub.js';
 import { NodeControl } from './node-control.js';
 import { GpushSession, type SessionClient } from './session/gpush-session.js';
+import { HttpStreamSession } from './session/http-stream-session.js';
+import type { HttpStreamRequest } from './gateway/http-stream.js';
 import type { ClientPresence } from './session/presence-requests.js';
 import type { ConnectProxy, SubscribeProxy } from './session/proxy-hooks.js';
 import { Namespaces } from './util/namespaces.js';
@@ -274,6 +276,7 @@ export class HeraldNode {
       },
     });
     const session = this.session;
+    const httpStreams = new HttpStreamSession(session, settings.maxSubscriptionsPerConnection);
     const events = new ConnectionEventLog(logger);
     options.tls?.onReload((pair) => this.ws.setSecureContext(pair));
     this.ws = new WebSocketServer({
@@ -309,6 +312,13 @@ export class HeraldNode {
         },
         onMessage(conn: WebSocketConnection, data: Buffer, isText: boolean) {
           session.onMessage(conn, data, isText);
+        },
+        // GET /v1/sse and POST /v1/stream: the same session, driven by the request (http-stream-session.ts).
+        onHttpStream(conn: WebSocketConnection, request: HttpStreamRequest) {
+          httpStreams.handle(conn, request);
+          if (!conn.isOpen) return;
+          metrics.connectionsTotal.inc();
+          if (events.enabled) events.opened(conn);
         },
         onClose(conn: WebSocketConnection, code: number, reason: string) {
           session.onClose(conn);
