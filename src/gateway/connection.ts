@@ -317,7 +317,8 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   startStream(afterHead?: Buffer): void {
     const stream = this.stream;
     if (stream === null || stream.started || this.state !== ConnectionState.Open) return;
-    const head = stream.wire === Wire.Sse ? SSE_HEAD : NDJSON_HEAD;
+    const origin = stream.origin;
+    const head = stream.wire === Wire.Sse ? (origin === undefined ? SSE_HEAD : sseResponseHead(SSE_RETRY_MS, origin)) : ndjsonResponseHead(origin);
     const parts = [head];
     if (afterHead !== undefined) parts.push(afterHead);
     parts.push(...(stream.early as Buffer[]));
@@ -577,8 +578,9 @@ const CONCAT_LIMIT = 64 * 1024;
 const WRITEV_MAX_FRAMES = 16;
 
 /** The response heads of the two stream wires (the SSE one with its `retry:` field), built once. */
-const SSE_HEAD = sseResponseHead(1000);
-const NDJSON_HEAD = ndjsonResponseHead();
+/** EventSource's reconnect delay (`retry:`), ms. */
+const SSE_RETRY_MS = 1000;
+const SSE_HEAD = sseResponseHead(SSE_RETRY_MS);
 
 /** What a stream closed before its head answers, from the close code (see codes.ts's close codes). */
 function refusalFor(code: number, reason: string): HandshakeError {

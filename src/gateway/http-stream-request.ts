@@ -21,8 +21,8 @@ export function streamWireOf(target: string): Wire | undefined {
  * length to read (0 for SSE). Throws HandshakeError with the status to send.
  */
 export function checkStreamRequest(head: RequestHead, wire: Wire, origins: OriginPolicy | undefined, maxBodyBytes: number): number {
-  const method = wire === Wire.Sse ? 'GET' : 'POST';
-  if (head.method !== method) {
+  const method = streamMethodOf(wire);
+  if (head.method !== method && head.method !== 'OPTIONS') {
     throw new HandshakeError(405, 'METHOD_NOT_ALLOWED', `${head.target.split('?')[0]} takes ${method}`, { Allow: method });
   }
   const [major] = head.httpVersion.split('.');
@@ -34,7 +34,7 @@ export function checkStreamRequest(head: RequestHead, wire: Wire, origins: Origi
   if (origins !== undefined && !origins.allows(head.headers.get('origin'))) {
     throw new HandshakeError(403, 'FORBIDDEN_ORIGIN', 'this origin may not connect');
   }
-  if (wire === Wire.Sse) return 0;
+  if (wire === Wire.Sse || head.method === 'OPTIONS') return 0;
   // RFC 9112 §6.1: a chunked body would need a decoder; the SDK always knows its body's length.
   if (head.headers.has('transfer-encoding')) throw new HandshakeError(411, 'LENGTH_REQUIRED', 'send the body with Content-Length, not chunked');
   const declared = head.headers.get('content-length');
@@ -44,4 +44,9 @@ export function checkStreamRequest(head: RequestHead, wire: Wire, origins: Origi
   if (length > maxBodyBytes) throw new HandshakeError(413, 'BODY_TOO_LARGE', `the body exceeds ${maxBodyBytes} bytes`);
   if (length === 0) throw new HandshakeError(400, 'BAD_BODY', 'the body is empty');
   return length;
+}
+
+/** The method each endpoint takes. */
+export function streamMethodOf(wire: Wire): 'GET' | 'POST' {
+  return wire === Wire.Sse ? 'GET' : 'POST';
 }

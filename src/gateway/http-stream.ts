@@ -63,6 +63,8 @@ export class HttpStream {
   /** SSE: stream keys in the cursor's order, and each one's last position `<seq>:<epoch>` ('' when none). */
   cursorStreams: string[] = [];
   cursorEntries: string[] = [];
+  /** The request's Origin (allowed by the listener's policy), answered with CORS headers. */
+  origin: string | undefined;
   /** The application's per-connection state (the session adapter's). */
   context: unknown = undefined;
   tap: HttpStreamTap | null = null;
@@ -75,6 +77,7 @@ export class HttpStream {
     readonly totals: WireTotals,
   ) {
     this.request = request;
+    this.origin = request.origin;
   }
 
   /** Record `position` as delivered on `stream`; true when the cursor holds that stream. */

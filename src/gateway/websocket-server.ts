@@ -18,7 +18,8 @@ import { ConnectionLimiter, OriginPolicy } from './connection-limits.js';
 import { ConnectionState, type ConnectionOwner, type WebSocketConnection } from './connection.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { HttpStream, Wire, type HttpStreamRequest, type WireTotals } from './http-stream.js';
-import { checkStreamRequest, streamWireOf } from './http-stream-request.js';
+import { checkStreamRequest, streamMethodOf, streamWireOf } from './http-stream-request.js';
+import { preflightResponse } from '../protocol/event-stream.js';
 import { checkOpenConnection, messageStarted, type LivenessPolicy } from './liveness.js';
 import { NetSocketConnection } from './net-socket-connection.js';
 import { PartialHead } from './partial-head.js';
@@ -302,6 +303,14 @@ export class WebSocketServer implements ConnectionOwner {
       bodyLength = checkStreamRequest(head, wire, this.originPolicy, this.maxMessageSize);
     } catch (error) {
       return this.reject(conn, asHandshakeError(error));
+    }
+    if (head.method === 'OPTIONS') {
+      // A CORS preflight (origin already checked): answered here, nothing is opened.
+      conn.state = ConnectionState.Closing;
+      conn.writeLatin1(preflightResponse(head.headers.get('origin'), streamMethodOf(wire)));
+      conn.end();
+      this.wheel.scheduleIn(conn, this.closeTimeoutMs);
+      return;
     }
     const q = head.target.indexOf('?');
     const request: HttpStreamRequest = {

@@ -57,21 +57,44 @@ export const SSE_KEEPALIVE = Buffer.from(':\n\n', 'latin1');
 /** The NDJSON keep-alive: an empty line. */
 export const NDJSON_KEEPALIVE = Buffer.from('\n', 'latin1');
 
+/**
+ * CORS response headers for a request from `origin` (already allowed by the
+ * listener's origin policy): the page may read the response, with credentials
+ * (Fetch standard, "CORS protocol"). None for a request without Origin.
+ */
+export function corsHeaders(origin: string | undefined): string {
+  if (origin === undefined) return '';
+  return `Access-Control-Allow-Origin: ${origin}\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n`;
+}
+
 /** The 200 head of an event stream, with the reconnect delay and a first comment flushed with it. */
-export function sseResponseHead(retryMs: number): Buffer {
+export function sseResponseHead(retryMs: number, origin?: string): Buffer {
   return Buffer.from(
     'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-store\r\n' +
-      `X-Accel-Buffering: no\r\nConnection: close\r\n\r\nretry: ${retryMs}\n: ok\n\n`,
+      `X-Accel-Buffering: no\r\n${corsHeaders(origin)}Connection: close\r\n\r\nretry: ${retryMs}\n: ok\n\n`,
     'latin1',
   );
 }
 
 /** The 200 head of an NDJSON stream. */
-export function ndjsonResponseHead(): Buffer {
+export function ndjsonResponseHead(origin?: string): Buffer {
   return Buffer.from(
     'HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nCache-Control: no-store\r\n' +
-      'X-Accel-Buffering: no\r\nConnection: close\r\n\r\n',
+      `X-Accel-Buffering: no\r\n${corsHeaders(origin)}Connection: close\r\n\r\n`,
     'latin1',
+  );
+}
+
+/**
+ * The answer to a CORS preflight (`OPTIONS`) for the stream endpoints: a
+ * page's `fetch` with a JSON body or an `Authorization` header, and an
+ * EventSource's `Last-Event-ID`, need it.
+ */
+export function preflightResponse(origin: string | undefined, method: string): string {
+  return (
+    `HTTP/1.1 204 No Content\r\n${corsHeaders(origin)}Access-Control-Allow-Methods: ${method}\r\n` +
+    'Access-Control-Allow-Headers: Authorization, Content-Type, Last-Event-ID\r\nAccess-Control-Max-Age: 600\r\n' +
+    'Connection: close\r\nContent-Length: 0\r\n\r\n'
   );
 }
 
