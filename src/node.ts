@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
-import { HeraldMetrics } from './api/metrics.js';
+import { HeraldMetrics, type Transport, type TransportTotals } from './api/metrics.js';
 import { PushApis } from './api/push-apis.js';
 import type { LoginVerifier } from './auth/login-verifier.js';
 import { HeraldCloseCode } from './codes.js';
@@ -20,7 +20,7 @@ import type { TcpHandle } from './gateway/raw-tcp.js';
 import type { TransportMode } from './gateway/transport-choice.js';
 import type { TlsCertificates } from './tls/tls-certificates.js';
 import { WebSocketServer } from './gateway/websocket-server.js';
-import { Hub } from './hub/hub.js';
+import { Hub, type HubCounters } from './hub/hub.js';
 import { NodeControl } from './node-control.js';
 import { GpushSession, type SessionClient } from './session/gpush-session.js';
 import { HttpStreamSession } from './session/http-stream-session.js';
@@ -35,6 +35,18 @@ import type { Webhooks } from './webhooks/webhooks.js';
 
 /** The WebSocket subprotocol of Herald's own protocol (envelopes, request ids, resume). */
 export const HERALD_V1 = 'herald.v1';
+
+/** The metrics' per-transport figures: the streams count their own; WebSocket's are the rest of the server's and hub's. */
+function transportTotals(ws: WebSocketServer, hub: HubCounters): Record<Transport, TransportTotals> {
+  const { sse, stream } = ws.streamTotals;
+  const websocket: TransportTotals = {
+    open: ws.connectionCount - sse.open - stream.open,
+    opened: ws.websocketsOpened,
+    messages: hub.deliveries - sse.messages - stream.messages,
+    bytes: hub.deliveredBytes - sse.hubBytes - stream.hubBytes,
+  };
+  return { websocket, sse, stream };
+}
 
 /**
  * What a node runs with: every option of scope `node` (see the option table,
@@ -222,6 +234,7 @@ export class HeraldNode {
       hubCounters: () => hub.counters,
       slowConsumerEvents: () => this.ws.slowConsumerEvents,
       limitRejections: () => this.ws.limitRejections,
+      transports: () => transportTotals(this.ws, hub.counters),
     });
     const topicRules = {
       maxTopicLength: settings.maxTopicLength,

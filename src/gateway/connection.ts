@@ -289,7 +289,12 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   /** Queue the frame of a fan-out message that suits this connection (compressed if negotiated). */
   sendPrepared(message: PreparedMessage): SendResult {
     if (this.state !== ConnectionState.Open) return 'dropped';
-    if (this.stream !== null) return this.sendToStream(this.stream, message);
+    if (this.stream !== null) {
+      const result = this.sendToStream(this.stream, message);
+      // Counted as the hub counts: pushes queued (a resume's replay is not one).
+      if (result !== 'dropped') this.stream.count(message);
+      return result;
+    }
     // The only subprotocol Herald selects is herald.v1, whose deliveries are enveloped.
     return this.queueBytes(message.frameFor(this.deflate === null ? null : this.deflate.params, this.protocol !== undefined));
   }
@@ -358,28 +363,19 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
 
   /** A publication for a stream: the shared SSE event (behind this connection's cursor) or NDJSON line. */
   private sendToStream(stream: HttpStream, message: PreparedMessage): SendResult {
-    const totals = stream.totals;
     let result: SendResult;
-    let length: number;
     if (stream.wire === Wire.NdJson) {
-      const line = message.ndjsonLine();
-      length = line.length;
-      result = this.writeStream(line);
+      result = this.writeStream(message.ndjsonLine());
     } else {
       const event = message.sseEvent();
-      const origin = message.origin;
-      if (stream.advance(message.stream, message.seq, origin.epoch)) {
+      if (stream.advance(message.stream, message.seq, message.origin.epoch)) {
         const id = sseIdLine(stream.cursor);
-        length = id.length + event.length;
+        stream.lastIdBytes = id.length;
         result = this.writeStream(id, event);
       } else {
-        length = event.length;
+        stream.lastIdBytes = 0;
         result = this.writeStream(event);
       }
-    }
-    if (result !== 'dropped') {
-      totals.messages++;
-      totals.bytes += length;
     }
     return result;
   }

@@ -1,5 +1,6 @@
 import type { HandshakeError } from '../protocol/errors.js';
 import type { WebSocketConnection } from './connection.js';
+import type { PreparedMessage } from '../protocol/prepared-message.js';
 
 /** How a connection that speaks no WebSocket renders what it is sent (PROTOCOL.md, "Without WebSocket"). */
 export const Wire = {
@@ -40,6 +41,8 @@ export interface WireTotals {
   opened: number;
   messages: number;
   bytes: number;
+  /** What the hub counted for those messages (their WebSocket frame's length), to tell WebSocket's share from the hub's totals. */
+  hubBytes: number;
 }
 
 /**
@@ -78,6 +81,17 @@ export class HttpStream {
   ) {
     this.request = request;
     this.origin = request.origin;
+  }
+
+  /** Length of the `id:` line of the last event queued (0: none), for the byte count. */
+  lastIdBytes = 0;
+
+  /** Count a push queued on this stream (by the hub's rules: replays are not pushes). */
+  count(message: PreparedMessage): void {
+    const totals = this.totals;
+    totals.messages++;
+    totals.bytes += this.wire === Wire.NdJson ? message.ndjsonLine().length : message.sseEvent().length + this.lastIdBytes;
+    totals.hubBytes += message.plain.length;
   }
 
   /** Record `position` as delivered on `stream`; true when the cursor holds that stream. */

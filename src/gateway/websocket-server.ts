@@ -47,9 +47,11 @@ export class WebSocketServer implements ConnectionOwner {
   limitRejections = 0;
   /** Plain-HTTP streams by wire (`GET /v1/sse`, `POST /v1/stream`); WebSocket's are the rest. */
   readonly streamTotals: { readonly sse: WireTotals; readonly stream: WireTotals } = {
-    sse: { open: 0, opened: 0, messages: 0, bytes: 0 },
-    stream: { open: 0, opened: 0, messages: 0, bytes: 0 },
+    sse: { open: 0, opened: 0, messages: 0, bytes: 0, hubBytes: 0 },
+    stream: { open: 0, opened: 0, messages: 0, bytes: 0, hubBytes: 0 },
   };
+  /** WebSocket upgrades completed. */
+  websocketsOpened = 0;
   private readonly handler: ConnectionHandler;
   private readonly path: string | undefined;
   private readonly maxRequestBytes: number;
@@ -285,6 +287,7 @@ export class WebSocketServer implements ConnectionOwner {
     conn.protocol = protocol;
     conn.opened = true;
     this.openCount++;
+    this.websocketsOpened++;
     if (this.handler.onOpen !== undefined) {
       try {
         this.handler.onOpen(conn, request);
