@@ -23,6 +23,8 @@ export class GatedWsServer {
   constructor() {
     this.http = createServer((_req, res) => res.writeHead(404).end());
     this.http.on('upgrade', (req, socket: Duplex, head) => {
+      // A client that gives up resets the connection: not an error of this server.
+      socket.on('error', () => socket.destroy());
       if (this.refusing) {
         this.refused++;
         socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');

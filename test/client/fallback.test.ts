@@ -174,6 +174,44 @@ describe('client fallback to HTTP streaming', { timeout: 30_000 }, () => {
     assert.deepEqual(record.errors, []);
   });
 
+  it('login on the stream: a token function per request, 30006 reopens with a fresh token, logout drops the private topics', async () => {
+    const server = await new GatedWsServer().start();
+    servers.push(server);
+    const fake = new FakeStreamFetch();
+    let issued = 0;
+    const { client, record } = makeClient({
+      url: server.url,
+      reconnect: FAST,
+      heartbeatMs: 0,
+      token: () => `tok-${++issued}`,
+      fallback: { afterFailures: 1, fetch: fake.fetch },
+    });
+    clients.push(client);
+    const inbox = client.subscribe('inbox', () => {}, { private: true });
+    client.subscribe('news', () => {});
+    client.connect();
+    await inbox.ready;
+    assert.deepEqual(fake.last.body, {
+      token: 'tok-1',
+      subscriptions: [
+        { topic: 'inbox', private: true, since: { seq: 0, epoch: '?' } },
+        { topic: 'news', since: { seq: 0, epoch: '?' } },
+      ],
+    });
+    fake.last.line({ code: 30006, message: 'session expired' });
+    await waitUntil(() => fake.requests.length === 2, 'a new request after 30006');
+    assert.equal(fake.last.body.token, 'tok-2');
+    assert.deepEqual(fake.last.body.subscriptions.map((s) => s.topic), ['inbox', 'news']);
+    await waitUntil(() => client.status === 'open', 'open again');
+    await client.logout();
+    await waitUntil(() => fake.requests.length === 3, 'a new request after logout');
+    assert.deepEqual(fake.last.body, { subscriptions: [{ topic: 'news', since: { seq: 0, epoch: 'E' } }] });
+    assert.deepEqual(await client.login('tok-manual'), { uid: 'alice' });
+    assert.equal(fake.requests.length, 4);
+    assert.equal(fake.last.body.token, 'tok-manual');
+    assert.ok(record.errors.every((e) => /30006|session expired/.test(e.message)), record.errors.map((e) => e.message).join('; '));
+  });
+
   it('is off with fallback: false and in gpush mode: the client keeps trying WebSocket', async () => {
     const server = await new GatedWsServer().start();
     servers.push(server);
