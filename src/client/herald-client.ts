@@ -9,7 +9,7 @@ import { LoginFlow } from './login-flow.js';
 import type { SubscriptionHandle } from './stream-state.js';
 import { StreamSession } from './stream-session.js';
 import { SubscriptionBook } from './subscription-book.js';
-import { TransportFallback } from './transport-fallback.js';
+import { TransportFallback, WebSocketTries } from './transport-fallback.js';
 import { TypedEmitter } from './typed-emitter.js';
 import { HERALD_V1, Op, ignoreConnectionLoss, noop, safeClose } from './wire.js';
 import type {
@@ -70,9 +70,8 @@ export class HeraldClient {
   /** On the stream: nothing for two ticks (not even a keep-alive line) marks it dead. */
   private readonly streamWatch: Heartbeat;
   private streamRestartQueued = false;
-  /** On the stream: the next WebSocket try, and the socket of the try under way. */
-  private tryTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  private trySocket: WebSocketLike | null = null;
+  /** On the stream: WebSocket tries beside it. */
+  private readonly webSocketTries: WebSocketTries;
 
   /** Validates `options` (TypeError/RangeError); does not connect: call {@link connect}. */
   constructor(options: HeraldClientOptions) {
@@ -93,6 +92,11 @@ export class HeraldClient {
     this.book = new SubscriptionBook(this.link, this.loginFlow, this.options.getSubscriptionToken, emit);
     this.book.onStreamsChanged = () => this.restartStreamSoon();
     this.fallback = new TransportFallback(this.options.fallback);
+    this.webSocketTries = new WebSocketTries(
+      this.fallback,
+      () => new this.options.Socket(this.options.url, HERALD_V1),
+      (socket) => this.moveToWebSocket(socket),
+    );
     // The server's keep-alive lines come every half --heartbeat-timeout (30 s by default): ticks of at least 20 s.
     const watchMs = this.options.heartbeatMs === 0 ? 0 : Math.max(this.options.heartbeatMs, STREAM_WATCH_MIN_MS);
     this.streamWatch = new Heartbeat(watchMs, noop, () => this.streamDead());
@@ -441,7 +445,7 @@ export class HeraldClient {
     this.setTransport('stream');
     this.setStatus('reconnecting');
     this.startStream();
-    this.scheduleWebSocketTry();
+    this.webSocketTries.schedule();
   }
 
   /** A new stream request with the current subscriptions, positions and login (ending the one open). */
@@ -519,44 +523,7 @@ export class HeraldClient {
   /** Off the stream for good (close, a terminal failure): the request and the WebSocket tries end. */
   private leaveStream(): void {
     this.stopStream();
-    if (this.tryTimer !== undefined) clearTimeout(this.tryTimer);
-    this.tryTimer = undefined;
-    const socket = this.trySocket;
-    this.trySocket = null;
-    if (socket !== null) {
-      socket.onopen = socket.onmessage = socket.onclose = socket.onerror = noop;
-      safeClose(socket, 1000, 'not needed');
-    }
-  }
-
-  private scheduleWebSocketTry(): void {
-    if (this.tryTimer !== undefined) clearTimeout(this.tryTimer);
-    this.tryTimer = setTimeout(() => {
-      this.tryTimer = undefined;
-      this.tryWebSocket();
-    }, this.fallback.nextTryDelay());
-  }
-
-  /** On the stream: open a WebSocket beside it; if it opens, move to it, else try again later. */
-  private tryWebSocket(): void {
-    if (this.transportValue !== 'stream' || this.statusValue === 'closed') return;
-    let socket: WebSocketLike;
-    try {
-      socket = new this.options.Socket(this.options.url, HERALD_V1);
-    } catch {
-      this.fallback.tryFailed();
-      return this.scheduleWebSocketTry();
-    }
-    socket.binaryType = 'arraybuffer';
-    this.trySocket = socket;
-    socket.onmessage = socket.onerror = noop;
-    socket.onopen = () => this.trySocket === socket && this.moveToWebSocket(socket);
-    socket.onclose = () => {
-      if (this.trySocket !== socket) return;
-      this.trySocket = null;
-      this.fallback.tryFailed();
-      this.scheduleWebSocketTry();
-    };
+    this.webSocketTries.stop();
   }
 
   /**
@@ -566,7 +533,6 @@ export class HeraldClient {
    * is not delivered twice (the duplicate filter drops any overlap).
    */
   private moveToWebSocket(socket: WebSocketLike): void {
-    this.trySocket = null;
     this.stopStream();
     this.clearRetry();
     this.setTransport('websocket');

@@ -1,4 +1,5 @@
-import type { FallbackOptions, FetchLike } from './types.js';
+import type { FallbackOptions, FetchLike, WebSocketLike } from './types.js';
+import { noop, safeClose } from './wire.js';
 
 /** {@link FallbackOptions} with every default applied; undefined in the client when the fallback is off. */
 export interface ResolvedFallbackOptions {
@@ -98,5 +99,66 @@ export class TransportFallback {
   /** Consecutive failed upgrades so far (tests, diagnostics). */
   get failures(): number {
     return this.failedUpgrades;
+  }
+}
+
+/**
+ * While on the stream: WebSocket tries beside it, at the delays of the
+ * {@link TransportFallback}. The first socket that opens is handed to
+ * `opened` (which takes it over: its handlers are the client's from then on);
+ * one that closes first counts as a failed try and the next is planned.
+ */
+export class WebSocketTries {
+  private timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  private socket: WebSocketLike | null = null;
+
+  constructor(
+    private readonly policy: TransportFallback,
+    private readonly open: () => WebSocketLike,
+    private readonly opened: (socket: WebSocketLike) => void,
+  ) {}
+
+  /** Plan the next try (replacing any planned). */
+  schedule(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.attempt();
+    }, this.policy.nextTryDelay());
+  }
+
+  /** No more tries: the planned one is cancelled, the one under way closed. */
+  stop(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const socket = this.socket;
+    this.socket = null;
+    if (socket === null) return;
+    socket.onopen = socket.onmessage = socket.onclose = socket.onerror = noop;
+    safeClose(socket, 1000, 'not needed');
+  }
+
+  private attempt(): void {
+    let socket: WebSocketLike;
+    try {
+      socket = this.open();
+    } catch {
+      this.policy.tryFailed();
+      return this.schedule();
+    }
+    socket.binaryType = 'arraybuffer';
+    this.socket = socket;
+    socket.onmessage = socket.onerror = noop;
+    socket.onopen = () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.opened(socket);
+    };
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.policy.tryFailed();
+      this.schedule();
+    };
   }
 }
