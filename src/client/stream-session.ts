@@ -10,6 +10,9 @@ import type { ResolvedFallbackOptions } from './transport-fallback.js';
 /** The answers to a login (op 3): logged in, refused, or too many commands. */
 const LOGIN_ANSWERS: ReadonlySet<number> = new Set([ReplyCode.LoggedIn, ReplyCode.AuthFailed, ReplyCode.BadRequest]);
 
+/** Unprompted replies (PROTOCOL.md): never a subscription's answer. */
+const UNPROMPTED: ReadonlySet<number> = new Set([ReplyCode.ServerSubscribed, ReplyCode.ServerUnsubscribed, ReplyCode.SessionExpired, ReplyCode.SubscriptionExpired]);
+
 /** What a {@link StreamSession} tells the client. */
 export interface StreamSessionHooks {
   /** The server answered 200: the stream is live. */
@@ -33,7 +36,7 @@ export interface StreamSessionHooks {
  * built from the subscription book (every stream with its position as
  * `since`, so nothing is lost across sessions) and the login credential, then
  * its lines matched up — the login reply first when a token was sent, then
- * one reply per subscription in request order (each with its `topic`), then
+ * one reply per subscription (each with its `topic`), then
  * deliveries and notices as on a herald.v1 WebSocket, and a close line.
  */
 export class StreamSession {
@@ -102,10 +105,16 @@ export class StreamSession {
       this.login.streamAnswered(reply, token);
       return true;
     }
-    const next = this.awaiting[0];
-    if (next === undefined || reply.topic !== next.stream.topic || (reply.private === true) !== next.stream.isPrivate) return false;
-    this.awaiting.shift();
+    const topic = reply.topic;
+    if (topic === undefined || UNPROMPTED.has(reply.code)) return false;
     const error = reply.code >= 20000 && reply.code < 30000 ? undefined : new HeraldError(reply.code, reply.detail);
+    const isPrivate = reply.private === true;
+    // Matched by topic: a refusal checked at once (30004) may come before an earlier subscription's answer,
+    // and may name a topic too long to echo in full, shortened.
+    let index = this.awaiting.findIndex((a) => a.stream.topic === topic && a.stream.isPrivate === isPrivate);
+    if (index === -1 && error !== undefined) index = this.awaiting.findIndex((a) => a.stream.topic.startsWith(topic) && a.stream.isPrivate === isPrivate);
+    if (index === -1) return false;
+    const [next] = this.awaiting.splice(index, 1);
     this.book.streamAnswered(next.entry, reply, error);
     return true;
   }

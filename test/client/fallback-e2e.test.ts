@@ -85,4 +85,24 @@ describe('client fallback to HTTP streaming, end to end', { timeout: 60_000 }, (
     assert.deepEqual(got.sports, ['s1']);
     assert.deepEqual(record.errors.map((e) => e.message), []);
   });
+
+  it('a subscription the server refuses on the stream is dropped (ready rejects); the others go on', async () => {
+    proxy.refusing = true;
+    const topic = `ok-${randomBytes(4).toString('hex')}`;
+    const { client, record } = makeClient({ url: proxy.wsUrl, reconnect: { baseMs: 10, maxMs: 50 }, fallback: { afterFailures: 1 } });
+    const got: string[] = [];
+    try {
+      const ok = client.subscribe(topic, (m) => got.push(String(m.data)));
+      const bad = client.subscribe('x'.repeat(300), () => {});
+      client.connect();
+      await assert.rejects(bad.ready, (e: unknown) => e instanceof HeraldError && e.code === 30004);
+      await ok.ready;
+      assert.equal(client.transport, 'stream');
+      await h.send({ topic }, 'still here');
+      await waitUntil(() => got.length === 1, 'the push to the other topic');
+      assert.deepEqual(record.errors.map((e) => (e as HeraldError).code), [30004]);
+    } finally {
+      client.close();
+    }
+  });
 });
