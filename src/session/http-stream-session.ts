@@ -87,8 +87,13 @@ export class HttpStreamSession implements HttpStreamTap {
 
   /** A reply the session sent this stream. */
   onText(conn: WebSocketConnection, stream: HttpStream, text: string): void {
-    const reply = JSON.parse(text) as { code: number; id?: unknown; message?: string; detail?: unknown };
-    if (reply.code === ReplyCode.Connected) return;
+    let reply: { code: number; id?: unknown; message?: string; detail?: unknown };
+    try {
+      reply = JSON.parse(text) as typeof reply;
+    } catch {
+      return; // not a reply (a text pong): nothing these clients asked for
+    }
+    if (typeof reply?.code !== 'number' || reply.code === ReplyCode.Connected) return;
     const state = stream.context as StreamRequestState;
     const { id } = reply;
     delete reply.id;
