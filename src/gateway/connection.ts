@@ -222,6 +222,8 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   checkDrain(): void {
     const listener = this.drainListener;
     if (listener === null || this.state !== ConnectionState.Open) return;
+    // An HTTP stream whose head waits holds its bytes aside: room comes with the start (startStream checks).
+    if (this.stream !== null && !this.stream.started) return;
     const buffered = this.bufferedAmount;
     if (buffered > 0 && buffered + this.drainNeeds > this.owner.maxBufferedBytes / 2) {
       // Bytes not flushed yet: the flush checks again. Bytes in the transport: its next completed write does.
