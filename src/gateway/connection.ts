@@ -370,10 +370,13 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
       result = this.writeStream(message.ndjsonLine());
     } else {
       const event = message.sseEvent();
-      if (stream.advance(message.stream, message.seq, message.origin.epoch)) {
+      const moved = stream.advance(message.stream, message.seq, message.origin.epoch);
+      if (moved !== -1) {
         const id = sseIdLine(stream.cursor);
         stream.lastIdBytes = id.length;
         result = this.writeStream(id, event);
+        // Dropped (the 'drop' slow-consumer policy): the cursor names only what was queued.
+        if (result === 'dropped') stream.cursorEntries[moved] = stream.previousEntry;
       } else {
         stream.lastIdBytes = 0;
         result = this.writeStream(event);

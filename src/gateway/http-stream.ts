@@ -95,13 +95,21 @@ export class HttpStream {
     totals.hubBytes += message.plain.length;
   }
 
-  /** Record `position` as delivered on `stream`; true when the cursor holds that stream. */
-  advance(stream: string, seq: number, epoch: string | undefined): boolean {
+  /**
+   * Record `position` as delivered on `stream`; returns the cursor index it
+   * moved (its previous entry is `previousEntry`), or -1 when the cursor does
+   * not hold that stream.
+   */
+  advance(stream: string, seq: number, epoch: string | undefined): number {
     const at = this.cursorStreams.indexOf(stream);
-    if (at === -1 || seq === 0 || epoch === undefined) return false;
+    if (at === -1 || seq === 0 || epoch === undefined) return -1;
+    this.previousEntry = this.cursorEntries[at];
     this.cursorEntries[at] = `${seq}:${epoch}`;
-    return true;
+    return at;
   }
+
+  /** The entry `advance` replaced, put back when the event was not queued after all. */
+  previousEntry = '';
 
   /** The cursor as the `id:` field carries it. */
   get cursor(): string {
