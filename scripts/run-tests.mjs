@@ -69,7 +69,7 @@ const BOTH_TRANSPORTS = /^dist\/test\/(?:gateway|e2e|limits|client|sse)\//;
 const onNet = netPass ? integration.filter((f) => BOTH_TRANSPORTS.test(f.split('\\').join('/'))) : [];
 
 /** Net-pass files that start processes or bind fixed ports: run after the raw pass, not beside it. */
-const NET_AFTER = /\/(?:readme-snippet|transport-choice|python-client)\.test\.js$/;
+const NET_AFTER = /\/(?:readme-snippet|transport-choice|python-client|sse-workers)\.test\.js$/;
 
 /**
  * Start `group` in the background (one file at a time), its output into a temp
