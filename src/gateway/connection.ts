@@ -10,8 +10,8 @@ import {
 } from '../protocol/permessage-deflate.js';
 import type { PreparedMessage } from '../protocol/prepared-message.js';
 import { FrameRun, appendFrame, type PendingFrames } from './frame-run.js';
-import { HttpStream, Wire, type HttpStreamTap } from './http-stream.js';
-import { HandshakeError } from '../protocol/errors.js';
+import { HttpStream, Wire, refusalForClose, type HttpStreamTap } from './http-stream.js';
+import type { HandshakeError } from '../protocol/errors.js';
 import { buildRejectionResponse } from '../protocol/upgrade-request.js';
 import {
   NDJSON_KEEPALIVE,
@@ -222,6 +222,8 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   checkDrain(): void {
     const listener = this.drainListener;
     if (listener === null || this.state !== ConnectionState.Open) return;
+    // An HTTP stream whose head waits holds its bytes aside: room comes with the start (startStream checks).
+    if (this.stream !== null && !this.stream.started) return;
     const buffered = this.bufferedAmount;
     if (buffered > 0 && buffered + this.drainNeeds > this.owner.maxBufferedBytes / 2) {
       // Bytes not flushed yet: the flush checks again. Bytes in the transport: its next completed write does.
@@ -368,10 +370,13 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
       result = this.writeStream(message.ndjsonLine());
     } else {
       const event = message.sseEvent();
-      if (stream.advance(message.stream, message.seq, message.origin.epoch)) {
+      const moved = stream.advance(message.stream, message.seq, message.origin.epoch);
+      if (moved !== -1) {
         const id = sseIdLine(stream.cursor);
         stream.lastIdBytes = id.length;
         result = this.writeStream(id, event);
+        // Dropped (the 'drop' slow-consumer policy): the cursor names only what was queued.
+        if (result === 'dropped') stream.cursorEntries[moved] = stream.previousEntry;
       } else {
         stream.lastIdBytes = 0;
         result = this.writeStream(event);
@@ -406,7 +411,7 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
     this.closeReason = reason;
     if (!stream.started) {
       stream.early = null;
-      this.writeLatin1(buildRejectionResponse(stream.refusal ?? refusalFor(code, reason)));
+      this.writeLatin1(buildRejectionResponse(stream.refusal ?? refusalForClose(code, reason)));
     } else {
       this.flush();
       const json = JSON.stringify(stream.wire === Wire.Sse ? { code, reason } : { code, message: reason, close: true });
@@ -573,18 +578,10 @@ const CONCAT_LIMIT = 64 * 1024;
 /** …unless it has more frames than this: an iovec per small frame costs more than one copy. */
 const WRITEV_MAX_FRAMES = 16;
 
-/** The response heads of the two stream wires (the SSE one with its `retry:` field), built once. */
 /** EventSource's reconnect delay (`retry:`), ms. */
 const SSE_RETRY_MS = 1000;
+/** The SSE response head for requests without an Origin, built once (with one, it carries CORS headers). */
 const SSE_HEAD = sseResponseHead(SSE_RETRY_MS);
-
-/** What a stream closed before its head answers, from the close code (see codes.ts's close codes). */
-function refusalFor(code: number, reason: string): HandshakeError {
-  if (code === 4102) return new HandshakeError(503, 'BACKEND_UNAVAILABLE', reason);
-  if (code >= 4500 && code <= 4999) return new HandshakeError(403, 'FORBIDDEN', reason);
-  if (code === CloseCode.GoingAway) return new HandshakeError(503, 'SHUTTING_DOWN', reason);
-  return new HandshakeError(503, 'UNAVAILABLE', reason || 'closed before the stream started');
-}
 
 /** An empty ping (the heartbeat's), framed once for every connection. */
 const EMPTY_PING = encodeFrame(OpCode.Ping, Buffer.alloc(0));

@@ -1,4 +1,5 @@
-import type { HandshakeError } from '../protocol/errors.js';
+import { CloseCode } from '../protocol/constants.js';
+import { HandshakeError } from '../protocol/errors.js';
 import type { WebSocketConnection } from './connection.js';
 import type { PreparedMessage } from '../protocol/prepared-message.js';
 
@@ -94,16 +95,37 @@ export class HttpStream {
     totals.hubBytes += message.plain.length;
   }
 
-  /** Record `position` as delivered on `stream`; true when the cursor holds that stream. */
-  advance(stream: string, seq: number, epoch: string | undefined): boolean {
+  /**
+   * Record `position` as delivered on `stream`; returns the cursor index it
+   * moved (its previous entry is `previousEntry`), or -1 when the cursor does
+   * not hold that stream.
+   */
+  advance(stream: string, seq: number, epoch: string | undefined): number {
     const at = this.cursorStreams.indexOf(stream);
-    if (at === -1 || seq === 0 || epoch === undefined) return false;
+    if (at === -1 || seq === 0 || epoch === undefined) return -1;
+    this.previousEntry = this.cursorEntries[at];
     this.cursorEntries[at] = `${seq}:${epoch}`;
-    return true;
+    return at;
   }
+
+  /** The entry `advance` replaced, put back when the event was not queued after all. */
+  previousEntry = '';
 
   /** The cursor as the `id:` field carries it. */
   get cursor(): string {
     return this.cursorEntries.join(',');
   }
+}
+
+/**
+ * The HTTP answer for a stream closed before its response started, from the
+ * close code (Herald's close codes, codes.ts): 4102 backend unavailable → 503,
+ * a terminal 4500–4999 → 403, 1001 shutdown → 503, anything else (a slow
+ * consumer before the start) → 503.
+ */
+export function refusalForClose(code: number, reason: string): HandshakeError {
+  if (code === 4102) return new HandshakeError(503, 'BACKEND_UNAVAILABLE', reason);
+  if (code >= 4500 && code <= 4999) return new HandshakeError(403, 'FORBIDDEN', reason);
+  if (code === CloseCode.GoingAway) return new HandshakeError(503, 'SHUTTING_DOWN', reason);
+  return new HandshakeError(503, 'UNAVAILABLE', reason || 'closed before the stream started');
 }

@@ -87,13 +87,19 @@ export class HttpStreamSession implements HttpStreamTap {
 
   /** A reply the session sent this stream. */
   onText(conn: WebSocketConnection, stream: HttpStream, text: string): void {
-    const reply = JSON.parse(text) as { code: number; id?: unknown; message?: string; detail?: unknown };
-    if (reply.code === ReplyCode.Connected) return;
-    const state = stream.context as StreamRequestState;
+    let reply: { code: number; id?: unknown; message?: string; detail?: unknown };
+    try {
+      reply = JSON.parse(text) as typeof reply;
+    } catch {
+      return; // not a reply (a text pong): nothing these clients asked for
+    }
+    if (typeof reply?.code !== 'number' || reply.code === ReplyCode.Connected) return;
+    // Null once every subscription has answered: an idle stream keeps no copy of its request.
+    const state = stream.context as StreamRequestState | null;
     const { id } = reply;
     delete reply.id;
     if (id === LOGIN_ID) return this.onLogin(conn, stream, reply);
-    const subscription = typeof id === 'number' ? state.request.subscriptions[id] : undefined;
+    const subscription = typeof id === 'number' && state !== null ? state.request.subscriptions[id] : undefined;
     if (subscription === undefined) {
       // Unprompted (20005, 20006, 30006, 30009): as on WebSocket, or an SSE notice.
       conn.writeStream(stream.wire === Wire.Sse ? sseNamedEvent('notice', JSON.stringify(reply)) : line(reply));
@@ -101,9 +107,10 @@ export class HttpStreamSession implements HttpStreamTap {
     }
     if (stream.wire === Wire.NdJson) {
       conn.writeStream(line({ ...reply, topic: subscription.topic, ...(subscription.isPrivate ? { private: true } : {}) }));
+      if (--state!.pending === 0) stream.context = null;
       return;
     }
-    this.onSseSubscribed(conn, stream, state, id as number, subscription, reply);
+    this.onSseSubscribed(conn, stream, state!, id as number, subscription, reply);
   }
 
   private onLogin(conn: WebSocketConnection, stream: HttpStream, reply: { code: number; detail?: unknown }): void {
@@ -116,6 +123,7 @@ export class HttpStreamSession implements HttpStreamTap {
       return conn.close(4401, 'unauthenticated');
     }
     const uid = (reply.detail as { uid: string }).uid;
+    // The login is answered before any subscription (the session holds them behind it): the request is still here.
     const { subscriptions } = (stream.context as StreamRequestState).request;
     subscriptions.forEach((s, i) => {
       if (s.isPrivate) stream.cursorStreams[i] = streamOf({ uid, topic: s.topic });
@@ -144,7 +152,9 @@ export class HttpStreamSession implements HttpStreamTap {
       }
       stream.cursorEntries[index] = `${position.seq}:${position.epoch}`;
     }
-    if (--state.pending === 0) conn.startStream(Buffer.from(`id: ${stream.cursor}\n\n`, 'latin1'));
+    if (--state.pending > 0) return;
+    stream.context = null;
+    conn.startStream(Buffer.from(`id: ${stream.cursor}\n\n`, 'latin1'));
   }
 }
 

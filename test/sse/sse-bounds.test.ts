@@ -90,3 +90,28 @@ describe('SSE bounds and metrics', () => {
     }
   });
 });
+
+describe('SSE resume larger than the buffer bound', () => {
+  it('replays a history larger than --max-buffered-bytes in paced pieces, none lost', async () => {
+    const t = await startNode({ maxBufferedBytes: 64 * 1024, historySize: 100 });
+    const base = `http://127.0.0.1:${t.wsPort}`;
+    // Two streams: the first's replay then runs before the second has answered, i.e. before the response starts.
+    const first = new CurlStream([`${base}/v1/sse?topic=big&topic=other`]);
+    let resumed: CurlStream | undefined;
+    try {
+      await first.waitFor((x) => x.blocks.some((b) => b.id !== undefined), 'the start');
+      const start = first.blocks.find((b) => b.id !== undefined)!.id!;
+      first.kill();
+      // 40 × 8 KiB = 320 KiB of history, five times the bound.
+      for (let i = 0; i < 40; i++) await t.send({ topic: 'big' }, `${i}:${'z'.repeat(8 * 1024)}`);
+      resumed = new CurlStream([`${base}/v1/sse?topic=big&topic=other&lastEventId=${encodeURIComponent(start)}`]);
+      await resumed.waitFor((x) => x.events.length === 40, 'the whole replay', 20_000);
+      assert.deepEqual(resumed.events.map((e) => Number(e.data!.split(':')[0])), [...Array(40).keys()]);
+      assert.match(resumed.events[39].id!, /^40:[^,]+,/);
+    } finally {
+      first.kill();
+      resumed?.kill();
+      await t.stop();
+    }
+  });
+});
