@@ -20,6 +20,7 @@ import { clusterScenario } from './net/s6-cluster.js';
 import { presenceScenario } from './net/s7-presence.js';
 import { proxyScenario } from './net/s8-proxy.js';
 import { webhooksScenario } from './net/s9-webhooks.js';
+import { sseScenario } from './net/s10-sse.js';
 import { stormFanoutScenario } from './net/s11-storm-fanout.js';
 import type { Scenario } from './lib/types.js';
 
@@ -34,5 +35,6 @@ export const SCENARIOS: readonly Scenario[] = [
   presenceScenario,
   proxyScenario,
   webhooksScenario,
+  sseScenario,
   stormFanoutScenario,
 ];

@@ -11,7 +11,7 @@
 // `--unit` runs only the unit group (`npm run test:unit`). Other arguments are
 // substrings that filter the file list, e.g. `npm test -- frame-parser`.
 //
-// Transports: the integration files of the gateway, e2e, limits and client
+// Transports: the integration files of the gateway, e2e, limits, client and sse
 // suites then run a second time with HERALD_TEST_TRANSPORT=net (the first run
 // serves on raw TCP handles, see test/helpers/server.ts) — always in a full
 // run, and with filters only when `--transport-net` is given.
@@ -65,11 +65,11 @@ if (files.length === 0) {
 const unit = files.filter(isUnit);
 const integration = unitOnly ? [] : files.filter((f) => !isUnit(f));
 /** Suites that serve connections through the test helpers, so run again on the other transport. */
-const BOTH_TRANSPORTS = /^dist\/test\/(?:gateway|e2e|limits|client)\//;
+const BOTH_TRANSPORTS = /^dist\/test\/(?:gateway|e2e|limits|client|sse)\//;
 const onNet = netPass ? integration.filter((f) => BOTH_TRANSPORTS.test(f.split('\\').join('/'))) : [];
 
 /** Net-pass files that start processes or bind fixed ports: run after the raw pass, not beside it. */
-const NET_AFTER = /\/(?:readme-snippet|transport-choice|python-client)\.test\.js$/;
+const NET_AFTER = /\/(?:readme-snippet|transport-choice|python-client|sse-workers)\.test\.js$/;
 
 /**
  * Start `group` in the background (one file at a time), its output into a temp

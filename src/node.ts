@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
-import { HeraldMetrics } from './api/metrics.js';
+import { HeraldMetrics, type Transport, type TransportTotals } from './api/metrics.js';
 import { PushApis } from './api/push-apis.js';
 import type { LoginVerifier } from './auth/login-verifier.js';
 import { HeraldCloseCode } from './codes.js';
@@ -20,9 +20,11 @@ import type { TcpHandle } from './gateway/raw-tcp.js';
 import type { TransportMode } from './gateway/transport-choice.js';
 import type { TlsCertificates } from './tls/tls-certificates.js';
 import { WebSocketServer } from './gateway/websocket-server.js';
-import { Hub, type HubPublication } from './hub/hub.js';
+import { Hub, type HubCounters, type HubPublication } from './hub/hub.js';
 import { NodeControl } from './node-control.js';
 import { GpushSession, type SessionClient } from './session/gpush-session.js';
+import { HttpStreamSession } from './session/http-stream-session.js';
+import type { HttpStreamRequest } from './gateway/http-stream.js';
 import type { ClientPresence } from './session/presence-requests.js';
 import type { ConnectProxy, SubscribeProxy } from './session/proxy-hooks.js';
 import { Namespaces } from './util/namespaces.js';
@@ -34,6 +36,18 @@ import { stageTiming, type StageTiming } from './util/stage-timing.js';
 
 /** The WebSocket subprotocol of Herald's own protocol (envelopes, request ids, resume). */
 export const HERALD_V1 = 'herald.v1';
+
+/** The metrics' per-transport figures: the streams count their own; WebSocket's are the rest of the server's and hub's. */
+function transportTotals(ws: WebSocketServer, hub: HubCounters): Record<Transport, TransportTotals> {
+  const { sse, stream } = ws.streamTotals;
+  const websocket: TransportTotals = {
+    open: ws.connectionCount - sse.open - stream.open,
+    opened: ws.websocketsOpened,
+    messages: hub.deliveries - sse.messages - stream.messages,
+    bytes: hub.deliveredBytes - sse.hubBytes - stream.hubBytes,
+  };
+  return { websocket, sse, stream };
+}
 
 /**
  * What a node runs with: every option of scope `node` (see the option table,
@@ -82,7 +96,12 @@ export interface HeraldNodeOptions extends Partial<Pick<HeraldConfig, Exclude<No
   tls?: TlsCertificates;
   /** Verifies op 3 credentials; none → logins answer 30003. */
   verifier?: LoginVerifier;
-  /** Default: a new MemoryEngine (single process) keeping `historySize` publications per stream for `historyTtlMs`. */
+  /**
+   * Default: a new MemoryEngine (single process) keeping `historySize` publications per stream for `historyTtlMs`.
+   * With `namespaces` that set `historySize`/`historyTtl`, build the engine with
+   * `historyFor: namespaces.historyLimits()` (`new MemoryEngine({ history: { historyFor } })`,
+   * `new RedisEngine({ historyFor })`), or those limits are not applied: the node warns at construction.
+   */
   engine?: Engine;
   /**
    * Presence, cluster-wide commands, node list, join/leave (the server API).
@@ -158,6 +177,11 @@ export class HeraldNode {
       new MemoryEngine({
         history: { size: settings.historySize, ttlMs: settings.historyTtlMs, historyFor: namespaces.historyLimits() },
       }));
+    if (options.engine !== undefined && options.engine.historyFor === undefined && namespaces.historyLimits() !== undefined) {
+      this.logger.warn(
+        'namespaces set historySize/historyTtl but the engine given was built without historyFor: namespaces.historyLimits(); those limits are not applied',
+      );
+    }
     // Gap filling for engines that can miss deliveries. It learns the node's interest in each stream
     // right after the engine does, so a stream starts at its head when the node gains subscribers.
     const ordered = (this.orderedDelivery = engine.mayMissDeliveries
@@ -221,6 +245,7 @@ export class HeraldNode {
       hubCounters: () => hub.counters,
       slowConsumerEvents: () => this.ws.slowConsumerEvents,
       limitRejections: () => this.ws.limitRejections,
+      transports: () => transportTotals(this.ws, hub.counters),
     });
     const topicRules = {
       maxTopicLength: settings.maxTopicLength,
@@ -275,6 +300,7 @@ export class HeraldNode {
       },
     });
     const session = this.session;
+    const httpStreams = new HttpStreamSession(session, settings.maxSubscriptionsPerConnection);
     const events = new ConnectionEventLog(logger);
     options.tls?.onReload((pair) => this.ws.setSecureContext(pair));
     this.ws = new WebSocketServer({
@@ -310,6 +336,13 @@ export class HeraldNode {
         },
         onMessage(conn: WebSocketConnection, data: Buffer, isText: boolean) {
           session.onMessage(conn, data, isText);
+        },
+        // GET /v1/sse and POST /v1/stream: the same session, driven by the request (http-stream-session.ts).
+        onHttpStream(conn: WebSocketConnection, request: HttpStreamRequest) {
+          httpStreams.handle(conn, request);
+          if (!conn.isOpen) return;
+          metrics.connectionsTotal.inc();
+          if (events.enabled) events.opened(conn);
         },
         onClose(conn: WebSocketConnection, code: number, reason: string) {
           session.onClose(conn);

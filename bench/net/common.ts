@@ -49,14 +49,14 @@ export interface Session {
  */
 export async function withSession<T>(
   spec: ServerSpec,
-  options: { processes: number; pusher: boolean; pusherSockets?: number },
+  options: { processes: number; pusher: boolean; pusherSockets?: number; load?: 'websocket' | 'sse' },
   body: (session: Session) => Promise<T>,
 ): Promise<T> {
   const server = await startServer(spec);
   let fleet: LoadFleet | undefined;
   let pusher: Worker | undefined;
   try {
-    fleet = await LoadFleet.start(options.processes);
+    fleet = await LoadFleet.start(options.processes, options.load);
     if (options.pusher) {
       pusher = new Worker('pusher', childModule('../load/pusher.js'));
       await pusher.request('init', { host: '127.0.0.1', port: server.apiPort, sockets: options.pusherSockets ?? 4 }, 10_000);

@@ -56,8 +56,15 @@ export class LoadFleet {
     return Math.max(wanted, Math.ceil(connections / MAX_CONNECTIONS_PER_PROCESS));
   }
 
-  static async start(processes: number): Promise<LoadFleet> {
-    const module = childModule('../load/load-client.js');
+  /**
+   * The request path each connection opens: the WebSocket path, or for SSE
+   * load processes (`start(n, 'sse')`) `/v1/sse?topic=…`, its subscription.
+   */
+  path = WS_PATH;
+
+  /** `kind` 'sse': processes holding Server-Sent Events connections (bench/load/sse-load-client.ts). */
+  static async start(processes: number, kind: 'websocket' | 'sse' = 'websocket'): Promise<LoadFleet> {
+    const module = childModule(kind === 'sse' ? '../load/sse-load-client.js' : '../load/load-client.js');
     const workers: Worker[] = [];
     for (let i = 0; i < processes; i++) workers.push(new Worker(`load-${i}`, module, LOAD_NODE_FLAGS));
     const infos = await Promise.all(workers.map((w) => w.request<{ transport: string }>('info', {}, 10_000)));
@@ -128,7 +135,7 @@ export class LoadFleet {
       const args = {
         host: HOST,
         port: server.wsPort,
-        path: WS_PATH,
+        path: this.path,
         count,
         inFlight: Math.max(1, Math.floor(inFlight / n) + (i < inFlight % n ? 1 : 0)),
         addresses: this.addresses(i),

@@ -16,7 +16,22 @@ export interface MetricsSource {
   slowConsumerEvents(): number;
   /** Connections refused by a connection limit (503/429 before the upgrade). */
   limitRejections(): number;
+  /** Totals per transport; absent where the process serves no clients (the cluster primary). */
+  transports?(): Readonly<Record<Transport, TransportTotals>>;
 }
+
+/** How clients are served: WebSocket, `GET /v1/sse`, `POST /v1/stream` (NDJSON). */
+export type Transport = 'websocket' | 'sse' | 'stream';
+
+/** One transport's figures: connections open and opened, and what pushes queued on them. */
+export interface TransportTotals {
+  open: number;
+  opened: number;
+  messages: number;
+  bytes: number;
+}
+
+const TRANSPORTS: readonly Transport[] = ['websocket', 'sse', 'stream'];
 
 /**
  * Herald's Prometheus metrics. Hot-path totals live as plain numbers in the
@@ -64,6 +79,7 @@ export class HeraldMetrics {
       source.limitRejections,
     );
     monotonic('herald_publications_total', 'Publications routed by this node.', registers, () => source.hubCounters().publications);
+    if (source.transports !== undefined) transportMetrics(source.transports.bind(source), registers);
     this.connectionsTotal = new Counter({ name: 'herald_connections_total', help: 'WebSocket connections opened.', registers });
     this.pushesTotal = new Counter({
       name: 'herald_pushes_total',
@@ -136,4 +152,44 @@ function gpushMetrics(source: MetricsSource, connectionsTotal: Counter, register
   });
   monotonic('websocket_bytes_sent_total', 'Total number of bytes sent via WebSocket (gpush name; herald_bytes_sent_total).', registers, () => source.hubCounters().deliveredBytes);
   monotonic('websocket_messages_sent_total', 'Total number of messages sent via WebSocket (gpush name; herald_messages_sent_total).', registers, () => source.hubCounters().deliveries);
+}
+
+/**
+ * `herald_transport_*{transport}`: the connection and delivery figures split
+ * by transport (`websocket`, `sse`, `stream`), read at scrape time.
+ */
+function transportMetrics(read: () => Readonly<Record<Transport, TransportTotals>>, registers: Registry[]): void {
+  new Gauge({
+    name: 'herald_transport_connections',
+    help: 'Connections currently open, by transport (websocket, sse, stream).',
+    labelNames: ['transport'],
+    registers,
+    collect() {
+      const totals = read();
+      for (const transport of TRANSPORTS) this.set({ transport }, totals[transport].open);
+    },
+  });
+  const counters: [string, string, keyof TransportTotals][] = [
+    ['herald_transport_connections_total', 'Connections opened, by transport.', 'opened'],
+    ['herald_transport_messages_total', 'Messages queued to connections by pushes, by transport.', 'messages'],
+    ['herald_transport_bytes_total', 'Bytes queued to connections by pushes, by transport (as written: frames, SSE events, NDJSON lines).', 'bytes'],
+  ];
+  for (const [name, help, field] of counters) {
+    const reported: Record<Transport, number> = { websocket: 0, sse: 0, stream: 0 };
+    new Counter({
+      name,
+      help,
+      labelNames: ['transport'],
+      registers,
+      collect() {
+        const totals = read();
+        for (const transport of TRANSPORTS) {
+          const value = totals[transport][field];
+          if (value > reported[transport]) this.inc({ transport }, value - reported[transport]);
+          else if (reported[transport] === 0) this.inc({ transport }, 0);
+          reported[transport] = Math.max(reported[transport], value);
+        }
+      },
+    });
+  }
 }

@@ -12,10 +12,12 @@ export interface ConsoleStats {
   publications: number;
   /** Seconds since this process started. */
   uptimeSeconds: number;
+  /** Connections open and messages queued by pushes, per transport (`herald_transport_*`). */
+  transports: Record<'websocket' | 'sse' | 'stream', { connections: number; messagesSent: number }>;
 }
 
 /** Which Prometheus sample each field reads. */
-const SAMPLES: Readonly<Record<Exclude<keyof ConsoleStats, 'uptimeSeconds'>, string>> = {
+const SAMPLES: Readonly<Record<Exclude<keyof ConsoleStats, 'uptimeSeconds' | 'transports'>, string>> = {
   connections: 'herald_connections',
   topics: 'herald_topics',
   users: 'herald_users',
@@ -41,6 +43,17 @@ export async function readStats(metrics: HeraldMetrics): Promise<ConsoleStats> {
   for (const [field, sample] of Object.entries(SAMPLES) as [keyof typeof SAMPLES, string][]) {
     const value = values.get(sample);
     stats[field] = value === undefined || !Number.isFinite(value) ? 0 : value;
+  }
+  const sample = (name: string): number => {
+    const value = values.get(name);
+    return value === undefined || !Number.isFinite(value) ? 0 : value;
+  };
+  stats.transports = { websocket: { connections: 0, messagesSent: 0 }, sse: { connections: 0, messagesSent: 0 }, stream: { connections: 0, messagesSent: 0 } };
+  for (const transport of ['websocket', 'sse', 'stream'] as const) {
+    stats.transports[transport] = {
+      connections: sample(`herald_transport_connections{transport="${transport}"}`),
+      messagesSent: sample(`herald_transport_messages_total{transport="${transport}"}`),
+    };
   }
   return stats;
 }

@@ -1,3 +1,4 @@
+import { resolveFallbackOptions, type ResolvedFallbackOptions } from './transport-fallback.js';
 import type { HeraldClientOptions, WebSocketConstructor } from './types.js';
 
 /** {@link HeraldClientOptions} with every default applied. */
@@ -13,6 +14,8 @@ export interface ResolvedClientOptions {
   maxAttempts: number;
   requestTimeoutMs: number;
   getSubscriptionToken: HeraldClientOptions['getSubscriptionToken'];
+  /** The HTTP-stream fallback; undefined when off. */
+  fallback: ResolvedFallbackOptions | undefined;
 }
 
 /** Check `options` and apply the defaults; misuse throws TypeError or RangeError. */
@@ -45,6 +48,7 @@ export function resolveClientOptions(options: HeraldClientOptions): ResolvedClie
     maxAttempts: checkNumber('reconnect.maxAttempts', reconnect.maxAttempts ?? Infinity, 0, true),
     requestTimeoutMs: checkNumber('requestTimeoutMs', options.requestTimeoutMs ?? 10_000, 1),
     getSubscriptionToken,
+    fallback: resolveFallbackOptions(options.fallback, options.url, protocol === 'herald.v1'),
   };
 }
 

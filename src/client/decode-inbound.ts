@@ -16,6 +16,8 @@ export interface Reply {
   /** 20005/20006 (subscription changed by the server): the topic, and whether it is the private one. */
   topic?: string;
   private?: boolean;
+  /** The HTTP stream's last line: the server ends the stream with `code` (a close code). */
+  close?: boolean;
 }
 
 /** What one inbound frame is. `text` is the frame's text, for a reply that turns out to be a gpush push. */
@@ -81,6 +83,7 @@ function toReply(json: Record<string, unknown>): Reply {
   if (position !== undefined) reply.position = position;
   if (typeof json.topic === 'string') reply.topic = json.topic;
   if (typeof json.private === 'boolean') reply.private = json.private;
+  if (json.close === true) reply.close = true;
   return reply;
 }
 

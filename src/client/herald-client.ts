@@ -1,18 +1,21 @@
 import { HeraldCloseCode, ReplyCode, isReconnectableClose } from '../codes.js';
 import { backoffDelay } from './backoff.js';
 import { resolveClientOptions, type ResolvedClientOptions } from './client-options.js';
-import { decodeInbound, expiredNotice, serverNotice, toPresenceInfo, toPresenceStats, type Reply } from './decode-inbound.js';
+import { decodeInbound, expiredNotice, serverNotice, toPresenceInfo, toPresenceStats, type Inbound, type Reply } from './decode-inbound.js';
 import { HeraldConnectionError, HeraldError } from './errors.js';
 import { Heartbeat } from './heartbeat.js';
 import { Link } from './link.js';
 import { LoginFlow } from './login-flow.js';
 import type { SubscriptionHandle } from './stream-state.js';
+import { StreamSession } from './stream-session.js';
 import { SubscriptionBook } from './subscription-book.js';
+import { TransportFallback, WebSocketTries } from './transport-fallback.js';
 import { TypedEmitter } from './typed-emitter.js';
 import { HERALD_V1, Op, ignoreConnectionLoss, noop, safeClose } from './wire.js';
 import type {
   ClientEventMap,
   ClientStatus,
+  ClientTransport,
   GapInfo,
   HeraldClientOptions,
   JoinLeaveInfo,
@@ -39,9 +42,14 @@ import type {
  * while a frame is handled; one that throws is reported as an `error` event.
  * `error` events with no listener are dropped (unlike Node's EventEmitter).
  *
- * This file is the public API and the socket's lifecycle; the login and its
- * refresh are in login-flow.ts, the subscriptions (and their tokens) in
- * subscription-book.ts.
+ * When WebSocket upgrades keep failing (a proxy that breaks them), the
+ * client receives over HTTP streaming instead (`options.fallback`,
+ * `transport`, the `transport` event) and moves back once a WebSocket opens.
+ *
+ * This file is the public API and the connection's lifecycle; the login and
+ * its refresh are in login-flow.ts, the subscriptions (and their tokens) in
+ * subscription-book.ts, the stream requests in stream-session.ts and when to
+ * fall back in transport-fallback.ts.
  */
 export class HeraldClient {
   private readonly options: ResolvedClientOptions;
@@ -53,6 +61,17 @@ export class HeraldClient {
   private statusValue: ClientStatus = 'closed';
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  private readonly fallback: TransportFallback;
+  private transportValue: ClientTransport = 'websocket';
+  /** Whether the current socket opened (a close before it is a failed upgrade). */
+  private socketOpened = false;
+  /** The HTTP stream request while on the stream (null between requests). */
+  private streamSession: StreamSession | null = null;
+  /** On the stream: nothing for two ticks (not even a keep-alive line) marks it dead. */
+  private readonly streamWatch: Heartbeat;
+  private streamRestartQueued = false;
+  /** On the stream: WebSocket tries beside it. */
+  private readonly webSocketTries: WebSocketTries;
 
   /** Validates `options` (TypeError/RangeError); does not connect: call {@link connect}. */
   constructor(options: HeraldClientOptions) {
@@ -71,10 +90,28 @@ export class HeraldClient {
       this.options.token,
     );
     this.book = new SubscriptionBook(this.link, this.loginFlow, this.options.getSubscriptionToken, emit);
+    this.book.onStreamsChanged = () => this.restartStreamSoon();
+    this.fallback = new TransportFallback(this.options.fallback);
+    this.webSocketTries = new WebSocketTries(
+      this.fallback,
+      () => new this.options.Socket(this.options.url, HERALD_V1),
+      (socket) => this.moveToWebSocket(socket),
+    );
+    // The server's keep-alive lines come every half --heartbeat-timeout (30 s by default): ticks of at least 20 s.
+    const watchMs = this.options.heartbeatMs === 0 ? 0 : Math.max(this.options.heartbeatMs, STREAM_WATCH_MIN_MS);
+    this.streamWatch = new Heartbeat(watchMs, noop, () => this.streamDead());
   }
 
   get status(): ClientStatus {
     return this.statusValue;
+  }
+
+  /**
+   * `websocket`, or `stream` while the client has fallen back to HTTP
+   * streaming (see `options.fallback`); the `transport` event tells of changes.
+   */
+  get transport(): ClientTransport {
+    return this.transportValue;
   }
 
   /**
@@ -87,11 +124,13 @@ export class HeraldClient {
       if (this.retryTimer === undefined) return;
       clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
-      this.openSocket();
+      this.reconnectNow();
       return;
     }
     if (this.statusValue !== 'closed') return;
     this.attempt = 0;
+    this.fallback.upgraded();
+    this.setTransport('websocket');
     this.setStatus('connecting');
     this.openSocket();
   }
@@ -103,6 +142,7 @@ export class HeraldClient {
    */
   close(): void {
     this.clearRetry();
+    this.leaveStream();
     const error = new HeraldConnectionError('the client was closed', 1000);
     const socket = this.teardown(error);
     if (socket !== null) safeClose(socket, 1000, 'client closed');
@@ -141,7 +181,10 @@ export class HeraldClient {
    */
   login(token: string): Promise<{ uid: string }> {
     if (typeof token !== 'string') throw new TypeError('token must be a string');
-    return this.loginFlow.login(token);
+    const result = this.loginFlow.login(token);
+    // On the stream the login goes with the request: a new request for it.
+    this.restartStreamSoon();
+    return result;
   }
 
   /**
@@ -152,6 +195,7 @@ export class HeraldClient {
   logout(): Promise<void> {
     const wasLoggedIn = this.loginFlow.forget();
     this.book.resetPrivate(true);
+    this.restartStreamSoon();
     if (!this.link.isOpen || !wasLoggedIn) return Promise.resolve();
     const done = this.link.ask('logout', { code: Op.Logout });
     // Public subscriptions made while a login was pending waited for it.
@@ -184,6 +228,7 @@ export class HeraldClient {
     if (json === undefined) throw new TypeError('data must be a JSON value (not undefined or a function)');
     // gpush matches replies by order and has no op 9.
     if (!this.options.enveloped) return Promise.reject(new Error('publish needs the herald.v1 protocol'));
+    if (this.transportValue === 'stream') return Promise.reject(needsWebSocket('publish'));
     return this.link.ask('publish', { code: Op.Publish, topic, data: JSON.parse(json) as unknown }).then(noop);
   }
 
@@ -205,6 +250,7 @@ export class HeraldClient {
     if (typeof topic !== 'string') throw new TypeError('topic must be a string');
     // gpush matches replies by order, and presence answers asynchronously: herald.v1 only.
     if (!this.options.enveloped) return Promise.reject(new Error('presence needs the herald.v1 protocol'));
+    if (this.transportValue === 'stream') return Promise.reject(needsWebSocket('presence'));
     return this.link.ask(code === Op.Presence ? 'presence' : 'presenceStats', { code, topic });
   }
 
@@ -220,6 +266,8 @@ export class HeraldClient {
   on(event: 'join' | 'leave', listener: (info: JoinLeaveInfo) => void): () => void;
   /** The backend subscribed / unsubscribed this connection (20005/20006); such a topic's pushes reach `message`. */
   on(event: 'serverSubscribe' | 'serverUnsubscribe', listener: (info: ServerSubscriptionInfo) => void): () => void;
+  /** The client fell back to HTTP streaming (`stream`) or moved back to a WebSocket (`websocket`). */
+  on(event: 'transport', listener: (transport: ClientTransport) => void): () => void;
   on<K extends keyof ClientEventMap>(event: K, listener: (payload: ClientEventMap[K]) => void): () => void {
     if (typeof listener !== 'function') throw new TypeError('listener must be a function');
     return this.events.on(event, listener);
@@ -231,8 +279,13 @@ export class HeraldClient {
     this.events.emit('status', status);
   }
 
+  private setTransport(transport: ClientTransport): void {
+    if (this.transportValue === transport) return;
+    this.transportValue = transport;
+    this.events.emit('transport', transport);
+  }
+
   private openSocket(): void {
-    const generation = ++this.link.generation;
     let socket: WebSocketLike;
     try {
       const { Socket, url, enveloped } = this.options;
@@ -242,15 +295,25 @@ export class HeraldClient {
       return this.fail(new HeraldConnectionError(`cannot open ${this.options.url}`, undefined, undefined, { cause: error }));
     }
     socket.binaryType = 'arraybuffer';
+    this.socketOpened = false;
+    const generation = this.attach(socket);
     socket.onopen = () => generation === this.link.generation && this.opened();
+  }
+
+  /** Make `socket` the client's: its frames and close are handled (its open too, by the caller). Returns its generation. */
+  private attach(socket: WebSocketLike): number {
+    const generation = ++this.link.generation;
     socket.onmessage = (event) => generation === this.link.generation && this.received(event.data);
     socket.onclose = (event) => generation === this.link.generation && this.dropped(event.code, event.reason);
     // WHATWG WebSockets: an error event is always followed by a close event, which is handled.
     socket.onerror = noop;
     this.link.socket = socket;
+    return generation;
   }
 
   private opened(): void {
+    this.socketOpened = true;
+    this.fallback.upgraded();
     if (this.options.enveloped && this.link.socket?.protocol !== HERALD_V1) {
       return this.fail(new HeraldConnectionError("the server did not select the herald.v1 subprotocol (use protocol: 'gpush')"));
     }
@@ -269,6 +332,11 @@ export class HeraldClient {
     this.heartbeat.alive();
     const inbound = decodeInbound(data, this.options.enveloped);
     if (inbound === undefined) return this.report(new TypeError('received a frame of an unexpected type (binaryType not honoured?)'));
+    this.handle(inbound);
+  }
+
+  /** A frame of the WebSocket, or a line of the HTTP stream. */
+  private handle(inbound: Inbound): void {
     if (inbound.kind === 'delivery') return this.book.deliver(inbound.message, this.callHandler);
     if (inbound.kind === 'reply') return this.replied(inbound.reply, inbound.text);
     if (inbound.kind !== 'pong') this.events.emit(inbound.kind, inbound.event);
@@ -279,6 +347,8 @@ export class HeraldClient {
     if (reply.code === ReplyCode.SessionExpired && reply.id === undefined) return this.sessionExpired();
     // 30009 is never a command's answer, on either protocol: a subscription's token (or grant) expired.
     const expired = expiredNotice(reply);
+    // On the stream, a subscription is renewed by a new request (resuming from its position).
+    if (expired !== undefined && this.transportValue === 'stream') return this.restartStreamSoon();
     if (expired !== undefined) return this.book.expired(expired.topic, expired.private);
     const notice = serverNotice(reply);
     if (notice !== undefined) return this.events.emit(notice.event, notice.info);
@@ -304,6 +374,8 @@ export class HeraldClient {
       const why = reason === '' ? '' : ` (${reason})`;
       return this.fail(new HeraldConnectionError(`the server closed the connection with ${code}${why}: not reconnecting`, code, reason));
     }
+    // The upgrade failed (the socket never opened) too often in a row: receive over HTTP streaming.
+    if (!this.socketOpened && this.fallback.upgradeFailed()) return this.fallBack();
     this.scheduleReconnect(code);
   }
 
@@ -314,7 +386,7 @@ export class HeraldClient {
     const delay = backoffDelay(this.attempt++, this.options.baseMs, this.options.maxMs);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      this.openSocket();
+      this.reconnectNow();
     }, delay);
     this.setStatus('reconnecting');
   }
@@ -322,6 +394,7 @@ export class HeraldClient {
   /** A terminal failure: status `closed`, no reconnect, `error` event. */
   private fail(error: Error): void {
     this.clearRetry();
+    this.leaveStream();
     const socket = this.teardown(error);
     if (socket !== null) safeClose(socket, 1000, '');
     this.loginFlow.rejectWaiters(error);
@@ -356,6 +429,115 @@ export class HeraldClient {
     this.book.resetPrivate(false);
     this.report(new HeraldError(ReplyCode.SessionExpired));
     this.loginFlow.expired();
+    // On the stream: a new request, with a fresh token from a token function.
+    this.restartStreamSoon();
+  }
+
+  /** The backoff wait is over (or skipped): the next attempt, on the current transport. */
+  private reconnectNow(): void {
+    if (this.transportValue === 'stream') this.startStream();
+    else this.openSocket();
+  }
+
+  /** Leave WebSocket for the HTTP stream, and plan the first WebSocket try. */
+  private fallBack(): void {
+    this.attempt = 0;
+    this.setTransport('stream');
+    this.setStatus('reconnecting');
+    this.startStream();
+    this.webSocketTries.schedule();
+  }
+
+  /** A new stream request with the current subscriptions, positions and login (ending the one open). */
+  private startStream(): void {
+    this.stopStream();
+    this.clearRetry();
+    const generation = ++this.link.generation;
+    const current = (): boolean => generation === this.link.generation;
+    const session = new StreamSession(this.options.fallback as NonNullable<ResolvedClientOptions['fallback']>, this.book, this.loginFlow, () => this.link.generation, {
+      opened: () => current() && this.streamOpened(),
+      alive: () => this.streamWatch.alive(),
+      inbound: (inbound) => current() && this.handle(inbound),
+      idle: () => {
+        // No subscription to ask for: the next subscribe opens a stream.
+        if (current()) this.streamSession = null;
+      },
+      ended: (code, reason, status, error) => current() && this.streamEnded(code, reason, status, error),
+    });
+    this.streamSession = session;
+    session.start();
+  }
+
+  private streamOpened(): void {
+    this.attempt = 0;
+    this.streamWatch.start();
+    this.setStatus('open');
+  }
+
+  private streamEnded(code: number, reason: string, status: number, error: Error | undefined): void {
+    this.stopStream();
+    if (this.statusValue === 'closed') return;
+    if (status !== 0) {
+      // Refused before it started (an origin, a limit, a draining node): said, then tried again with backoff.
+      this.report(new HeraldConnectionError(`the stream request was refused: ${status} ${reason}`, undefined, reason, { cause: error }));
+    }
+    if (!isReconnectableClose(code)) {
+      const why = reason === '' ? '' : ` (${reason})`;
+      return this.fail(new HeraldConnectionError(`the server ended the stream with ${code}${why}: not reconnecting`, code, reason));
+    }
+    this.scheduleReconnect(code);
+  }
+
+  /** Nothing arrived on the stream for two watch ticks (not even a keep-alive line): a new request. */
+  private streamDead(): void {
+    this.stopStream();
+    this.scheduleReconnect(HeraldCloseCode.HeartbeatTimeout);
+  }
+
+  /**
+   * On the stream, the set of subscriptions or the login changed: a new
+   * request with the new set, once per turn however many changes (a request
+   * and a history read per stream is the cost of each change).
+   */
+  private restartStreamSoon(): void {
+    if (this.transportValue !== 'stream' || this.statusValue === 'closed' || this.streamRestartQueued) return;
+    // Waiting for a backoff: that attempt takes the new set.
+    if (this.retryTimer !== undefined) return;
+    this.streamRestartQueued = true;
+    queueMicrotask(() => {
+      this.streamRestartQueued = false;
+      if (this.transportValue === 'stream' && this.statusValue !== 'closed' && this.retryTimer === undefined) this.startStream();
+    });
+  }
+
+  /** End the stream request, if any (no reconnect is planned here). */
+  private stopStream(): void {
+    this.streamWatch.stop();
+    const session = this.streamSession;
+    if (session === null) return;
+    this.streamSession = null;
+    session.stop();
+    this.loginFlow.dropped();
+  }
+
+  /** Off the stream for good (close, a terminal failure): the request and the WebSocket tries end. */
+  private leaveStream(): void {
+    this.stopStream();
+    this.webSocketTries.stop();
+  }
+
+  /**
+   * A WebSocket opened while on the stream: end the stream and carry on over
+   * the socket. Every subscription is sent again with its position as
+   * `since`, so what the stream did not deliver is replayed and what it did
+   * is not delivered twice (the duplicate filter drops any overlap).
+   */
+  private moveToWebSocket(socket: WebSocketLike): void {
+    this.stopStream();
+    this.clearRetry();
+    this.setTransport('websocket');
+    this.attach(socket);
+    this.opened();
   }
 
   private report(error: Error): void {
@@ -367,4 +549,11 @@ export class HeraldClient {
     if (event === 'error') return;
     this.report(new Error(`a '${String(event)}' listener threw`, { cause: error }));
   }
+}
+
+/** Shortest tick of the stream's watch, in ms: two silent ticks outlast the server's keep-alive (every 30 s by default). */
+const STREAM_WATCH_MIN_MS = 20_000;
+
+function needsWebSocket(operation: string): HeraldConnectionError {
+  return new HeraldConnectionError(`${operation} needs a WebSocket: the client is on the HTTP stream fallback (it moves back when a WebSocket opens)`);
 }

@@ -16,7 +16,10 @@ export { HeraldError, HeraldTimeoutError, HeraldConnectionError } from './errors
 export { backoffDelay } from './backoff.js';
 export type {
   ClientStatus,
+  ClientTransport,
   ClientEventMap,
+  FallbackOptions,
+  FetchLike,
   GapInfo,
   HeraldClientOptions,
   JoinLeaveInfo,

@@ -69,6 +69,46 @@ export class LoginFlow {
     return result;
   }
 
+  /**
+   * The token for an HTTP stream request (the fallback): the credential,
+   * called when it is a function; undefined without one. A token function
+   * that fails counts as a failed login (reported; the stream goes without).
+   */
+  streamToken(): Promise<string | undefined> {
+    const credential = this.credential;
+    if (credential === undefined) return Promise.resolve(undefined);
+    const seq = ++this.seq;
+    return Promise.resolve()
+      .then(() => (typeof credential === 'function' ? credential() : credential))
+      .then(
+        (token: unknown) => {
+          if (typeof token === 'string') return token;
+          this.failed(seq, new TypeError('the token function must return a string'), undefined);
+          return undefined;
+        },
+        (error: unknown) => {
+          this.failed(seq, new Error('the token function failed', { cause: error }), undefined);
+          return undefined;
+        },
+      );
+  }
+
+  /**
+   * The login reply of an HTTP stream request, for `token`: as op 3's answer
+   * on a WebSocket, except that no refresh is scheduled — a stream cannot log
+   * in again in place; at the login's expiry the server's 30006 makes the
+   * client reopen the stream with a fresh token.
+   */
+  streamAnswered(reply: Reply, token: string): void {
+    const seq = ++this.seq;
+    if (reply.code === ReplyCode.LoggedIn) {
+      this.loggedIn(reply, token, Date.now());
+      this.clearRefresh();
+      return;
+    }
+    this.failed(seq, new HeraldError(reply.code, reply.detail), undefined);
+  }
+
   /** Forget the credential and the user (logout); returns whether the connection was logged in (or logging in). */
   forget(): boolean {
     this.credential = undefined;

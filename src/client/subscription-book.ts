@@ -6,7 +6,7 @@ import type { LoginFlow } from './login-flow.js';
 import { tokenRefreshAt } from './refresh-schedule.js';
 import { StreamState, SubscriptionHandle, streamKey } from './stream-state.js';
 import { isTokenRetry, subscriptionToken, type SubscriptionTokenCallback } from './token-source.js';
-import type { ClientEventMap, Message, Subscription } from './types.js';
+import type { ClientEventMap, Message, StreamPosition, Subscription } from './types.js';
 import { FIRST_SINCE, Op, ignoreConnectionLoss, noop } from './wire.js';
 
 /** Refusals after which a subscription is dropped: asking again unchanged cannot help. */
@@ -17,6 +17,15 @@ const FINAL_REFUSALS: ReadonlySet<number> = new Set([
   ReplyCode.Forbidden, // the backend said no (subscribe proxy), or joinLeave not allowed there
 ]);
 
+/** One subscription of an HTTP stream request (the fallback, stream-session.ts). */
+export interface StreamEntry {
+  readonly stream: StreamState;
+  /** Its entry in the request body. */
+  readonly wire: { topic: string; private?: true; since: StreamPosition };
+  /** `since` is a position the client held (not {@link FIRST_SINCE}): a `recovered: false` answer is a gap. */
+  readonly resuming: boolean;
+}
+
 /**
  * The client's subscribed streams and their handlers: what is sent on each
  * connection (resuming from each stream's position), the replies, the
@@ -24,6 +33,8 @@ const FINAL_REFUSALS: ReadonlySet<number> = new Set([
  */
 export class SubscriptionBook {
   private readonly streams = new Map<string, StreamState>();
+  /** Called when a stream is added or removed by the application (the HTTP stream then reopens with the new set). */
+  onStreamsChanged: () => void = noop;
 
   constructor(
     private readonly link: Link,
@@ -43,6 +54,7 @@ export class SubscriptionBook {
     if (stream === undefined) {
       stream = new StreamState(topic, isPrivate);
       this.streams.set(key, stream);
+      this.onStreamsChanged();
     }
     const handle = new SubscriptionHandle(stream, handler, (h) => this.unsubscribeHandle(h));
     stream.handles.add(handle);
@@ -69,7 +81,10 @@ export class SubscriptionBook {
   private unsubscribeHandle(handle: SubscriptionHandle): Promise<void> {
     const stream = handle.stream;
     if (!stream.handles.delete(handle) || stream.handles.size > 0) return Promise.resolve();
-    if (this.streams.get(stream.key) === stream) this.streams.delete(stream.key);
+    if (this.streams.get(stream.key) === stream) {
+      this.streams.delete(stream.key);
+      this.onStreamsChanged();
+    }
     const onServer =
       this.link.isOpen && stream.sentOn === this.link.generation && (!stream.isPrivate || this.login.session !== 'out');
     if (!onServer) return Promise.resolve();
@@ -89,6 +104,37 @@ export class SubscriptionBook {
       }
     }
     this.emit('message', message);
+  }
+
+  /**
+   * The subscriptions of an HTTP stream request, marked sent on the current
+   * generation: every stream, each resuming from its position; the private
+   * ones only `withLogin`. (A stream request carries no subscription tokens
+   * and no `joinLeave`: those need the WebSocket.)
+   */
+  streamEntries(withLogin: boolean): StreamEntry[] {
+    const entries: StreamEntry[] = [];
+    for (const stream of this.streams.values()) {
+      if (stream.isPrivate && !withLogin) continue;
+      stream.sentOn = this.link.generation;
+      stream.attempt++;
+      const position = stream.position;
+      const resuming = position !== undefined && position.epoch !== '';
+      const since = resuming ? { seq: position.seq, epoch: position.epoch } : FIRST_SINCE;
+      entries.push({ stream, wire: stream.isPrivate ? { topic: stream.topic, private: true, since } : { topic: stream.topic, since }, resuming });
+    }
+    return entries;
+  }
+
+  /** The HTTP stream's reply to `entry`: as a subscribe's reply on the WebSocket. */
+  streamAnswered(entry: StreamEntry, reply: Reply, error: Error | undefined): void {
+    const stream = entry.stream;
+    // (A login as another user reset `sentOn` of the private streams meanwhile: their answers still count.)
+    if (this.streams.get(stream.key) !== stream) return;
+    if (error === undefined) return this.subscribed(stream, reply, entry.resuming);
+    // Refusals the WebSocket can get past (a subscription token, a login) keep the subscription for it.
+    if (isTokenRetry(error) || (error instanceof HeraldError && error.code === ReplyCode.NotLoggedIn)) return this.emit('error', error);
+    this.subscribeFailed(stream, error);
   }
 
   /** Send every subscription not yet sent on this connection (those that may go now). */

@@ -98,6 +98,52 @@ export interface HeraldClientOptions {
    * fails the subscription like a refusal (`ready` rejects, `error` event).
    */
   getSubscriptionToken?: (topic: string, info: { private: boolean }) => string | Promise<string>;
+  /**
+   * Fall back to HTTP streaming when WebSocket upgrades keep failing (see
+   * {@link FallbackOptions}); on by default in `herald.v1` mode where a
+   * `fetch` exists. `false` turns it off.
+   */
+  fallback?: FallbackOptions | false;
+}
+
+/**
+ * The part of the Fetch API the HTTP-stream fallback uses: `globalThis.fetch`
+ * in browsers and Node ≥ 18 fits. The response body must be a readable
+ * stream (read chunk by chunk as it arrives).
+ */
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal },
+) => Promise<{
+  readonly status: number;
+  readonly body: { getReader(): { read(): Promise<{ done: boolean; value?: Uint8Array }> } } | null;
+  text(): Promise<string>;
+}>;
+
+/** Which way a client is connected: a WebSocket, or the HTTP stream it falls back to. */
+export type ClientTransport = 'websocket' | 'stream';
+
+/**
+ * The HTTP-stream fallback (`herald.v1` only; PROTOCOL.md, "POST /v1/stream"
+ * and "The SDK's fallback"). When `afterFailures` WebSocket upgrades fail in
+ * a row (the connection never opened: an HTTP error status, refused, closed
+ * before open), the client receives over `POST /v1/stream` instead, with its
+ * subscriptions, their positions and its login, and tries a WebSocket again
+ * after `retryWebSocketMs` (doubling per failed try, up to
+ * `retryWebSocketMaxMs`); once one opens it moves back, resuming every
+ * subscription, and ends the stream.
+ */
+export interface FallbackOptions {
+  /** Failed upgrades in a row before falling back; default 3. */
+  afterFailures?: number;
+  /** The stream endpoint; default the WebSocket URL's host as http(s)://host/v1/stream. */
+  url?: string;
+  /** First wait before trying a WebSocket again while on the stream, in ms; default 60,000. */
+  retryWebSocketMs?: number;
+  /** Longest wait between two WebSocket tries while on the stream, in ms; default 600,000. */
+  retryWebSocketMaxMs?: number;
+  /** The fetch function; default `globalThis.fetch`. */
+  fetch?: FetchLike;
 }
 
 /** Options of `subscribe()`. */
@@ -211,4 +257,5 @@ export interface ClientEventMap {
   leave: JoinLeaveInfo;
   serverSubscribe: ServerSubscriptionInfo;
   serverUnsubscribe: ServerSubscriptionInfo;
+  transport: ClientTransport;
 }

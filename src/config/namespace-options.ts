@@ -13,6 +13,6 @@ export const NAMESPACE_OPTIONS = [
     description: 'Topic namespaces, usually in the config file: an ordered list of {"topics": "<glob>", …rules}; the '
       + 'first whose glob (* any run, ? one character) matches a topic rules it: subscribe (anyone, login, token, '
       + 'proxy), historySize, historyTtl, joinLeave, presence, maxSubscribers (per node), publish. Topics of no '
-      + 'namespace behave as without namespaces. See PROTOCOL.md, Namespaces.',
+      + 'namespace behave as without namespaces; null: none. See PROTOCOL.md, Namespaces.',
   },
 ] as const satisfies readonly OptionDefinition[];

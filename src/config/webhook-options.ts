@@ -85,9 +85,10 @@ export const WEBHOOK_OPTIONS = [
   {
     scope: 'node',
     key: 'webhooks', flag: '--webhooks', env: 'HERALD_WEBHOOKS', type: 'json', secret: true, placeholder: 'json',
-    parse: (json: unknown): readonly WebhookTarget[] => parseWebhookTargets(json),
+    // `null` is "none", as for `namespaces`: a config template may write the key with no value.
+    parse: (json: unknown): readonly WebhookTarget[] => (json === null ? [] : parseWebhookTargets(json)),
     description: 'URLs told of connects, disconnects, subscribes, unsubscribes and channels occupied/vacated, '
-      + 'usually in the config file: [{"url": "https://…", "secret": "…", "events"?: ["connect", …]}]. '
+      + 'usually in the config file: [{"url": "https://…", "secret": "…", "events"?: ["connect", …]}]; null: none. '
       + 'Batches are POSTed as {"events": […]} signed in X-Herald-Signature (PROTOCOL.md, Webhooks).',
   },
   {

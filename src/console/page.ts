@@ -47,6 +47,7 @@ export function consoleHtml(pushAuth: boolean, ws?: ConsoleWsAddress): string {
     <h2 id="stats-title">Live counters</h2>
     <dl>
       <div><dt>Connections</dt><dd id="stat-connections">–</dd></div>
+      <div><dt>By transport</dt><dd id="stat-transports">–</dd></div>
       <div><dt>Topics</dt><dd id="stat-topics">–</dd></div>
       <div><dt>Users</dt><dd id="stat-users">–</dd></div>
       <div><dt>Subscriptions</dt><dd id="stat-subscriptions">–</dd></div>

@@ -14,6 +14,7 @@ export const STATS_TIMEOUT_MS = 3000;
 
 const stats = {
   connections: element('stat-connections'),
+  transports: element('stat-transports'),
   topics: element('stat-topics'),
   users: element('stat-users'),
   subscriptions: element('stat-subscriptions'),
@@ -35,6 +36,8 @@ interface Stats {
   messagesSent: number;
   drops: number;
   uptimeSeconds: number;
+  /** Absent from an older server. */
+  transports?: Record<'websocket' | 'sse' | 'stream', { connections: number }>;
 }
 
 /** Read `/v1/stats` now and every STATS_INTERVAL_MS, for as long as the page is open. */
@@ -59,6 +62,9 @@ export async function pollStats(): Promise<void> {
 
 function showStats(s: Stats, now: number): void {
   stats.connections.textContent = count(s.connections);
+  const t = s.transports;
+  stats.transports.textContent =
+    t === undefined ? '–' : `WebSocket ${count(t.websocket.connections)} · SSE ${count(t.sse.connections)} · stream ${count(t.stream.connections)}`;
   stats.topics.textContent = count(s.topics);
   stats.users.textContent = count(s.users);
   stats.subscriptions.textContent = count(s.subscriptions);

@@ -1,3 +1,5 @@
+import type { HistoryFor } from '../streams.js';
+
 /**
  * The engine carries publications between push APIs and the hubs of every
  * node. The hub and the engine never import each other: the composition root
@@ -82,6 +84,14 @@ export class EngineUnavailableError extends Error {
  *   history still holds it.
  */
 export interface Engine {
+  /**
+   * The per-topic history limits this engine applies (the namespaces'
+   * `historySize`/`historyTtl`), as it was given them; undefined: the
+   * engine's defaults for every stream. A node whose namespaces set limits
+   * warns when an embedder's engine has none (it was built without
+   * `historyFor: namespaces.historyLimits()`).
+   */
+  readonly historyFor?: HistoryFor | undefined;
   /** Start delivering to `handler`. */
   start(handler: EngineHandler): Promise<void>;
   /** Append to the publication's stream and deliver; resolves with its position, when the engine keeps history. */

@@ -19,6 +19,10 @@ export class MemoryEngine implements Engine {
     this.streams = new StreamHistory(options.history);
   }
 
+  get historyFor(): StreamHistoryOptions['historyFor'] {
+    return this.streams.historyFor;
+  }
+
   get ready(): boolean {
     return this.handler !== null && !this.closed;
   }

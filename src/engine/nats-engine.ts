@@ -75,7 +75,7 @@ export class NatsEngine implements Engine {
   readonly mayMissDeliveries = true;
   private readonly options: Required<Omit<NatsEngineOptions, 'events' | 'historyFor'>>;
   private readonly defaults: HistoryLimits;
-  private readonly historyFor: HistoryFor | undefined;
+  readonly historyFor: HistoryFor | undefined;
   private readonly events: NatsEngineEvents;
   /** Subscriptions by subject tail; the wanted interest is exactly the keys. */
   private readonly subscriptions = new Map<string, Subscription>();

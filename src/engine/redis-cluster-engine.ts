@@ -62,7 +62,7 @@ interface ScriptCommands {
 export class RedisClusterEngine implements Engine {
   readonly mayMissDeliveries = true;
   private readonly options: Required<Omit<RedisClusterEngineOptions, 'events' | 'urls' | 'historyFor'>>;
-  private readonly historyFor: HistoryFor | undefined;
+  readonly historyFor: HistoryFor | undefined;
   private readonly defaultLimits: HistoryLimits;
   private readonly events: RedisEngineEvents;
   private readonly command: Cluster & ScriptCommands;

@@ -123,7 +123,7 @@ export class RedisEngine implements Engine {
   /** Channels this node wants; once {@link settled}, exactly those the subscriber connection has. */
   readonly channels: ReadonlySet<string>;
   private readonly options: Required<Omit<RedisEngineOptions, 'events' | 'url' | 'historyFor'>>;
-  private readonly historyFor: HistoryFor | undefined;
+  readonly historyFor: HistoryFor | undefined;
   private readonly defaultLimits: HistoryLimits;
   private readonly events: RedisEngineEvents;
   private readonly command: Redis & ScriptCommands;

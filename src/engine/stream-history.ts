@@ -82,7 +82,8 @@ export class StreamHistory {
   private incarnations = 0;
   private readonly size: number;
   private readonly ttlMs: number;
-  private readonly historyFor: HistoryFor | undefined;
+  /** Per-topic limits (namespaces); undefined: `size`/`ttlMs` for every stream. */
+  readonly historyFor: HistoryFor | undefined;
   private readonly streams = new Map<string, Stream>();
   private sweepAt = 0;
   /** The shortest TTL of a stream held so far: sweeps run at least that often. */

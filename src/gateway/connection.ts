@@ -10,6 +10,18 @@ import {
 } from '../protocol/permessage-deflate.js';
 import type { PreparedMessage } from '../protocol/prepared-message.js';
 import { FrameRun, appendFrame, type PendingFrames } from './frame-run.js';
+import { HttpStream, Wire, refusalForClose, type HttpStreamTap } from './http-stream.js';
+import type { HandshakeError } from '../protocol/errors.js';
+import { buildRejectionResponse } from '../protocol/upgrade-request.js';
+import {
+  NDJSON_KEEPALIVE,
+  SSE_KEEPALIVE,
+  ndjsonResponseHead,
+  sseIdLine,
+  sseNamedEvent,
+  sseResponseHead,
+  unframe,
+} from '../protocol/event-stream.js';
 
 /** A connection's permessage-deflate agreement, and its inflate window if the client keeps context. */
 export interface DeflateState {
@@ -54,6 +66,10 @@ export interface ConnectionOwner {
   scheduleCloseTimeout(conn: WebSocketConnection): void;
   /** A message began arriving on `conn` (`messageStartTick` was just set): bound the time it may take. */
   onMessageStarted(conn: WebSocketConnection): void;
+  /** `conn`, an HTTP stream request the application accepts, is open: count it and file its keep-alives. */
+  onStreamOpened(conn: WebSocketConnection): void;
+  /** Answer an HTTP stream request (not yet started) with an error and end. */
+  refuseStream(conn: WebSocketConnection, error: HandshakeError): void;
   /** Bound on a connection's unflushed bytes (queued this turn plus the kernel's backlog in the transport). */
   readonly maxBufferedBytes: number;
   /** Largest incoming message, for the parser created when bytes arrive. */
@@ -106,6 +122,11 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   ip: string | undefined = undefined;
   /** Free for the application (the hub keeps its per-connection state here). */
   context: unknown = undefined;
+  /**
+   * Set when this connection is a plain-HTTP stream (`GET /v1/sse`, `POST /v1/stream`) instead of a
+   * WebSocket: what it is sent is rendered as SSE or NDJSON (see http-stream.ts); null on WebSockets.
+   */
+  stream: HttpStream | null = null;
 
   /** @internal wheel tick of the last bytes received, for the idle timeout (0 when unused). */
   lastActivityTick = 0;
@@ -178,6 +199,7 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
    */
   offerPrepared(message: PreparedMessage): number {
     if (this.state !== ConnectionState.Open) return 0;
+    if (this.stream !== null) return this.offerToStream(this.stream, message);
     const frame = message.frameFor(this.deflate === null ? null : this.deflate.params, this.protocol !== undefined);
     const buffered = this.bufferedAmount;
     if (buffered > 0 && buffered + frame.length > this.owner.maxBufferedBytes / 2) return -frame.length;
@@ -200,6 +222,8 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   checkDrain(): void {
     const listener = this.drainListener;
     if (listener === null || this.state !== ConnectionState.Open) return;
+    // An HTTP stream whose head waits holds its bytes aside: room comes with the start (startStream checks).
+    if (this.stream !== null && !this.stream.started) return;
     const buffered = this.bufferedAmount;
     if (buffered > 0 && buffered + this.drainNeeds > this.owner.maxBufferedBytes / 2) {
       // Bytes not flushed yet: the flush checks again. Bytes in the transport: its next completed write does.
@@ -227,6 +251,12 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
    */
   sendFrame(frame: Buffer): SendResult {
     if (this.state !== ConnectionState.Open) return 'dropped';
+    if (this.stream !== null) return this.streamFrame(this.stream, frame);
+    return this.queueBytes(frame);
+  }
+
+  /** Queue bytes for the next write, within the bound (the slow-consumer policy beyond). */
+  private queueBytes(frame: Buffer): SendResult {
     const pending = this.pending;
     // The transport's backlog is read once per flush (a native call), when the first frame is queued:
     // until the flush nothing is written, so it can only shrink.
@@ -276,8 +306,135 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
 
   /** Queue the frame of a fan-out message that suits this connection (compressed if negotiated). */
   sendPrepared(message: PreparedMessage): SendResult {
+    if (this.state !== ConnectionState.Open) return 'dropped';
+    if (this.stream !== null) {
+      const result = this.sendToStream(this.stream, message);
+      // Counted as the hub counts: pushes queued (a resume's replay is not one).
+      if (result !== 'dropped') this.stream.count(message);
+      return result;
+    }
     // The only subprotocol Herald selects is herald.v1, whose deliveries are enveloped.
-    return this.sendFrame(message.frameFor(this.deflate === null ? null : this.deflate.params, this.protocol !== undefined));
+    return this.queueBytes(message.frameFor(this.deflate === null ? null : this.deflate.params, this.protocol !== undefined));
+  }
+
+  // ---- HTTP streams (SSE, NDJSON): the same queue, bound and close, other bytes ----
+
+  /** Accept this HTTP stream request: it becomes an open connection whose replies go to `tap`. */
+  openStream(tap: HttpStreamTap, context: unknown): void {
+    const stream = this.stream as HttpStream;
+    stream.tap = tap;
+    stream.context = context;
+    stream.request = null;
+    this.owner.onStreamOpened(this);
+  }
+
+  /** Refuse this HTTP stream request (not open yet) with an HTTP error. */
+  refuseStream(error: HandshakeError): void {
+    this.owner.refuseStream(this, error);
+  }
+
+  /**
+   * Send the response head, then what waited for it. SSE waits for its subscriptions' answers (a
+   * refusal is an HTTP error); `afterHead` (the first cursor) goes right behind the head.
+   */
+  startStream(afterHead?: Buffer): void {
+    const stream = this.stream;
+    if (stream === null || stream.started || this.state !== ConnectionState.Open) return;
+    const origin = stream.origin;
+    const head = stream.wire === Wire.Sse ? (origin === undefined ? SSE_HEAD : sseResponseHead(SSE_RETRY_MS, origin)) : ndjsonResponseHead(origin);
+    const parts = [head];
+    if (afterHead !== undefined) parts.push(afterHead);
+    parts.push(...(stream.early as Buffer[]));
+    stream.started = true;
+    stream.early = null;
+    stream.earlyBytes = 0;
+    // One buffer: a lone frame always fits the bound, and what waited was already within it.
+    this.queueBytes(parts.length === 1 ? head : Buffer.concat(parts));
+    if (this.drainListener !== null) this.checkDrain();
+  }
+
+  /** Queue stream bytes (an event, a line), or hold them until the head; 'dropped' past the bound. */
+  writeStream(bytes: Buffer, more?: Buffer): SendResult {
+    if (this.state !== ConnectionState.Open) return 'dropped';
+    const stream = this.stream as HttpStream;
+    const length = bytes.length + (more === undefined ? 0 : more.length);
+    if (!stream.started) {
+      if (stream.earlyBytes > 0 && stream.earlyBytes + length > this.owner.maxBufferedBytes) {
+        this.owner.onSlowConsumer(this);
+        return 'dropped';
+      }
+      (stream.early as Buffer[]).push(bytes);
+      if (more !== undefined) (stream.early as Buffer[]).push(more);
+      stream.earlyBytes += length;
+      return 'ok';
+    }
+    if (more === undefined) return this.queueBytes(bytes);
+    // Both or neither: an event is never cut in two by the bound.
+    const buffered = this.pendingBytes + (this.pending === null ? this.transportBufferedBytes : this.pendingBacklog);
+    if (buffered > 0 && buffered + length > this.owner.maxBufferedBytes) {
+      this.owner.onSlowConsumer(this);
+      return 'dropped';
+    }
+    this.queueBytes(bytes);
+    return this.queueBytes(more);
+  }
+
+  /** A publication for a stream: the shared SSE event (behind this connection's cursor) or NDJSON line. */
+  private sendToStream(stream: HttpStream, message: PreparedMessage): SendResult {
+    let result: SendResult;
+    if (stream.wire === Wire.NdJson) {
+      result = this.writeStream(message.ndjsonLine());
+    } else {
+      const event = message.sseEvent();
+      const moved = stream.advance(message.stream, message.seq, message.origin.epoch);
+      if (moved !== -1) {
+        const id = sseIdLine(stream.cursor);
+        stream.lastIdBytes = id.length;
+        result = this.writeStream(id, event);
+        // Dropped (the 'drop' slow-consumer policy): the cursor names only what was queued.
+        if (result === 'dropped') stream.cursorEntries[moved] = stream.previousEntry;
+      } else {
+        stream.lastIdBytes = 0;
+        result = this.writeStream(event);
+      }
+    }
+    return result;
+  }
+
+  /** `offerPrepared` for a stream: the same pacing (half the bound), counted in what waits for the head too. */
+  private offerToStream(stream: HttpStream, message: PreparedMessage): number {
+    const size = stream.wire === Wire.NdJson ? message.ndjsonLine().length : message.sseEvent().length + 64;
+    const buffered = stream.started ? this.bufferedAmount : stream.earlyBytes;
+    if (buffered > 0 && buffered + size > this.owner.maxBufferedBytes / 2) return -size;
+    return this.sendToStream(stream, message) === 'dropped' ? 0 : size;
+  }
+
+  /** A frame the session built for every connection (a reply, a heartbeat): what it means on this stream. */
+  private streamFrame(stream: HttpStream, frame: Buffer): SendResult {
+    const { opcode, payload } = unframe(frame);
+    if (opcode === OpCode.Ping) {
+      if (!stream.started) return 'ok';
+      return this.queueBytes(stream.wire === Wire.Sse ? SSE_KEEPALIVE : NDJSON_KEEPALIVE);
+    }
+    if (opcode === OpCode.Text) stream.tap?.onText(this, stream, payload.toString('utf8'));
+    return 'ok';
+  }
+
+  /** Close a stream: an `event: close` (SSE) or a `"close":true` line (NDJSON), or an HTTP error before the head. */
+  private closeStream(stream: HttpStream, code: number, reason: string): void {
+    this.state = ConnectionState.Closing;
+    this.closeCode = code;
+    this.closeReason = reason;
+    if (!stream.started) {
+      stream.early = null;
+      this.writeLatin1(buildRejectionResponse(stream.refusal ?? refusalForClose(code, reason)));
+    } else {
+      this.flush();
+      const json = JSON.stringify(stream.wire === Wire.Sse ? { code, reason } : { code, message: reason, close: true });
+      if (!this.transportClosed) this.transportWrite(stream.wire === Wire.Sse ? sseNamedEvent('close', json) : Buffer.from(`${json}\n`));
+    }
+    this.end();
+    this.owner.scheduleCloseTimeout(this);
   }
 
   /** Send a ping control frame (payload ≤ 125 bytes). */
@@ -291,6 +448,7 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
    */
   close(code: number = CloseCode.NormalClosure, reason = ''): void {
     if (this.state !== ConnectionState.Open) return;
+    if (this.stream !== null) return this.closeStream(this.stream, code, reason);
     this.sendClose(encodeCloseFrame(code, truncateCloseReason(reason)), code, reason);
     this.owner.scheduleCloseTimeout(this);
   }
@@ -303,6 +461,8 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
     const bytes = this.pendingBytes;
     this.pendingBytes = 0;
     if (this.transportClosed) return;
+    // A stream's keep-alive is due only after half the heartbeat without a write (liveness.ts).
+    if (this.stream !== null) this.lastActivityTick = this.owner.activityTick;
     if (!(pending instanceof FrameRun)) {
       this.transportWrite(pending);
     } else if (bytes <= CONCAT_LIMIT || pending.shared || pending.frames.length > WRITEV_MAX_FRAMES) {
@@ -386,6 +546,8 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
 
   /** @internal */
   onData(chunk: Buffer): void {
+    // An HTTP stream's client has nothing more to say once its request is in: ignored.
+    if (this.opened && this.stream !== null) return;
     if (this.lastActivityTick !== 0) this.lastActivityTick = this.owner.activityTick;
     let parser = this.parser;
     if (parser === null) {
@@ -431,6 +593,11 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
 const CONCAT_LIMIT = 64 * 1024;
 /** …unless it has more frames than this: an iovec per small frame costs more than one copy. */
 const WRITEV_MAX_FRAMES = 16;
+
+/** EventSource's reconnect delay (`retry:`), ms. */
+const SSE_RETRY_MS = 1000;
+/** The SSE response head for requests without an Origin, built once (with one, it carries CORS headers). */
+const SSE_HEAD = sseResponseHead(SSE_RETRY_MS);
 
 /** An empty ping (the heartbeat's), framed once for every connection. */
 const EMPTY_PING = encodeFrame(OpCode.Ping, Buffer.alloc(0));

@@ -32,6 +32,7 @@ export interface LivenessPolicy {
 export function checkOpenConnection(conn: WebSocketConnection, wheel: TimingWheel<WebSocketConnection>, policy: LivenessPolicy): void {
   const tickMs = wheel.resolutionMs;
   const now = monotonicNow();
+  if (conn.stream !== null) return keepStreamAlive(conn, wheel, policy, now);
   let next = Infinity;
   if (policy.messageTimeoutMs !== undefined && conn.messageStartTick !== 0) {
     const due = conn.messageStartTick * tickMs + policy.messageTimeoutMs;
@@ -58,4 +59,22 @@ export function messageStarted(conn: WebSocketConnection, wheel: TimingWheel<Web
   const due = conn.messageStartTick * wheel.resolutionMs + policy.messageTimeoutMs;
   // Filed earlier already (the heartbeat's next look usually is): that look re-files it correctly.
   if (conn.wheelDeadline === 0 || due < conn.wheelDeadline) wheel.schedule(conn, due);
+}
+
+/**
+ * An HTTP stream's client never speaks after its request, so silence closes
+ * nothing: a keep-alive (SSE comment, NDJSON empty line, via `ping`) goes out
+ * when half the heartbeat passed without a write (flushes stamp
+ * `lastActivityTick`), so proxies keep the response open.
+ */
+function keepStreamAlive(conn: WebSocketConnection, wheel: TimingWheel<WebSocketConnection>, policy: LivenessPolicy, now: number): void {
+  const idle = policy.idleTimeoutMs;
+  if (idle === undefined) return;
+  const due = conn.lastActivityTick * wheel.resolutionMs + idle / 2;
+  if (due <= now) {
+    conn.ping();
+    wheel.schedule(conn, now + idle / 2);
+  } else {
+    wheel.schedule(conn, due);
+  }
 }

@@ -7,6 +7,7 @@ import type { PerMessageDeflateOptions } from '../protocol/permessage-deflate.js
 import type { UpgradeRequest } from '../protocol/upgrade-request.js';
 import type { ConnectionLimitOptions } from './connection-limits.js';
 import type { WebSocketConnection } from './connection.js';
+import type { HttpStreamRequest } from './http-stream.js';
 import type { TransportMode } from './transport-choice.js';
 
 /**
@@ -23,6 +24,12 @@ export interface ConnectionHandler {
   onClose?(conn: WebSocketConnection, code: number, reason: string): void;
   /** An upgrade was answered with an HTTP error (`error.status`); the socket closes next. */
   onRefused?(conn: WebSocketConnection, error: HandshakeError): void;
+  /**
+   * `GET /v1/sse` or `POST /v1/stream` arrived on this listener (checked like an upgrade: method,
+   * Host, Origin, limits; body read): validate it, then `conn.openStream(…)` or
+   * `conn.refuseStream(error)`. Without this callback those paths are treated as upgrade requests.
+   */
+  onHttpStream?(conn: WebSocketConnection, request: HttpStreamRequest): void;
   /** An application callback threw. */
   onError?(error: unknown, conn: WebSocketConnection | undefined): void;
 }

@@ -18,6 +18,9 @@ import { ConnectionLimiter, OriginPolicy } from './connection-limits.js';
 import { ConnectionState, type ConnectionOwner, type WebSocketConnection } from './connection.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { stageTiming } from '../util/stage-timing.js';
+import { HttpStream, Wire, type HttpStreamRequest, type WireTotals } from './http-stream.js';
+import { checkStreamRequest, streamMethodOf, streamWireOf } from './http-stream-request.js';
+import { preflightResponse } from '../protocol/event-stream.js';
 import { checkOpenConnection, messageStarted, type LivenessPolicy } from './liveness.js';
 import { NetSocketConnection } from './net-socket-connection.js';
 import { PartialHead } from './partial-head.js';
@@ -43,6 +46,13 @@ export class WebSocketServer implements ConnectionOwner {
   slowConsumerEvents = 0;
   /** Connections refused by a connection limit (503/429). */
   limitRejections = 0;
+  /** Plain-HTTP streams by wire (`GET /v1/sse`, `POST /v1/stream`); WebSocket's are the rest. */
+  readonly streamTotals: { readonly sse: WireTotals; readonly stream: WireTotals } = {
+    sse: { open: 0, opened: 0, messages: 0, bytes: 0, hubBytes: 0 },
+    stream: { open: 0, opened: 0, messages: 0, bytes: 0, hubBytes: 0 },
+  };
+  /** WebSocket upgrades completed. */
+  websocketsOpened = 0;
   private readonly handler: ConnectionHandler;
   private readonly path: string | undefined;
   private readonly maxRequestBytes: number;
@@ -222,6 +232,7 @@ export class WebSocketServer implements ConnectionOwner {
 
   /** @internal bytes of a request head, possibly in many small pieces (kept in one growing buffer). */
   onHandshakeData(conn: WebSocketConnection, chunk: Buffer): void {
+    if (conn.stream !== null) return this.onStreamBody(conn, conn.stream, chunk);
     const partial = conn.head;
     const end = partial === null ? findHeadEnd(chunk) : partial.append(chunk);
     const buf = partial === null ? chunk : partial.bytes;
@@ -244,6 +255,10 @@ export class WebSocketServer implements ConnectionOwner {
   }
 
   private upgrade(conn: WebSocketConnection, head: RequestHead, rest: Buffer): void {
+    if (this.handler.onHttpStream !== undefined) {
+      const wire = streamWireOf(head.target);
+      if (wire !== undefined) return this.streamRequest(conn, head, rest, wire);
+    }
     let request: UpgradeRequest;
     let protocol: string | undefined;
     try {
@@ -275,6 +290,7 @@ export class WebSocketServer implements ConnectionOwner {
     conn.protocol = protocol;
     conn.opened = true;
     this.openCount++;
+    this.websocketsOpened++;
     if (this.handler.onOpen !== undefined) {
       try {
         this.handler.onOpen(conn, request);
@@ -286,6 +302,86 @@ export class WebSocketServer implements ConnectionOwner {
     if (rest.length > 0) conn.onData(rest);
     conn.writeHandshake();
     if (stageTiming !== null) stageTiming.upgraded(conn);
+  }
+
+  /** `GET /v1/sse` or `POST /v1/stream`: checked as an upgrade is, then its body read (bounded, within the handshake deadline). */
+  private streamRequest(conn: WebSocketConnection, head: RequestHead, rest: Buffer, wire: Wire): void {
+    let bodyLength: number;
+    try {
+      bodyLength = checkStreamRequest(head, wire, this.originPolicy, this.maxMessageSize);
+    } catch (error) {
+      return this.reject(conn, asHandshakeError(error));
+    }
+    if (head.method === 'OPTIONS') {
+      // A CORS preflight (origin already checked): answered here, nothing is opened.
+      conn.state = ConnectionState.Closing;
+      conn.writeLatin1(preflightResponse(head.headers.get('origin'), streamMethodOf(wire)));
+      conn.end();
+      this.wheel.scheduleIn(conn, this.closeTimeoutMs);
+      return;
+    }
+    const q = head.target.indexOf('?');
+    const request: HttpStreamRequest = {
+      wire,
+      method: head.method,
+      path: q === -1 ? head.target : head.target.slice(0, q),
+      query: q === -1 ? '' : head.target.slice(q + 1),
+      headers: head.headers,
+      origin: head.headers.get('origin'),
+      body: EMPTY_BODY,
+    };
+    const stream = (conn.stream = new HttpStream(wire, request, wire === Wire.Sse ? this.streamTotals.sse : this.streamTotals.stream));
+    if (bodyLength === 0) return this.streamRequestComplete(conn, stream);
+    stream.body = Buffer.allocUnsafe(bodyLength);
+    stream.bodyExpected = bodyLength;
+    if (rest.length > 0) this.onStreamBody(conn, stream, rest);
+  }
+
+  private onStreamBody(conn: WebSocketConnection, stream: HttpStream, chunk: Buffer): void {
+    const body = stream.body;
+    if (body === null) return;
+    const take = Math.min(chunk.length, stream.bodyExpected - stream.bodyLength);
+    chunk.copy(body, stream.bodyLength, 0, take);
+    stream.bodyLength += take;
+    if (stream.bodyLength < stream.bodyExpected) return;
+    stream.body = null;
+    (stream.request as { body: Buffer }).body = body;
+    this.streamRequestComplete(conn, stream);
+  }
+
+  /** Hand the request to the application, which opens the stream (conn.openStream) or refuses it (conn.refuseStream). */
+  private streamRequestComplete(conn: WebSocketConnection, stream: HttpStream): void {
+    try {
+      this.handler.onHttpStream?.(conn, stream.request as HttpStreamRequest);
+    } catch (error) {
+      this.reportError(error, conn);
+      if (conn.state === ConnectionState.Handshake) this.reject(conn, new HandshakeError(500, 'INTERNAL_ERROR', 'internal error'));
+      else conn.close(CloseCode.InternalError, 'internal error');
+    }
+  }
+
+  /** @internal */
+  onStreamOpened(conn: WebSocketConnection): void {
+    const stream = conn.stream as HttpStream;
+    // The stream is driven by the session as a herald.v1 connection: its envelopes, ids and resume.
+    conn.protocol = 'herald.v1';
+    conn.state = ConnectionState.Open;
+    conn.opened = true;
+    this.openCount++;
+    stream.totals.open++;
+    stream.totals.opened++;
+    // Keep-alives on the wheel (liveness.ts): first look at half the heartbeat.
+    if (this.idleTimeoutMs === undefined) {
+      this.wheel.cancel(conn);
+    } else {
+      conn.lastActivityTick = this.activityTick;
+      this.wheel.scheduleIn(conn, this.idleTimeoutMs / 2);
+    }
+  }
+
+  /** @internal */
+  refuseStream(conn: WebSocketConnection, error: HandshakeError): void {
+    if (conn.state === ConnectionState.Handshake) this.reject(conn, error);
   }
 
   private selectProtocol(request: UpgradeRequest): string | undefined {
@@ -326,6 +422,7 @@ export class WebSocketServer implements ConnectionOwner {
     this.limiter.release(conn.ip);
     if (!conn.wasOpened) return;
     this.openCount--;
+    if (conn.stream !== null) conn.stream.totals.open--;
     if (this.handler.onClose === undefined) return;
     try {
       this.handler.onClose(conn, conn.closeCode, conn.closeReason);
@@ -406,6 +503,8 @@ export class WebSocketServer implements ConnectionOwner {
     await stopped;
   }
 }
+
+const EMPTY_BODY = Buffer.alloc(0);
 
 function listenNet(server: NetServer, port: number, host: string, backlog: number): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {

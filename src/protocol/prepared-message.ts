@@ -1,5 +1,6 @@
 import { OpCode } from './constants.js';
 import { encodeFrame } from './frame-encoder.js';
+import { renderSseEvent } from './event-stream.js';
 import { encodeMessageFrame, type DeflateParams } from './permessage-deflate.js';
 
 /** Where an enveloped message came from, for `herald.v1` deliveries. */
@@ -18,6 +19,8 @@ export interface MessageOrigin {
  * - each of those compressed for permessage-deflate, on first demand, once per
  *   server window size (with `server_no_context_takeover` the compressed bytes
  *   depend on nothing else).
+ * - the Server-Sent Events block (without its per-connection `id:` line) and
+ *   the NDJSON line (the envelope and LF), on first demand;
  * Every variant is then shared by all the connections that need it.
  */
 export class PreparedMessage {
@@ -29,6 +32,8 @@ export class PreparedMessage {
   private readonly payload: Uint8Array;
   private envelopeText: string | null = null;
   private envelopePlain: Buffer | null = null;
+  private sse: Buffer | null = null;
+  private ndjson: Buffer | null = null;
   /** Compressed frames: [raw by window bits, envelope by window bits]. */
   private compressed: [(Buffer | undefined)[], (Buffer | undefined)[]] | null = null;
 
@@ -64,6 +69,16 @@ export class PreparedMessage {
       PreparedMessage.compressions++;
     }
     return frame;
+  }
+
+  /** The SSE event for this message, minus its `id:` line (event-stream.ts); built once. */
+  sseEvent(): Buffer {
+    return (this.sse ??= renderSseEvent(this.opcode, this.payload));
+  }
+
+  /** The `herald.v1` envelope as one NDJSON line; built once. */
+  ndjsonLine(): Buffer {
+    return (this.ndjson ??= Buffer.from(`${this.envelope()}\n`, 'utf8'));
   }
 
   private envelopeFrame(): Buffer {

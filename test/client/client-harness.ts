@@ -70,12 +70,16 @@ export class ClientRecord {
   }
 }
 
-/** A client with the `ws` class (or `options.WebSocket`) and a recorder; not connected yet. */
+/**
+ * A client with the `ws` class (or `options.WebSocket`) and a recorder; not
+ * connected yet. The HTTP-stream fallback is off unless `options.fallback`
+ * is given: these tests refuse upgrades on purpose to exercise WebSocket reconnects.
+ */
 export function makeClient(options: Omit<HeraldClientOptions, 'WebSocket'> & { WebSocket?: HeraldClientOptions['WebSocket'] }): {
   client: HeraldClient;
   record: ClientRecord;
 } {
-  const client = new HeraldClient({ WebSocket, ...options });
+  const client = new HeraldClient({ WebSocket, fallback: false, ...options });
   return { client, record: new ClientRecord(client) };
 }
 

@@ -175,6 +175,31 @@ describe('client: server-side subscription changes (20005/20006)', { timeout: 30
     assert.ok(socket !== undefined);
     assert.deepEqual(notices, [{ topic: 'alerts', private: false }]);
   });
+
+  it('gpush mode: {"code":30009,"topic":…} is an expiry notice, not a push: the topic is subscribed again', async () => {
+    const commands: string[] = [];
+    const server = await bareServer((ws) => {
+      ws.send('{"code":20000,"message":"connected"}');
+      ws.on('message', (data) => {
+        const text = String(data);
+        if (text === 'ping') return;
+        commands.push(text);
+        ws.send('{"code":20001,"message":"subscribed"}');
+        // After the first subscribe's answer, the server ends the subscription (its token expired).
+        if (commands.length === 1) ws.send('{"code":30009,"message":"subscription expired","topic":"news","private":false}');
+      });
+    });
+    const { client: c, record } = client({ url: server.url, protocol: 'gpush' });
+    c.subscribe('news', () => {});
+    c.connect();
+    await waitUntil(() => commands.length === 2, 'the subscribe sent again after 30009');
+    assert.deepEqual(commands.map((text) => JSON.parse(text) as unknown), [
+      { code: 1, topic: 'news' },
+      { code: 1, topic: 'news' },
+    ]);
+    assert.deepEqual(record.messages, [], 'the notice is not delivered as a push');
+    assert.deepEqual(record.errors, []);
+  });
 });
 
 describe('client: a disconnect by the server', { timeout: 30_000 }, () => {

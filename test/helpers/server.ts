@@ -19,7 +19,7 @@ export { waitUntil };
 
 /**
  * The transport test servers and nodes listen on: `HERALD_TEST_TRANSPORT=raw|net`
- * (default raw). `npm test` runs the gateway, e2e, limits and client suites
+ * (default raw). `npm test` runs the gateway, e2e, limits, client and sse suites
  * once more with `net` (scripts/run-tests.mjs). A test that names its
  * transport keeps it.
  */
