@@ -7,6 +7,8 @@
  *   npm run bench -- --json           print only the JSON document on stdout
  *   npm run bench -- --out FILE       write the JSON there instead of bench/results/latest.json
  *   npm run bench -- --list           list the scenarios
+ *   npm run bench -- --charts DIR     write the SVG charts there (default: docs/bench for a full run, none for --quick)
+ *   npm run bench -- --no-charts      write no chart
  *
  * Exit status: 0 when every scenario succeeded, 1 when one failed, 2 on bad usage.
  */
@@ -17,11 +19,14 @@ import { loadavg } from 'node:os';
 import { SCENARIOS } from './scenarios.js';
 import { environment, exposeGc } from './lib/env.js';
 import { renderTable } from './lib/format.js';
+import { writeCharts } from './lib/bench-charts.js';
+import { uwsBinaryInUse } from './net/servers.js';
 import type { Result, RunContext, Scenario } from './lib/types.js';
 
 /** Repository root: this file runs as <root>/dist/bench/run.js. */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DEFAULT_OUT = resolve(ROOT, 'bench', 'results', 'latest.json');
+const DEFAULT_CHARTS = resolve(ROOT, 'docs', 'bench');
 
 interface Options {
   names: string[];
@@ -29,13 +34,15 @@ interface Options {
   quick: boolean;
   out: string;
   list: boolean;
+  /** Where the SVG charts go; null: none. undefined: the default for the kind of run. */
+  charts: string | null | undefined;
 }
 
 class UsageError extends Error {}
 
 function usage(): string {
   return [
-    'usage: npm run bench -- [scenario ...] [--quick] [--json] [--out FILE] [--list]',
+    'usage: npm run bench -- [scenario ...] [--quick] [--json] [--out FILE] [--charts DIR | --no-charts] [--list]',
     '',
     'scenarios:',
     ...SCENARIOS.map((s) => `  ${s.name.padEnd(10)} ${s.description}`),
@@ -43,7 +50,7 @@ function usage(): string {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { names: [], json: false, quick: false, out: DEFAULT_OUT, list: false };
+  const options: Options = { names: [], json: false, quick: false, out: DEFAULT_OUT, list: false, charts: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--json') options.json = true;
@@ -54,7 +61,12 @@ function parseArgs(argv: string[]): Options {
       if (file === undefined) throw new UsageError('--out needs a file name');
       options.out = resolve(file);
     } else if (arg.startsWith('--out=')) options.out = resolve(arg.slice('--out='.length));
-    else if (arg === '--help' || arg === '-h') throw new UsageError('');
+    else if (arg === '--no-charts') options.charts = null;
+    else if (arg === '--charts') {
+      const dir = argv[++i];
+      if (dir === undefined) throw new UsageError('--charts needs a directory');
+      options.charts = resolve(dir);
+    } else if (arg === '--help' || arg === '-h') throw new UsageError('');
     else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
     else options.names.push(arg);
   }
@@ -131,6 +143,8 @@ async function main(argv: string[]): Promise<number> {
     environment: env,
     /** Load average when the run ended (the start's is in environment.loadavg): a jump means interference. */
     loadavgAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
+    /** The uWebSockets.js binary the uWS.js contestant ran (stock or patched), when one ran. */
+    uwsBinary: uwsBinaryInUse() ?? null,
     scenarios: records,
   };
   const text = `${JSON.stringify(document, null, 2)}\n`;
@@ -138,6 +152,8 @@ async function main(argv: string[]): Promise<number> {
   const tmp = `${options.out}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, options.out);
+  const chartsDir = options.charts === undefined ? (options.quick ? null : DEFAULT_CHARTS) : options.charts;
+  const charts = chartsDir === null ? [] : writeCharts(document, chartsDir);
 
   if (options.json) {
     process.stdout.write(text);
@@ -156,7 +172,10 @@ async function main(argv: string[]): Promise<number> {
       for (const note of r.result.notes ?? []) console.log(`  ${note}`);
       for (const error of r.result.errors ?? []) console.log(`  FAILED: ${error.split('\n')[0]}`);
     }
+    const uws = uwsBinaryInUse();
+    if (uws !== undefined) console.log(`\nuWS.js contestant: ${uws.version}, ${uws.kind} binary ${uws.path}`);
     console.log(`\nJSON written to ${options.out}`);
+    for (const chart of charts) console.log(`chart written to ${chart}`);
   }
   return records.every((r) => r.ok) ? 0 : 1;
 }

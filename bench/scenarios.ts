@@ -5,8 +5,8 @@
  * add it to this table.
  *
  * The network scenarios (bench/net/) each run the same steps against Herald
- * and against a plain `ws` server (bench/servers/ws-baseline.ts), one server
- * at a time, with load-client processes (bench/load/). S6 (net/s6-cluster.ts)
+ * against the uWebSockets.js peer (bench/servers/uws-peer.ts) and against a
+ * plain `ws` server (bench/servers/ws-baseline.ts), one server at a time, with load-client processes (bench/load/). S6 (net/s6-cluster.ts)
  * compares Herald set-ups with each other instead: one memory-engine node
  * against 1, 2 and 3 nodes on the Redis engine.
  */
@@ -21,6 +21,7 @@ import { presenceScenario } from './net/s7-presence.js';
 import { proxyScenario } from './net/s8-proxy.js';
 import { webhooksScenario } from './net/s9-webhooks.js';
 import { sseScenario } from './net/s10-sse.js';
+import { stormFanoutScenario } from './net/s11-storm-fanout.js';
 import type { Scenario } from './lib/types.js';
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -35,4 +36,5 @@ export const SCENARIOS: readonly Scenario[] = [
   proxyScenario,
   webhooksScenario,
   sseScenario,
+  stormFanoutScenario,
 ];

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian's packages, what the test suite needs and a fresh machine
 # may lack: redis-server (Redis engine tests start their own when none answers),
+# nats-server (NATS engine tests start their own),
 # chromium (browser tests; never a downloaded browser), python3-websockets (a
 # real client peer) and openssl (TLS tests make their certificates). Already
 # present → prints nothing and changes nothing. Run by `npm test` (pretest).
@@ -12,6 +13,7 @@ python=${HERALD_TEST_PYTHON:-/usr/bin/python3}
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
 [ -x "$chromium" ] || missing+=(chromium)
 "$python" -c 'import websockets' >/dev/null 2>&1 || missing+=(python3-websockets)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)

@@ -119,7 +119,12 @@ async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> 
     subscribeProxy: proxies.subscribeProxy,
     connectProxy: proxies.connectProxy,
     webhookRedis: webhookRedisOf(config),
+    // One node's counts are not the cluster's, and occupancy is only kept cluster-wide on Redis so far.
+    webhookChannelEvents: config.engine !== 'nats',
   });
+  if (config.engine === 'nats' && config.webhooks?.some((hook) => hook.events.has('channel_occupied') || hook.events.has('channel_vacated'))) {
+    logger.warn('webhooks: channel_occupied/channel_vacated are not sent with --engine nats yet (cluster-wide occupancy needs --engine redis); the other events are');
+  }
   proxies.registerMetrics(node.metrics.registry);
   let addresses;
   try {

@@ -20,7 +20,7 @@ import type { TcpHandle } from './gateway/raw-tcp.js';
 import type { TransportMode } from './gateway/transport-choice.js';
 import type { TlsCertificates } from './tls/tls-certificates.js';
 import { WebSocketServer } from './gateway/websocket-server.js';
-import { Hub, type HubCounters } from './hub/hub.js';
+import { Hub, type HubCounters, type HubPublication } from './hub/hub.js';
 import { NodeControl } from './node-control.js';
 import { GpushSession, type SessionClient } from './session/gpush-session.js';
 import { HttpStreamSession } from './session/http-stream-session.js';
@@ -32,6 +32,7 @@ import { streamOf } from './streams.js';
 import { heraldVersion } from './version.js';
 import { createNodeWebhooks, hasWebhooks, withWebhooks, type NodeWebhookOptions } from './webhooks/node-webhooks.js';
 import type { Webhooks } from './webhooks/webhooks.js';
+import { stageTiming, type StageTiming } from './util/stage-timing.js';
 
 /** The WebSocket subprotocol of Herald's own protocol (envelopes, request ids, resume). */
 export const HERALD_V1 = 'herald.v1';
@@ -366,9 +367,10 @@ export class HeraldNode {
   async start(): Promise<NodeAddresses> {
     const hub = this.hub;
     const ordered = this.orderedDelivery;
+    const timing = stageTiming;
     await this.engine.start(
       ordered === undefined
-        ? { onPublication: (delivery) => hub.publish(delivery) }
+        ? { onPublication: timing === null ? (delivery) => hub.publish(delivery) : (delivery) => timedPublish(timing, hub, delivery) }
         : { onPublication: (delivery) => ordered.accept(delivery), onResubscribed: (interest) => ordered.resubscribed(interest) },
     );
     // Every node subscribes to broadcasts from the start.
@@ -409,4 +411,11 @@ export class HeraldNode {
     await this.engine.close();
     await this.options.verifier?.close?.();
   }
+}
+
+/** The hub's fan-out of a publication, stamped for stage timing (util/stage-timing.ts; only when it is on). */
+function timedPublish(timing: StageTiming, hub: Hub, delivery: HubPublication): void {
+  timing.hubStart();
+  hub.publish(delivery);
+  timing.hubEnd();
 }

@@ -44,6 +44,8 @@ export interface Result {
    * produce any result throws instead.
    */
   errors?: string[];
+  /** Issue targets as ratios of Herald to its peers (bench/net/targets.ts), recorded in the JSON. */
+  targets?: unknown[];
 }
 
 /** Handed to every scenario's `run()`. */

@@ -66,6 +66,7 @@ export interface ConnectResult {
 export type SubscribeSpec =
   | { kind: 'topic'; topic: string }
   | { kind: 'multi'; perConnection: number; topics: number; seed: number; prefix: string }
+  /** Log in as `${uidPrefix}${index}`, then subscribe privately to `topic` (`''`: log in only). */
   | { kind: 'private'; topic: string; credential: 'uid' | 'jwt'; secret?: string; uidPrefix: string };
 
 export interface SubscribeResult {
@@ -97,7 +98,7 @@ export interface LoadStats {
 export type PushTarget =
   /** A random topic per push; `counts[i]` subscribers receive a push to `topics[i]`. */
   | { kind: 'topics'; topics: string[]; counts: number[] }
-  /** A random user `${uidPrefix}${0…users-1}` per push, on private topic `topic`; one connection each. */
+  /** A random user `${uidPrefix}${0…users-1}` per push, on private topic `topic` (`''`: to the user, `{uid, data}`); one connection each. */
   | { kind: 'users'; users: number; uidPrefix: string; topic: string };
 
 export interface PushRunArgs {

@@ -474,9 +474,13 @@ async function subscribe(spec: SubscribeSpec, timeoutMs: number): Promise<Subscr
         }),
       );
       // Login and private subscribe back to back, as gpush clients do (Herald defers op 5 until the login completes).
-      slice.forEach((c, j) => c.write(Buffer.concat([textFrame(JSON.stringify({ code: 3, data: credentials[j] })), sub])));
+      // An empty topic: log in only (pushes then go to the user, `{uid, data}`).
+      slice.forEach((c, j) => {
+        const login = textFrame(JSON.stringify({ code: 3, data: credentials[j] }));
+        c.write(spec.topic === '' ? login : Buffer.concat([login, sub]));
+      });
     }
-    expected = open.length * 2;
+    expected = open.length * (spec.topic === '' ? 1 : 2);
   }
   const deadline = performance.now() + timeoutMs;
   while (repliesOk + countOf(replyErrors) < expected && performance.now() < deadline) {

@@ -123,7 +123,8 @@ function run(args: PushRunArgs): Promise<PushRunResult> {
       return [`"topic":${JSON.stringify(target.topics[i])}`, target.counts[i]];
     }
     const u = Math.floor(random() * target.users);
-    return [`"uid":"${target.uidPrefix}${u}","topic":${JSON.stringify(target.topic)}`, 1];
+    const topic = target.topic === '' ? '' : `,"topic":${JSON.stringify(target.topic)}`;
+    return [`"uid":"${target.uidPrefix}${u}"${topic}`, 1];
   };
   const drawBatch = (): number =>
     args.batchMin === undefined ? args.batchMax : args.batchMin + Math.floor(random() * (args.batchMax - args.batchMin + 1));

@@ -3,10 +3,11 @@ import { heraldNodeFlags } from '../lib/herald-flags.js';
 import type { Column, Row, Table } from '../lib/types.js';
 import { LoadFleet } from './fleet.js';
 import { fmtRate, type StepOutcome } from './steps.js';
-import { heraldSupports, startServer, type RunningServer, type ServerSpec } from './servers.js';
+import { heraldSupports, startServer, uwsBinaryInUse, type RunningServer, type ServerSpec } from './servers.js';
 import { Worker, childModule } from './worker.js';
 
 export const BASELINE_LABEL = 'ws';
+export const UWS_LABEL = 'uWS.js';
 
 /** Merge windows of the merge variants (S2): `BENCH_MERGE_WINDOWS`, comma-separated, else {@link DEFAULT_MERGE_WINDOWS}. */
 export const DEFAULT_MERGE_WINDOWS = ['100ms', '500ms'];
@@ -18,8 +19,8 @@ export function mergeWindows(): string[] {
 }
 
 /**
- * Herald (with `heraldArgs`), its merge-window variants when asked, then the
- * ws baseline. `BENCH_ONLY` (comma-separated labels) keeps only those, for
+ * Herald (with `heraldArgs`), its merge-window variants when asked, the
+ * uWebSockets.js peer, then the ws baseline. `BENCH_ONLY` (comma-separated labels) keeps only those, for
  * experiments; a published run has every contestant.
  */
 export function contestants(heraldArgs: string[] = [], options: { mergeVariant?: boolean } = {}): ServerSpec[] {
@@ -29,6 +30,7 @@ export function contestants(heraldArgs: string[] = [], options: { mergeVariant?:
       list.push({ kind: 'herald', label: `Herald merge ${window}`, heraldArgs: [...heraldArgs, '--merge-window', window] });
     }
   }
+  list.push({ kind: 'uws', label: UWS_LABEL });
   list.push({ kind: 'ws', label: BASELINE_LABEL });
   const only = process.env.BENCH_ONLY?.split(',').map((l) => l.trim());
   return only === undefined ? list : list.filter((s) => only.includes(s.label));
@@ -76,6 +78,7 @@ export function runParams(): Record<string, unknown> {
     heraldNodeFlags: heraldNodeFlags(),
     heraldMergeWindowSupported: heraldSupports('--merge-window'),
     loadTransport: process.env.BENCH_LOAD_TRANSPORT === 'net' ? 'net' : 'raw',
+    uwsBinary: uwsBinaryInUse() ?? null,
   };
 }
 

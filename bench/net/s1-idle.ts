@@ -9,8 +9,12 @@
 import { sleep } from '../lib/children.js';
 import { cpuSeconds, machineCpu, machineDelta, rssBytes } from '../lib/proc.js';
 import type { Result, RunContext, Scenario } from '../lib/types.js';
-import { comparison, contestants, int, pct, runParams, withSession } from './common.js';
+import { UWS_LABEL, comparison, contestants, int, pct, runParams, withSession } from './common.js';
 import { LoadFleet } from './fleet.js';
+import { ratio, ratiosTable } from './targets.js';
+
+/** Issue 15: idle memory per subscribed connection at most this (uWS.js measured 933–943 B). */
+const IDLE_BYTES_TARGET = 940;
 
 interface IdleOutcome {
   label: string;
@@ -98,8 +102,17 @@ export const idleScenario: Scenario = {
       { name: 'load clients CPU idle (% of a core)', values: outcomes.map((o) => o.clientIdleCpu), format: pct },
       { name: 'whole machine busy meanwhile (% of a core)', values: outcomes.map((o) => o.machineIdleCpu), format: pct },
     ]);
+    const herald = outcomes.find((o) => o.label === 'Herald');
+    const uws = outcomes.find((o) => o.label === UWS_LABEL);
+    const targets = [
+      ratio('idle B/connection Herald/uWS.js', herald?.bytesPerConnection, uws?.bytesPerConnection, { op: '≤', bound: 1 }),
+      // The issue's absolute bound, as a ratio to 940 B.
+      ratio('idle B/connection Herald/940 B', herald?.bytesPerConnection, herald === undefined ? undefined : IDLE_BYTES_TARGET, { op: '≤', bound: 1 }),
+    ];
     return {
       ...table,
+      tables: [ratiosTable('Issue 15 targets:', targets)],
+      targets,
       params: { connections, processes, inFlight, quietMs, idleMs, topic: 'idle (all connections)', ...runParams() },
       details: outcomes,
       notes: ['RSS per connection = (VmRSS after − VmRSS before) / connections; no forced GC in the server.'],

@@ -4,18 +4,31 @@
  * at stepped rates, so that the offered deliveries per second are 50 k, 100 k,
  * 250 k, 500 k, 1 M, 2 M, 3 M, 4 M, … Each step runs ~5 s plus a drain of at
  * most 2 s; the run stops at the first step that is not sustained (see
- * steps.ts). The result is the highest sustained step. When Herald's `--help`
+ * steps.ts), except that the 4 M and 8 M steps are run for every contestant
+ * (the issue compares them there). The result is the highest sustained step. When Herald's `--help`
  * lists `--merge-window`, Herald also runs once per merge window of
  * `BENCH_MERGE_WINDOWS` (default 100 ms and 500 ms; see common.ts). The pusher
  * uses 16 keep-alive connections, as a busy backend would.
  */
 import type { Result, RunContext, Scenario } from '../lib/types.js';
-import { comparison, contestants, ms, pct, rate, runParams, stepsTable, withSession } from './common.js';
+import { UWS_LABEL, comparison, contestants, ms, pct, rate, runParams, stepsTable, withSession } from './common.js';
 import { LoadFleet } from './fleet.js';
+import { fanoutRatios, ratiosTable } from './targets.js';
 import { P99_BOUND_MS, bestSustained, bestWithin, firstFailed, runSteps, type StepOutcome, type StepPlan } from './steps.js';
 
 export const DELIVERY_STEPS = [50e3, 100e3, 250e3, 500e3, 1e6, 2e6, 3e6, 4e6, 5e6, 6e6, 8e6, 10e6, 12e6, 16e6];
 export const QUICK_DELIVERY_STEPS = [100e3];
+/** Steps run for every contestant even past its first failure: issue 15 compares them there. */
+export const ALWAYS_RUN_STEPS = [4e6, 8e6];
+
+/** `BENCH_S2_STEPS` (comma-separated offered deliveries/s, e.g. `50e3,100e3`) replaces the plan, for smoke runs. */
+function deliverySteps(quick: boolean): number[] {
+  const env = process.env.BENCH_S2_STEPS;
+  if (env === undefined || env.trim() === '') return quick ? QUICK_DELIVERY_STEPS : DELIVERY_STEPS;
+  const steps = env.split(',').map((s) => Number(s.trim()));
+  if (steps.some((s) => !Number.isFinite(s) || s <= 0)) throw new Error(`BENCH_S2_STEPS: not a list of positive numbers: ${env}`);
+  return steps.sort((a, b) => a - b);
+}
 
 export interface SteppedRun {
   label: string;
@@ -46,12 +59,13 @@ export const fanoutScenario: Scenario = {
   name: 's2-fanout',
   description: 'S2 fan-out: one topic, 10,000 subscribers, stepped push rates via POST /v1/pushData',
   async run(ctx: RunContext): Promise<Result> {
-    const subscribers = ctx.quick ? 1_000 : 10_000;
+    // BENCH_S2_SUBSCRIBERS: a smaller audience for experiments (BENCH_S2_STEPS: see deliverySteps).
+    const subscribers = Number(process.env.BENCH_S2_SUBSCRIBERS) || (ctx.quick ? 1_000 : 10_000);
     const stepMs = ctx.quick ? 1_000 : 5_000;
     const drainMs = ctx.quick ? 300 : 2_000;
     const warmupMs = ctx.quick ? 300 : 2_000;
     const processes = LoadFleet.processesFor(subscribers);
-    const plan: StepPlan[] = (ctx.quick ? QUICK_DELIVERY_STEPS : DELIVERY_STEPS).map((d) => ({ rate: d / subscribers, nominalDeliveries: d }));
+    const plan: StepPlan[] = deliverySteps(ctx.quick).map((d) => ({ rate: d / subscribers, nominalDeliveries: d }));
     const runs: SteppedRun[] = [];
     const errors: string[] = [];
     for (const spec of contestants([], { mergeVariant: true })) {
@@ -71,6 +85,7 @@ export const fanoutScenario: Scenario = {
             drainMs,
             connections: subscribers,
             thorough: !ctx.quick,
+            alwaysRun: ALWAYS_RUN_STEPS,
             push: {
               api: 'pushData',
               payloadBytes: 100,
@@ -88,9 +103,18 @@ export const fanoutScenario: Scenario = {
       runs.push({ label: spec.label, ...run, best });
       if (best === undefined) errors.push(`${spec.label}: not even the first step was sustained`);
     }
+    const targets = fanoutRatios(
+      runs.find((r) => r.label === 'Herald')?.steps,
+      runs.find((r) => r.label === UWS_LABEL)?.steps,
+      ALWAYS_RUN_STEPS,
+    );
     return {
       ...deliveryComparison(runs),
-      tables: [stepsTable('Steps (CPU in % of one core; machine busy in % of both cores):', runs, 'deliveries')],
+      tables: [
+        stepsTable('Steps (CPU in % of one core; machine busy in % of both cores):', runs, 'deliveries'),
+        ratiosTable('Issue 15 targets (Herald over uWS.js, same run):', targets),
+      ],
+      targets,
       params: { subscribers, processes, stepMs, drainMs, warmupMs, payloadBytes: 100, api: 'POST /v1/pushData', plan, ...runParams() },
       details: runs,
       notes: [

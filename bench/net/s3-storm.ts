@@ -10,7 +10,8 @@
 import { sleep } from '../lib/children.js';
 import { cpuSeconds, machineCpu, machineDelta } from '../lib/proc.js';
 import type { Result, RunContext, Scenario } from '../lib/types.js';
-import { comparison, contestants, int, ms, pct, rate, runParams, withSession } from './common.js';
+import { UWS_LABEL, comparison, contestants, int, ms, pct, rate, runParams, withSession } from './common.js';
+import { ratio, ratiosTable } from './targets.js';
 import { LoadFleet } from './fleet.js';
 
 interface StormOutcome {
@@ -119,8 +120,16 @@ export const stormScenario: Scenario = {
       { name: 'other processes (% of a core)', values: m.map((o) => o.otherCpu), format: pct },
       { name: 'machine busy (both cores)', values: m.map((o) => o.machineBusy), format: pct },
     ]);
+    const herald = runs.find((r) => r.label === 'Herald')?.median;
+    const uws = runs.find((r) => r.label === UWS_LABEL)?.median;
+    const targets = [
+      ratio('server CPU per 1,000 handshakes Herald/uWS.js', herald?.serverCpuMsPer1000, uws?.serverCpuMsPer1000, { op: '≤', bound: 1.2 }),
+      ratio('handshakes/s Herald/uWS.js (bound by the load client)', herald?.handshakesPerSec, uws?.handshakesPerSec, { op: '≥', bound: 1 }),
+    ];
     return {
       ...table,
+      tables: [ratiosTable('Issue 15 targets (median storms):', targets)],
+      targets,
       params: { connections, processes, inFlight, rounds, ...runParams() },
       details: runs,
       notes: [

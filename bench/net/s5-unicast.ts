@@ -1,13 +1,14 @@
 /**
  * S5 — unicast: 10,000 connections, each logged in as its own user (u0 …
- * u9999) and subscribed privately to `inbox`; the pusher sends pushes, each
- * `{uid, topic: "inbox"}` to a random user, at stepped rates of pushes per
- * second, three ways in the same run:
- * - Herald over HTTP batch: batches of 100–500 items (`POST /v1/push`);
+ * u9999); the pusher sends pushes, each `{uid, data}` to a random user, at
+ * stepped rates of pushes per second, four ways in the same run:
+ * - Herald over HTTP batch: batches of 100 items (`POST /v1/push`);
  * - Herald over gRPC: `herald.v1.Push/PublishStream` client streams (a few,
  *   opened per step), one message per push, written as they fall due (1 ms
  *   ticks) and half-closed at the end of the step; a push counts as accepted
  *   when its stream's summary does not count it among the failed;
+ * - the uWebSockets.js peer over HTTP batch (a JS handler parsing the batch
+ *   and calling `ws.send` per item, bench/servers/uws-peer.ts);
  * - the `ws` baseline over HTTP batch, as Herald.
  * Herald checks HS256 JWTs (`--jwt-secret`, tokens minted by the load clients
  * with jose); the baseline takes the credential as the uid.
@@ -15,10 +16,11 @@
 import { randomBytes } from 'node:crypto';
 import type { PushRunArgs } from '../load/ipc.js';
 import type { Result, RunContext, Scenario } from '../lib/types.js';
-import { BASELINE_LABEL, comparison, ms, pct, rate, runParams, stepsTable, withSession } from './common.js';
+import { BASELINE_LABEL, UWS_LABEL, comparison, ms, pct, rate, runParams, stepsTable, withSession } from './common.js';
 import { LoadFleet } from './fleet.js';
 import type { SteppedRun } from './s2-fanout.js';
 import { freePort, type ServerSpec } from './servers.js';
+import { ratio, ratiosTable } from './targets.js';
 import { P99_BOUND_MS, bestSustained, bestWithin, firstFailed, runSteps, type StepPlan } from './steps.js';
 
 const PUSH_STEPS = [10e3, 20e3, 30e3, 40e3, 50e3, 75e3, 100e3, 150e3, 200e3, 300e3, 400e3, 600e3, 800e3];
@@ -38,15 +40,19 @@ const GRPC_STREAMS = 4;
 /**
  * Pushes the gRPC streams may hold in their write buffers (together) before
  * further pushes are dropped: what 16 batch requests of 300 items (the mean
- * of 100–500) keep in flight.
+ * of 100–500, the batch size of earlier runs) keep in flight.
  */
 const GRPC_MAX_QUEUED = 4_800;
-/** What the pusher's batch runs ask of it (HTTP contestants). */
+/**
+ * What the pusher's batch runs ask of it (HTTP contestants): batches of 100
+ * (issue 15), at most 48 requests waiting, i.e. the same 4,800 pushes in
+ * flight as the gRPC streams may hold (and as 16 batches of 100–500 did).
+ */
 const BATCH: Pick<PushRunArgs, 'api' | 'batchMin' | 'batchMax' | 'maxOutstanding'> = {
   api: 'batch',
   batchMin: 100,
-  batchMax: 500,
-  maxOutstanding: 16,
+  batchMax: 100,
+  maxOutstanding: 48,
 };
 
 interface Contestant {
@@ -59,7 +65,7 @@ interface Contestant {
 
 export const unicastScenario: Scenario = {
   name: 's5-unicast',
-  description: 'S5 unicast: 10,000 logged-in users on a private topic; pushes via POST /v1/push batches of 100–500 and via gRPC PublishStream',
+  description: 'S5 unicast: 10,000 logged-in users; {uid, data} pushes via POST /v1/push batches of 100 and via gRPC PublishStream',
   async run(ctx: RunContext): Promise<Result> {
     const users = ctx.quick ? 1_000 : 10_000;
     const stepMs = ctx.quick ? 1_000 : 5_000;
@@ -70,19 +76,21 @@ export const unicastScenario: Scenario = {
     const plan: StepPlan[] = (ctx.quick ? QUICK_PUSH_STEPS : PUSH_STEPS).map((r) => ({ rate: r, nominalDeliveries: r }));
     const runs: SteppedRun[] = [];
     const errors: string[] = [];
-    const jwtArgs = ['--jwt-secret', secret, '--jwt-algorithms', 'HS256'];
+    // History on, explicitly (each user's `u:<uid>` stream keeps 100 pushes for resume), whatever the default becomes.
+    const jwtArgs = ['--jwt-secret', secret, '--jwt-algorithms', 'HS256', '--history-size', '100'];
     const grpcPort = await freePort();
     const all: Contestant[] = [
       { spec: { kind: 'herald', label: HTTP_LABEL, heraldArgs: jwtArgs }, api: 'batch' },
       // Herald's --grpc-port given last wins over the harness's `--grpc-port 0`.
       { spec: { kind: 'herald', label: GRPC_LABEL, heraldArgs: [...jwtArgs, '--grpc-port', String(grpcPort)] }, api: 'grpcStream', grpcPort },
+      { spec: { kind: 'uws', label: UWS_LABEL }, api: 'batch' },
       { spec: { kind: 'ws', label: BASELINE_LABEL }, api: 'batch' },
     ];
     // BENCH_ONLY (comma-separated labels) keeps only those, as contestants() does, for experiments.
     const only = process.env.BENCH_ONLY?.split(',').map((l) => l.trim());
     const list = only === undefined ? all : all.filter((c) => only.includes(c.spec.label));
     for (const { spec, api, grpcPort: port } of list) {
-      ctx.log(`  ${spec.label}: ${users} users on private topic inbox`);
+      ctx.log(`  ${spec.label}: ${users} users, one connection each`);
       const run = await withSession(spec, { processes, pusher: true }, async ({ server, fleet, pusher }) => {
         if (port !== undefined) {
           // Point the pusher's gRPC client at Herald too (it connects before answering).
@@ -92,13 +100,14 @@ export const unicastScenario: Scenario = {
         if (connect.ok < users) throw new Error(`${spec.label}: only ${connect.ok}/${users} connected ${JSON.stringify(connect.errors)}`);
         const sub = await fleet.subscribe({
           kind: 'private',
-          topic: 'inbox',
+          // Log in only: the pushes are `{uid, data}`, to every connection of the user.
+          topic: '',
           credential: spec.kind === 'herald' ? 'jwt' : 'uid',
           secret,
           uidPrefix: 'u',
         });
         if (sub.received < sub.expected) throw new Error(`${spec.label}: only ${sub.received}/${sub.expected} login/subscribe replies ${JSON.stringify(sub.replyErrors)}`);
-        ctx.log(`  ${spec.label}: ${users} logins + private subscriptions in ${sub.elapsedMs} ms`);
+        ctx.log(`  ${spec.label}: ${users} logins in ${sub.elapsedMs} ms`);
         return runSteps(
           {
             server,
@@ -113,7 +122,7 @@ export const unicastScenario: Scenario = {
               ...BATCH,
               ...(api === 'grpcStream' ? { api, grpcStreams: GRPC_STREAMS, maxQueued: GRPC_MAX_QUEUED } : {}),
               payloadBytes: 100,
-              target: { kind: 'users', users, uidPrefix: 'u', topic: 'inbox' },
+              target: { kind: 'users', users, uidPrefix: 'u', topic: '' },
               answerTimeoutMs: 5_000,
             },
             log: ctx.log,
@@ -142,11 +151,23 @@ export const unicastScenario: Scenario = {
         { name: 'lowest step not sustained: offered/s', values: runs.map((r) => firstFailed(r.steps)?.offeredPerSec), format: rate },
         { name: '… delivered/s there', values: runs.map((r) => firstFailed(r.steps)?.receivedPerSec), format: rate },
       ],
-      [{ label: 'gRPC/HTTP batch', of: GRPC_LABEL, to: HTTP_LABEL }],
+      [
+        { label: 'gRPC/HTTP batch', of: GRPC_LABEL, to: HTTP_LABEL },
+        { label: 'Herald HTTP/uWS.js', of: HTTP_LABEL, to: UWS_LABEL },
+        { label: 'Herald gRPC/uWS.js', of: GRPC_LABEL, to: UWS_LABEL },
+      ],
     );
+    // Issue 15: delivered pushes/s at the highest sustained step, Herald over the peers.
+    const delivered = (label: string) => runs.find((r) => r.label === label)?.best?.receivedPerSec;
+    const targets = [
+      ratio('unicast pushes/s Herald HTTP batch/uWS.js', delivered(HTTP_LABEL), delivered(UWS_LABEL), { op: '≥', bound: 1 }),
+      ratio('unicast pushes/s Herald HTTP batch/ws', delivered(HTTP_LABEL), delivered(BASELINE_LABEL), { op: '≥', bound: 3 }),
+      ratio('unicast pushes/s Herald gRPC stream/100 k', delivered(GRPC_LABEL), runs.some((r) => r.label === GRPC_LABEL) ? 100e3 : undefined, { op: '≥', bound: 1 }),
+    ];
     return {
       ...table,
-      tables: [stepsTable('Steps (one delivery per push; CPU in % of one core):', runs, 'pushes')],
+      tables: [stepsTable('Steps (one delivery per push; CPU in % of one core):', runs, 'pushes'), ratiosTable('Issue 15 targets:', targets)],
+      targets,
       params: {
         users,
         processes,
@@ -154,7 +175,7 @@ export const unicastScenario: Scenario = {
         drainMs,
         warmupMs,
         payloadBytes: 100,
-        batch: `${BATCH.batchMin}–${BATCH.batchMax} items, POST /v1/push, at most ${BATCH.maxOutstanding} requests waiting`,
+        batch: `${BATCH.batchMin} items of {uid, data}, POST /v1/push, at most ${BATCH.maxOutstanding} requests waiting`,
         grpc: `herald.v1.Push/PublishStream, ${GRPC_STREAMS} streams per step on one connection, one message per push, at most ${GRPC_MAX_QUEUED} pushes waiting in their write buffers`,
         apis: Object.fromEntries(list.map((c) => [c.spec.label, c.api])),
         plan,

@@ -23,6 +23,9 @@
  * node's `herald_publications_total` must not move during the fan-out steps
  * (it must move by the probe's pushes, which it has clients for).
  *
+ * NATS (`nats ×1`, `nats ×3`, s6-nats.ts): a private nats-server the bench starts.
+ * `BENCH_S6_ENGINES=nats` (comma-separated engine names) runs only those set-ups.
+ *
  * Redis: `BENCH_REDIS_URL` (default redis://127.0.0.1:6379, loopback only).
  * Each set-up gets its own key prefix `herald-bench-s6-<random>:<set-up>:`,
  * whose keys are deleted when the set-up ends; nothing else in Redis is
@@ -37,6 +40,7 @@ import type { PushRunArgs, PushRunResult } from '../load/ipc.js';
 import { runParams } from './common.js';
 import { LoadFleet } from './fleet.js';
 import { RedisMonitor, redisDelta, type RedisDelta, type RedisSample } from './s6-redis.js';
+import { NATS_SETUPS, NatsMonitor, natsDelta, natsEngineArgs, type NatsDelta, type NatsSample } from './s6-nats.js';
 import { bestOf, stepsTableOf, summaryOf } from './s6-report.js';
 import { serverMetrics, startServers, stopServers, type RunningServer, type ServerSpec } from './servers.js';
 import { DISTURBED_CORES, SUSTAINED_FRACTION, fmtRate, type StepOutcome } from './steps.js';
@@ -53,7 +57,7 @@ const QUIET_NAME = 'Q';
 
 export interface ClusterSetup {
   label: string;
-  engine: 'memory' | 'redis';
+  engine: 'memory' | 'redis' | 'nats';
   /** Nodes the fan-out subscribers are spread over; node A (the first) takes the pushes. */
   nodes: number;
   /** Add a node whose clients subscribe only to the probe topic, never to the fan-out topic. */
@@ -65,6 +69,7 @@ export const CLUSTER_SETUPS: ClusterSetup[] = [
   { label: 'redis ×1', engine: 'redis', nodes: 1, quietNode: false },
   { label: 'redis ×2', engine: 'redis', nodes: 2, quietNode: false },
   { label: 'redis ×3', engine: 'redis', nodes: 3, quietNode: true },
+  ...NATS_SETUPS,
 ];
 
 // ---------------------------------------------------------------------------
@@ -79,6 +84,7 @@ interface Rig {
   probeFleet: LoadFleet;
   pusher: Worker;
   redis: RedisMonitor | undefined;
+  nats?: NatsMonitor;
 }
 
 export interface NodeStep {
@@ -104,6 +110,9 @@ export interface ClusterStep extends Omit<StepOutcome, 'serverCpu' | 'push' | 'r
   redis?: RedisDelta;
   /** Step start to end of drain: the per-publication figures. */
   redisTotal?: RedisDelta;
+  /** NATS set-ups: nats-server over the push window, and step start to end of drain. */
+  nats?: NatsDelta;
+  natsTotal?: NatsDelta;
   push: Omit<PushRunResult, 'apiLatency'>;
   /** HTTP round trip of the push requests to node A (answered once Redis has answered, on the Redis engine). */
   apiP50Ms: number;
@@ -130,21 +139,23 @@ async function measure(rig: Rig, a: StepArgs): Promise<ClusterStep> {
   const before = await a.fleet.reset();
   const others0 = await Promise.all(others.map((f) => f.stats()));
   const redis0 = await rig.redis?.sample();
+  const nats0 = await rig.nats?.sample();
   const nodes0 = cpuSecondsOf(pids);
   const machine0 = machineCpu();
   const self0 = process.cpuUsage();
   const t0 = performance.now();
   let window:
-    | Promise<{ nodes: number[]; machine: ReturnType<typeof machineCpu>; t: number; selfUs: number; clientUs: number; redis?: RedisSample }>
+    | Promise<{ nodes: number[]; machine: ReturnType<typeof machineCpu>; t: number; selfUs: number; clientUs: number; redis?: RedisSample; nats?: NatsSample }>
     | undefined;
   const sampled = new Promise<void>((resolve) =>
     setTimeout(() => {
       const self = process.cpuUsage(self0);
       const sample = { nodes: cpuSecondsOf(pids), machine: machineCpu(), t: performance.now(), selfUs: self.user + self.system };
-      window = Promise.all([a.fleet.stats(), Promise.all(others.map((f) => f.stats())), rig.redis?.sample()]).then(([s, o, r]) => ({
+      window = Promise.all([a.fleet.stats(), Promise.all(others.map((f) => f.stats())), rig.redis?.sample(), rig.nats?.sample()]).then(([s, o, r, n]) => ({
         ...sample,
         clientUs: s.cpuUs - before.cpuUs + o.reduce((acc, x, i) => acc + x.cpuUs - others0[i].cpuUs, 0),
         redis: r,
+        nats: n,
       }));
       resolve();
     }, a.stepMs),
@@ -171,6 +182,7 @@ async function measure(rig: Rig, a: StepArgs): Promise<ClusterStep> {
   }
   const drained = performance.now() - pushedAt;
   const redisEnd = await rig.redis?.sample();
+  const natsEnd = await rig.nats?.sample();
   const metrics1 = await Promise.all(rig.nodes.map((n) => serverMetrics(n)));
 
   const seconds = a.stepMs / 1000;
@@ -196,6 +208,8 @@ async function measure(rig: Rig, a: StepArgs): Promise<ClusterStep> {
   const nodesCpu = nodes.reduce((x, n) => x + n.cpu, 0);
   const redis = redis0 && w.redis ? redisDelta(redis0, w.redis, 0) : undefined;
   const redisTotal = redis0 && redisEnd ? redisDelta(redis0, redisEnd, push.ok) : undefined;
+  const nats = nats0 && w.nats ? natsDelta(nats0, w.nats, 0) : undefined;
+  const natsTotal = nats0 && natsEnd ? natsDelta(nats0, natsEnd, push.ok) : undefined;
   const machine = machineDelta(machine0, w.machine, windowS);
   const clientCpu = w.clientUs / 1e6 / windowS;
   const pusherCpu = push.cpuUs / 1e6 / (push.elapsedMs / 1000);
@@ -222,11 +236,13 @@ async function measure(rig: Rig, a: StepArgs): Promise<ClusterStep> {
     nodeAUsPerPush: push.ok > 0 ? (nodes[0].cpu * 1e6) / (push.ok / seconds) : NaN,
     redis,
     redisTotal,
+    nats,
+    natsTotal,
     clientCpu,
     pusherCpu,
     machineBusy: machine.busyShare,
     softirqCpu: machine.softirqCores,
-    otherCpu: Math.max(0, machine.busyCores - machine.softirqCores - nodesCpu - (redis?.cpu ?? 0) - clientCpu - pusherCpu - w.selfUs / 1e6 / windowS),
+    otherCpu: Math.max(0, machine.busyCores - machine.softirqCores - nodesCpu - (redis?.cpu ?? 0) - (nats?.cpu ?? 0) - clientCpu - pusherCpu - w.selfUs / 1e6 / windowS),
     drainMs: Math.round(drained),
     push: pushRest,
     apiP50Ms: api.count > 0 ? api.quantileUs(0.5) / 1000 : NaN,
@@ -243,7 +259,9 @@ function logStep(log: (line: string) => void, s: ClusterStep, prefix = ''): void
   log(
     `  ${prefix}${fmtRate(s.offeredPerSec)} offered → ${fmtRate(s.receivedPerSec)} received (${(s.delivered * 100).toFixed(1)} %), ` +
       `p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms, nodes ${perNode} %, ` +
-      `redis ${s.redis ? (s.redis.cpu * 100).toFixed(1) : '–'} % ${s.redis ? Math.round(s.redis.commandsPerSec) : '–'} cmd/s, ` +
+      (s.nats
+        ? `nats-server ${(s.nats.cpu * 100).toFixed(1)} % ${Math.round(s.nats.msgsPerSec)} msg/s, `
+        : `redis ${s.redis ? (s.redis.cpu * 100).toFixed(1) : '–'} % ${s.redis ? Math.round(s.redis.commandsPerSec) : '–'} cmd/s, `) +
       `load ${(s.clientCpu * 100).toFixed(0)} %, pusher ${(s.pusherCpu * 100).toFixed(0)} %, softirq ${(s.softirqCpu * 100).toFixed(0)} %, ` +
       `other ${(s.otherCpu * 100).toFixed(0)} %, machine ${(s.machineBusy * 100).toFixed(0)} %` +
       (s.refinement ? ' (refinement)' : '') +
@@ -290,12 +308,23 @@ interface Plan {
   thorough: boolean;
 }
 
-async function runSetup(ctx: RunContext, setup: ClusterSetup, plan: Plan, redis: RedisMonitor | undefined, basePrefix: string): Promise<SetupRun> {
+async function runSetup(
+  ctx: RunContext,
+  setup: ClusterSetup,
+  plan: Plan,
+  redis: RedisMonitor | undefined,
+  basePrefix: string,
+  nats?: NatsMonitor,
+): Promise<SetupRun> {
   const slug = `${setup.engine}${setup.nodes}`;
   const prefix = setup.engine === 'redis' ? `${basePrefix}${slug}:` : undefined;
   const names = [...NODE_NAMES.slice(0, setup.nodes), ...(setup.quietNode ? [QUIET_NAME] : [])];
   const engineArgs =
-    setup.engine === 'redis' ? ['--engine', 'redis', '--redis-url', (redis as RedisMonitor).url, '--redis-prefix', prefix as string] : ['--engine', 'memory'];
+    setup.engine === 'redis'
+      ? ['--engine', 'redis', '--redis-url', (redis as RedisMonitor).url, '--redis-prefix', prefix as string]
+      : setup.engine === 'nats'
+        ? natsEngineArgs(nats as NatsMonitor, `s6${slug}`)
+        : ['--engine', 'memory'];
   const specs: ServerSpec[] = names.map((name) => ({ kind: 'herald', label: `${setup.label} node ${name}`, heraldArgs: engineArgs }));
   const run: SetupRun = {
     label: setup.label,
@@ -311,6 +340,7 @@ async function runSetup(ctx: RunContext, setup: ClusterSetup, plan: Plan, redis:
   };
   ctx.log(`  ${setup.label}: ${names.length} node(s) [${names.join(', ')}], ${plan.subscribers} subscribers over ${setup.nodes}, pushes to node A`);
   if (setup.engine === 'redis' && redis === undefined) throw new Error(`${setup.label}: no Redis`);
+  if (setup.engine === 'nats' && nats === undefined) throw new Error(`${setup.label}: no nats-server`);
   let nodes: RunningServer[];
   try {
     nodes = await startServers(specs);
@@ -352,7 +382,11 @@ async function runSetup(ctx: RunContext, setup: ClusterSetup, plan: Plan, redis:
 
     run.rssMiB = nodes.map((n, i) => ({ name: names[i], mib: rssBytes(n.pid) / 2 ** 20 }));
 
-    const rig: Rig = { setup, nodes, names, fleet, probeFleet, pusher, redis };
+    const rig: Rig = {
+      setup, nodes, names, fleet, probeFleet, pusher,
+      redis: setup.engine === 'redis' ? redis : undefined,
+      nats: setup.engine === 'nats' ? nats : undefined,
+    };
     const fanout = (nominal: number, seed: number, stepMs: number, drainMs: number): Promise<ClusterStep> =>
       measure(rig, {
         fleet: fleet as LoadFleet,
@@ -442,7 +476,7 @@ async function runSetup(ctx: RunContext, setup: ClusterSetup, plan: Plan, redis:
 
 export const clusterScenario: Scenario = {
   name: 's6-cluster',
-  description: 'S6 cluster: one topic, 6,000 subscribers on 1 memory node vs 1, 2, 3 Redis-engine nodes; pushes to node A; node and Redis CPU',
+  description: 'S6 cluster: one topic, 6,000 subscribers on 1 memory node vs 1, 2, 3 Redis-engine nodes and 1, 3 NATS-engine nodes; pushes to node A; node, Redis and nats-server CPU',
   async run(ctx: RunContext): Promise<Result> {
     const subscribers = ctx.quick ? 1_200 : 6_000;
     const plan: Plan = {
@@ -467,11 +501,22 @@ export const clusterScenario: Scenario = {
     } catch (error) {
       errors.push(`Redis: ${error instanceof Error ? error.message : String(error)}; the Redis set-ups are skipped`);
     }
+    // BENCH_S6_ENGINES=nats,redis (comma-separated) runs only those engines' set-ups; default all.
+    const only = process.env.BENCH_S6_ENGINES?.split(',').map((e) => e.trim());
+    let nats: NatsMonitor | undefined;
+    try {
+      nats = await NatsMonitor.start();
+      ctx.log(`  nats-server ${nats.version} (private, JetStream) at ${nats.url}, pid ${nats.pid}`);
+    } catch (error) {
+      errors.push(`NATS: ${error instanceof Error ? error.message : String(error)}; the NATS set-ups are skipped`);
+    }
     const runs: SetupRun[] = [];
     try {
       for (const setup of CLUSTER_SETUPS) {
         if (setup.engine === 'redis' && redis === undefined) continue;
-        const run = await runSetup(ctx, setup, plan, redis, basePrefix);
+        if (setup.engine === 'nats' && nats === undefined) continue;
+        if (only !== undefined && !only.includes(setup.engine)) continue;
+        const run = await runSetup(ctx, setup, plan, redis, basePrefix, nats);
         runs.push(run);
         if (run.error !== undefined) {
           errors.push(`${setup.label}: ${run.error}`);
@@ -485,6 +530,7 @@ export const clusterScenario: Scenario = {
         }
       }
     } finally {
+      await nats?.stop().catch(() => undefined);
       if (redis !== undefined) {
         const left = await redis.deleteKeys(basePrefix).catch(() => -1);
         if (left !== 0) ctx.log(`  deleted ${left} leftover keys under ${basePrefix}`);
@@ -503,6 +549,7 @@ export const clusterScenario: Scenario = {
         probeTopic: PROBE_TOPIC,
         setups: CLUSTER_SETUPS,
         redis: redis === undefined ? null : { url: redisUrl, version: redis.version, pid: redis.pid ?? null, keyPrefix: basePrefix },
+        nats: nats === undefined ? null : { url: nats.url, version: nats.version },
         ...runParams(),
       },
       details: runs,
@@ -511,6 +558,7 @@ export const clusterScenario: Scenario = {
         'latency: pusher stamp (before the HTTP request to node A) to the load client reading the frame, whichever node the client is on.',
         'Redis CPU: INFO cpu (used_cpu_user + used_cpu_sys) over the push window; per publication: over step + drain, divided by accepted pushes. The bench\'s own INFO calls are subtracted from the command and byte counts.',
         `probe: ${plan.probeRate} pushes/s to a topic with ${plan.probePerNode} subscribers on every node (quiet node included), ${plan.probeMs / 1000} s, after the steps.`,
+        'NATS: a private nats-server (JetStream, file store) started by the bench; CPU from /proc, messages and bytes from /varz (in = into the server: publishes, acks asked for, history reads; out = acks, republished copies to each subscribed node).',
         'every process shares the 2 cores: more nodes spread connections and fan-out work, they cannot add CPU here.',
       ],
       errors,

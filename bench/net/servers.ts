@@ -8,14 +8,24 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { sleep, stopChild, track } from '../lib/children.js';
 import { heraldNodeFlags } from '../lib/herald-flags.js';
+import type { UwsBinary } from '../servers/uws-loader.js';
 
 export const HOST = '127.0.0.1';
 export const WS_PATH = '/ws';
 
 const HERALD_MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 const BASELINE_MAIN = fileURLToPath(new URL('../servers/ws-baseline.js', import.meta.url));
+const UWS_MAIN = fileURLToPath(new URL('../servers/uws-peer.js', import.meta.url));
 
-export type ServerKind = 'herald' | 'ws';
+/** Herald, the `ws` baseline, or the uWebSockets.js peer (bench/servers/uws-peer.ts). */
+export type ServerKind = 'herald' | 'ws' | 'uws';
+
+let uwsBinary: UwsBinary | undefined;
+
+/** The uWS.js binary the last uWS.js peer of this run loaded (stock or patched), for the output and JSON. */
+export function uwsBinaryInUse(): UwsBinary | undefined {
+  return uwsBinary;
+}
 
 export interface ServerSpec {
   kind: ServerKind;
@@ -89,7 +99,7 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
           '--log-level', 'warn',
           ...(spec.heraldArgs ?? []),
         ]
-      : [process.execPath, ...baselineNodeFlags(), BASELINE_MAIN, '--host', HOST, '--ws-port', String(wsPort), '--api-port', String(apiPort)];
+      : [process.execPath, ...baselineNodeFlags(), spec.kind === 'uws' ? UWS_MAIN : BASELINE_MAIN, '--host', HOST, '--ws-port', String(wsPort), '--api-port', String(apiPort)];
   const child: ChildProcess = track(
     spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...spec.env } }),
   );
@@ -126,6 +136,11 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
       throw new Error(`${spec.label} not ready after 20 s:\n${out}`);
     }
     await sleep(50);
+  }
+  if (spec.kind === 'uws') {
+    const line = /^uws-peer binary (.*)$/m.exec(out);
+    if (line === null) throw new Error(`${spec.label} did not say which binary it loaded:\n${out}`);
+    uwsBinary = JSON.parse(line[1]) as UwsBinary;
   }
   return server;
 }

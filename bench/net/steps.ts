@@ -83,6 +83,12 @@ export interface StepRun {
   connections: number;
   /** Run the halfway step after the first failure, and measure a disturbed failed step again (off in quick runs). */
   thorough: boolean;
+  /**
+   * Nominal rates (`StepPlan.nominalDeliveries`) measured even after the
+   * first failure, when the connections are still open (S2's 4 M and 8 M:
+   * the issue compares every contestant there).
+   */
+  alwaysRun?: number[];
   log(line: string): void;
 }
 
@@ -209,6 +215,17 @@ export async function runSteps(run: StepRun, warmupMs: number): Promise<{ warmup
         refined.refinement = true;
         steps.push(refined);
         logStep(run, refined);
+      }
+      // The steps every contestant must show, past the failure (in plan order, bounded by the plan).
+      for (let j = i + 1; j < run.plan.length; j++) {
+        if (!run.alwaysRun?.includes(run.plan[j].nominalDeliveries)) continue;
+        if (!run.server.alive()) break;
+        const state = await run.fleet.stats();
+        if (state.open < run.connections) break;
+        await sleep(3000);
+        const extra = await one(run, run.plan[j], 1 + j, run.stepMs, run.drainMs);
+        steps.push(extra);
+        logStep(run, extra);
       }
       break;
     }

@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { EngineUnavailableError, type Publication } from '../engine/engine.js';
 import { ApiError } from './http-errors.js';
+import type { PublishPush } from './push-publisher.js';
 import type { HeraldMetrics } from './metrics.js';
 import type { PushAuthenticator, PushRateLimiter } from './push-auth.js';
 import { buildPublication, type PushLimits } from './push-request.js';
@@ -13,7 +14,8 @@ export const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.ur
 
 /** Options of a {@link GrpcPushApi}. */
 export interface GrpcPushApiOptions {
-  publish(publication: Publication): Promise<void>;
+  /** Hand a validated push to the engine (see PublishPush: synchronous when the engine is). */
+  publish: PublishPush;
   limits: PushLimits;
   /** Most items in one PublishBatch: `--max-batch-items`. */
   maxBatchItems: number;
@@ -127,16 +129,22 @@ export class GrpcPushApi {
       this.options.metrics.pushesTotal.inc({ api, result: 'invalid' });
       return done(this.toStatus(error));
     }
-    this.options.publish(publication).then(
-      () => {
-        this.options.metrics.pushesTotal.inc({ api, result: 'ok' });
-        done(null, {});
-      },
-      (error: unknown) => {
-        this.options.metrics.pushesTotal.inc({ api, result: 'unavailable' });
-        done(this.toStatus(error));
-      },
-    );
+    const accepted = () => {
+      this.options.metrics.pushesTotal.inc({ api, result: 'ok' });
+      done(null, {});
+    };
+    const refused = (error: unknown) => {
+      this.options.metrics.pushesTotal.inc({ api, result: 'unavailable' });
+      done(this.toStatus(error));
+    };
+    let accepting: Promise<void> | undefined;
+    try {
+      accepting = this.options.publish(publication);
+    } catch (error) {
+      return refused(error);
+    }
+    if (accepting === undefined) accepted();
+    else accepting.then(accepted, refused);
   }
 
   private batch(call: grpc.ServerUnaryCall<{ items: PushMessage[] }, object>, done: grpc.sendUnaryData<object>): void {
@@ -202,7 +210,7 @@ export class GrpcPushApi {
   }
 
   /** @internal */
-  publish(publication: Publication): Promise<void> {
+  publish(publication: Publication): Promise<void> | undefined {
     return this.options.publish(publication);
   }
 
@@ -235,15 +243,27 @@ class Summary {
       if (!(error instanceof ApiError)) throw error;
       return this.fail(index, error.code, error.message);
     }
+    let accepting: Promise<void> | undefined;
+    try {
+      accepting = api.publish(publication);
+    } catch (error) {
+      return this.refused(index, error);
+    }
+    // Accepted already (the memory engine): no promise, nothing in flight.
+    if (accepting === undefined) {
+      this.accepted++;
+      return;
+    }
     this.inFlight++;
-    api.publish(publication).then(
+    accepting.then(
       () => this.settle(() => this.accepted++),
-      (error: unknown) =>
-        this.settle(() => {
-          if (error instanceof EngineUnavailableError) this.fail(index, 'UNAVAILABLE', error.message);
-          else this.fatal ??= error;
-        }),
+      (error: unknown) => this.settle(() => this.refused(index, error)),
     );
+  }
+
+  private refused(index: number, error: unknown): void {
+    if (error instanceof EngineUnavailableError) this.fail(index, 'UNAVAILABLE', error.message);
+    else this.fatal ??= error;
   }
 
   settled(): Promise<void> {

@@ -1,18 +1,20 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { EngineUnavailableError, type Publication } from '../engine/engine.js';
+import { EngineUnavailableError } from '../engine/engine.js';
 import { ApiError, sendError, sendJson, type PageRoutes } from './http-errors.js';
 import type { HeraldMetrics } from './metrics.js';
 import type { PushAuthenticator, PushRateLimiter } from './push-auth.js';
 import type { ServerApi } from './server-api.js';
-import { parseBatchItem, parsePushData, type PushLimits } from './push-request.js';
+import { acceptBatch, type PublishPush } from './push-publisher.js';
+import { parsePushData, type PushLimits } from './push-request.js';
 import { readStats } from './stats.js';
+import { stageTiming } from '../util/stage-timing.js';
 
 /** Options of an {@link HttpPushApi}. */
 export interface HttpPushApiOptions {
-  /** Hand a validated push to the engine; rejects with EngineUnavailableError when it cannot be accepted. */
-  publish(publication: Publication): Promise<void>;
+  /** Hand a validated push to the engine (see PublishPush: synchronous when the engine is). */
+  publish: PublishPush;
   limits: PushLimits;
   /** Most items in one `POST /v1/push` (413 beyond): `--max-batch-items`. */
   maxBatchItems: number;
@@ -38,8 +40,6 @@ export interface HttpPushApiOptions {
   /** The server API's routes (`/v1/disconnect`, `/v1/presence`, …), served on this listener. */
   serverApi?: ServerApi;
 }
-
-type BatchResult = { ok: true } | { ok: false; error: { code: string; message: string } };
 
 /**
  * The HTTP side of the push API: gpush's `POST /v1/pushData`, Herald's batch
@@ -176,16 +176,32 @@ export class HttpPushApi {
   }
 
   private async pushData(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const sample = stageTiming === null ? null : stageTiming.begin();
     const body = await readJson(req, this.maxSingleBody, this.requestTimeoutMs);
     const publication = parsePushData(body, this.options.limits);
     try {
-      await this.options.publish(publication);
+      if (sample === null) {
+        await this.options.publish(publication);
+      } else {
+        // Stage timing (util/stage-timing.ts): the memory engine fans out within this call, stamped as `current`.
+        const timing = stageTiming as NonNullable<typeof stageTiming>;
+        timing.parsed(sample, publication.data);
+        timing.current = sample;
+        let published: Promise<void> | undefined;
+        try {
+          published = this.options.publish(publication);
+        } finally {
+          timing.current = null;
+        }
+        await published;
+      }
     } catch (error) {
       this.options.metrics.pushesTotal.inc({ api: 'http', result: 'unavailable' });
       throw unavailable(error);
     }
     this.options.metrics.pushesTotal.inc({ api: 'http', result: 'ok' });
     sendJson(res, 200, {});
+    if (sample !== null) stageTiming?.answered(sample);
   }
 
   private async pushBatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -194,37 +210,12 @@ export class HttpPushApi {
     if (body.length > this.maxBatchItems) {
       throw new ApiError(413, 'TOO_MANY_ITEMS', `a batch holds at most ${this.maxBatchItems} items`);
     }
-    const results: BatchResult[] = new Array(body.length);
-    const pending: Promise<void>[] = [];
-    // Publish in item order (engines keep per-caller order); wait for all together.
-    for (let i = 0; i < body.length; i++) {
-      let publication: Publication;
-      try {
-        publication = parseBatchItem(body[i], this.options.limits);
-      } catch (error) {
-        if (!(error instanceof ApiError)) throw error;
-        results[i] = { ok: false, error: { code: error.code, message: error.message } };
-        continue;
-      }
-      pending.push(
-        this.options.publish(publication).then(
-          () => {
-            results[i] = { ok: true };
-          },
-          (error: unknown) => {
-            const e = unavailable(error);
-            results[i] = { ok: false, error: { code: e.code, message: e.message } };
-          },
-        ),
-      );
-    }
-    await Promise.all(pending);
-    let accepted = 0;
-    for (const r of results) if (r.ok) accepted++;
+    const accepting = acceptBatch(body, this.options.limits, this.options.publish);
+    const outcome = accepting instanceof Promise ? await accepting : accepting;
     const metrics = this.options.metrics.pushesTotal;
-    if (accepted > 0) metrics.inc({ api: 'http_batch', result: 'ok' }, accepted);
-    if (accepted < results.length) metrics.inc({ api: 'http_batch', result: 'failed' }, results.length - accepted);
-    sendJson(res, 200, { accepted, failed: results.length - accepted, results });
+    if (outcome.accepted > 0) metrics.inc({ api: 'http_batch', result: 'ok' }, outcome.accepted);
+    if (outcome.failed > 0) metrics.inc({ api: 'http_batch', result: 'failed' }, outcome.failed);
+    sendJson(res, 200, outcome);
   }
 
   private failed(res: ServerResponse, error: unknown): void {

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import * as grpc from '@grpc/grpc-js';
 import type { ControlPlane } from '../control/control-plane.js';
-import type { Engine, Publication } from '../engine/engine.js';
+import type { Engine } from '../engine/engine.js';
 import { listening } from '../listen-error.js';
 import type { TlsCertificates } from '../tls/tls-certificates.js';
 import { GrpcPushApi } from './grpc-push-api.js';
@@ -11,6 +11,7 @@ import { HttpPushApi, readJson } from './http-push-api.js';
 import type { PageRoutes } from './http-errors.js';
 import type { HeraldMetrics } from './metrics.js';
 import { PushAuthenticator, PushRateLimiter } from './push-auth.js';
+import { publisherOf } from './push-publisher.js';
 import type { PushLimits } from './push-request.js';
 import { ServerApi } from './server-api.js';
 import { ServerOperations } from './server-operations.js';
@@ -73,7 +74,7 @@ export class PushApis {
     const { engine, metrics, logger, limits, maxBatchItems } = options;
     const auth = new PushAuthenticator(options.pushTokens ?? []);
     const rateLimiter = options.pushRequestsPerSecond === undefined ? undefined : new PushRateLimiter(options.pushRequestsPerSecond);
-    const publish = (publication: Publication): Promise<void> => engine.publish(publication).then(ignore);
+    const publish = publisherOf(engine);
     const operations =
       options.control === undefined ? undefined : new ServerOperations(options.control, engine, limits, options.presence === true, options.presenceAllowed?.bind(options));
     const requestTimeoutMs = options.pushRequestTimeoutMs;
@@ -133,5 +134,3 @@ export class PushApis {
     await Promise.all([this.http.close(timeoutMs), this.grpc?.close(timeoutMs)]);
   }
 }
-
-function ignore(): void {}

@@ -25,7 +25,7 @@ import type { Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { ControlPlaneConfig } from '../control/create-control-plane.js';
 import { randomNodeId } from '../control/memory-control-plane.js';
-import { redisControlPlaneFromConfig } from '../control/create-control-plane.js';
+import { natsControlPlaneFromConfig, redisControlPlaneFromConfig } from '../control/create-control-plane.js';
 import type {
   ChannelCount,
   ControlCommand,
@@ -69,7 +69,7 @@ export function workerNodeId(base: string, workerId: number): string {
  * workers' node ids start with (`--node-id`, or random). Memory: a
  * {@link ClusterPrimaryControl} (also returned as `ipcControl`, which the
  * primary feeds with its workers' messages). Redis: a `RedisControlPlane`
- * with `member: false`.
+ * with `member: false`; NATS: a `NatsControlPlane` with `member: false`.
  */
 export function primaryControlPlane(
   config: ControlPlaneConfig,
@@ -79,6 +79,10 @@ export function primaryControlPlane(
   if (config.engine === 'redis') {
     const nodeId = `${baseNodeId.slice(0, 56)}-primary`;
     return { control: redisControlPlaneFromConfig({ ...config, nodeId, member: false }, logger), baseNodeId };
+  }
+  if (config.engine === 'nats') {
+    const nodeId = `${baseNodeId.slice(0, 56)}-primary`;
+    return { control: natsControlPlaneFromConfig({ ...config, nodeId, member: false }, logger), baseNodeId };
   }
   const ipcControl = new ClusterPrimaryControl({
     nodeId: baseNodeId,

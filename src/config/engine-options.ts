@@ -8,10 +8,11 @@ export const ENGINE_OPTIONS = [
   // Engine
   {
     scope: 'process',
-    key: 'engine', flag: '--engine', env: 'HERALD_ENGINE', type: 'enum', default: 'memory', values: ['memory', 'redis'],
+    key: 'engine', flag: '--engine', env: 'HERALD_ENGINE', type: 'enum', default: 'memory', values: ['memory', 'redis', 'nats'],
     placeholder: 'name',
     description: 'Message engine. memory: one process (or --workers on one machine). redis: nodes share a Redis; each node '
-      + 'receives only the topics and users its clients subscribe to.',
+      + 'receives only the topics and users its clients subscribe to. nats: nodes share a NATS server or cluster with '
+      + 'JetStream (history and presence in JetStream), with the same interest routing.',
   },
   {
     scope: 'process',
@@ -22,6 +23,21 @@ export const ENGINE_OPTIONS = [
     scope: 'process',
     key: 'redisPrefix', flag: '--redis-prefix', env: 'HERALD_REDIS_PREFIX', type: 'string', default: 'herald:',
     placeholder: 'prefix', description: 'Prefix of every Redis key and channel Herald uses.',
+  },
+  {
+    scope: 'process',
+    key: 'natsUrl', flag: '--nats-url', env: 'HERALD_NATS_URL', type: 'string', default: 'nats://127.0.0.1:4222',
+    placeholder: 'urls',
+    validate: (value: string) => (value.split(',').some((url) => url.trim() !== '') ? undefined : 'must list at least one nats:// URL'),
+    description: 'NATS for --engine nats: one URL or comma-separated seed URLs of a cluster (JetStream enabled).',
+  },
+  {
+    scope: 'process',
+    key: 'natsPrefix', flag: '--nats-prefix', env: 'HERALD_NATS_PREFIX', type: 'string', default: 'herald',
+    placeholder: 'prefix',
+    validate: (value: string) => (/^[A-Za-z0-9_-]{1,64}$/.test(value) ? undefined : 'must be 1 to 64 of A-Z a-z 0-9 _ -'),
+    description: 'First token of every NATS subject Herald uses, and the name of its JetStream stream (<prefix>) and KV '
+      + 'buckets (<prefix>_presence, <prefix>_nodes).',
   },
   // Control plane (server API, presence)
   {
@@ -41,7 +57,7 @@ export const ENGINE_OPTIONS = [
   {
     scope: 'process',
     key: 'presenceTtlMs', flag: '--presence-ttl', env: 'HERALD_PRESENCE_TTL', type: 'duration', default: 30_000, min: 1_500,
-    description: 'Redis engine: a node that stops refreshing its presence entries and its /v1/info entry (it died) '
+    description: 'Redis and NATS engines: a node that stops refreshing its presence entries and its /v1/info entry (it died) '
       + 'disappears from them within this; nodes refresh every third of it.',
   },
   {

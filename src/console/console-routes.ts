@@ -12,7 +12,7 @@ export type { ConsoleWsAddress } from './page.js';
  * - `/console`, `/console/` → the page
  * - `/console/console.css` → its style sheet
  * - `/console/app.js` → the page's script (compiled from app.ts), and the
- *   modules it imports: `dom.js`, `stats-view.js`, `push-form.js`, `presence-view.js`
+ *   modules it imports: `dom.js`, `stats-view.js`, `sparkline.js`, `push-form.js`, `presence-view.js`
  * - `/console/sdk/<file>.js` → the client SDK's compiled modules (`dist/src/client/*.js`)
  * - `/console/codes.js` → `dist/src/codes.js`, which the SDK imports as `../codes.js`
  *
@@ -45,6 +45,7 @@ async function listScripts(): Promise<Map<string, URL>> {
     ['/console/app.js', new URL('console/app.js', DIST_SRC)],
     ['/console/dom.js', new URL('console/dom.js', DIST_SRC)],
     ['/console/stats-view.js', new URL('console/stats-view.js', DIST_SRC)],
+    ['/console/sparkline.js', new URL('console/sparkline.js', DIST_SRC)],
     ['/console/push-form.js', new URL('console/push-form.js', DIST_SRC)],
     ['/console/presence-view.js', new URL('console/presence-view.js', DIST_SRC)],
     ['/console/codes.js', new URL('codes.js', DIST_SRC)],

@@ -52,6 +52,7 @@ export function consoleHtml(pushAuth: boolean, ws?: ConsoleWsAddress): string {
       <div><dt>Users</dt><dd id="stat-users">–</dd></div>
       <div><dt>Subscriptions</dt><dd id="stat-subscriptions">–</dd></div>
       <div><dt>Messages/s</dt><dd id="stat-rate">–</dd></div>
+      <div><dt>Messages/s, last minute</dt><dd><svg class="sparkline" width="120" height="24" viewBox="0 0 120 24" role="img" aria-label="messages per second over the last minute"><polyline id="stat-sparkline" fill="none" stroke="currentColor" stroke-width="1.5" points=""/></svg></dd></div>
       <div><dt>Messages sent</dt><dd id="stat-sent">–</dd></div>
       <div><dt>Drops</dt><dd id="stat-drops">–</dd></div>
       <div><dt>Uptime</dt><dd id="stat-uptime">–</dd></div>
@@ -158,6 +159,7 @@ dl div { border: 1px solid var(--line); border-radius: 6px; padding: .4rem .6rem
 dt { color: var(--muted); font-size: .8rem; }
 dd { margin: 0; font-size: 1.45rem; font-variant-numeric: tabular-nums; }
 .stale dd { opacity: .5; }
+.sparkline { display: block; width: 100%; max-width: 120px; height: 1.45rem; color: var(--accent); }
 form { display: grid; gap: .3rem; }
 label { font-weight: 600; font-size: .9rem; }
 label.check { font-weight: normal; display: flex; gap: .4rem; align-items: center; }

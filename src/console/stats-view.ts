@@ -1,9 +1,11 @@
 /**
  * The console's live counters (runs in the browser, served as
  * `/console/stats-view.js`): `GET /v1/stats` polled every second, the send
- * rate computed between two polls, a stale look while the server does not answer.
+ * rate computed between two polls and drawn as a sparkline of the last minute
+ * (sparkline.ts), a stale look while the server does not answer.
  */
 import { element } from './dom.js';
+import { SampleRing, sparklinePoints } from './sparkline.js';
 
 /** Counters are polled this often (ms). */
 const STATS_INTERVAL_MS = 1000;
@@ -20,7 +22,10 @@ const stats = {
   sent: element('stat-sent'),
   drops: element('stat-drops'),
   uptime: element('stat-uptime'),
+  sparkline: element('stat-sparkline'),
 };
+/** The recent messages/s samples, held in the page only. */
+const rates = new SampleRing();
 let previous: { sent: number; at: number } | undefined;
 
 interface Stats {
@@ -66,10 +71,13 @@ function showStats(s: Stats, now: number): void {
   stats.sent.textContent = count(s.messagesSent);
   stats.drops.textContent = count(s.drops);
   stats.uptime.textContent = duration(s.uptimeSeconds);
-  // A counter that went down means a new server process: start the rate over.
+  // A counter that went down means a new server process: start the rate (and its sparkline) over.
+  if (previous !== undefined && s.messagesSent < previous.sent) rates.clear();
   if (previous !== undefined && s.messagesSent >= previous.sent && now > previous.at) {
     const rate = ((s.messagesSent - previous.sent) * 1000) / (now - previous.at);
     stats.rate.textContent = rate < 10 ? rate.toFixed(1) : count(Math.round(rate));
+    rates.push(rate);
+    stats.sparkline.setAttribute('points', sparklinePoints(rates.values(), 120, 24));
   }
   previous = { sent: s.messagesSent, at: now };
 }

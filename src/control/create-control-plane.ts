@@ -2,15 +2,19 @@ import type { Logger } from 'pino';
 import type { ControlPlane } from './control-plane.js';
 import { MemoryControlPlane, randomNodeId } from './memory-control-plane.js';
 import { RedisControlPlane } from './redis-control-plane.js';
+import { NatsControlPlane } from './nats-control-plane.js';
+import { natsServers } from '../engine/nats-subjects.js';
 
 /** The control-plane options of the configuration. */
 export interface ControlPlaneConfig {
-  engine: 'memory' | 'redis';
+  engine: 'memory' | 'redis' | 'nats';
   redisUrl: string;
   redisPrefix: string;
+  natsUrl: string;
+  natsPrefix: string;
   /** `--node-id`; unset: random. */
   nodeId?: string;
-  /** `--presence-ttl` (ms), Redis only. */
+  /** `--presence-ttl` (ms), Redis and NATS only. */
   presenceTtlMs: number;
 }
 
@@ -18,14 +22,48 @@ export interface ControlPlaneConfig {
  * Build the control plane that goes with the configured engine (see
  * `createEngine`): the memory engine's is {@link MemoryControlPlane} (this
  * process), the Redis engine's a `RedisControlPlane` on the same Redis and
- * prefix (every node of the cluster). The one place that chooses.
+ * prefix (every node of the cluster), the NATS engine's a `NatsControlPlane`
+ * on the same NATS and prefix. The one place that chooses.
  */
 export function createControlPlane(config: ControlPlaneConfig, logger: Logger): ControlPlane {
   const nodeId = config.nodeId ?? randomNodeId();
   if (config.engine === 'redis') {
     return redisControlPlaneFromConfig({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, presenceTtlMs: config.presenceTtlMs, nodeId }, logger);
   }
+  if (config.engine === 'nats') return natsControlPlaneFromConfig({ ...config, nodeId }, logger);
   return new MemoryControlPlane({ nodeId });
+}
+
+/**
+ * The configured NATS control plane (same servers and prefix as the engine).
+ * With `member: false`, a plane that only asks (the `--workers` primary).
+ * Errors are logged at most once per 10 s.
+ */
+export function natsControlPlaneFromConfig(
+  config: { natsUrl: string; natsPrefix: string; presenceTtlMs: number; nodeId?: string; member?: boolean },
+  logger?: Logger,
+): NatsControlPlane {
+  let lastLogged = 0;
+  return new NatsControlPlane({
+    servers: natsServers(config.natsUrl),
+    prefix: config.natsPrefix,
+    presenceTtlMs: config.presenceTtlMs,
+    nodeId: config.nodeId,
+    member: config.member,
+    events:
+      logger === undefined
+        ? undefined
+        : {
+            onError(error) {
+              if (Date.now() - lastLogged < 10_000) return;
+              lastLogged = Date.now();
+              logger.warn({ err: error.message }, 'control plane: nats error');
+            },
+            onReconnect(reconnects) {
+              logger.info({ reconnects }, 'control plane: nats reconnected; presence put again');
+            },
+          },
+  });
 }
 
 /** What `redisControlPlaneFromConfig` reads from the configuration. */

@@ -2,13 +2,17 @@ import type { Logger } from 'pino';
 import type { Engine } from './engine.js';
 import { MemoryEngine } from './memory-engine.js';
 import { RedisEngine } from './redis-engine.js';
+import { NatsEngine } from './nats-engine.js';
+import { natsServers } from './nats-subjects.js';
 import type { HistoryFor } from '../streams.js';
 
 /** The engine options of the configuration. */
 export interface EngineConfig {
-  engine: 'memory' | 'redis';
+  engine: 'memory' | 'redis' | 'nats';
   redisUrl: string;
   redisPrefix: string;
+  natsUrl: string;
+  natsPrefix: string;
   historySize: number;
   historyTtlMs: number;
   /** The topic namespaces (util/namespaces.ts), whose history limits the engine applies per topic. */
@@ -16,7 +20,7 @@ export interface EngineConfig {
 }
 
 /**
- * Build the configured engine. Redis connection errors are logged at most once
+ * Build the configured engine. Redis (and NATS) connection errors are logged at most once
  * per 10 s per connection (a down Redis fails every reconnect attempt).
  */
 export function createEngine(config: EngineConfig, logger: Logger): Engine {
@@ -24,6 +28,26 @@ export function createEngine(config: EngineConfig, logger: Logger): Engine {
   const history = { size: config.historySize, ttlMs: config.historyTtlMs, historyFor };
   if (config.engine === 'memory') return new MemoryEngine({ history });
   const lastLogged = new Map<string, number>();
+  if (config.engine === 'nats') {
+    return new NatsEngine({
+      servers: natsServers(config.natsUrl),
+      prefix: config.natsPrefix,
+      historySize: config.historySize,
+      historyTtlMs: config.historyTtlMs,
+      historyFor,
+      events: {
+        onError(error) {
+          const now = Date.now();
+          if (now - (lastLogged.get('nats') ?? 0) < 10_000) return;
+          lastLogged.set('nats', now);
+          logger.warn({ err: error.message }, 'nats engine error');
+        },
+        onReconnect(reconnects) {
+          logger.info({ reconnects }, 'nats reconnected; interest resubscribed');
+        },
+      },
+    });
+  }
   return new RedisEngine({
     url: config.redisUrl,
     prefix: config.redisPrefix,

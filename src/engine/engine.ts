@@ -30,6 +30,11 @@ export interface StreamPosition {
 /** A publication as delivered, with its place in its stream when the engine keeps history. */
 export interface Delivery extends Publication {
   position?: StreamPosition;
+  /**
+   * Its stream key (`streamOf`), when the engine already computed it: the hub
+   * reuses it instead of building and hashing the same string again per push.
+   */
+  stream?: string;
 }
 
 /** What `history` found. */
@@ -81,6 +86,13 @@ export interface Engine {
   start(handler: EngineHandler): Promise<void>;
   /** Append to the publication's stream and deliver; resolves with its position, when the engine keeps history. */
   publish(publication: Publication): Promise<StreamPosition | undefined>;
+  /**
+   * Optional, for engines that accept a publication at once (the memory
+   * engine): the same as `publish`, done before it returns — the position
+   * itself, or a thrown {@link EngineUnavailableError}. The push APIs use it
+   * to publish a batch or a stream without a promise per push.
+   */
+  publishNow?(publication: Publication): StreamPosition | undefined;
   /**
    * Publications of `stream` after `since` (all the engine holds when `since`
    * is undefined is NOT implied: undefined asks only for the current position,

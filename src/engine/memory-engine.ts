@@ -1,4 +1,4 @@
-import type { Engine, EngineHandler, HistoryResult, Publication, StreamPosition } from './engine.js';
+import type { Delivery, Engine, EngineHandler, HistoryResult, Publication, StreamPosition } from './engine.js';
 import { EngineUnavailableError, streamOf } from './engine.js';
 import { StreamHistory, type StreamHistoryOptions } from './stream-history.js';
 
@@ -28,13 +28,28 @@ export class MemoryEngine implements Engine {
   }
 
   publish(publication: Publication): Promise<StreamPosition | undefined> {
-    if (this.handler === null || this.closed) {
-      return Promise.reject(new EngineUnavailableError('memory engine is not running'));
+    try {
+      return Promise.resolve(this.accept(publication));
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const delivery = { ...publication };
-    const position = this.streams.append(streamOf(publication), delivery);
-    this.handler.onPublication(delivery);
-    return Promise.resolve(position);
+  }
+
+  /** Synchronous: numbered, remembered and delivered to the hub before it returns. */
+  publishNow(publication: Publication): StreamPosition {
+    return this.accept(publication);
+  }
+
+  /** What `publish` and `publishNow` do (neither calls the other, so a subclass may change one alone). */
+  private accept(publication: Publication): StreamPosition {
+    const handler = this.handler;
+    if (handler === null || this.closed) throw new EngineUnavailableError('memory engine is not running');
+    const stream = streamOf(publication);
+    // One shape for every delivery (the caller's object is not changed): the hub's property reads stay monomorphic.
+    const delivery: Delivery = { uid: publication.uid, topic: publication.topic, data: publication.data, position: undefined, stream };
+    const position = this.streams.append(stream, delivery);
+    handler.onPublication(delivery);
+    return position;
   }
 
   history(stream: string, since: StreamPosition | undefined, limit?: number): Promise<HistoryResult> {

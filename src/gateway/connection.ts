@@ -279,13 +279,29 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
     return buffered + frame.length > bound / 2 ? 'backpressure' : 'ok';
   }
 
-  /** @internal queue the 101 response as the first bytes of this turn's write. */
+  /**
+   * @internal queue the 101 response as the first bytes of the connection's
+   * first write, which {@link writeHandshake} makes at the end of the upgrade
+   * (not marked dirty: it does not wait for a flush wave).
+   */
   queueHandshakeResponse(response: Buffer): void {
-    // The write that carries the 101 does not start a merge window: the first message after it goes out at once.
     this.lastFlushMs = HANDSHAKE_FLUSH;
     this.pending = response;
     this.pendingBytes = response.length;
-    this.owner.markDirty(this);
+  }
+
+  /**
+   * @internal the upgrade is done: write the 101 and what opening the
+   * connection queued behind it (a greeting, replies to frames pipelined after
+   * the request) now, in one write, instead of behind a fan-out's flush wave —
+   * connections arriving during a large fan-out are not kept waiting (issue 15).
+   * Nothing if a close or an end already wrote it.
+   */
+  writeHandshake(): void {
+    if (this.pending === null) return;
+    // The write that carries the 101 does not start a merge window: the first message after it goes out at once.
+    this.lastFlushMs = NEVER_FLUSHED;
+    this.flush();
   }
 
   /** Queue the frame of a fan-out message that suits this connection (compressed if negotiated). */

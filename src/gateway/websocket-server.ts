@@ -20,6 +20,7 @@ import { FlushScheduler } from './flush-scheduler.js';
 import { HttpStream, Wire, type HttpStreamRequest, type WireTotals } from './http-stream.js';
 import { checkStreamRequest, streamMethodOf, streamWireOf } from './http-stream-request.js';
 import { preflightResponse } from '../protocol/event-stream.js';
+import { stageTiming } from '../util/stage-timing.js';
 import { checkOpenConnection, messageStarted, type LivenessPolicy } from './liveness.js';
 import { NetSocketConnection } from './net-socket-connection.js';
 import { PartialHead } from './partial-head.js';
@@ -198,8 +199,10 @@ export class WebSocketServer implements ConnectionOwner {
   }
 
   private admit(conn: WebSocketConnection): void {
+    this.flushes.noteAccept();
     if (!this.admitted(conn)) return;
     this.wheel.scheduleIn(conn, this.handshakeTimeoutMs);
+    if (stageTiming !== null) stageTiming.accepted(conn);
   }
 
   /** Track `conn`, or answer it 503/429 at once if a limit refuses it. */
@@ -281,7 +284,7 @@ export class WebSocketServer implements ConnectionOwner {
       ? negotiatePerMessageDeflate(request.extensions, this.options.perMessageDeflate)
       : undefined;
     if (deflate !== undefined) conn.deflate = { params: deflate.params, inflater: null };
-    // Queued, not written: what onOpen sends (a greeting) goes out in the same write as the 101.
+    // Queued, not written yet: what onOpen sends (a greeting) goes out in the same write as the 101 (writeHandshake below).
     conn.queueHandshakeResponse(Buffer.from(buildUpgradeResponse(request.key, protocol, deflate?.response), 'latin1'));
     conn.state = ConnectionState.Open;
     conn.protocol = protocol;
@@ -297,6 +300,8 @@ export class WebSocketServer implements ConnectionOwner {
     }
     // A client may pipeline its first frames right behind the request (§4.1).
     if (rest.length > 0) conn.onData(rest);
+    conn.writeHandshake();
+    if (stageTiming !== null) stageTiming.upgraded(conn);
   }
 
   /** `GET /v1/sse` or `POST /v1/stream`: checked as an upgrade is, then its body read (bounded, within the handshake deadline). */

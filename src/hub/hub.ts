@@ -11,6 +11,8 @@ export interface HubPublication {
   data: Buffer;
   /** Its place in its stream, when the engine keeps history. */
   position?: { seq: number; epoch: string };
+  /** Its stream key when the engine computed it (else computed here). */
+  stream?: string;
 }
 
 /**
@@ -66,6 +68,12 @@ export interface HubOptions {
 }
 
 const EMPTY_CLIENTS: ReadonlySet<HubClient> = new Set();
+
+/** What delivering to one client did: queued, refused by the connection, or not a target (held, filtered). */
+const SENT = 0;
+const DROPPED = 1;
+const SKIPPED = 2;
+type DeliveryOutcome = typeof SENT | typeof DROPPED | typeof SKIPPED;
 
 /** A publication being delivered: its shared frame and where the walk over its audience stands. */
 interface FanOut {
@@ -265,16 +273,19 @@ export class Hub {
     if (audience === undefined || audience.size === 0) return 0;
     const { data, topic } = publication;
     const { uid, position } = publication;
-    const fanOut: FanOut = {
-      clients: audience.values(),
-      message: new PreparedMessage(
-        isUtf8(data) ? OpCode.Text : OpCode.Binary,
-        data,
-        { uid, topic, seq: position?.seq, epoch: position?.epoch },
-        streamOf(publication),
-      ),
-      privateTopic: publication.uid !== undefined && topic !== undefined ? topic : undefined,
-    };
+    const message = new PreparedMessage(
+      isUtf8(data) ? OpCode.Text : OpCode.Binary,
+      data,
+      { uid, topic, seq: position?.seq, epoch: position?.epoch },
+      publication.stream ?? streamOf(publication),
+    );
+    const privateTopic = uid !== undefined && topic !== undefined ? topic : undefined;
+    if (this.backlog === null && audience.size === 1) {
+      // A push to one user on one connection (gpush's main use): no walk state to build.
+      for (const client of audience) this.count(this.deliverTo(client, message, privateTopic), message);
+      return 1;
+    }
+    const fanOut: FanOut = { clients: audience.values(), message, privateTopic };
     if (this.backlog === null) {
       // The common case: the whole audience now, in this turn.
       if (audience.size <= this.sliceSize) {
@@ -321,33 +332,49 @@ export class Hub {
       const next = clients.next();
       if (next.done === true) break;
       visited++;
-      const client = next.value;
-      if (
-        privateTopic !== undefined &&
-        !topicSetHas(client.privateTopics, privateTopic) &&
-        !(client.userPushesReachPublic && topicSetHas(client.publicTopics, privateTopic))
-      ) {
-        continue;
-      }
-      // A subscription being resumed holds live messages until its history has been replayed,
-      // then drops those the replay already covered.
-      const hold = client.holding?.get(message.stream);
-      if (hold !== undefined) {
-        if (hold instanceof StreamHold) {
-          hold.push(message);
-          continue;
-        }
-        if (message.seq !== 0 && message.origin.epoch === hold.epoch && message.seq <= hold.seq) continue;
-        client.holding!.delete(message.stream);
-        if (client.holding!.size === 0) client.holding = null;
-      }
-      if (client.sink.sendPrepared(message) === 'dropped') drops++;
-      else sent++;
+      const outcome = this.deliverTo(next.value, message, privateTopic);
+      if (outcome === SENT) sent++;
+      else if (outcome === DROPPED) drops++;
     }
     this.counters.deliveries += sent;
     this.counters.deliveredBytes += sent * message.plain.length;
     this.counters.drops += drops;
     return visited;
+  }
+
+  /** Count one client's outcome (the one-client path; `deliver` sums its walk first). */
+  private count(outcome: DeliveryOutcome, message: PreparedMessage): void {
+    if (outcome === SENT) {
+      this.counters.deliveries++;
+      this.counters.deliveredBytes += message.plain.length;
+    } else if (outcome === DROPPED) this.counters.drops++;
+  }
+
+  /** Queue `message` on `client` unless it is not a target or is holding the stream. */
+  private deliverTo(client: HubClient, message: PreparedMessage, privateTopic: string | undefined): DeliveryOutcome {
+    if (
+      privateTopic !== undefined &&
+      !topicSetHas(client.privateTopics, privateTopic) &&
+      !(client.userPushesReachPublic && topicSetHas(client.publicTopics, privateTopic))
+    ) {
+      return SKIPPED;
+    }
+    // A subscription being resumed holds live messages until its history has been replayed,
+    // then drops those the replay already covered.
+    const holding = client.holding;
+    if (holding !== null) {
+      const hold = holding.get(message.stream);
+      if (hold !== undefined) {
+        if (hold instanceof StreamHold) {
+          hold.push(message);
+          return SKIPPED;
+        }
+        if (message.seq !== 0 && message.origin.epoch === hold.epoch && message.seq <= hold.seq) return SKIPPED;
+        holding.delete(message.stream);
+        if (holding.size === 0) client.holding = null;
+      }
+    }
+    return client.sink.sendPrepared(message) === 'dropped' ? DROPPED : SENT;
   }
 
   private audienceOf(publication: HubPublication): Set<HubClient> | undefined {

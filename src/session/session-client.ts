@@ -75,12 +75,17 @@ export class SessionClient extends HubClient implements WheelEntry {
   /** Seconds from `ids.epochMs` to the open. */
   private readonly openedSec: number;
   constructor(
-    readonly conn: WebSocketConnection,
+    conn: WebSocketConnection,
     private readonly ids: ClientIds,
   ) {
     super(conn);
     this.idNumber = ++ids.count;
     this.openedSec = Math.floor((Date.now() - ids.epochMs) / 1000);
+  }
+
+  /** The connection: the hub's sink, read back rather than held in a second field (4–8 bytes per connection). */
+  get conn(): WebSocketConnection {
+    return this.sink as WebSocketConnection;
   }
 
   /** gpush routes a uid + topic push to the user's connections subscribed to the topic either way (herald.v1: private only). */

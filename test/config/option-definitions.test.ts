@@ -52,7 +52,7 @@ describe('OPTION_DEFINITIONS', () => {
       newConnectionsPerSecondPerIp: undefined, allowedOrigins: undefined, jwtSecret: undefined, jwtPublicKeyFile: undefined, jwtJwksFile: undefined,
       jwtAlgorithms: undefined, jwtIssuer: undefined, jwtAudience: undefined, authUrl: undefined,
       authTimeoutMs: 3_000, maxTopicLength: 256, topicPattern: undefined, maxSubscriptionsPerConnection: 1024, replyMessages: 'english', clientPresence: false, maxTopics: 1_000_000, maxSubscriptions: 5_000_000, maxPushBytes: 1048576,
-      maxBatchItems: 1000, pushRequestTimeoutMs: 5_000, pushRequestsPerSecond: undefined, engine: 'memory', redisUrl: 'redis://127.0.0.1:6379',
+      maxBatchItems: 1000, pushRequestTimeoutMs: 5_000, pushRequestsPerSecond: undefined, engine: 'memory', redisUrl: 'redis://127.0.0.1:6379', natsUrl: 'nats://127.0.0.1:4222', natsPrefix: 'herald',
       subscribeProxyUrl: undefined, subscribeProxyTimeoutMs: 2_000, subscribeProxyConcurrency: 64, subscribeProxyQueue: 1000, subscribeProxyCacheMs: 0,
       connectProxyUrl: undefined, connectProxyTimeoutMs: 2_000, connectProxyConcurrency: 64, connectProxyQueue: 1000, connectProxyHeaders: ['cookie'],
       redisPrefix: 'herald:', nodeId: undefined, presence: false, presenceTtlMs: 30_000, joinLeave: false, historySize: 100, historyTtlMs: 300_000, workers: 1, transport: 'auto', shutdownTimeoutMs: 10_000, logLevel: 'info',

@@ -262,8 +262,7 @@ describe('gRPC: PublishStream against an engine that acknowledges late', () => {
   let engine: SwitchableEngine;
 
   before(async () => {
-    engine = new SwitchableEngine();
-    engine.ackDelayMs = 100;
+    engine = new SwitchableEngine({ ackDelayMs: 100 });
     h = await startGrpcNode({ engine, maxBufferedBytes: 64 * 1024 * 1024 });
   });
   after(async () => {

@@ -199,6 +199,39 @@ describe('gRPC: UNAVAILABLE when the engine cannot accept', () => {
     assert.deepEqual(await w.got(), [[], []]);
   });
 
+  it('over HTTP too: POST /v1/push reports refused items in place and delivers the rest in order; /v1/pushData answers 503', async () => {
+    engine.refuse = (p) => p.topic === 'down';
+    let batch;
+    let single;
+    try {
+      batch = await h.pushBatch([
+        { topic: 'e', data: 'h0' },
+        { topic: 'down', data: 'h1' },
+        { topic: 'e', data: 7 },
+        { topic: 'e', data: 'h3' },
+      ]);
+      single = await h.push({ topic: 'down', data: Buffer.from('x').toString('base64') });
+    } finally {
+      engine.refuse = () => false;
+    }
+    assert.equal(batch.status, 200);
+    assert.deepEqual(batch.json, {
+      accepted: 2,
+      failed: 2,
+      results: [
+        { ok: true },
+        { ok: false, error: { code: 'UNAVAILABLE', message: 'test engine is not accepting publications' } },
+        { ok: false, error: { code: 'INVALID_DATA', message: 'data must be a string' } },
+        { ok: true },
+      ],
+    });
+    assert.equal(single.status, 503);
+    assert.deepEqual(await w.got(), [
+      ['h0', 'h3'],
+      ['h0', 'h3'],
+    ]);
+  });
+
   it('a stream where the engine refuses some items reports those by index and delivers the rest in order', async () => {
     engine.refuse = (p) => p.topic === 'down';
     let summary;

@@ -35,8 +35,10 @@ process.once('exit', () => {
 export interface HeraldProcessOptions {
   /** `--engine redis --redis-url …`; without it, the default memory engine. */
   redisUrl?: string;
-  /** `--redis-prefix`: unique per test run (see uniquePrefix()); with `redisUrl`. */
+  /** `--redis-prefix` (or `--nats-prefix` with `natsUrl`): unique per test run (see uniquePrefix()). */
   prefix?: string;
+  /** `--engine nats --nats-url …` (a private nats-server, test/helpers/nats.ts). */
+  natsUrl?: string;
   /** Extra flags, e.g. `['--jwt-secret', s, '--history-size', '5']`. */
   args?: readonly string[];
   /** A name for messages and logs, e.g. 'A'. */
@@ -90,6 +92,7 @@ export class HeraldProcess {
       ...(options.redisUrl === undefined
         ? []
         : ['--engine', 'redis', '--redis-url', options.redisUrl, '--redis-prefix', options.prefix ?? 'herald-test']),
+      ...(options.natsUrl === undefined ? [] : ['--engine', 'nats', '--nats-url', options.natsUrl, '--nats-prefix', options.prefix ?? 'herald-test']),
       '--ws-host', '127.0.0.1',
       '--ws-port', '0',
       '--api-host', '127.0.0.1',

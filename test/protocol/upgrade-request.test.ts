@@ -238,6 +238,19 @@ describe('validateUpgrade: rejections', () => {
     }
   });
 
+  it('keeps obs-text and inner tabs in a value, trims only SP/HTAB, and rejects a non-ASCII or empty header name', () => {
+    const head = parseRequestHead(Buffer.from('GET /ws HTTP/1.1\r\nX-Latin: \t caf\xe9\tau lait \t\r\nX-Empty:\r\nhost: h\r\n\r\n', 'latin1'));
+    assert.equal(head.headers.get('x-latin'), 'caf\xe9\tau lait');
+    assert.equal(head.headers.get('x-empty'), '');
+    assert.equal(head.hostCount, 1);
+    assert.throws(() => parseRequestHead(Buffer.from('GET /ws HTTP/1.1\r\nX-Caf\xe9: 1\r\n\r\n', 'latin1')), /malformed header name/);
+    assert.throws(() => parseRequestHead(Buffer.from('GET /ws HTTP/1.1\r\n: 1\r\n\r\n', 'latin1')), /malformed header line/);
+    // A colon only on the next line does not make a name of this one.
+    assert.throws(() => parseRequestHead(Buffer.from('GET /ws HTTP/1.1\r\nNoColon\r\nX: 1\r\n\r\n', 'latin1')), /malformed header line/);
+    // The request line alone: no headers.
+    assert.equal(parseRequestHead(Buffer.from('GET /ws HTTP/1.1\r\n\r\n', 'latin1')).headers.size, 0);
+  });
+
   it('rejects a malformed request line or header name with 400', () => {
     assertRejected({ requestLine: 'GET /ws' }, 400);
     assertRejected({ requestLine: 'GET  /ws HTTP/1.1' }, 400);
