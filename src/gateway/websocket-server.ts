@@ -17,10 +17,10 @@ import {
 import { ConnectionLimiter, OriginPolicy } from './connection-limits.js';
 import { ConnectionState, type ConnectionOwner, type WebSocketConnection } from './connection.js';
 import { FlushScheduler } from './flush-scheduler.js';
-import { stageTiming } from '../util/stage-timing.js';
 import { HttpStream, Wire, type HttpStreamRequest, type WireTotals } from './http-stream.js';
 import { checkStreamRequest, streamMethodOf, streamWireOf } from './http-stream-request.js';
 import { preflightResponse } from '../protocol/event-stream.js';
+import { stageTiming } from '../util/stage-timing.js';
 import { checkOpenConnection, messageStarted, type LivenessPolicy } from './liveness.js';
 import { NetSocketConnection } from './net-socket-connection.js';
 import { PartialHead } from './partial-head.js';

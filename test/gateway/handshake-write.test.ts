@@ -36,6 +36,8 @@ function owner(marked: WebSocketConnection[]): ConnectionOwner {
     onSlowConsumer() {},
     scheduleCloseTimeout() {},
     onMessageStarted() {},
+    onStreamOpened() {},
+    refuseStream() {},
     maxBufferedBytes: 1 << 20,
     maxMessageSize: 1 << 20,
     activityTick: 1,
