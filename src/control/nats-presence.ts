@@ -1,6 +1,7 @@
 import type { JetStreamManager, KV, NatsConnection } from 'nats';
 import type { NodeInfo, PresenceEntry, PresenceStats } from './control-plane.js';
 import { decodeToken, encodeToken } from '../engine/nats-subjects.js';
+import { retryCreateRace } from '../engine/nats-stream-store.js';
 
 /**
  * Presence and the node registry of the NATS control plane, in two JetStream
@@ -65,8 +66,9 @@ export class NatsPresence {
   async open(): Promise<void> {
     const js = this.nc.jetstream();
     const options = { ttl: this.ttlMs, history: 1 };
-    this.presenceKv = await js.views.kv(this.presenceBucket, options);
-    this.nodesKv = await js.views.kv(this.nodesBucket, options);
+    // Nodes starting together race to create the buckets (retryCreateRace).
+    this.presenceKv = await retryCreateRace(() => js.views.kv(this.presenceBucket, options));
+    this.nodesKv = await retryCreateRace(() => js.views.kv(this.nodesBucket, options));
     for (const bucket of [this.presenceBucket, this.nodesBucket]) {
       const info = await this.jsm.streams.info(kvStream(bucket));
       if (info.config.max_age !== this.ttlMs * 1_000_000) {

@@ -73,6 +73,23 @@ function apiCode(error: unknown): number | undefined {
   return (error as { api_error?: { err_code?: number } } | undefined)?.api_error?.err_code;
 }
 
+/**
+ * Nodes that start together race to create the same stream or KV bucket: the
+ * loser is told "stream name already in use" (10058) or "subjects overlap"
+ * (10065). The stream then exists, so creating (or binding) again succeeds.
+ */
+export async function retryCreateRace<T>(create: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await create();
+    } catch (error) {
+      const code = apiCode(error);
+      const raced = code === 10058 || code === 10065 || /already in use|subjects overlap/i.test((error as Error).message ?? '');
+      if (!raced || attempt >= attempts) throw error;
+    }
+  }
+}
+
 /** The Herald headers of a message, or undefined when they are not Herald's. */
 export function parseHeaders(hdrs: MsgHdrs | undefined): { seq: number; epoch: string; prev: number; count: number } | undefined {
   if (hdrs === undefined) return undefined;
@@ -133,13 +150,15 @@ export class NatsStreamStore {
       max_age: limits.ttlMs * 1_000_000,
       republish: { src: `${name}.s.>`, dest: `${name}.r.>` },
     };
-    try {
-      const info = await this.jsm.streams.info(name);
-      await this.jsm.streams.update(name, { ...info.config, ...config });
-    } catch (error) {
-      if (apiCode(error) !== 10059) throw error; // 10059: stream not found
-      await this.jsm.streams.add({ name, ...config });
-    }
+    await retryCreateRace(async () => {
+      try {
+        const info = await this.jsm.streams.info(name);
+        await this.jsm.streams.update(name, { ...info.config, ...config });
+      } catch (error) {
+        if (apiCode(error) !== 10059) throw error; // 10059: stream not found
+        await this.jsm.streams.add({ name, ...config });
+      }
+    });
   }
 
   /**

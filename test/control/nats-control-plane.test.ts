@@ -57,3 +57,21 @@ describe('NatsControlPlane across a nats-server restart that lost its store', { 
     await eventually(() => plane.presence('room', 10).catch(() => []), (list) => list.length === 1 && list[0].uid === 'alice', 'presence put back', 20_000);
   });
 });
+
+describe('NatsControlPlane: nodes starting together on a new prefix', { timeout: 60_000 }, () => {
+  it('all start: the loser of the race to create a KV bucket binds the one the winner made', async () => {
+    // Twenty rounds of six planes created at the same instant; before the race was handled, a
+    // plane that lost it failed with "subjects overlap with an existing stream".
+    for (let round = 0; round < 20; round++) {
+      const prefix = `hcs${randomBytes(5).toString('hex')}`;
+      const planes = [0, 1, 2, 3, 4, 5].map(() => new NatsControlPlane({ servers: [server.url], prefix, presenceTtlMs: 3_000, replyTimeoutMs: 500 }));
+      try {
+        await Promise.all(
+          planes.map((plane) => plane.start(new FakeHandler({ id: plane.nodeId, address: '127.0.0.1:1', connections: 0, subscriptions: 0, uptimeMs: 0, version: 'test' }))),
+        );
+      } finally {
+        await Promise.all(planes.map((plane) => plane.close()));
+      }
+    }
+  });
+});
