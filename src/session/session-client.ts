@@ -54,7 +54,7 @@ export interface ClientIds {
 export class SessionClient extends HubClient implements WheelEntry {
   wheelNext: WheelEntry | null = null;
   wheelPrev: WheelEntry | null = null;
-  wheelDeadline = 0;
+  wheelTick = 0;
   /** Bumped by every login, logout and close, so a late verifier answer for an older attempt is ignored. */
   loginSeq = 0;
   /**
