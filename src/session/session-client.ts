@@ -50,11 +50,22 @@ export interface ClientIds {
   count: number;
 }
 
-/** One connection's session: its hub entry plus login bookkeeping. */
-export class SessionClient extends HubClient implements WheelEntry {
+/**
+ * A login that ends at a time (a token's `exp`, a connect proxy's
+ * `expiresAt`): its entry on the session's expiry wheel, created only for such
+ * a login, so other connections do not carry three wheel fields.
+ */
+export class LoginExpiry implements WheelEntry {
   wheelNext: WheelEntry | null = null;
   wheelPrev: WheelEntry | null = null;
   wheelTick = 0;
+  constructor(readonly client: SessionClient) {}
+}
+
+/** One connection's session: its hub entry plus login bookkeeping. */
+export class SessionClient extends HubClient {
+  /** The login's place on the expiry wheel while it has an expiry, else null. */
+  loginExpiry: LoginExpiry | null = null;
   /** Bumped by every login, logout and close, so a late verifier answer for an older attempt is ignored. */
   loginSeq = 0;
   /**
