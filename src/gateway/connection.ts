@@ -29,6 +29,7 @@ export interface DeflateState {
   inflater: InflateContext | null;
 }
 import type { PartialHead } from './partial-head.js';
+import { ConnectionExtras } from './connection-extras.js';
 import type { WheelEntry } from '../util/timing-wheel.js';
 
 /** Lifecycle of a {@link WebSocketConnection}. */
@@ -97,7 +98,7 @@ export const kConnection = Symbol('herald.connection');
 export abstract class WebSocketConnection implements FrameParserHandler, WheelEntry {
   wheelNext: WheelEntry | null = null;
   wheelPrev: WheelEntry | null = null;
-  wheelDeadline = 0;
+  wheelTick = 0;
 
   state: ConnectionState = ConnectionState.Handshake;
   /** @internal */
@@ -109,17 +110,10 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   parser: FrameParser | null = null;
   /** @internal the handshake completed. */
   opened = false;
-  /** @internal the partial request head while the handshake is incomplete. */
-  head: PartialHead | null = null;
   /** The negotiated subprotocol, if any. */
   protocol: string | undefined = undefined;
-  /** Close code and reason, once known (1006 if the TCP connection ended without a close frame). */
-  closeCode: number = CloseCode.AbnormalClosure;
-  closeReason = '';
   /** @internal permessage-deflate state when the extension was negotiated, else null. */
   deflate: DeflateState | null = null;
-  /** @internal the peer address, recorded only when per-IP limits are on. */
-  ip: string | undefined = undefined;
   /** Free for the application (the hub keeps its per-connection state here). */
   context: unknown = undefined;
   /**
@@ -144,15 +138,63 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
    * FlushScheduler's merge window), or NEVER_FLUSHED, or HANDSHAKE_FLUSH.
    */
   lastFlushMs = NEVER_FLUSHED;
-  /**
-   * @internal a sender pacing itself (a resume's replay) waiting for room, and
-   * the bytes it needs; null on nearly every connection.
-   */
-  drainListener: DrainListener | null = null;
-  drainNeeds = 0;
+  /** @internal what an idle open connection does not need (see ConnectionExtras); null on nearly every one. */
+  extras: ConnectionExtras | null = null;
 
   constructor(owner: ConnectionOwner) {
     this.owner = owner;
+  }
+
+  // ---- Rarely used state, kept in `extras` ----
+
+  /** @internal the extras, created on first use. */
+  private ownExtras(): ConnectionExtras {
+    return (this.extras ??= new ConnectionExtras());
+  }
+
+  /** @internal drop the extras once nothing in them differs from the defaults. */
+  private releaseExtras(): void {
+    if (this.extras !== null && this.extras.unused) this.extras = null;
+  }
+
+  /** @internal the partial request head while the handshake is incomplete. */
+  get head(): PartialHead | null {
+    return this.extras === null ? null : this.extras.head;
+  }
+  set head(head: PartialHead | null) {
+    if (head === null && this.extras === null) return;
+    this.ownExtras().head = head;
+    if (head === null) this.releaseExtras();
+  }
+
+  /** @internal the peer address, recorded only when per-IP limits are on. */
+  get ip(): string | undefined {
+    return this.extras === null ? undefined : this.extras.ip;
+  }
+  set ip(ip: string | undefined) {
+    if (ip === undefined && this.extras === null) return;
+    this.ownExtras().ip = ip;
+    if (ip === undefined) this.releaseExtras();
+  }
+
+  /**
+   * @internal a sender pacing itself (a resume's replay) waiting for room, and
+   * the bytes it needs (`drainNeeds`); null on nearly every connection.
+   */
+  get drainListener(): DrainListener | null {
+    return this.extras === null ? null : this.extras.drainListener;
+  }
+  get drainNeeds(): number {
+    return this.extras === null ? 0 : this.extras.drainNeeds;
+  }
+
+  /** Close code, once known (1006 if the TCP connection ended without a close frame). */
+  get closeCode(): number {
+    return this.extras === null ? CloseCode.AbnormalClosure : this.extras.closeCode;
+  }
+  /** Close reason, once known ('' if none). */
+  get closeReason(): string {
+    return this.extras === null ? '' : this.extras.closeReason;
   }
 
   // ---- The transport, implemented by subclasses ----
@@ -213,8 +255,9 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
    * Replaces an earlier listener; dropped if the connection closes first.
    */
   waitForDrain(listener: DrainListener, bytes: number): void {
-    this.drainListener = listener;
-    this.drainNeeds = bytes;
+    const extras = this.ownExtras();
+    extras.drainListener = listener;
+    extras.drainNeeds = bytes;
     this.checkDrain();
   }
 
@@ -230,8 +273,17 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
       if (this.transportBufferedBytes > 0) this.watchWrites();
       return;
     }
-    this.drainListener = null;
+    this.stopDrainWait();
     queueMicrotask(() => listener.onDrain(this));
+  }
+
+  /** @internal forget a waiting sender. */
+  private stopDrainWait(): void {
+    const extras = this.extras;
+    if (extras === null || extras.drainListener === null) return;
+    extras.drainListener = null;
+    extras.drainNeeds = 0;
+    this.releaseExtras();
   }
 
   /** Make sure `checkDrain` runs when the transport's pending writes complete (raw handles always report them). */
@@ -539,8 +591,11 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   private sendClose(frame: Buffer, code: number, reason: string): void {
     this.flush();
     this.state = ConnectionState.Closing;
-    this.closeCode = code;
-    this.closeReason = reason;
+    if (code !== CloseCode.AbnormalClosure || reason !== '') {
+      const extras = this.ownExtras();
+      extras.closeCode = code;
+      extras.closeReason = reason;
+    }
     if (!this.transportClosed) this.transportWrite(frame);
   }
 
@@ -574,7 +629,7 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   /** @internal the transport has closed: called exactly once. */
   onTransportClosed(): void {
     this.state = ConnectionState.Closed;
-    this.drainListener = null;
+    this.stopDrainWait();
     this.pending = null;
     this.pendingBytes = 0;
     this.head = null;

@@ -57,8 +57,8 @@ export function checkOpenConnection(conn: WebSocketConnection, wheel: TimingWhee
 export function messageStarted(conn: WebSocketConnection, wheel: TimingWheel<WebSocketConnection>, policy: LivenessPolicy): void {
   if (policy.messageTimeoutMs === undefined) return;
   const due = conn.messageStartTick * wheel.resolutionMs + policy.messageTimeoutMs;
-  // Filed earlier already (the heartbeat's next look usually is): that look re-files it correctly.
-  if (conn.wheelDeadline === 0 || due < conn.wheelDeadline) wheel.schedule(conn, due);
+  // Filed for this tick or an earlier one already (the heartbeat's next look usually is): that look re-files it correctly.
+  if (conn.wheelTick === 0 || wheel.tickFor(due) < conn.wheelTick) wheel.schedule(conn, due);
 }
 
 /**

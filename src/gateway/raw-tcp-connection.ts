@@ -10,7 +10,23 @@ import {
   type WriteRequest,
 } from './raw-tcp.js';
 
-type OwnedHandle = TcpHandle & { [kConnection]: RawTcpConnection };
+type OwnedHandle = TcpHandle & Record<symbol, RawTcpConnection>;
+
+/**
+ * The property of a TCP handle that links it back to its connection. Node's
+ * TCP handles come with an `owner_symbol` property (null on an accepted handle;
+ * `net.Socket` keeps itself there, and Node reads it back as the handle's
+ * public face, e.g. for `executionAsyncResource`): storing the connection
+ * there adds no property to the handle, where one of our own grew every
+ * handle's out-of-object property array by 24 bytes. `kConnection` only if
+ * this Node has no such property.
+ */
+let ownerKey: symbol | undefined;
+
+function ownerKeyOf(handle: TcpHandle): symbol {
+  ownerKey ??= Object.getOwnPropertySymbols(handle).find((key) => key.description === 'owner_symbol') ?? kConnection;
+  return ownerKey;
+}
 
 /** We asked for a half-close (shutdown) after pending writes. */
 const ENDED = 1;
@@ -33,7 +49,7 @@ export class RawTcpConnection extends WebSocketConnection {
   constructor(handle: TcpHandle, owner: ConnectionOwner) {
     super(owner);
     this.handle = handle;
-    (handle as OwnedHandle)[kConnection] = this;
+    (handle as OwnedHandle)[ownerKeyOf(handle)] = this;
     handle.onread = onRawRead;
     handle.setNoDelay(true);
     if (handle.readStart() !== 0) this.terminate();
@@ -108,7 +124,7 @@ export class RawTcpConnection extends WebSocketConnection {
 }
 
 function onRawRead(this: TcpHandle, buffer: ArrayBuffer | undefined): void {
-  const conn = (this as OwnedHandle)[kConnection];
+  const conn = (this as OwnedHandle)[ownerKey as symbol];
   const nread = lastReadResult();
   if (nread > 0) conn.onData(lastReadBuffer(buffer as ArrayBuffer, nread));
   else if (nread < 0) conn.onReadEnd(nread);
@@ -116,15 +132,15 @@ function onRawRead(this: TcpHandle, buffer: ArrayBuffer | undefined): void {
 
 function onRawWriteDone(this: WriteRequest, status: number): void {
   this.buffer = null;
-  const conn = (this.handle as OwnedHandle)[kConnection];
+  const conn = (this.handle as OwnedHandle)[ownerKey as symbol];
   if (status < 0) conn.terminate();
   else if (conn.drainListener !== null) conn.checkDrain();
 }
 
 function onRawShutdown(this: ShutdownRequest, _status: number): void {
-  (this.handle as OwnedHandle)[kConnection].onShutdownDone();
+  (this.handle as OwnedHandle)[ownerKey as symbol].onShutdownDone();
 }
 
 function onRawClosed(this: TcpHandle): void {
-  (this as OwnedHandle)[kConnection].onTransportClosed();
+  (this as OwnedHandle)[ownerKey as symbol].onTransportClosed();
 }

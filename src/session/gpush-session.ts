@@ -17,6 +17,7 @@ import { ClientPublish } from './client-publish.js';
 import { ConnectAdmission } from './connect-admission.js';
 import { Subscriptions } from './subscriptions.js';
 import {
+  LoginExpiry,
   ClientOp,
   MAX_DEFERRED_COMMANDS,
   MAX_DEFERRED_MARKERS,
@@ -49,7 +50,7 @@ export class GpushSession implements ConnectionHandler {
   private readonly rules: TopicRules;
   private readonly maxSubscriptions: number;
   private readonly events: SessionEvents;
-  private readonly expiries: TimingWheel<SessionClient>;
+  private readonly expiries: TimingWheel<LoginExpiry>;
   private readonly history: GpushSessionOptions['history'];
   private readonly replies: ReplyFrames;
   private readonly joinLeave: JoinLeaveWatchers;
@@ -75,7 +76,10 @@ export class GpushSession implements ConnectionHandler {
     this.events = options.events ?? {};
     this.history = options.history;
     this.replies = new ReplyFrames(options.replyMessages);
-    this.expiries = new TimingWheel<SessionClient>((client) => this.expire(client), 1000, 512);
+    this.expiries = new TimingWheel<LoginExpiry>((entry) => {
+      entry.client.loginExpiry = null;
+      this.expire(entry.client);
+    }, 1000, 512);
     this.clientIds = { prefix: options.clientIdPrefix ?? '', epochMs: Date.now(), count: 0 };
     this.joinLeave = new JoinLeaveWatchers((topic, watching) => this.events.onJoinLeaveWatch?.(topic, watching));
     this.presenceRequests = new PresenceRequests(
@@ -167,7 +171,7 @@ export class GpushSession implements ConnectionHandler {
         return client.conn.close(HeraldCloseCode.Forbidden, 'the login the backend gave has already expired');
       }
       this.hub.login(client, verdict.uid);
-      if (expiresAt !== undefined) this.expiries.schedule(client, monotonicNow() + (expiresAt - Date.now()));
+      if (expiresAt !== undefined) this.scheduleLoginExpiry(client, expiresAt);
       this.events.onLogin?.(verdict.uid);
       this.reply(client, ReplyCode.LoggedIn, { uid: verdict.uid });
     }
@@ -197,7 +201,7 @@ export class GpushSession implements ConnectionHandler {
     const admitted = this.admission === undefined || pendingCheck === undefined;
     client.loginSeq++;
     client.deferred = null;
-    this.expiries.cancel(client);
+    this.cancelLoginExpiry(client);
     this.subscriptions.expiries.cancelAll(client);
     this.joinLeave.unwatchAll(client);
     this.hub.remove(client);
@@ -371,8 +375,8 @@ export class GpushSession implements ConnectionHandler {
     if (client.uid !== identity.uid) this.subscriptions.expiries.cancelAll(client, true);
     this.hub.login(client, identity.uid);
     this.joinLeave.prune(client);
-    if (expiresAt === undefined) this.expiries.cancel(client);
-    else this.expiries.schedule(client, monotonicNow() + (expiresAt - Date.now()));
+    if (expiresAt === undefined) this.cancelLoginExpiry(client);
+    else this.scheduleLoginExpiry(client, expiresAt);
     this.events.onLogin?.(identity.uid);
     this.reply(client, ReplyCode.LoggedIn, { uid: identity.uid }, id);
     this.replayDeferred(client);
@@ -410,11 +414,22 @@ export class GpushSession implements ConnectionHandler {
     }
   }
 
+  /** End the login at `expiresAt` (ms since the epoch), replacing any earlier expiry. */
+  private scheduleLoginExpiry(client: SessionClient, expiresAt: number): void {
+    this.expiries.schedule((client.loginExpiry ??= new LoginExpiry(client)), monotonicNow() + (expiresAt - Date.now()));
+  }
+
+  private cancelLoginExpiry(client: SessionClient): void {
+    if (client.loginExpiry === null) return;
+    this.expiries.cancel(client.loginExpiry);
+    client.loginExpiry = null;
+  }
+
   private logout(client: SessionClient): void {
     // gpush cleared the uid before testing it, so its logout never worked; check first.
     if (client.uid === null) return this.reply(client, ReplyCode.NotLoggedIn);
     client.loginSeq++;
-    this.expiries.cancel(client);
+    this.cancelLoginExpiry(client);
     this.subscriptions.expiries.cancelAll(client, true);
     this.hub.logout(client);
     this.joinLeave.prune(client);

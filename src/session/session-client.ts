@@ -50,22 +50,38 @@ export interface ClientIds {
   count: number;
 }
 
-/** One connection's session: its hub entry plus login bookkeeping. */
-export class SessionClient extends HubClient implements WheelEntry {
+/**
+ * A login that ends at a time (a token's `exp`, a connect proxy's
+ * `expiresAt`): its entry on the session's expiry wheel, created only for such
+ * a login, so other connections do not carry three wheel fields.
+ */
+export class LoginExpiry implements WheelEntry {
   wheelNext: WheelEntry | null = null;
   wheelPrev: WheelEntry | null = null;
-  wheelDeadline = 0;
+  wheelTick = 0;
+  constructor(readonly client: SessionClient) {}
+}
+
+/**
+ * What most connections never hold, in one object created on first use and
+ * dropped when all of it is null again: an idle connection carries one null
+ * field instead of three.
+ */
+class SessionExtras {
+  loginExpiry: LoginExpiry | null = null;
+  deferred: DeferredQueue | null = null;
+  joinLeaveTopics: TopicSet = null;
+
+  get unused(): boolean {
+    return this.loginExpiry === null && this.deferred === null && this.joinLeaveTopics === null;
+  }
+}
+
+/** One connection's session: its hub entry plus login bookkeeping. */
+export class SessionClient extends HubClient {
+  private extras: SessionExtras | null = null;
   /** Bumped by every login, logout and close, so a late verifier answer for an older attempt is ignored. */
   loginSeq = 0;
-  /**
-   * Commands received while a login is being verified, replayed in order when
-   * it completes (gpush verified logins synchronously, so clients send op 5
-   * right behind op 3), or while a subscribe is authorized or the connection
-   * admitted. `null` binary-frame marker; the array is null when nothing is pending.
-   */
-  deferred: DeferredQueue | null = null;
-  /** Topics whose join/leave events this connection asked for (herald.v1); null when none. */
-  joinLeaveTopics: TopicSet = null;
   /**
    * The client id and open time are kept as two small integers and a pointer
    * to what every connection of the session shares (no string and no boxed
@@ -81,6 +97,49 @@ export class SessionClient extends HubClient implements WheelEntry {
     super(conn);
     this.idNumber = ++ids.count;
     this.openedSec = Math.floor((Date.now() - ids.epochMs) / 1000);
+  }
+
+  /** The login's place on the expiry wheel while it has an expiry, else null. */
+  get loginExpiry(): LoginExpiry | null {
+    return this.extras === null ? null : this.extras.loginExpiry;
+  }
+  set loginExpiry(entry: LoginExpiry | null) {
+    if (entry === null && this.extras === null) return;
+    this.ownExtras().loginExpiry = entry;
+    if (entry === null) this.releaseExtras();
+  }
+
+  /**
+   * Commands received while a login is being verified, replayed in order when
+   * it completes (gpush verified logins synchronously, so clients send op 5
+   * right behind op 3), or while a subscribe is authorized or the connection
+   * admitted. `null` binary-frame marker; the array is null when nothing is pending.
+   */
+  get deferred(): DeferredQueue | null {
+    return this.extras === null ? null : this.extras.deferred;
+  }
+  set deferred(queue: DeferredQueue | null) {
+    if (queue === null && this.extras === null) return;
+    this.ownExtras().deferred = queue;
+    if (queue === null) this.releaseExtras();
+  }
+
+  /** Topics whose join/leave events this connection asked for (herald.v1); null when none. */
+  get joinLeaveTopics(): TopicSet {
+    return this.extras === null ? null : this.extras.joinLeaveTopics;
+  }
+  set joinLeaveTopics(topics: TopicSet) {
+    if (topics === null && this.extras === null) return;
+    this.ownExtras().joinLeaveTopics = topics;
+    if (topics === null) this.releaseExtras();
+  }
+
+  private ownExtras(): SessionExtras {
+    return (this.extras ??= new SessionExtras());
+  }
+
+  private releaseExtras(): void {
+    if (this.extras !== null && this.extras.unused) this.extras = null;
   }
 
   /** The connection: the hub's sink, read back rather than held in a second field (4–8 bytes per connection). */

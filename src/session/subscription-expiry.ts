@@ -5,7 +5,7 @@ import { subscriptionKey, type SessionClient } from './session-client.js';
 export class SubscriptionExpiry implements WheelEntry {
   wheelNext: WheelEntry | null = null;
   wheelPrev: WheelEntry | null = null;
-  wheelDeadline = 0;
+  wheelTick = 0;
   constructor(
     readonly client: SessionClient,
     readonly topic: string,

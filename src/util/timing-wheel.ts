@@ -6,8 +6,15 @@
 export interface WheelEntry {
   wheelNext: WheelEntry | null;
   wheelPrev: WheelEntry | null;
-  /** Absolute deadline on the wheel's clock (ms); 0 when not scheduled. */
-  wheelDeadline: number;
+  /**
+   * The wheel tick the entry fires in, plus one; 0 when not scheduled. A tick
+   * number, not the deadline in ms: it stays a small integer (a Smi for 17
+   * years of uptime at 250 ms ticks), where a fractional `performance.now()`
+   * deadline made V8 box it in a 16-byte HeapNumber on every scheduled
+   * connection. Firing is unchanged: a slot is only visited once its tick has
+   * come, which is when the deadline (≤ tick × tickMs) has passed.
+   */
+  wheelTick: number;
 }
 
 /** Monotonic milliseconds; never goes back when the wall clock is set. */
@@ -72,18 +79,23 @@ export class TimingWheel<T extends WheelEntry> {
    */
   schedule(entry: T, deadline: number): void {
     if (!Number.isFinite(deadline)) throw new RangeError(`TimingWheel: deadline must be a finite number, got ${deadline}`);
-    if (entry.wheelDeadline !== 0) this.unlink(entry);
+    if (entry.wheelTick !== 0) this.unlink(entry);
     // An idle wheel's cursor stopped moving with its interval: bring it to now before placing the entry.
     if (this.timer === null) this.start();
     // A deadline in a tick already processed goes into the next tick, not a revolution later.
     const tick = Math.max(Math.ceil(deadline / this.tickMs), this.cursor + 1);
     const head = this.slots[tick % this.slots.length];
-    entry.wheelDeadline = deadline > 0 ? deadline : Number.MIN_VALUE;
+    entry.wheelTick = tick + 1;
     entry.wheelPrev = head;
     entry.wheelNext = head.wheelNext;
     (head.wheelNext as WheelEntry).wheelPrev = entry;
     head.wheelNext = entry;
     this.count++;
+  }
+
+  /** The `wheelTick` an entry scheduled now for `deadline` would get (compare with an entry's own). */
+  tickFor(deadline: number): number {
+    return Math.max(Math.ceil(deadline / this.tickMs), this.cursor + 1) + 1;
   }
 
   /** Schedule `entry` to fire `delayMs` from now. */
@@ -93,7 +105,7 @@ export class TimingWheel<T extends WheelEntry> {
 
   /** Remove `entry` if scheduled; a no-op otherwise. */
   cancel(entry: T): void {
-    if (entry.wheelDeadline !== 0) this.unlink(entry);
+    if (entry.wheelTick !== 0) this.unlink(entry);
   }
 
   /** Stop the interval and forget every entry (they are not fired). */
@@ -103,7 +115,7 @@ export class TimingWheel<T extends WheelEntry> {
       while (e !== head) {
         const next = e.wheelNext as WheelEntry;
         e.wheelNext = e.wheelPrev = null;
-        e.wheelDeadline = 0;
+        e.wheelTick = 0;
         e = next;
       }
       head.wheelNext = head.wheelPrev = head;
@@ -124,7 +136,7 @@ export class TimingWheel<T extends WheelEntry> {
       let e = head.wheelNext as WheelEntry;
       while (e !== head) {
         const next = e.wheelNext as WheelEntry;
-        if (e.wheelDeadline <= now) {
+        if (e.wheelTick <= target + 1) {
           // Move it to the tail of the due list; it stays scheduled (and counted) until it fires.
           (e.wheelPrev as WheelEntry).wheelNext = next;
           next.wheelPrev = e.wheelPrev;
@@ -149,7 +161,7 @@ export class TimingWheel<T extends WheelEntry> {
     (entry.wheelPrev as WheelEntry).wheelNext = entry.wheelNext;
     (entry.wheelNext as WheelEntry).wheelPrev = entry.wheelPrev;
     entry.wheelNext = entry.wheelPrev = null;
-    entry.wheelDeadline = 0;
+    entry.wheelTick = 0;
     if (--this.count === 0) this.stop();
   }
 
@@ -168,7 +180,7 @@ export class TimingWheel<T extends WheelEntry> {
 }
 
 function sentinel(): WheelEntry {
-  const head: WheelEntry = { wheelNext: null, wheelPrev: null, wheelDeadline: -1 };
+  const head: WheelEntry = { wheelNext: null, wheelPrev: null, wheelTick: -1 };
   head.wheelNext = head.wheelPrev = head;
   return head;
 }

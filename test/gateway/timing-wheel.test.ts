@@ -12,7 +12,7 @@ const SLOTS = 8; // one revolution = 800 ms, so multi-revolution deadlines are c
 class Entry implements WheelEntry {
   wheelNext: WheelEntry | null = null;
   wheelPrev: WheelEntry | null = null;
-  wheelDeadline = 0;
+  wheelTick = 0;
   constructor(readonly name: string) {}
 }
 
@@ -84,7 +84,7 @@ describe('TimingWheel', () => {
     assert.ok(r.fired[0].at >= 250 && r.fired[0].at <= 250 + TICK, `fired at ${r.fired[0].at}`);
     r.walk(5000, 50);
     assert.equal(r.fired.length, 1, 'fired again');
-    assert.equal(e.wheelDeadline, 0);
+    assert.equal(e.wheelTick, 0);
   });
 
   it('fires a deadline that falls exactly on a tick boundary at that tick', (t) => {
@@ -161,6 +161,17 @@ describe('TimingWheel', () => {
     assert.deepEqual(r.names().slice(2), ['late']);
   });
 
+  it('keeps a fractional deadline as an integer tick (no boxed double per entry) and still fires it on time', (t) => {
+    const r = rig(t);
+    const e = new Entry('fractional');
+    r.wheel.schedule(e, 300.25);
+    assert.ok(Number.isInteger(e.wheelTick) && e.wheelTick > 0);
+    r.walk(300);
+    assert.deepEqual(r.names(), []);
+    r.walk(1000);
+    assert.deepEqual(r.names(), ['fractional']);
+  });
+
   it('schedule refuses a non-finite deadline (RangeError) and leaves the wheel and the entry as they were', (t) => {
     const r = rig(t);
     const moved = new Entry('moved');
@@ -172,7 +183,7 @@ describe('TimingWheel', () => {
       assert.throws(() => r.wheel.scheduleIn(new Entry('fresh'), deadline), RangeError);
     }
     // Still scheduled where it was (an Infinity deadline used to index slot NaN and throw mid-link).
-    assert.equal(moved.wheelDeadline, 300);
+    assert.equal(moved.wheelTick, r.wheel.tickFor(300));
     assert.equal(r.wheel.size, 2);
     r.walk(1000);
     assert.deepEqual(r.names(), ['moved', 'other']);
@@ -302,7 +313,7 @@ describe('TimingWheel', () => {
     assert.equal(r.wheel.size, 0);
     r.walk(6000);
     assert.equal(r.fired.length, 3, 'clear() must drop entries without firing them');
-    for (const e of entries) assert.equal(e.wheelDeadline, 0);
+    for (const e of entries) assert.equal(e.wheelTick, 0);
     r.wheel.schedule(entries[0], 6100); // usable after clear()
     assert.equal(r.wheel.size, 1);
   });
