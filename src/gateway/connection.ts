@@ -475,8 +475,7 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   /** Close a stream: an `event: close` (SSE) or a `"close":true` line (NDJSON), or an HTTP error before the head. */
   private closeStream(stream: HttpStream, code: number, reason: string): void {
     this.state = ConnectionState.Closing;
-    this.closeCode = code;
-    this.closeReason = reason;
+    this.rememberClose(code, reason);
     if (!stream.started) {
       stream.early = null;
       this.writeLatin1(buildRejectionResponse(stream.refusal ?? refusalForClose(code, reason)));
@@ -591,12 +590,16 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   private sendClose(frame: Buffer, code: number, reason: string): void {
     this.flush();
     this.state = ConnectionState.Closing;
-    if (code !== CloseCode.AbnormalClosure || reason !== '') {
-      const extras = this.ownExtras();
-      extras.closeCode = code;
-      extras.closeReason = reason;
-    }
+    this.rememberClose(code, reason);
     if (!this.transportClosed) this.transportWrite(frame);
+  }
+
+  /** Keep the close code and reason (in the extras: most connections never close with one). */
+  private rememberClose(code: number, reason: string): void {
+    if (code === CloseCode.AbnormalClosure && reason === '') return;
+    const extras = this.ownExtras();
+    extras.closeCode = code;
+    extras.closeReason = reason;
   }
 
   /** @internal */

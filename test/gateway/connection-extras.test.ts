@@ -41,6 +41,8 @@ function owner(): ConnectionOwner {
     onSlowConsumer() {},
     scheduleCloseTimeout() {},
     onMessageStarted() {},
+    onStreamOpened() {},
+    refuseStream() {},
     maxBufferedBytes: 1 << 20,
     maxMessageSize: 1 << 20,
     activityTick: 1,
