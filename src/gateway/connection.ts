@@ -1,6 +1,6 @@
 import { CloseCode, OpCode } from '../protocol/constants.js';
 import { encodeCloseFrame, encodeFrame, truncateCloseReason } from '../protocol/frame-encoder.js';
-import { ProtocolError } from '../protocol/errors.js';
+import { ProtocolError, type HandshakeError } from '../protocol/errors.js';
 import { FrameParser, type FrameParserHandler } from '../protocol/frame-parser.js';
 import {
   InflateContext,
@@ -10,38 +10,28 @@ import {
 } from '../protocol/permessage-deflate.js';
 import type { PreparedMessage } from '../protocol/prepared-message.js';
 import { FrameRun, appendFrame, type PendingFrames } from './frame-run.js';
-import { HttpStream, Wire, refusalForClose, type HttpStreamTap } from './http-stream.js';
-import type { HandshakeError } from '../protocol/errors.js';
-import { buildRejectionResponse } from '../protocol/upgrade-request.js';
+import type { HttpStream, HttpStreamTap } from './http-stream.js';
+import { ConnectionState } from './connection-state.js';
 import {
-  NDJSON_KEEPALIVE,
-  SSE_KEEPALIVE,
-  ndjsonResponseHead,
-  sseIdLine,
-  sseNamedEvent,
-  sseResponseHead,
-  unframe,
-} from '../protocol/event-stream.js';
+  closeHttpStream,
+  offerToStream,
+  openHttpStream,
+  sendFrameToStream,
+  sendPreparedToStream,
+  startHttpStream,
+  writeHttpStream,
+} from './connection-stream.js';
+import type { PartialHead } from './partial-head.js';
+import { ConnectionExtras } from './connection-extras.js';
+import type { WheelEntry } from '../util/timing-wheel.js';
+
+export { ConnectionState } from './connection-state.js';
 
 /** A connection's permessage-deflate agreement, and its inflate window if the client keeps context. */
 export interface DeflateState {
   readonly params: DeflateParams;
   inflater: InflateContext | null;
 }
-import type { PartialHead } from './partial-head.js';
-import { ConnectionExtras } from './connection-extras.js';
-import type { WheelEntry } from '../util/timing-wheel.js';
-
-/** Lifecycle of a {@link WebSocketConnection}. */
-export const ConnectionState = {
-  /** Reading the HTTP upgrade request. */
-  Handshake: 0,
-  Open: 1,
-  /** A close frame was sent or received; waiting (bounded) for the TCP connection to end. */
-  Closing: 2,
-  Closed: 3,
-} as const;
-export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
 
 /**
  * What a send did. Drops are results, not errors: a closed or overloaded
@@ -118,7 +108,7 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   context: unknown = undefined;
   /**
    * Set when this connection is a plain-HTTP stream (`GET /v1/sse`, `POST /v1/stream`) instead of a
-   * WebSocket: what it is sent is rendered as SSE or NDJSON (see http-stream.ts); null on WebSockets.
+   * WebSocket: what it is sent is rendered as SSE or NDJSON (see http-stream.ts, connection-stream.ts); null on WebSockets.
    */
   stream: HttpStream | null = null;
 
@@ -241,7 +231,7 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
    */
   offerPrepared(message: PreparedMessage): number {
     if (this.state !== ConnectionState.Open) return 0;
-    if (this.stream !== null) return this.offerToStream(this.stream, message);
+    if (this.stream !== null) return offerToStream(this, this.stream, message);
     const frame = message.frameFor(this.deflate === null ? null : this.deflate.params, this.protocol !== undefined);
     const buffered = this.bufferedAmount;
     if (buffered > 0 && buffered + frame.length > this.owner.maxBufferedBytes / 2) return -frame.length;
@@ -303,12 +293,12 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
    */
   sendFrame(frame: Buffer): SendResult {
     if (this.state !== ConnectionState.Open) return 'dropped';
-    if (this.stream !== null) return this.streamFrame(this.stream, frame);
+    if (this.stream !== null) return sendFrameToStream(this, this.stream, frame);
     return this.queueBytes(frame);
   }
 
-  /** Queue bytes for the next write, within the bound (the slow-consumer policy beyond). */
-  private queueBytes(frame: Buffer): SendResult {
+  /** @internal queue bytes for the next write, within the bound (the slow-consumer policy beyond). */
+  queueBytes(frame: Buffer): SendResult {
     const pending = this.pending;
     // The transport's backlog is read once per flush (a native call), when the first frame is queued:
     // until the flush nothing is written, so it can only shrink.
@@ -359,25 +349,16 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   /** Queue the frame of a fan-out message that suits this connection (compressed if negotiated). */
   sendPrepared(message: PreparedMessage): SendResult {
     if (this.state !== ConnectionState.Open) return 'dropped';
-    if (this.stream !== null) {
-      const result = this.sendToStream(this.stream, message);
-      // Counted as the hub counts: pushes queued (a resume's replay is not one).
-      if (result !== 'dropped') this.stream.count(message);
-      return result;
-    }
+    if (this.stream !== null) return sendPreparedToStream(this, this.stream, message);
     // The only subprotocol Herald selects is herald.v1, whose deliveries are enveloped.
     return this.queueBytes(message.frameFor(this.deflate === null ? null : this.deflate.params, this.protocol !== undefined));
   }
 
-  // ---- HTTP streams (SSE, NDJSON): the same queue, bound and close, other bytes ----
+  // ---- HTTP streams (SSE, NDJSON): the same queue, bound and close, other bytes (connection-stream.ts) ----
 
   /** Accept this HTTP stream request: it becomes an open connection whose replies go to `tap`. */
   openStream(tap: HttpStreamTap, context: unknown): void {
-    const stream = this.stream as HttpStream;
-    stream.tap = tap;
-    stream.context = context;
-    stream.request = null;
-    this.owner.onStreamOpened(this);
+    openHttpStream(this, this.stream as HttpStream, tap, context);
   }
 
   /** Refuse this HTTP stream request (not open yet) with an HTTP error. */
@@ -392,100 +373,23 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   startStream(afterHead?: Buffer): void {
     const stream = this.stream;
     if (stream === null || stream.started || this.state !== ConnectionState.Open) return;
-    const origin = stream.origin;
-    const head = stream.wire === Wire.Sse ? (origin === undefined ? SSE_HEAD : sseResponseHead(SSE_RETRY_MS, origin)) : ndjsonResponseHead(origin);
-    const parts = [head];
-    if (afterHead !== undefined) parts.push(afterHead);
-    parts.push(...(stream.early as Buffer[]));
-    stream.started = true;
-    stream.early = null;
-    stream.earlyBytes = 0;
-    // One buffer: a lone frame always fits the bound, and what waited was already within it.
-    this.queueBytes(parts.length === 1 ? head : Buffer.concat(parts));
-    if (this.drainListener !== null) this.checkDrain();
+    startHttpStream(this, stream, afterHead);
   }
 
   /** Queue stream bytes (an event, a line), or hold them until the head; 'dropped' past the bound. */
   writeStream(bytes: Buffer, more?: Buffer): SendResult {
     if (this.state !== ConnectionState.Open) return 'dropped';
-    const stream = this.stream as HttpStream;
-    const length = bytes.length + (more === undefined ? 0 : more.length);
-    if (!stream.started) {
-      if (stream.earlyBytes > 0 && stream.earlyBytes + length > this.owner.maxBufferedBytes) {
-        this.owner.onSlowConsumer(this);
-        return 'dropped';
-      }
-      (stream.early as Buffer[]).push(bytes);
-      if (more !== undefined) (stream.early as Buffer[]).push(more);
-      stream.earlyBytes += length;
-      return 'ok';
-    }
-    if (more === undefined) return this.queueBytes(bytes);
-    // Both or neither: an event is never cut in two by the bound.
-    const buffered = this.pendingBytes + (this.pending === null ? this.transportBufferedBytes : this.pendingBacklog);
-    if (buffered > 0 && buffered + length > this.owner.maxBufferedBytes) {
-      this.owner.onSlowConsumer(this);
-      return 'dropped';
-    }
-    this.queueBytes(bytes);
-    return this.queueBytes(more);
+    return writeHttpStream(this, this.stream as HttpStream, bytes, more);
   }
 
-  /** A publication for a stream: the shared SSE event (behind this connection's cursor) or NDJSON line. */
-  private sendToStream(stream: HttpStream, message: PreparedMessage): SendResult {
-    let result: SendResult;
-    if (stream.wire === Wire.NdJson) {
-      result = this.writeStream(message.ndjsonLine());
-    } else {
-      const event = message.sseEvent();
-      const moved = stream.advance(message.stream, message.seq, message.origin.epoch);
-      if (moved !== -1) {
-        const id = sseIdLine(stream.cursor);
-        stream.lastIdBytes = id.length;
-        result = this.writeStream(id, event);
-        // Dropped (the 'drop' slow-consumer policy): the cursor names only what was queued.
-        if (result === 'dropped') stream.cursorEntries[moved] = stream.previousEntry;
-      } else {
-        stream.lastIdBytes = 0;
-        result = this.writeStream(event);
-      }
-    }
-    return result;
+  /** @internal unflushed bytes as `queueBytes` counts them (the backlog read when this turn's first frame was queued). */
+  get unflushedBytes(): number {
+    return this.pendingBytes + (this.pending === null ? this.transportBufferedBytes : this.pendingBacklog);
   }
 
-  /** `offerPrepared` for a stream: the same pacing (half the bound), counted in what waits for the head too. */
-  private offerToStream(stream: HttpStream, message: PreparedMessage): number {
-    const size = stream.wire === Wire.NdJson ? message.ndjsonLine().length : message.sseEvent().length + 64;
-    const buffered = stream.started ? this.bufferedAmount : stream.earlyBytes;
-    if (buffered > 0 && buffered + size > this.owner.maxBufferedBytes / 2) return -size;
-    return this.sendToStream(stream, message) === 'dropped' ? 0 : size;
-  }
-
-  /** A frame the session built for every connection (a reply, a heartbeat): what it means on this stream. */
-  private streamFrame(stream: HttpStream, frame: Buffer): SendResult {
-    const { opcode, payload } = unframe(frame);
-    if (opcode === OpCode.Ping) {
-      if (!stream.started) return 'ok';
-      return this.queueBytes(stream.wire === Wire.Sse ? SSE_KEEPALIVE : NDJSON_KEEPALIVE);
-    }
-    if (opcode === OpCode.Text) stream.tap?.onText(this, stream, payload.toString('utf8'));
-    return 'ok';
-  }
-
-  /** Close a stream: an `event: close` (SSE) or a `"close":true` line (NDJSON), or an HTTP error before the head. */
-  private closeStream(stream: HttpStream, code: number, reason: string): void {
-    this.state = ConnectionState.Closing;
-    this.rememberClose(code, reason);
-    if (!stream.started) {
-      stream.early = null;
-      this.writeLatin1(buildRejectionResponse(stream.refusal ?? refusalForClose(code, reason)));
-    } else {
-      this.flush();
-      const json = JSON.stringify(stream.wire === Wire.Sse ? { code, reason } : { code, message: reason, close: true });
-      if (!this.transportClosed) this.transportWrite(stream.wire === Wire.Sse ? sseNamedEvent('close', json) : Buffer.from(`${json}\n`));
-    }
-    this.end();
-    this.owner.scheduleCloseTimeout(this);
+  /** @internal write bytes now, after anything flushed (a stream's closing event), unless the transport closed. */
+  writeNow(bytes: Buffer): void {
+    if (!this.transportClosed) this.transportWrite(bytes);
   }
 
   /** Send a ping control frame (payload ≤ 125 bytes). */
@@ -499,7 +403,7 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
    */
   close(code: number = CloseCode.NormalClosure, reason = ''): void {
     if (this.state !== ConnectionState.Open) return;
-    if (this.stream !== null) return this.closeStream(this.stream, code, reason);
+    if (this.stream !== null) return closeHttpStream(this, this.stream, code, reason);
     this.sendClose(encodeCloseFrame(code, truncateCloseReason(reason)), code, reason);
     this.owner.scheduleCloseTimeout(this);
   }
@@ -594,8 +498,8 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
     if (!this.transportClosed) this.transportWrite(frame);
   }
 
-  /** Keep the close code and reason (in the extras: most connections never close with one). */
-  private rememberClose(code: number, reason: string): void {
+  /** @internal keep the close code and reason (in the extras: most connections never close with one). */
+  rememberClose(code: number, reason: string): void {
     if (code === CloseCode.AbnormalClosure && reason === '') return;
     const extras = this.ownExtras();
     extras.closeCode = code;
@@ -651,11 +555,6 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
 const CONCAT_LIMIT = 64 * 1024;
 /** …unless it has more frames than this: an iovec per small frame costs more than one copy. */
 const WRITEV_MAX_FRAMES = 16;
-
-/** EventSource's reconnect delay (`retry:`), ms. */
-const SSE_RETRY_MS = 1000;
-/** The SSE response head for requests without an Origin, built once (with one, it carries CORS headers). */
-const SSE_HEAD = sseResponseHead(SSE_RETRY_MS);
 
 /** An empty ping (the heartbeat's), framed once for every connection. */
 const EMPTY_PING = encodeFrame(OpCode.Ping, Buffer.alloc(0));
