@@ -91,14 +91,22 @@ export function sendPreparedToStream(conn: WebSocketConnection, stream: HttpStre
 function sendToStream(conn: WebSocketConnection, stream: HttpStream, message: PreparedMessage): SendResult {
   if (stream.wire === Wire.NdJson) return writeHttpStream(conn, stream, message.ndjsonLine());
   const event = message.sseEvent();
-  const moved = stream.advance(message.stream, message.seq, message.origin.epoch);
+  const moved = stream.advance(message.stream, message.positionEntry());
   if (moved === -1) {
     stream.lastIdBytes = 0;
     return writeHttpStream(conn, stream, event);
   }
-  const id = sseIdLine(stream.cursor);
-  stream.lastIdBytes = id.length;
-  const result = writeHttpStream(conn, stream, id, event);
+  let result: SendResult;
+  if (stream.cursorEntries.length === 1) {
+    // The cursor is this message's own position: the shared event-with-id, as framed-once as a WebSocket frame.
+    const shared = message.sseEventWithOwnId();
+    stream.lastIdBytes = shared.length - event.length;
+    result = writeHttpStream(conn, stream, shared);
+  } else {
+    const id = sseIdLine(stream.cursor);
+    stream.lastIdBytes = id.length;
+    result = writeHttpStream(conn, stream, id, event);
+  }
   // Dropped (the 'drop' slow-consumer policy): the cursor names only what was queued.
   if (result === 'dropped') stream.cursorEntries[moved] = stream.previousEntry;
   return result;

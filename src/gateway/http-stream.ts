@@ -96,15 +96,18 @@ export class HttpStream {
   }
 
   /**
-   * Record `position` as delivered on `stream`; returns the cursor index it
+   * Record `entry` (`<seq>:<epoch>`, '' for none) as delivered on `stream`; returns the cursor index it
    * moved (its previous entry is `previousEntry`), or -1 when the cursor does
    * not hold that stream.
    */
-  advance(stream: string, seq: number, epoch: string | undefined): number {
-    const at = this.cursorStreams.indexOf(stream);
-    if (at === -1 || seq === 0 || epoch === undefined) return -1;
-    this.previousEntry = this.cursorEntries[at];
-    this.cursorEntries[at] = `${seq}:${epoch}`;
+  advance(stream: string, entry: string): number {
+    if (entry === '') return -1;
+    const entries = this.cursorEntries;
+    // One stream (the common case): no search.
+    const at = entries.length === 1 ? (this.cursorStreams[0] === stream ? 0 : -1) : this.cursorStreams.indexOf(stream);
+    if (at === -1) return -1;
+    this.previousEntry = entries[at];
+    entries[at] = entry;
     return at;
   }
 

@@ -1,6 +1,6 @@
 import { OpCode } from './constants.js';
 import { encodeFrame } from './frame-encoder.js';
-import { renderSseEvent } from './event-stream.js';
+import { renderSseEvent, sseIdLine } from './event-stream.js';
 import { encodeMessageFrame, type DeflateParams } from './permessage-deflate.js';
 
 /** Where an enveloped message came from, for `herald.v1` deliveries. */
@@ -33,6 +33,8 @@ export class PreparedMessage {
   private envelopeText: string | null = null;
   private envelopePlain: Buffer | null = null;
   private sse: Buffer | null = null;
+  private sseWithId: Buffer | null = null;
+  private positionText: string | null = null;
   private ndjson: Buffer | null = null;
   /** Compressed frames: [raw by window bits, envelope by window bits]. */
   private compressed: [(Buffer | undefined)[], (Buffer | undefined)[]] | null = null;
@@ -74,6 +76,22 @@ export class PreparedMessage {
   /** The SSE event for this message, minus its `id:` line (event-stream.ts); built once. */
   sseEvent(): Buffer {
     return (this.sse ??= renderSseEvent(this.opcode, this.payload));
+  }
+
+  /** `<seq>:<epoch>`, this message's entry in an SSE cursor (or '' without a position); built once. */
+  positionEntry(): string {
+    if (this.positionText !== null) return this.positionText;
+    const { seq, epoch } = this.origin;
+    return (this.positionText = seq === undefined || seq === 0 || epoch === undefined ? '' : `${seq}:${epoch}`);
+  }
+
+  /**
+   * The SSE event behind the `id:` line of a cursor that is this message's
+   * position alone — what every one-stream SSE subscriber is sent, so it too
+   * is built once and shared (no per-connection bytes). Built on first demand.
+   */
+  sseEventWithOwnId(): Buffer {
+    return (this.sseWithId ??= Buffer.concat([sseIdLine(this.positionEntry()), this.sseEvent()]));
   }
 
   /** The `herald.v1` envelope as one NDJSON line; built once. */

@@ -30,6 +30,15 @@ describe('event-stream rendering (HTML §9.2.6)', () => {
     assert.equal(message.ndjsonLine().toString(), '{"topic":"t","seq":3,"epoch":"e","data":"x"}\n');
   });
 
+  it('shares the event with its own id line, for one-stream cursors, built once', () => {
+    const message = new PreparedMessage(OpCode.Text, Buffer.from('x'), { topic: 't', seq: 3, epoch: 'e' }, 't:t');
+    assert.equal(message.positionEntry(), '3:e');
+    assert.equal(message.sseEventWithOwnId(), message.sseEventWithOwnId());
+    assert.equal(message.sseEventWithOwnId().toString(), 'id: 3:e\ndata: x\n\n');
+    const unpositioned = new PreparedMessage(OpCode.Text, Buffer.from('x'), {}, '');
+    assert.equal(unpositioned.positionEntry(), '');
+  });
+
   it('reads back the payload of frames this server encodes, at every length form', () => {
     for (const size of [0, 125, 126, 65535, 65536]) {
       const payload = Buffer.alloc(size, 0x61);
