@@ -327,6 +327,7 @@ export class RedisControlPlane implements ControlPlane {
   }
 
   watchJoinLeave(topic: string, watching: boolean): void {
+    if (this.closed) return;
     const channel = this.names.joinLeave(topic);
     if (watching) this.joinLeaveTopics.set(channel, topic);
     else this.joinLeaveTopics.delete(channel);
