@@ -2,7 +2,8 @@
  * The shared control-plane suite on a Redis Cluster of this file's own
  * (3 masters + 3 replicas), plus what is particular to the cluster: each
  * group of keys a script touches sits in one hash slot, and topics whose
- * names hold `{` or `}` keep their presence keys together.
+ * names hold `{` or `}` keep their presence keys together; webhook
+ * occupancy (all of its keys under `{occ}`) runs on the cluster too.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +14,7 @@ import { clusterNames } from '../../src/control/redis-control-names.js';
 import { hashSlot } from '../../src/engine/redis-cluster-keys.js';
 import { clusterSeed } from '../../src/engine/redis-connection.js';
 import { RedisCluster } from '../helpers/redis-cluster.js';
+import { RedisOccupancy } from '../../src/webhooks/redis-occupancy.js';
 import { eventually, FakeHandler, runControlPlaneSuite, unique } from '../control/control-plane-suite.js';
 
 let cluster: RedisCluster;
@@ -101,6 +103,30 @@ describe('RedisControlPlane on a Redis Cluster: key layout', () => {
       assert.deepEqual(listed, [entry]);
     } finally {
       await Promise.all(planes.map((plane) => plane.close()));
+    }
+  });
+});
+
+describe('webhook occupancy on a Redis Cluster', () => {
+  it('runs its scripts on the cluster: a topic occupied and vacated is reported once each', async () => {
+    const prefix = `${runPrefix}occ:`;
+    type Seen = { node: string; type: string; topic: string };
+    const seen: Seen[] = [];
+    const local = [new Set<string>(), new Set<string>()];
+    const occupancies = [0, 1].map((i) => new RedisOccupancy({ url: '', clusterUrls: [cluster.urls[i]], prefix, nodeId: `n${i}`, ttlMs: 3_000 }));
+    try {
+      await Promise.all(occupancies.map((occupancy, i) => occupancy.start((type, topic) => seen.push({ node: `n${i}`, type, topic }), () => local[i])));
+      const topic = unique('room');
+      const cause = { uid: null, client: 'c' };
+      local[0].add(topic);
+      occupancies[0].occupy(topic, cause);
+      await eventually(async () => seen.filter((s) => s.topic === topic).length, (n) => n === 1, 'occupied reported');
+      local[0].delete(topic);
+      occupancies[0].vacate(topic, cause);
+      const reports = await eventually(async () => seen.filter((s) => s.topic === topic), (list) => list.length >= 2, 'vacated reported');
+      assert.deepEqual(reports.map((r) => `${r.node} ${r.type}`), ['n0 channel_occupied', 'n0 channel_vacated']);
+    } finally {
+      await Promise.all(occupancies.map((occupancy) => occupancy.close()));
     }
   });
 });
