@@ -12,7 +12,7 @@ import { runClusterPrimary } from './cluster/cluster-primary.js';
 import { runClusterWorker } from './cluster/cluster-worker.js';
 import { ConfigError, formatHelp, loadConfig, type LoadedConfig } from './config/index.js';
 import { createControlPlane } from './control/create-control-plane.js';
-import { createEngine } from './engine/create-engine.js';
+import { createEngine, splitRedisUrls } from './engine/create-engine.js';
 import { chooseTransport, TransportError, type TransportChoice } from './gateway/transport-choice.js';
 import { ListenError } from './listen-error.js';
 import { createLogDestination, defaultLogFormat } from './logging/log-destination.js';
@@ -193,8 +193,10 @@ async function runPrimary(config: LoadedConfig, logger: Logger): Promise<number>
 }
 
 /** Cluster-wide channel occupancy for webhooks goes through the engine's Redis, with the presence TTL for dead nodes. */
-function webhookRedisOf(config: LoadedConfig): { url: string; prefix: string; ttlMs: number } | undefined {
-  return config.engine === 'redis' ? { url: config.redisUrl, prefix: config.redisPrefix, ttlMs: config.presenceTtlMs } : undefined;
+function webhookRedisOf(config: LoadedConfig): { url: string; clusterUrls?: string[]; prefix: string; ttlMs: number } | undefined {
+  if (config.engine !== 'redis') return undefined;
+  const clusterUrls = config.redisCluster ? splitRedisUrls(config.redisUrl) : undefined;
+  return { url: config.redisUrl, clusterUrls, prefix: config.redisPrefix, ttlMs: config.presenceTtlMs };
 }
 
 /** A port in use (or any bind failure) is a mistake to correct, not a crash: one line saying what to change. */

@@ -25,8 +25,8 @@ export const ENGINE_OPTIONS = [
     key: 'redisCluster', flag: '--redis-cluster', env: 'HERALD_REDIS_CLUSTER', type: 'boolean', default: false,
     description: 'The Redis of --engine redis is a Redis Cluster (Redis >= 7): each stream and its channel live in one '
       + 'hash slot and publications use sharded pub/sub (SPUBLISH), so one publication touches one shard. Follows '
-      + 'resharding and failover. The prefix must not contain { or }. Engine only so far: the control plane (presence, '
-      + '/v1/info, server API control) has no Redis Cluster version yet, so serve refuses to start with it.',
+      + 'resharding and failover. The prefix must not contain { or }. The control plane (presence, node list, server API '
+      + 'control, webhook occupancy) runs on the same cluster, its keys hash-tagged and its channels sharded.',
   },
   {
     scope: 'process',

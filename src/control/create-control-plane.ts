@@ -4,6 +4,7 @@ import { MemoryControlPlane, randomNodeId } from './memory-control-plane.js';
 import { RedisControlPlane } from './redis-control-plane.js';
 import { NatsControlPlane } from './nats-control-plane.js';
 import { natsServers } from '../engine/nats-subjects.js';
+import { splitRedisUrls } from '../engine/create-engine.js';
 
 /** The control-plane options of the configuration. */
 export interface ControlPlaneConfig {
@@ -12,7 +13,7 @@ export interface ControlPlaneConfig {
   redisPrefix: string;
   natsUrl: string;
   natsPrefix: string;
-  /** `--redis-cluster`: the control plane has no Redis Cluster implementation yet (see createControlPlane). */
+  /** `--redis-cluster`: `redisUrl` lists the seeds of a Redis Cluster. */
   redisCluster?: boolean;
   /** `--node-id`; unset: random. */
   nodeId?: string;
@@ -29,14 +30,9 @@ export interface ControlPlaneConfig {
  */
 export function createControlPlane(config: ControlPlaneConfig, logger: Logger): ControlPlane {
   const nodeId = config.nodeId ?? randomNodeId();
-  if (config.engine === 'redis' && config.redisCluster === true) {
-    // The engine runs on a Redis Cluster (RedisClusterEngine); presence, the node registry and control
-    // messages do not yet (their keys need hash tags per topic, ARCHITECTURE.md "Past one Redis").
-    // Refuse rather than run a node whose server API half works.
-    throw new Error('--redis-cluster: the control plane (presence, /v1/info, server API control) does not run on a Redis Cluster yet');
-  }
   if (config.engine === 'redis') {
-    return redisControlPlaneFromConfig({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, presenceTtlMs: config.presenceTtlMs, nodeId }, logger);
+    const { redisUrl, redisPrefix, presenceTtlMs, redisCluster } = config;
+    return redisControlPlaneFromConfig({ redisUrl, redisPrefix, presenceTtlMs, redisCluster, nodeId }, logger);
   }
   if (config.engine === 'nats') return natsControlPlaneFromConfig({ ...config, nodeId }, logger);
   return new MemoryControlPlane({ nodeId });
@@ -78,6 +74,8 @@ export function natsControlPlaneFromConfig(
 export interface RedisControlPlaneConfig {
   redisUrl: string;
   redisPrefix: string;
+  /** `--redis-cluster`: `redisUrl` lists a Redis Cluster's seeds. */
+  redisCluster?: boolean;
   /** `--presence-ttl` (ms). */
   presenceTtlMs: number;
   /** `--node-id`; undefined: random. */
@@ -95,6 +93,7 @@ export function redisControlPlaneFromConfig(config: RedisControlPlaneConfig, log
   const lastLogged = new Map<string, number>();
   return new RedisControlPlane({
     url: config.redisUrl,
+    clusterUrls: config.redisCluster === true ? splitRedisUrls(config.redisUrl) : undefined,
     prefix: config.redisPrefix,
     presenceTtlMs: config.presenceTtlMs,
     nodeId: config.nodeId,

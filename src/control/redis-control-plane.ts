@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { failFastRedis, quit, whenReady } from '../engine/redis-connection.js';
+import type { Cluster, Redis } from 'ioredis';
+import { failFastCluster, failFastRedis, quit, whenReady } from '../engine/redis-connection.js';
+import { checkClusterPrefix } from '../engine/redis-cluster-keys.js';
+import { ClusterScriptLoader } from '../engine/redis-cluster-script-loader.js';
 import { EngineUnavailableError } from '../engine/engine.js';
 import type {
   ChannelCount,
@@ -14,7 +16,8 @@ import type {
 } from './control-plane.js';
 import { RedisNodeRegistry, REGISTRY_SCRIPTS, type RegistryScriptCommands } from './redis-node-registry.js';
 import { PRESENCE_SCRIPTS, RedisPresence, type PresenceScriptCommands } from './redis-presence.js';
-import { RedisChannelSet } from '../engine/redis-channel-set.js';
+import { clusterNames, singleRedisNames, type ControlNames } from './redis-control-names.js';
+import { ClusterSubscriber, SingleRedisSubscriber, type ControlSubscriber } from './redis-control-subscriber.js';
 import { parseJoinLeave, parseReply, parseRequest, type ControlReply, type ControlRequest } from './redis-control-messages.js';
 import { mergeChannels } from './merge-channels.js';
 import { PendingRequests, unavailable } from './redis-requests.js';
@@ -31,8 +34,14 @@ export interface RedisControlPlaneEvents {
 }
 
 export interface RedisControlPlaneOptions {
-  /** Redis URL; default `redis://127.0.0.1:6379`. */
+  /** Redis URL; default `redis://127.0.0.1:6379`. Ignored when `clusterUrls` is set. */
   url?: string;
+  /**
+   * Seed URLs of a Redis Cluster (`--redis-cluster`): keys hash-tagged per
+   * group (redis-control-names.ts), commands through an ioredis `Cluster`,
+   * channels on sharded pub/sub. Unset: one Redis at `url`.
+   */
+  clusterUrls?: string[];
   /** Prepended to every key and channel; default `herald:` (the engine's keys and these do not collide). */
   prefix?: string;
   /** This node's id: 1–64 of `A–Z a–z 0–9 _ -`; default 10 random base64url characters. */
@@ -60,7 +69,7 @@ export interface RedisControlPlaneOptions {
   events?: RedisControlPlaneEvents;
 }
 
-type CommandConnection = Redis & PresenceScriptCommands & RegistryScriptCommands;
+type CommandConnection = (Redis | Cluster) & PresenceScriptCommands & RegistryScriptCommands;
 
 const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -111,23 +120,26 @@ export const REDIS_CONTROL_PLANE_DEFAULTS = { prefix: 'herald:', presenceTtlMs: 
  */
 export class RedisControlPlane implements ControlPlane {
   readonly nodeId: string;
-  private readonly options: Required<Omit<RedisControlPlaneOptions, 'events' | 'url' | 'nodeId' | 'member'>>;
+  private readonly options: Required<Omit<RedisControlPlaneOptions, 'events' | 'url' | 'clusterUrls' | 'nodeId' | 'member'>>;
   private readonly member: boolean;
   private readonly events: RedisControlPlaneEvents;
   private readonly redis: CommandConnection;
-  private readonly subscriber: Redis;
+  private readonly subscriber: ControlSubscriber;
+  /** Set on a Redis Cluster: keeps the scripts on every node (see ClusterScriptLoader). */
+  private readonly scriptLoader: ClusterScriptLoader | null = null;
   private readonly registry: RedisNodeRegistry;
   private readonly presenceStore: RedisPresence;
+  private readonly names: ControlNames;
   private readonly controlChannel: string;
   private readonly replyChannel: string;
-  private readonly joinLeavePrefix: string;
-  private readonly channelSet: RedisChannelSet;
+  /** Watched join/leave channels → their topic. */
+  private readonly joinLeaveTopics = new Map<string, string>();
   /** This node's scatter-gather requests in flight (redis-requests.ts). */
   private readonly requests: PendingRequests;
   private handler: ControlHandler | null = null;
   private started = false;
   private closed = false;
-  private everReady = { command: false, subscriber: false };
+  private everReady = false;
   private reconnectCount = 0;
   private refreshTimer: NodeJS.Timeout | null = null;
 
@@ -147,35 +159,63 @@ export class RedisControlPlane implements ControlPlane {
     this.events = options.events ?? {};
     this.member = options.member ?? true;
     const { prefix, presenceTtlMs } = this.options;
-    const url = options.url ?? REDIS_CONTROL_PLANE_DEFAULTS.url;
-    this.redis = this.connection(url, 'command') as CommandConnection;
-    this.subscriber = this.connection(url, 'subscriber');
-    this.subscriber.on('message', this.onMessage);
-    this.channelSet = new RedisChannelSet(this.subscriber, this.options.reconnectBaseMs, () => this.started && !this.closed, (error) =>
-      this.events.onError?.(error, 'subscriber'),
-    );
-    this.subscriber.on('close', () => this.channelSet.lost());
-    this.registry = new RedisNodeRegistry(this.redis, prefix, presenceTtlMs);
-    this.presenceStore = new RedisPresence(this.redis, prefix, presenceTtlMs, (error) => this.events.onError?.(error, 'command'));
-    this.controlChannel = `${prefix}control`;
-    this.replyChannel = `${prefix}control:reply:${this.nodeId}`;
+    const clusterUrls = options.clusterUrls;
+    if (clusterUrls !== undefined && clusterUrls.length === 0) throw new RangeError('a Redis Cluster needs at least one seed URL');
+    if (clusterUrls !== undefined) checkClusterPrefix(prefix);
+    this.names = clusterUrls === undefined ? singleRedisNames(prefix) : clusterNames(prefix);
+    const scripts = { ...PRESENCE_SCRIPTS, ...REGISTRY_SCRIPTS };
+    const commandName = `herald-control-${this.nodeId}`;
+    const subscriberName = `herald-control-subscriber-${this.nodeId}`;
+    const active = (): boolean => this.started && !this.closed;
+    const subscriberEvents = {
+      onMessage: this.onMessage,
+      onError: (error: Error) => this.events.onError?.(error, 'subscriber'),
+      onReconnect: () => this.events.onReconnect?.('subscriber', ++this.reconnectCount),
+    };
+    // Fail fast: nothing waits for a reconnect; presence is re-added from the local map instead.
+    if (clusterUrls === undefined) {
+      const url = options.url ?? REDIS_CONTROL_PLANE_DEFAULTS.url;
+      this.redis = failFastRedis(url, commandName, this.options, scripts) as CommandConnection;
+      this.subscriber = new SingleRedisSubscriber(url, subscriberName, this.options, active, subscriberEvents);
+    } else {
+      const cluster = failFastCluster(clusterUrls, commandName, this.options, scripts);
+      this.redis = cluster as CommandConnection;
+      this.scriptLoader = new ClusterScriptLoader(cluster, Object.values(scripts).map((script) => script.lua), this.options.commandTimeoutMs);
+      cluster.on('refresh', () => void this.scriptLoader?.sync());
+      cluster.on('node error', (error: Error) => this.events.onError?.(error, 'command'));
+      this.subscriber = new ClusterSubscriber(cluster, subscriberName, this.options, active, subscriberEvents);
+    }
+    this.redis.on('error', (error: Error) => this.events.onError?.(error, 'command'));
+    this.redis.on('ready', () => this.onCommandReady());
+    this.registry = new RedisNodeRegistry(this.redis, this.names.registry, presenceTtlMs);
+    this.presenceStore = new RedisPresence(this.redis, this.names.presence, presenceTtlMs, (error) => this.events.onError?.(error, 'command'));
+    this.controlChannel = this.names.control;
+    this.replyChannel = this.names.reply(this.nodeId);
+    const publish =
+      clusterUrls === undefined
+        ? (channel: string, message: string) => this.redis.publish(channel, message)
+        : // SPUBLISH: the shard of the channel's slot only, and the count of its subscribers (all of them: they SSUBSCRIBE on that master).
+          (channel: string, message: string) => (this.redis as Cluster).spublish(channel, message).then(Number);
+    this.publish = publish;
     this.requests = new PendingRequests({
       nodeId: this.nodeId,
       channel: this.controlChannel,
       replyTimeoutMs: this.options.replyTimeoutMs,
-      publish: (channel, message) => this.redis.publish(channel, message),
+      publish,
       liveIds: () => this.registry.liveIds(),
       closed: () => this.closed,
     });
-    this.joinLeavePrefix = `${prefix}jl:`;
     // A non-member receives no requests: PUBLISH then counts only the nodes that answer.
-    if (this.member) this.channelSet.want(this.controlChannel, true);
-    this.channelSet.want(this.replyChannel, true);
+    if (this.member) this.subscriber.want(this.controlChannel, true);
+    this.subscriber.want(this.replyChannel, true);
   }
+
+  /** PUBLISH on one Redis, SPUBLISH on a cluster; resolves with the subscribers reached. */
+  private readonly publish: (channel: string, message: string) => Promise<number>;
 
   /** True while both connections are up. */
   get ready(): boolean {
-    return this.started && !this.closed && this.redis.status === 'ready' && this.subscriber.status === 'ready';
+    return this.started && !this.closed && this.redis.status === 'ready' && this.subscriber.ready;
   }
 
   /** Presence entries this node holds locally (and refreshes). */
@@ -193,7 +233,8 @@ export class RedisControlPlane implements ControlPlane {
     if (this.handler !== null) throw new Error('control plane already started');
     this.handler = handler;
     try {
-      await Promise.all([whenReady(this.redis, this.options.connectTimeoutMs), whenReady(this.subscriber, this.options.connectTimeoutMs)]);
+      await Promise.all([whenReady(this.redis, this.options.connectTimeoutMs), this.subscriber.connect(this.options.connectTimeoutMs)]);
+      await this.scriptLoader?.sync();
     } catch (error) {
       this.redis.disconnect();
       this.subscriber.disconnect();
@@ -201,6 +242,7 @@ export class RedisControlPlane implements ControlPlane {
       throw new EngineUnavailableError(`control plane: redis not ready: ${(error as Error).message}`, { cause: error });
     }
     this.started = true;
+    this.subscriber.begin();
     // Listen before being listed: once other nodes see this one, it answers their requests.
     await this.settled();
     if (!this.member) return;
@@ -234,7 +276,7 @@ export class RedisControlPlane implements ControlPlane {
     // Figures as of now: every live node is asked (this one locally); a node that does not answer in
     // time keeps the figures of its last registry refresh (at most TTL/3 old).
     const fresh = new Map<string, NodeInfo>();
-    if (this.subscriber.status === 'ready') {
+    if (this.subscriber.ready) {
       for (const answer of await this.requests.gather({ kind: 'info' })) if (answer.info !== undefined) fresh.set(answer.node, answer.info);
     }
     const result = nodes.filter((node) => node.id !== this.nodeId).map((node) => ({ ...(fresh.get(node.id) ?? node), id: node.id }));
@@ -281,11 +323,15 @@ export class RedisControlPlane implements ControlPlane {
 
   publishJoinLeave(event: JoinLeaveEvent): void {
     if (!this.started || this.closed || this.redis.status !== 'ready') return; // dropped: events are best effort
-    this.redis.publish(`${this.joinLeavePrefix}${event.topic}`, JSON.stringify(event)).catch(this.commandError);
+    this.publish(this.names.joinLeave(event.topic), JSON.stringify(event)).catch(this.commandError);
   }
 
   watchJoinLeave(topic: string, watching: boolean): void {
-    this.channelSet.want(`${this.joinLeavePrefix}${topic}`, watching);
+    if (this.closed) return;
+    const channel = this.names.joinLeave(topic);
+    if (watching) this.joinLeaveTopics.set(channel, topic);
+    else this.joinLeaveTopics.delete(channel);
+    this.subscriber.want(channel, watching);
   }
 
   /**
@@ -294,7 +340,7 @@ export class RedisControlPlane implements ControlPlane {
    * tests and orderly starts.
    */
   settled(): Promise<void> {
-    return this.channelSet.settled();
+    return this.subscriber.settled();
   }
 
   /**
@@ -312,7 +358,7 @@ export class RedisControlPlane implements ControlPlane {
       await Promise.allSettled([this.registry.unregister(this.nodeId), this.presenceStore.removeAll()]);
     }
     this.handler = null;
-    await Promise.all([quit(this.redis), quit(this.subscriber)]);
+    await Promise.all([quit(this.redis), this.subscriber.close()]);
   }
 
   /**
@@ -322,7 +368,7 @@ export class RedisControlPlane implements ControlPlane {
    */
   private requireReady(needsAnswers = false): ControlHandler {
     const handler = this.handler;
-    const up = this.started && !this.closed && this.redis.status === 'ready' && (!needsAnswers || this.subscriber.status === 'ready');
+    const up = this.started && !this.closed && this.redis.status === 'ready' && (!needsAnswers || this.subscriber.ready);
     if (handler === null || !up) {
       throw new EngineUnavailableError(`control plane is ${this.closed ? 'closed' : 'not connected to redis'}`);
     }
@@ -347,7 +393,7 @@ export class RedisControlPlane implements ControlPlane {
     if (request.kind === 'command') reply.affected = this.applyLocally(() => handler.apply(request.command), 0);
     else if (request.kind === 'info') reply.info = { ...handler.localInfo(), id: this.nodeId };
     else reply.channels = this.applyLocally(() => handler.localChannels(request.pattern, request.after, request.limit), []);
-    this.redis.publish(`${this.options.prefix}control:reply:${request.origin}`, JSON.stringify(reply)).catch(this.commandError);
+    this.publish(this.names.reply(request.origin), JSON.stringify(reply)).catch(this.commandError);
   }
 
   /** Every message on a subscribed channel, in arrival order. */
@@ -363,8 +409,9 @@ export class RedisControlPlane implements ControlPlane {
       if (reply === undefined) return this.badMessage(channel);
       return this.requests.reply(reply);
     }
-    if (channel.startsWith(this.joinLeavePrefix) && this.channelSet.has(channel)) {
-      const event = parseJoinLeave(message, channel.slice(this.joinLeavePrefix.length));
+    const topic = this.joinLeaveTopics.get(channel);
+    if (topic !== undefined) {
+      const event = parseJoinLeave(message, topic);
       if (event === undefined) return this.badMessage(channel);
       try {
         this.handler.onJoinLeave(event);
@@ -390,23 +437,11 @@ export class RedisControlPlane implements ControlPlane {
     this.events.onError?.(error, 'command');
   };
 
-  private connection(url: string, role: ControlConnectionRole): Redis {
-    // Fail fast: nothing waits for a reconnect; presence is re-added from the local map instead.
-    const name = role === 'command' ? `herald-control-${this.nodeId}` : `herald-control-subscriber-${this.nodeId}`;
-    const redis = failFastRedis(url, name, this.options, role === 'command' ? { ...PRESENCE_SCRIPTS, ...REGISTRY_SCRIPTS } : undefined);
-    redis.on('error', (error: Error) => this.events.onError?.(error, role));
-    redis.on('ready', () => this.onReady(role));
-    return redis;
-  }
-
-  private onReady(role: ControlConnectionRole): void {
-    const again = this.everReady[role];
-    this.everReady[role] = true;
-    if (again) {
-      this.reconnectCount++;
-      this.events.onReconnect?.(role, this.reconnectCount);
-    }
-    if (role === 'subscriber') return this.channelSet.sync();
+  /** The command connection is ready: after a lost connection, list this node again. */
+  private onCommandReady(): void {
+    const again = this.everReady;
+    this.everReady = true;
+    if (again) this.events.onReconnect?.('command', ++this.reconnectCount);
     const handler = this.handler;
     if (!again || !this.started || this.closed || handler === null || !this.member) return;
     // Redis may have restarted empty, and adds/removes made meanwhile were not sent: list this node again.

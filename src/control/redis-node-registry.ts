@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { NodeInfo } from './control-plane.js';
 import { NODE_REGISTER_LUA, NODES_LIVE_LUA } from './redis-control-scripts.js';
 
@@ -26,11 +26,12 @@ export class RedisNodeRegistry {
   private readonly setKey: string;
 
   constructor(
-    private readonly redis: Redis & RegistryScriptCommands,
-    prefix: string,
+    private readonly redis: (Redis | Cluster) & RegistryScriptCommands,
+    /** The sorted set's key (`P{nodes}`, see redis-control-names.ts). */
+    setKey: string,
     private readonly ttlMs: number,
   ) {
-    this.setKey = `${prefix}{nodes}`;
+    this.setKey = setKey;
   }
 
   /** Write (or refresh) this node's entry. */

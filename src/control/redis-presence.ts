@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { PresenceEntry, PresenceStats } from './control-plane.js';
 import {
   PRESENCE_ADD_LUA,
@@ -50,8 +50,9 @@ export class RedisPresence {
   private refreshing = false;
 
   constructor(
-    private readonly redis: Redis & PresenceScriptCommands,
-    private readonly prefix: string,
+    private readonly redis: (Redis | Cluster) & PresenceScriptCommands,
+    /** A topic's three keys (redis-control-names.ts; one hash slot). */
+    readonly keys: (topic: string) => [entries: string, expiries: string, users: string],
     private readonly ttlMs: number,
     private readonly onError: (error: Error) => void,
   ) {}
@@ -165,12 +166,6 @@ export class RedisPresence {
       if (entries.length === limit) break;
     }
     return entries;
-  }
-
-  /** The three keys of `topic`: presence hash, expiry sorted set, user counts. */
-  keys(topic: string): [string, string, string] {
-    const p = this.prefix;
-    return [`${p}presence:{${topic}}`, `${p}presence-exp:{${topic}}`, `${p}presence-users:{${topic}}`];
   }
 
   /** Keys outlive their members by a few TTLs: an abandoned topic's keys vanish on their own. */

@@ -18,7 +18,8 @@ import { topicOfStream } from '../streams.js';
 /** Slots of a Redis Cluster. */
 export const CLUSTER_SLOTS = 16_384;
 
-function escapeTagPart(value: string): string {
+/** A name made safe inside a hash tag (`{`, `}`, `\\` escaped; injective). */
+export function escapeTagPart(value: string): string {
   return value.replace(/[\\{}]/g, (c) => (c === '\\' ? '\\\\' : c === '{' ? '\\(' : '\\)'));
 }
 

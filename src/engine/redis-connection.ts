@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 /** Timeouts and reconnect backoff of a {@link failFastRedis} connection, in ms. */
 export interface FailFastTimings {
@@ -32,7 +32,7 @@ export function failFastRedis(url: string, name: string, timings: FailFastTiming
 }
 
 /** Connect `redis` and resolve when it is ready, or reject after `timeoutMs` (it keeps retrying meanwhile). */
-export function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
+export function whenReady(redis: Redis | Cluster, timeoutMs: number): Promise<void> {
   redis.connect().catch(() => {}); // failures are retried by retryStrategy and reported through 'error'
   return new Promise((resolve, reject) => {
     const onReady = (): void => {
@@ -48,7 +48,7 @@ export function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
 }
 
 /** QUIT when connected (pending replies arrive first), else drop the socket. */
-export async function quit(redis: Redis): Promise<void> {
+export async function quit(redis: Redis | Cluster): Promise<void> {
   if (redis.status === 'ready') {
     try {
       await redis.quit();
@@ -64,4 +64,41 @@ export async function quit(redis: Redis): Promise<void> {
 function backoff(attempt: number, baseMs: number, maxMs: number): number {
   const delay = Math.min(baseMs * 2 ** Math.min(attempt - 1, 30), maxMs);
   return Math.round(delay * (0.8 + Math.random() * 0.4));
+}
+
+/**
+ * An ioredis `Cluster` that fails fast like {@link failFastRedis}: no offline
+ * queue, no re-send after a dropped connection (the command may have run);
+ * MOVED/ASK and a failover's CLUSTERDOWN are followed (the command did not run).
+ * `urls` are seeds; the rest of the cluster is learnt from them.
+ */
+export function failFastCluster(
+  urls: string[],
+  name: string,
+  timings: FailFastTimings & { slotsRefreshMs?: number },
+  scripts?: RedisOptions['scripts'],
+): Cluster {
+  const { commandTimeoutMs, connectTimeoutMs, reconnectBaseMs, reconnectMaxMs } = timings;
+  return new Cluster(urls.map(clusterSeed), {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    slotsRefreshInterval: timings.slotsRefreshMs ?? 2_000,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    clusterRetryStrategy: (attempt) => backoff(attempt, reconnectBaseMs, reconnectMaxMs),
+    scripts,
+    redisOptions: {
+      connectionName: name,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: commandTimeoutMs,
+      connectTimeout: connectTimeoutMs,
+    },
+  });
+}
+
+/** `redis://host:port` as a Cluster seed. */
+export function clusterSeed(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: parsed.port === '' ? 6379 : Number(parsed.port) };
 }

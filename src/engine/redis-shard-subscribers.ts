@@ -76,6 +76,7 @@ export class RedisShardSubscribers {
   }
 
   want(channel: string, on: boolean): void {
+    if (this.closed) return; // a shard made now would reconnect forever
     const slot = hashSlot(channel);
     if (on) {
       if (this.owner.has(channel)) return;

@@ -22,7 +22,7 @@ export interface NodeWebhookOptions {
    * (main.ts sets it from --redis-url, --redis-prefix, --presence-ttl); unset:
    * this node's own counts.
    */
-  webhookRedis?: { url: string; prefix: string; ttlMs: number };
+  webhookRedis?: { url: string; clusterUrls?: string[]; prefix: string; ttlMs: number };
   /** False: no channel events (memory-engine workers: one worker's counts are not the group's); default true. */
   webhookChannelEvents?: boolean;
 }

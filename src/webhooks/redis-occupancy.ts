@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
-import { failFastRedis, quit, whenReady } from '../engine/redis-connection.js';
+import type { Cluster, Redis } from 'ioredis';
+import { failFastCluster, failFastRedis, quit, whenReady } from '../engine/redis-connection.js';
 import { OCCUPANCY_APPLY_LUA, OCCUPANCY_REGISTER_LUA, OCCUPANCY_SWEEP_LUA } from './redis-occupancy-scripts.js';
 import type { ClusterOccupancy, EventCause } from './webhooks.js';
 
@@ -9,10 +9,12 @@ interface OccupancyCommands {
   heraldOccSweep(...args: (string | number)[]): Promise<(number | string)[]>;
 }
 
-type Connection = Redis & OccupancyCommands;
+type Connection = (Redis | Cluster) & OccupancyCommands;
 
 export interface RedisOccupancyOptions {
   url: string;
+  /** Seeds of a Redis Cluster (`--redis-cluster`; `url` then unused): every key is under the one tag `{occ}`, so each script runs on one shard. */
+  clusterUrls?: string[];
   /** `--redis-prefix`; the keys are `<prefix>{occ}:…` (see redis-occupancy-scripts.ts). */
   prefix: string;
   nodeId: string;
@@ -76,15 +78,15 @@ export class RedisOccupancy implements ClusterOccupancy {
     this.chunk = options.chunk ?? 1000;
     this.base = `${options.prefix}{occ}:`;
     this.nodesKey = `${this.base}nodes`;
-    this.redis = failFastRedis(
-      options.url,
-      `herald-webhooks-${options.nodeId}`,
-      { commandTimeoutMs: 2_000, connectTimeoutMs: 10_000, reconnectBaseMs: 100, reconnectMaxMs: 5_000 },
-      {
-        heraldOccApply: { lua: OCCUPANCY_APPLY_LUA, numberOfKeys: 1 },
-        heraldOccRegister: { lua: OCCUPANCY_REGISTER_LUA, numberOfKeys: 1 },
-        heraldOccSweep: { lua: OCCUPANCY_SWEEP_LUA, numberOfKeys: 1 },
-      },
+    const name = `herald-webhooks-${options.nodeId}`;
+    const timings = { commandTimeoutMs: 2_000, connectTimeoutMs: 10_000, reconnectBaseMs: 100, reconnectMaxMs: 5_000 };
+    const scripts = {
+      heraldOccApply: { lua: OCCUPANCY_APPLY_LUA, numberOfKeys: 1 },
+      heraldOccRegister: { lua: OCCUPANCY_REGISTER_LUA, numberOfKeys: 1 },
+      heraldOccSweep: { lua: OCCUPANCY_SWEEP_LUA, numberOfKeys: 1 },
+    };
+    this.redis = (
+      options.clusterUrls === undefined ? failFastRedis(options.url, name, timings, scripts) : failFastCluster(options.clusterUrls, name, timings, scripts)
     ) as Connection;
     this.redis.on('error', (error: Error) => this.options.onError?.(error));
     this.redis.on('ready', () => {

@@ -41,6 +41,13 @@ export interface ControlPlaneFixture {
    * answers (a hung process). Absent where the cluster is one process.
    */
   addSilentNode?(): Promise<void>;
+  /**
+   * A fresh topic whose join/leave events are delivered in order with
+   * `topic`'s (the barrier needs that). Default: any fresh topic — one Redis
+   * or NATS connection orders everything; on a Redis Cluster, sharded pub/sub
+   * orders only within a shard, so the fence must share the topic's slot.
+   */
+  fenceFor?(topic: string): string;
   /** Close what the test has not, remove what the planes left behind. */
   cleanup(): Promise<void>;
 }
@@ -311,7 +318,7 @@ export function runControlPlaneSuite(name: string, factory: ControlPlaneFactory)
     it('join/leave events reach the nodes watching the topic, and only them', async (t) => {
       const { fixture, planes, handlers } = await startCluster(t, factory);
       const topic = unique('jl');
-      const fence = unique('fence');
+      const fence = fixture.fenceFor?.(topic) ?? unique('fence');
       const watching = (i: number): boolean => i % 2 === 0;
       planes.forEach((plane, i) => {
         plane.watchJoinLeave(fence, true);

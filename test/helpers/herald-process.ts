@@ -35,6 +35,8 @@ process.once('exit', () => {
 export interface HeraldProcessOptions {
   /** `--engine redis --redis-url …`; without it, the default memory engine. */
   redisUrl?: string;
+  /** With `redisUrl` (then a comma-separated list of seeds): `--redis-cluster`, a Redis Cluster. */
+  redisCluster?: boolean;
   /** `--redis-prefix` (or `--nats-prefix` with `natsUrl`): unique per test run (see uniquePrefix()). */
   prefix?: string;
   /** `--engine nats --nats-url …` (a private nats-server, test/helpers/nats.ts). */
@@ -92,6 +94,7 @@ export class HeraldProcess {
       ...(options.redisUrl === undefined
         ? []
         : ['--engine', 'redis', '--redis-url', options.redisUrl, '--redis-prefix', options.prefix ?? 'herald-test']),
+      ...(options.redisUrl !== undefined && options.redisCluster === true ? ['--redis-cluster'] : []),
       ...(options.natsUrl === undefined ? [] : ['--engine', 'nats', '--nats-url', options.natsUrl, '--nats-prefix', options.prefix ?? 'herald-test']),
       '--ws-host', '127.0.0.1',
       '--ws-port', '0',

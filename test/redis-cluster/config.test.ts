@@ -1,8 +1,9 @@
-/** `--redis-cluster` wiring: the engine it builds, the seed list, and the control plane's clear refusal. */
+/** `--redis-cluster` wiring: the engine it builds, the seed list, and the control plane's choice of a cluster plane. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createControlPlane } from '../../src/control/create-control-plane.js';
+import { RedisControlPlane } from '../../src/control/redis-control-plane.js';
 import { createEngine, splitRedisUrls } from '../../src/engine/create-engine.js';
 import { RedisClusterEngine } from '../../src/engine/redis-cluster-engine.js';
 import { RedisEngine } from '../../src/engine/redis-engine.js';
@@ -29,7 +30,14 @@ describe('--redis-cluster', () => {
     assert.throws(() => createEngine({ ...base, redisUrl: ' , ', redisCluster: true }, logger), RangeError);
   });
 
-  it('the control plane refuses it with a clear error (no Redis Cluster control plane yet)', () => {
-    assert.throws(() => createControlPlane({ ...base, redisUrl: 'redis://127.0.0.1:1', redisCluster: true }, logger), /control plane .* Redis Cluster/);
+  it('builds a cluster control plane with it: hash-tagged prefixes and empty seed lists are refused with a RangeError', async () => {
+    const cluster = createControlPlane({ ...base, redisUrl: 'redis://127.0.0.1:1,redis://127.0.0.1:2', redisCluster: true }, logger);
+    assert.ok(cluster instanceof RedisControlPlane);
+    await cluster.close();
+    assert.throws(() => createControlPlane({ ...base, redisPrefix: '{h}:', redisUrl: 'redis://127.0.0.1:1', redisCluster: true }, logger), RangeError);
+    assert.throws(() => createControlPlane({ ...base, redisUrl: ' , ', redisCluster: true }, logger), RangeError);
+    // One Redis keeps its names: a tagged prefix is the user's business there.
+    const single = createControlPlane({ ...base, redisPrefix: '{h}:', redisUrl: 'redis://127.0.0.1:1' }, logger);
+    await single.close();
   });
 });
