@@ -3,7 +3,8 @@
 # may lack: redis-server (Redis engine tests start their own when none answers),
 # nats-server (NATS engine tests start their own),
 # chromium (browser tests; never a downloaded browser), python3-websockets (a
-# real client peer) and openssl (TLS tests make their certificates). Already
+# real client peer), openssl (TLS tests make their certificates) and curl (the
+# SSE tests drive `curl -N`). Already
 # present → prints nothing and changes nothing. Run by `npm test` (pretest).
 set -euo pipefail
 
@@ -17,6 +18,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x "$chromium" ] || missing+=(chromium)
 "$python" -c 'import websockets' >/dev/null 2>&1 || missing+=(python3-websockets)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
