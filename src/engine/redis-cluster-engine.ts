@@ -12,7 +12,7 @@ import {
 } from './engine.js';
 import type { HistoryFor, HistoryLimits } from '../streams.js';
 import { checkClusterPrefix, clusterChannel, clusterStreamKeys } from './redis-cluster-keys.js';
-import type { RedisEngineEvents, RedisEngineOptions } from './redis-engine.js';
+import type { RedisEngineEvents, RedisEngineOptions, ScriptCommands } from './redis-engine.js';
 import { CLUSTER_HISTORY_LUA, SPUBLISH_LUA, parseMessage, streamLimits, toDeliveries, type RawEntry } from './redis-scripts.js';
 import { RedisShardSubscribers } from './redis-shard-subscribers.js';
 import { ClusterScriptLoader } from './redis-cluster-script-loader.js';
@@ -23,11 +23,6 @@ export interface RedisClusterEngineOptions extends Omit<RedisEngineOptions, 'url
   urls: string[];
   /** How often the slot map is read even without a sign of change, in ms; default 2,000. */
   slotsRefreshMs?: number;
-}
-
-interface ScriptCommands {
-  heraldPublish(...args: (string | Buffer | number)[]): Promise<[seq: number, epoch: string]>;
-  heraldHistoryBuffer(...args: (string | number)[]): Promise<[seq: number, epoch: Buffer, entries?: RawEntry[], since?: number]>;
 }
 
 /**

@@ -57,7 +57,7 @@ export interface RedisEngineOptions {
 }
 
 /** The custom commands the command connection gets from ioredis `scripts` (EVALSHA, EVAL on NOSCRIPT). */
-interface ScriptCommands {
+export interface ScriptCommands {
   heraldPublish(...args: (string | Buffer | number)[]): Promise<[seq: number, epoch: string]>;
   heraldHistoryBuffer(...args: (string | number)[]): Promise<[seq: number, epoch: Buffer, entries?: RawEntry[], since?: number]>;
 }
