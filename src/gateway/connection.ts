@@ -10,7 +10,7 @@ import {
 } from '../protocol/permessage-deflate.js';
 import type { PreparedMessage } from '../protocol/prepared-message.js';
 import { FrameRun, appendFrame, type PendingFrames } from './frame-run.js';
-import type { HttpStream, HttpStreamTap } from './http-stream.js';
+import { HttpStream, type HttpStreamTap } from './http-stream.js';
 import { ConnectionState } from './connection-state.js';
 import {
   closeHttpStream,
@@ -74,6 +74,13 @@ export const NEVER_FLUSHED = -1;
 /** `lastFlushMs` of a connection whose next write carries the 101 response: that write does not count. */
 export const HANDSHAKE_FLUSH = -2;
 
+/** The bits of `WebSocketConnection.bits` that hold its ConnectionState (0–3). */
+const STATE_MASK = 3;
+/** The bit of `WebSocketConnection.bits` set once the handshake completed. */
+const OPENED = 4;
+/** A transport subclass keeps its own flags in `bits` from this bit up (`flag << TRANSPORT_FLAGS_SHIFT`). */
+export const TRANSPORT_FLAGS_SHIFT = 4;
+
 /** Links a transport object (socket or TCP handle) back to its connection. */
 export const kConnection = Symbol('herald.connection');
 
@@ -90,7 +97,12 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   wheelPrev: WheelEntry | null = null;
   wheelTick = 0;
 
-  state: ConnectionState = ConnectionState.Handshake;
+  /**
+   * @internal the state (bits 0–1, see STATE_MASK), whether the handshake
+   * completed (OPENED) and the transport subclass's own flags (from
+   * TRANSPORT_FLAGS_SHIFT up), in one small integer: three fields in one.
+   */
+  protected bits: number = ConnectionState.Handshake;
   /** @internal */
   readonly owner: ConnectionOwner;
   /**
@@ -98,19 +110,16 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
    * peer's close, stopped): an idle connection holds no parser.
    */
   parser: FrameParser | null = null;
-  /** @internal the handshake completed. */
-  opened = false;
   /** The negotiated subprotocol, if any. */
   protocol: string | undefined = undefined;
-  /** @internal permessage-deflate state when the extension was negotiated, else null. */
-  deflate: DeflateState | null = null;
+  /**
+   * @internal the deflate state of a WebSocket that negotiated
+   * permessage-deflate, or the HttpStream of a plain-HTTP stream, or null:
+   * a connection is never both, so one field holds either (see `deflate`, `stream`).
+   */
+  private variant: DeflateState | HttpStream | null = null;
   /** Free for the application (the hub keeps its per-connection state here). */
   context: unknown = undefined;
-  /**
-   * Set when this connection is a plain-HTTP stream (`GET /v1/sse`, `POST /v1/stream`) instead of a
-   * WebSocket: what it is sent is rendered as SSE or NDJSON (see http-stream.ts, connection-stream.ts); null on WebSockets.
-   */
-  stream: HttpStream | null = null;
 
   /** @internal wheel tick of the last bytes received, for the idle timeout (0 when unused). */
   lastActivityTick = 0;
@@ -133,6 +142,42 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
 
   constructor(owner: ConnectionOwner) {
     this.owner = owner;
+  }
+
+  get state(): ConnectionState {
+    return (this.bits & STATE_MASK) as ConnectionState;
+  }
+  set state(state: ConnectionState) {
+    this.bits = (this.bits & ~STATE_MASK) | state;
+  }
+
+  /** @internal the handshake completed. */
+  get opened(): boolean {
+    return (this.bits & OPENED) !== 0;
+  }
+  set opened(opened: boolean) {
+    this.bits = opened ? this.bits | OPENED : this.bits & ~OPENED;
+  }
+
+  /** @internal permessage-deflate state when the extension was negotiated, else null. */
+  get deflate(): DeflateState | null {
+    const v = this.variant;
+    return v === null || v instanceof HttpStream ? null : v;
+  }
+  set deflate(deflate: DeflateState | null) {
+    if (deflate !== null || !(this.variant instanceof HttpStream)) this.variant = deflate;
+  }
+
+  /**
+   * Set when this connection is a plain-HTTP stream (`GET /v1/sse`, `POST /v1/stream`) instead of a
+   * WebSocket: what it is sent is rendered as SSE or NDJSON (see http-stream.ts, connection-stream.ts); null on WebSockets.
+   */
+  get stream(): HttpStream | null {
+    const v = this.variant;
+    return v instanceof HttpStream ? v : null;
+  }
+  set stream(stream: HttpStream | null) {
+    if (stream !== null || this.variant instanceof HttpStream) this.variant = stream;
   }
 
   // ---- Rarely used state, kept in `extras` ----

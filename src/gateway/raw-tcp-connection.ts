@@ -1,4 +1,4 @@
-import { WebSocketConnection, kConnection, type ConnectionOwner } from './connection.js';
+import { TRANSPORT_FLAGS_SHIFT, WebSocketConnection, kConnection, type ConnectionOwner } from './connection.js';
 import {
   UV_EOF,
   lastReadBuffer,
@@ -28,14 +28,15 @@ function ownerKeyOf(handle: TcpHandle): symbol {
   return ownerKey;
 }
 
+// Flags of the transport, kept in the connection's `bits` (no field of their own).
 /** We asked for a half-close (shutdown) after pending writes. */
-const ENDED = 1;
+const ENDED = 1 << TRANSPORT_FLAGS_SHIFT;
 /** The peer sent FIN. */
-const PEER_ENDED = 2;
+const PEER_ENDED = 2 << TRANSPORT_FLAGS_SHIFT;
 /** The handle is closing or closed: no more I/O. */
-const CLOSED = 4;
+const CLOSED = 4 << TRANSPORT_FLAGS_SHIFT;
 /** Our shutdown completed: everything we wrote reached the kernel, and FIN was sent. */
-const SHUTDOWN_DONE = 8;
+const SHUTDOWN_DONE = 8 << TRANSPORT_FLAGS_SHIFT;
 
 /**
  * A connection straight on a libuv TCP handle: reads arrive in `onread`,
@@ -44,7 +45,6 @@ const SHUTDOWN_DONE = 8;
  */
 export class RawTcpConnection extends WebSocketConnection {
   private readonly handle: TcpHandle;
-  private flags = 0;
 
   constructor(handle: TcpHandle, owner: ConnectionOwner) {
     super(owner);
@@ -56,52 +56,52 @@ export class RawTcpConnection extends WebSocketConnection {
   }
 
   get remoteAddress(): string | undefined {
-    if ((this.flags & CLOSED) !== 0) return undefined;
+    if ((this.bits & CLOSED) !== 0) return undefined;
     const out: Record<string, unknown> = {};
     return this.handle.getpeername(out) === 0 ? String(out.address) : undefined;
   }
 
   protected get transportBufferedBytes(): number {
-    return (this.flags & CLOSED) !== 0 ? 0 : this.handle.writeQueueSize;
+    return (this.bits & CLOSED) !== 0 ? 0 : this.handle.writeQueueSize;
   }
 
   protected get transportClosed(): boolean {
-    return (this.flags & CLOSED) !== 0;
+    return (this.bits & CLOSED) !== 0;
   }
 
   protected transportWrite(data: Buffer): void {
-    if ((this.flags & (CLOSED | ENDED)) !== 0) return;
+    if ((this.bits & (CLOSED | ENDED)) !== 0) return;
     const req = newWriteRequest(this.handle, onRawWriteDone);
     req.buffer = data; // keep the bytes alive while libuv may still hold them
     if (this.handle.writeBuffer(req, data) !== 0) this.terminate();
   }
 
   protected transportWritev(chunks: Buffer[]): void {
-    if ((this.flags & (CLOSED | ENDED)) !== 0) return;
+    if ((this.bits & (CLOSED | ENDED)) !== 0) return;
     const req = newWriteRequest(this.handle, onRawWriteDone);
     req.buffer = chunks;
     if (this.handle.writev(req, chunks, true) !== 0) this.terminate();
   }
 
   writeLatin1(text: string): void {
-    if ((this.flags & (CLOSED | ENDED)) !== 0) return;
+    if ((this.bits & (CLOSED | ENDED)) !== 0) return;
     const req = newWriteRequest(this.handle, onRawWriteDone);
     if (this.handle.writeLatin1String(req, text) !== 0) this.terminate();
   }
 
   end(): void {
-    if ((this.flags & (CLOSED | ENDED)) !== 0) return;
+    if ((this.bits & (CLOSED | ENDED)) !== 0) return;
     // What is queued (the 101 and greeting of a client that half-closed right after its request,
     // messages of this turn) goes out before our FIN.
     this.flush();
-    this.flags |= ENDED;
+    this.bits |= ENDED;
     // libuv runs the shutdown after every queued write, so nothing is cut off.
     if (this.handle.shutdown(newShutdownRequest(this.handle, onRawShutdown)) !== 0) this.terminate();
   }
 
   terminate(): void {
-    if ((this.flags & CLOSED) !== 0) return;
-    this.flags |= CLOSED;
+    if ((this.bits & CLOSED) !== 0) return;
+    this.bits |= CLOSED;
     this.handle.readStop();
     this.handle.close(onRawClosed);
   }
@@ -109,17 +109,17 @@ export class RawTcpConnection extends WebSocketConnection {
   /** @internal */
   onReadEnd(status: number): void {
     if (status !== UV_EOF) return this.terminate();
-    this.flags |= PEER_ENDED;
+    this.bits |= PEER_ENDED;
     this.handle.readStop();
     // The connection is over once both sides have sent FIN: ours may be done, pending, or not asked for yet.
-    if ((this.flags & SHUTDOWN_DONE) !== 0) this.terminate();
-    else if ((this.flags & ENDED) === 0) this.end();
+    if ((this.bits & SHUTDOWN_DONE) !== 0) this.terminate();
+    else if ((this.bits & ENDED) === 0) this.end();
   }
 
   /** @internal */
   onShutdownDone(): void {
-    this.flags |= SHUTDOWN_DONE;
-    if ((this.flags & PEER_ENDED) !== 0) this.terminate();
+    this.bits |= SHUTDOWN_DONE;
+    if ((this.bits & PEER_ENDED) !== 0) this.terminate();
   }
 }
 

@@ -80,6 +80,19 @@ export interface StreamFloor {
   epoch: string;
 }
 
+/**
+ * What most clients never hold, in one object created on first use and
+ * dropped when all of it is back to its default (a subclass adds its own
+ * fields): an idle client carries one null field for all of them.
+ */
+export class HubClientExtras {
+  holding: Map<string, StreamHold | StreamFloor> | null = null;
+
+  get unused(): boolean {
+    return this.holding === null;
+  }
+}
+
 /** A connection as the hub indexes it: its login and its subscriptions. */
 export class HubClient {
   /** The logged-in user, or null. */
@@ -88,14 +101,8 @@ export class HubClient {
   publicTopics: TopicSet = null;
   /** Private topics (op 5), meaningful only while `uid` is set. */
   privateTopics: TopicSet = null;
-  /**
-   * Per stream (herald.v1 resume), by stream key; null when none:
-   * - a hold: live messages held back while the stream's history is read and replayed;
-   * - a floor: after the replay, live messages the history already covered
-   *   (same epoch, seq ≤ floor) may still be in flight and are dropped, until
-   *   a newer one passes.
-   */
-  holding: Map<string, StreamHold | StreamFloor> | null = null;
+  /** @internal what most clients never hold (see HubClientExtras): created on first use, dropped when back to defaults. */
+  protected extras: HubClientExtras | null = null;
   /**
    * A push to this user and a topic also reaches a *public* subscription to
    * that topic (gpush's routing, for gpush-protocol connections). herald.v1
@@ -108,6 +115,37 @@ export class HubClient {
   }
 
   constructor(readonly sink: FrameSink) {}
+
+  /**
+   * Per stream (herald.v1 resume), by stream key; null when none:
+   * - a hold: live messages held back while the stream's history is read and replayed;
+   * - a floor: after the replay, live messages the history already covered
+   *   (same epoch, seq ≤ floor) may still be in flight and are dropped, until
+   *   a newer one passes.
+   */
+  get holding(): Map<string, StreamHold | StreamFloor> | null {
+    return this.extras === null ? null : this.extras.holding;
+  }
+  set holding(holding: Map<string, StreamHold | StreamFloor> | null) {
+    if (holding === null && this.extras === null) return;
+    this.ownExtras().holding = holding;
+    if (holding === null) this.releaseExtras();
+  }
+
+  /** @internal the extras, created on first use. */
+  protected ownExtras(): HubClientExtras {
+    return (this.extras ??= this.newExtras());
+  }
+
+  /** @internal a subclass with more rarely used state returns its own extras (a subclass of HubClientExtras). */
+  protected newExtras(): HubClientExtras {
+    return new HubClientExtras();
+  }
+
+  /** @internal drop the extras once nothing in them differs from the defaults. */
+  protected releaseExtras(): void {
+    if (this.extras !== null && this.extras.unused) this.extras = null;
+  }
 
   get subscriptionCount(): number {
     return topicSetSize(this.publicTopics) + topicSetSize(this.privateTopics);

@@ -1,6 +1,6 @@
 import type { WebSocketConnection } from '../gateway/connection.js';
 import type { WheelEntry } from '../util/timing-wheel.js';
-import { HubClient, type TopicSet } from '../hub/hub-client.js';
+import { HubClient, HubClientExtras, type TopicSet } from '../hub/hub-client.js';
 
 /** Client operations of the gpush protocol (`{"code":N,"topic":"…","data":…}`). */
 export const ClientOp = {
@@ -64,22 +64,22 @@ export class LoginExpiry implements WheelEntry {
 
 /**
  * What most connections never hold, in one object created on first use and
- * dropped when all of it is null again: an idle connection carries one null
- * field instead of three.
+ * dropped when all of it is null again (the hub's `holding` included): an
+ * idle connection carries one null field instead of four.
  */
-class SessionExtras {
+class SessionExtras extends HubClientExtras {
   loginExpiry: LoginExpiry | null = null;
   deferred: DeferredQueue | null = null;
   joinLeaveTopics: TopicSet = null;
 
-  get unused(): boolean {
-    return this.loginExpiry === null && this.deferred === null && this.joinLeaveTopics === null;
+  override get unused(): boolean {
+    return super.unused && this.loginExpiry === null && this.deferred === null && this.joinLeaveTopics === null;
   }
 }
 
 /** One connection's session: its hub entry plus login bookkeeping. */
 export class SessionClient extends HubClient {
-  private extras: SessionExtras | null = null;
+  protected declare extras: SessionExtras | null;
   /** Bumped by every login, logout and close, so a late verifier answer for an older attempt is ignored. */
   loginSeq = 0;
   /**
@@ -134,12 +134,12 @@ export class SessionClient extends HubClient {
     if (topics === null) this.releaseExtras();
   }
 
-  private ownExtras(): SessionExtras {
+  protected override ownExtras(): SessionExtras {
     return (this.extras ??= new SessionExtras());
   }
 
-  private releaseExtras(): void {
-    if (this.extras !== null && this.extras.unused) this.extras = null;
+  protected override newExtras(): SessionExtras {
+    return new SessionExtras();
   }
 
   /** The connection: the hub's sink, read back rather than held in a second field (4–8 bytes per connection). */
