@@ -24,6 +24,7 @@ import {
 import type { PartialHead } from './partial-head.js';
 import { ConnectionExtras } from './connection-extras.js';
 import type { WheelEntry } from '../util/timing-wheel.js';
+import type { ListEntry } from './connection-list.js';
 
 export { ConnectionState } from './connection-state.js';
 
@@ -74,6 +75,11 @@ export const NEVER_FLUSHED = -1;
 /** `lastFlushMs` of a connection whose next write carries the 101 response: that write does not count. */
 export const HANDSHAKE_FLUSH = -2;
 
+/** A connection's frame parser, which also carries when the message under way began (see `messageStartTick`). */
+class ConnectionFrameParser extends FrameParser {
+  messageStartTick = 0;
+}
+
 /** The bits of `WebSocketConnection.bits` that hold its ConnectionState (0–3). */
 const STATE_MASK = 3;
 /** The bit of `WebSocketConnection.bits` set once the handshake completed. */
@@ -92,10 +98,13 @@ export const kConnection = Symbol('herald.connection');
  * (no closures per connection), and deadlines live on the server's timing
  * wheel (no timer per connection).
  */
-export abstract class WebSocketConnection implements FrameParserHandler, WheelEntry {
+export abstract class WebSocketConnection implements FrameParserHandler, WheelEntry, ListEntry {
   wheelNext: WheelEntry | null = null;
   wheelPrev: WheelEntry | null = null;
   wheelTick = 0;
+  /** @internal links in the server's set of admitted connections (see LinkedSet). */
+  listNext: ListEntry | null = null;
+  listPrev: ListEntry | null = null;
 
   /**
    * @internal the state (bits 0–1, see STATE_MASK), whether the handshake
@@ -109,7 +118,7 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
    * @internal present only while a frame is partly received (or after the
    * peer's close, stopped): an idle connection holds no parser.
    */
-  parser: FrameParser | null = null;
+  parser: ConnectionFrameParser | null = null;
   /** The negotiated subprotocol, if any. */
   protocol: string | undefined = undefined;
   /**
@@ -123,8 +132,6 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
 
   /** @internal wheel tick of the last bytes received, for the idle timeout (0 when unused). */
   lastActivityTick = 0;
-  /** @internal wheel tick at which the message now arriving began (a frame partly received or fragments open); 0 when none. */
-  messageStartTick = 0;
 
   /** @internal frames queued for the next write: none, one, or a run (possibly shared with other connections). */
   pending: PendingFrames = null;
@@ -149,6 +156,20 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   }
   set state(state: ConnectionState) {
     this.bits = (this.bits & ~STATE_MASK) | state;
+  }
+
+  /**
+   * @internal wheel tick at which the message now arriving began (a frame
+   * partly received or fragments open); 0 when none. Kept on the parser,
+   * which exists exactly while a message is under way: no field on an idle connection.
+   */
+  get messageStartTick(): number {
+    const parser = this.parser;
+    return parser === null ? 0 : parser.messageStartTick;
+  }
+  set messageStartTick(tick: number) {
+    const parser = this.parser;
+    if (parser !== null) parser.messageStartTick = tick;
   }
 
   /** @internal the handshake completed. */
@@ -563,7 +584,7 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
         return;
       }
       if (this.state === ConnectionState.Closed) return;
-      parser = this.parser = new FrameParser(this, { maxMessageSize: this.owner.maxMessageSize, allowRsv1: this.deflate !== null });
+      parser = this.parser = new ConnectionFrameParser(this, { maxMessageSize: this.owner.maxMessageSize, allowRsv1: this.deflate !== null });
     }
     parser.push(chunk);
     if (this.parser !== parser) return;

@@ -29,6 +29,7 @@ import { RawTcpConnection } from './raw-tcp-connection.js';
 import { WEBSOCKET_SERVER_DEFAULTS, type ConnectionHandler, type WebSocketServerOptions } from './server-options.js';
 import { chooseTransport } from './transport-choice.js';
 import { TimingWheel } from '../util/timing-wheel.js';
+import { LinkedSet } from './connection-list.js';
 
 export type { ConnectionHandler, WebSocketServerOptions } from './server-options.js';
 
@@ -64,7 +65,7 @@ export class WebSocketServer implements ConnectionOwner {
   private readonly options: WebSocketServerOptions;
   private readonly wheel: TimingWheel<WebSocketConnection>;
   /** Every admitted socket, in any state (handshake, open, closing). */
-  private readonly connections = new Set<WebSocketConnection>();
+  private readonly connections = new LinkedSet<WebSocketConnection>();
   /** Sockets refused at accept (limits, shutdown), until they close. */
   private readonly refused = new Set<WebSocketConnection>();
   private openCount = 0;
@@ -490,14 +491,14 @@ export class WebSocketServer implements ConnectionOwner {
         : this.rawListener !== null
           ? this.rawListener.close()
           : Promise.resolve();
-    for (const conn of this.connections) {
+    for (const conn of this.connections.values()) {
       if (conn.isOpen) conn.close(code, reason);
       else if (conn.state === ConnectionState.Handshake) conn.terminate();
     }
     this.flushes.flushNow();
     const deadline = Date.now() + timeoutMs;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    for (const conn of this.connections) conn.terminate();
+    for (const conn of this.connections.values()) conn.terminate();
     for (const conn of this.refused) conn.terminate();
     this.wheel.clear();
     await stopped;
