@@ -5,9 +5,12 @@
  * `--max-semi-space-size=1` as in S1, plus `--expose-gc` and the bench-only
  * preload gc-hook.ts; the connections come from the load processes of the
  * network scenarios. At each step (default 5,000 then 10,000 connections, all
- * subscribed to `idle`) the server runs full GCs and reports heapUsed and
- * VmRSS; the per-connection cost is the difference between the two steps
- * divided by the connections added, so start-up memory cancels out.
+ * subscribed to `idle`), and once before connecting, the server runs full
+ * GCs and reports heapUsed and VmRSS. JS heap per connection is the
+ * difference between the last two steps divided by the connections added (so
+ * start-up memory and the connect burst cancel out); RSS per connection is
+ * counted from no connections, as S1 does, because RSS between two steps is
+ * not monotone (memory freed after the first burst is reused by the next).
  *
  * With `--snapshots` it also writes a heap snapshot at each step and prints a
  * breakdown of the difference by constructor/type: objects and bytes (V8 self
@@ -121,7 +124,8 @@ for (let run = 1; run <= runs; run++) {
       await fleet.subscribe({ kind: 'topic', topic: 'idle' });
       await fleet.closeAll();
       await sleep(500);
-      const out: { connections: number; report: GcReport }[] = [];
+      // Step 0: no connections, after the warm-up (what S1 calls "before").
+      const out: { connections: number; report: GcReport }[] = [{ connections: 0, report: await gcReport(server, 1) }];
       let open = 0;
       for (const [i, target] of steps.entries()) {
         const c = await fleet.connect(server, target - open, 256);
@@ -130,20 +134,30 @@ for (let run = 1; run <= runs; run++) {
         const sub = await fleet.subscribe({ kind: 'topic', topic: 'idle' });
         if (sub.received < open) throw new Error(`only ${sub.received}/${open} subscribed`);
         await sleep(2000);
-        out.push({ connections: open, report: await gcReport(server, i + 1) });
+        out.push({ connections: open, report: await gcReport(server, i + 2) });
       }
       return out;
     });
-    const first = reports[0];
+    const zero = reports[0];
+    const first = reports[reports.length - 2];
     const last = reports[reports.length - 1];
     const added = last.connections - first.connections;
     const per = (k: 'heapUsed' | 'rss' | 'external') => (last.report[k] - first.report[k]) / added;
-    results.push({ heap: per('heapUsed'), rss: per('rss'), external: per('external') });
+    // RSS between two steps is not monotone (the first burst's freed memory stays with the process and
+    // the next burst reuses it), so RSS is counted from no connections, as S1 does, but after a GC.
+    const rssFromZero = (last.report.rss - zero.report.rss) / last.connections;
+    const heapFromZero = (last.report.heapUsed - zero.report.heapUsed) / last.connections;
+    results.push({ heap: per('heapUsed'), rss: rssFromZero, external: per('external') });
     for (const r of reports) {
       const m = r.report;
       console.log(`run ${run}: ${r.connections} conns: heapUsed ${(m.heapUsed / 2 ** 20).toFixed(2)} MiB, external ${(m.external / 2 ** 20).toFixed(2)} MiB, rss ${(m.rss / 2 ** 20).toFixed(2)} MiB`);
     }
-    console.log(`run ${run}: per connection (${first.connections} → ${last.connections}): JS heap ${per('heapUsed').toFixed(1)} B, external ${per('external').toFixed(1)} B, RSS ${per('rss').toFixed(1)} B${withSnapshots ? ' (RSS includes snapshot writing)' : ''}`);
+    console.log(
+      `run ${run}: per connection: JS heap ${per('heapUsed').toFixed(1)} B (${first.connections} → ${last.connections}; ` +
+        `${heapFromZero.toFixed(1)} B from 0), external ${per('external').toFixed(1)} B, ` +
+        `RSS ${rssFromZero.toFixed(1)} B (0 → ${last.connections}; ${per('rss').toFixed(1)} B ${first.connections} → ${last.connections})` +
+        `${withSnapshots ? ' (RSS includes snapshot writing)' : ''}`,
+    );
     if (withSnapshots && first.report.snapshot !== undefined && last.report.snapshot !== undefined) {
       console.log(`run ${run}: heap snapshot difference by type:name, per added connection`);
       console.log(breakdown(groups(first.report.snapshot), groups(last.report.snapshot), added));
@@ -154,5 +168,5 @@ for (let run = 1; run <= runs; run++) {
 }
 if (runs > 1) {
   const fmt = (k: 'heap' | 'rss' | 'external') => results.map((r) => r[k].toFixed(0)).join(', ');
-  console.log(`summary over ${runs} runs (B/connection): JS heap [${fmt('heap')}], external [${fmt('external')}], RSS [${fmt('rss')}]`);
+  console.log(`summary over ${runs} runs (B/connection): JS heap between the last two steps [${fmt('heap')}], external [${fmt('external')}], RSS from 0 [${fmt('rss')}]`);
 }
