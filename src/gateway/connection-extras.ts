@@ -17,6 +17,8 @@ export class ConnectionExtras {
   drainNeeds = 0;
   closeCode: number = CloseCode.AbnormalClosure;
   closeReason = '';
+  /** The subprotocol when the connection's bits have no slot for it (see WebSocketConnection.protocol). */
+  protocol: string | undefined = undefined;
 
   /** Nothing here differs from a fresh connection's: the owner may drop this object. */
   get unused(): boolean {
@@ -25,7 +27,8 @@ export class ConnectionExtras {
       this.ip === undefined &&
       this.drainListener === null &&
       this.closeCode === CloseCode.AbnormalClosure &&
-      this.closeReason === ''
+      this.closeReason === '' &&
+      this.protocol === undefined
     );
   }
 }

@@ -84,8 +84,15 @@ class ConnectionFrameParser extends FrameParser {
 const STATE_MASK = 3;
 /** The bit of `WebSocketConnection.bits` set once the handshake completed. */
 const OPENED = 4;
+/** Bits 4–7 of `WebSocketConnection.bits`: the subprotocol, 0 for none, i for knownProtocols[i − 1], or PROTOCOL_IN_EXTRAS. */
+const PROTOCOL_SHIFT = 4;
+const PROTOCOL_MASK = 15 << PROTOCOL_SHIFT;
+const PROTOCOL_IN_EXTRAS = 15;
+const PROTOCOL_SLOTS = PROTOCOL_IN_EXTRAS - 1;
+/** Subprotocol names connections of this process negotiated, in first-seen order (at most PROTOCOL_SLOTS). */
+const knownProtocols: string[] = [];
 /** A transport subclass keeps its own flags in `bits` from this bit up (`flag << TRANSPORT_FLAGS_SHIFT`). */
-export const TRANSPORT_FLAGS_SHIFT = 4;
+export const TRANSPORT_FLAGS_SHIFT = 8;
 
 /** Links a transport object (socket or TCP handle) back to its connection. */
 export const kConnection = Symbol('herald.connection');
@@ -119,8 +126,6 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
    * peer's close, stopped): an idle connection holds no parser.
    */
   parser: ConnectionFrameParser | null = null;
-  /** The negotiated subprotocol, if any. */
-  protocol: string | undefined = undefined;
   /**
    * @internal the deflate state of a WebSocket that negotiated
    * permessage-deflate, or the HttpStream of a plain-HTTP stream, or null:
@@ -170,6 +175,34 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   set messageStartTick(tick: number) {
     const parser = this.parser;
     if (parser !== null) parser.messageStartTick = tick;
+  }
+
+  /**
+   * The negotiated subprotocol, if any: kept as a small index into the
+   * subprotocols seen by this process (a server selects from a handful) in
+   * `bits`, no field of its own; past PROTOCOL_SLOTS distinct names, in the extras.
+   */
+  get protocol(): string | undefined {
+    const index = (this.bits & PROTOCOL_MASK) >> PROTOCOL_SHIFT;
+    if (index === 0) return undefined;
+    return index === PROTOCOL_IN_EXTRAS ? (this.extras as ConnectionExtras).protocol : knownProtocols[index - 1];
+  }
+  set protocol(protocol: string | undefined) {
+    if ((this.bits & PROTOCOL_MASK) >> PROTOCOL_SHIFT === PROTOCOL_IN_EXTRAS) {
+      (this.extras as ConnectionExtras).protocol = undefined;
+      this.bits &= ~PROTOCOL_MASK;
+      this.releaseExtras();
+    }
+    let index = 0;
+    if (protocol !== undefined) {
+      index = knownProtocols.indexOf(protocol) + 1;
+      if (index === 0 && knownProtocols.length < PROTOCOL_SLOTS) index = knownProtocols.push(protocol);
+      if (index === 0) {
+        this.ownExtras().protocol = protocol;
+        index = PROTOCOL_IN_EXTRAS;
+      }
+    }
+    this.bits = (this.bits & ~PROTOCOL_MASK) | (index << PROTOCOL_SHIFT);
   }
 
   /** @internal the handshake completed. */

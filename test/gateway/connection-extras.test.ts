@@ -102,4 +102,28 @@ describe('ConnectionExtras', () => {
     assert.equal(conn.closeReason, 'bye');
     assert.equal(conn.written.length, 1);
   });
+
+  it('a subprotocol reads back as set, and only names past the slots in the connection bits create extras', () => {
+    const conns: MemoryConnection[] = [];
+    // More distinct names than the bits have slots for (14), whatever other tests of this process negotiated.
+    for (let i = 0; i < 20; i++) {
+      const conn = new MemoryConnection(owner());
+      conn.state = ConnectionState.Open;
+      conn.protocol = `proto-${i}`;
+      conns.push(conn);
+    }
+    conns.forEach((conn, i) => {
+      assert.equal(conn.protocol, `proto-${i}`);
+      assert.equal(conn.state, ConnectionState.Open);
+    });
+    assert.equal(conns[0].extras, null);
+    const last = conns[19];
+    assert.notEqual(last.extras, null);
+    last.protocol = undefined;
+    assert.equal(last.protocol, undefined);
+    assert.equal(last.extras, null);
+    last.protocol = 'proto-0';
+    assert.equal(last.protocol, 'proto-0');
+    assert.equal(last.extras, null);
+  });
 });
