@@ -13,9 +13,22 @@ import {
 import type { HistoryFor, HistoryLimits } from '../streams.js';
 import { checkClusterPrefix, clusterChannel, clusterStreamKeys } from './redis-cluster-keys.js';
 import type { RedisEngineEvents, RedisEngineOptions, ScriptCommands } from './redis-engine.js';
-import { CLUSTER_HISTORY_LUA, SPUBLISH_LUA, parseMessage, streamLimits, toDeliveries, type RawEntry } from './redis-scripts.js';
+import { CLUSTER_HISTORY_LUA, SPUBLISH_LUA, SPUBLISH_MANY_LUA, parseMessage, streamLimits, toDeliveries, type RawEntry } from './redis-scripts.js';
 import { RedisShardSubscribers } from './redis-shard-subscribers.js';
 import { ClusterScriptLoader } from './redis-cluster-script-loader.js';
+import { takeBatch } from './nats-batch.js';
+
+/** The cluster engine's extra script command: several publications of one stream (SPUBLISH_MANY_LUA). */
+interface ClusterScriptCommands extends ScriptCommands {
+  heraldPublishMany(...args: (string | Buffer | number)[]): Promise<[lastSeq: number, epoch: string]>;
+}
+
+/** A publish waiting for its stream's call in flight. */
+interface QueuedPublish {
+  data: Buffer;
+  resolve(position: StreamPosition): void;
+  reject(error: unknown): void;
+}
 
 /** Options of a {@link RedisClusterEngine}: those of RedisEngine, with seed URLs. */
 export interface RedisClusterEngineOptions extends Omit<RedisEngineOptions, 'url'> {
@@ -60,7 +73,9 @@ export class RedisClusterEngine implements Engine {
   readonly historyFor: HistoryFor | undefined;
   private readonly defaultLimits: HistoryLimits;
   private readonly events: RedisEngineEvents;
-  private readonly command: Cluster & ScriptCommands;
+  private readonly command: Cluster & ClusterScriptCommands;
+  /** Streams with a publish call in flight → the publishes queued behind it (see `publish`). */
+  private readonly publishQueues = new Map<string, QueuedPublish[]>();
   private readonly subscribers: RedisShardSubscribers;
   private readonly scriptLoader: ClusterScriptLoader;
   /** Wanted channel → the interest it carries (for `onResubscribed`). */
@@ -104,7 +119,10 @@ export class RedisClusterEngine implements Engine {
       retryDelayOnFailover: 100,
       retryDelayOnClusterDown: 100,
       clusterRetryStrategy: (attempt) => Math.min(reconnectBaseMs * 2 ** Math.min(attempt - 1, 30), reconnectMaxMs),
-      scripts: { heraldPublish: { lua: SPUBLISH_LUA, numberOfKeys: 3 }, heraldHistory: { lua: CLUSTER_HISTORY_LUA, numberOfKeys: 3 } },
+      scripts: {
+        heraldPublish: { lua: SPUBLISH_LUA, numberOfKeys: 3 },
+        heraldPublishMany: { lua: SPUBLISH_MANY_LUA, numberOfKeys: 3 },
+        heraldHistory: { lua: CLUSTER_HISTORY_LUA, numberOfKeys: 3 } },
       redisOptions: {
         connectionName: `herald-command-${this.instanceId}`,
         maxRetriesPerRequest: 0,
@@ -112,10 +130,10 @@ export class RedisClusterEngine implements Engine {
         commandTimeout: commandTimeoutMs,
         connectTimeout: connectTimeoutMs,
       },
-    }) as Cluster & ScriptCommands;
+    }) as Cluster & ClusterScriptCommands;
     this.command.on('error', (error: Error) => this.events.onError?.(error, 'command'));
     // Every node, replicas included, gets the scripts (see ClusterScriptLoader), checked on every slot map read.
-    this.scriptLoader = new ClusterScriptLoader(this.command, [SPUBLISH_LUA, CLUSTER_HISTORY_LUA], commandTimeoutMs);
+    this.scriptLoader = new ClusterScriptLoader(this.command, [SPUBLISH_LUA, SPUBLISH_MANY_LUA, CLUSTER_HISTORY_LUA], commandTimeoutMs);
     this.command.on('refresh', () => void this.scriptLoader.sync());
     this.command.on('node error', (error: Error) => this.events.onError?.(error, 'command'));
     this.subscribers = new RedisShardSubscribers(
@@ -163,25 +181,80 @@ export class RedisClusterEngine implements Engine {
     await this.settled();
   }
 
+  /**
+   * One call in flight per stream; publishes made meanwhile queue and go out
+   * together in the next call (SPUBLISH_MANY_LUA), in call order. Pipelining
+   * them instead would let ioredis reorder them: it re-sends a command on its
+   * own after MOVED, ASK, TRYAGAIN, CLUSTERDOWN or a connection it replaced,
+   * while the commands behind it have already run — and the stream's seq
+   * follows execution order, not call order. Different streams still go in
+   * parallel; a lone publish goes at once, as before.
+   */
   publish(publication: Publication): Promise<StreamPosition | undefined> {
     if (!this.usable()) return Promise.reject(this.unavailableNow());
-    const { uid, topic, data } = publication;
     const stream = streamOf(publication);
+    const queue = this.publishQueues.get(stream);
+    if (queue !== undefined) {
+      return new Promise((resolve, reject) => queue.push({ data: publication.data, resolve, reject }));
+    }
+    this.publishQueues.set(stream, []);
+    const call = this.publishCall(publication, stream, [publication.data]);
+    void call.then(
+      () => this.sendQueued(publication, stream),
+      () => this.sendQueued(publication, stream),
+    );
+    return call;
+  }
+
+  /** The call of `payloads` (of `stream`, addressed as `publication`): the position of the last. */
+  private publishCall(publication: Publication, stream: string, payloads: Buffer[]): Promise<StreamPosition> {
+    const { uid, topic } = publication;
     const { size, ttlMs } = this.limits(stream);
-    return this.command
-      .heraldPublish(
-        ...clusterStreamKeys(this.options.prefix, stream),
-        this.nextEpoch(),
-        size,
-        ttlMs,
-        clusterChannel(this.options.prefix, uid !== undefined ? { uid } : topic !== undefined ? { topic } : {}),
-        uid === undefined ? '0' : '1',
-        uid ?? '',
-        topic === undefined ? '0' : '1',
-        topic ?? '',
-        data,
-      )
-      .then(toPosition, unavailable);
+    const args = [
+      ...clusterStreamKeys(this.options.prefix, stream),
+      this.nextEpoch(),
+      size,
+      ttlMs,
+      clusterChannel(this.options.prefix, uid !== undefined ? { uid } : topic !== undefined ? { topic } : {}),
+      uid === undefined ? '0' : '1',
+      uid ?? '',
+      topic === undefined ? '0' : '1',
+      topic ?? '',
+    ];
+    let reply: Promise<[seq: number, epoch: string]>;
+    try {
+      reply = payloads.length === 1 ? this.command.heraldPublish(...args, payloads[0]) : this.command.heraldPublishMany(...args, ...payloads);
+    } catch (error) {
+      reply = Promise.reject(error);
+    }
+    return reply.then(toPosition, unavailable);
+  }
+
+  /** The stream's call is answered: send what queued behind it (one batch), or mark the stream idle. */
+  private sendQueued(publication: Publication, stream: string): void {
+    const queue = this.publishQueues.get(stream);
+    if (queue === undefined) return;
+    if (queue.length === 0) {
+      this.publishQueues.delete(stream);
+      return;
+    }
+    const batch = takeBatch(queue);
+    const settle = (): void => this.sendQueued(publication, stream);
+    if (!this.usable()) {
+      const error = this.unavailableNow();
+      for (const item of batch) item.reject(error);
+      return settle();
+    }
+    this.publishCall(publication, stream, batch.map((item) => item.data)).then(
+      (last) => {
+        batch.forEach((item, i) => item.resolve({ seq: last.seq - batch.length + 1 + i, epoch: last.epoch }));
+        settle();
+      },
+      (error: unknown) => {
+        for (const item of batch) item.reject(error);
+        settle();
+      },
+    );
   }
 
   /** As RedisEngine's `history`, on the shard of the stream. */

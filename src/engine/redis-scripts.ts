@@ -93,6 +93,41 @@ end
  */
 export const SPUBLISH_LUA = publishLua('SPUBLISH', CLUSTER_INCARNATION_LUA);
 
+/**
+ * Several publications of one stream in one call (the cluster engine's
+ * publish queue, see RedisClusterEngine.publish). KEYS and ARGV 1–8 as
+ * {@link SPUBLISH_LUA}; ARGV 9… the payloads, in publish order. Each is
+ * numbered, stored and SPUBLISHed on its own, exactly as one call per payload
+ * would, so subscribers see no difference. Returns `{last seq, epoch}`: the
+ * k payloads got the k seqs ending there.
+ */
+export const SPUBLISH_MANY_LUA = `${CLUSTER_INCARNATION_LUA}
+local ttl = ARGV[3]
+local epoch = incarnation(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ttl)
+local hasUid = ARGV[5] == '1'
+local hasTopic = ARGV[7] == '1'
+local size = tonumber(ARGV[2])
+local uidLen = hasUid and string.len(ARGV[6]) or '-'
+local topicLen = hasTopic and string.len(ARGV[8]) or '-'
+local names = ARGV[6] .. ARGV[8]
+local seq = 0
+for i = 9, #ARGV do
+  seq = redis.call('INCR', KEYS[1])
+  local seqText = string.format('%d', seq)
+  if size > 0 then
+    local fields = {'data', ARGV[i]}
+    if hasUid then fields[#fields + 1] = 'uid'; fields[#fields + 1] = ARGV[6] end
+    if hasTopic then fields[#fields + 1] = 'topic'; fields[#fields + 1] = ARGV[8] end
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', size, '0-' .. seqText, unpack(fields))
+  end
+  redis.call('SPUBLISH', ARGV[4], 'h1 ' .. seqText .. ' ' .. epoch .. ' ' .. uidLen .. ' ' .. topicLen .. '\\n' .. names .. ARGV[i])
+end
+if size > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+return {seq, epoch}
+`;
+
 function publishLua(command: 'PUBLISH' | 'SPUBLISH', incarnationLua: string): string {
   return `${incarnationLua}
 local ttl = ARGV[3]
