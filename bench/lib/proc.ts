@@ -90,13 +90,16 @@ export function descriptors(pid: number): { soft: number; hard: number; open: nu
 }
 
 /**
- * Raise `pid`'s descriptor limit (soft and hard) to `n` with prlimit(1).
+ * Raise `pid`'s soft descriptor limit to `n` (and the hard one, if lower) with prlimit(1).
  * Allowed past the hard limit only with CAP_SYS_RESOURCE (root); returns
  * whether the limit is now at least `n`.
  */
 export function raiseDescriptorLimit(pid: number, n: number): boolean {
+  // Never lower the hard limit: it cannot be raised again without the privilege.
+  const hard = descriptors(pid).hard;
+  const newHard = hard >= n ? (Number.isFinite(hard) ? String(hard) : 'unlimited') : String(n);
   try {
-    execFileSync('prlimit', ['--pid', String(pid), `--nofile=${n}:${n}`], { stdio: 'ignore', timeout: 5_000 });
+    execFileSync('prlimit', ['--pid', String(pid), `--nofile=${n}:${newHard}`], { stdio: 'ignore', timeout: 5_000 });
   } catch {
     // no prlimit, or not permitted: the caller reads the limit again
   }

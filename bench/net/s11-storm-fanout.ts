@@ -19,7 +19,7 @@
  * cannot, makes the first group smaller so that all newcomers fit (the same
  * size for every contestant: limit − newcomers − 256), and says so
  * (`BENCH_S11_FIT=0` skips this, to reproduce the loss). Each newcomer has its own
- * bound (`BENCH_S11_CONNECT_TIMEOUT_S`, default 15 s) from TCP connect to
+ * bound (`BENCH_S11_CONNECT_TIMEOUT_S`, default 30 s) from TCP connect to
  * greeting, so one the server never accepts fails with a reason instead of
  * holding the storm until the cap; failures are counted by reason.
  */
@@ -127,7 +127,7 @@ export const stormFanoutScenario: Scenario = {
     const subscribers = envInt('BENCH_S11_SUBSCRIBERS', ctx.quick ? 1_000 : 10_000);
     const newcomers = envInt('BENCH_S11_NEWCOMERS', ctx.quick ? 1_000 : 10_000);
     const capS = envInt('BENCH_S11_CAP_S', ctx.quick ? 20 : 120);
-    const perConnectionS = envInt('BENCH_S11_CONNECT_TIMEOUT_S', 15);
+    const perConnectionS = envInt('BENCH_S11_CONNECT_TIMEOUT_S', 30);
     const quietMs = ctx.quick ? 1_000 : 5_000;
     const warmupMs = ctx.quick ? 500 : 2_000;
     const processes = LoadFleet.processesFor(subscribers);
