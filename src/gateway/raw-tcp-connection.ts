@@ -1,6 +1,7 @@
 import { WebSocketConnection, kConnection, type ConnectionOwner } from './connection.js';
 import {
   UV_EOF,
+  acceptedNeedsNoDelay,
   lastReadBuffer,
   lastReadResult,
   newShutdownRequest,
@@ -51,7 +52,8 @@ export class RawTcpConnection extends WebSocketConnection {
     this.handle = handle;
     (handle as OwnedHandle)[ownerKeyOf(handle)] = this;
     handle.onread = onRawRead;
-    handle.setNoDelay(true);
+    // Accepted handles inherit TCP_NODELAY from the listener where the platform passes it on.
+    if (acceptedNeedsNoDelay()) handle.setNoDelay(true);
     if (handle.readStart() !== 0) this.terminate();
   }
 
