@@ -1,6 +1,7 @@
 import { WebSocketConnection, kConnection, type ConnectionOwner } from './connection.js';
 import {
   UV_EOF,
+  acceptedNeedsNoDelay,
   lastReadBuffer,
   lastReadResult,
   lastWriteWasAsync,
@@ -83,7 +84,8 @@ export class RawTcpConnection extends WebSocketConnection {
     this.handle = handle;
     (handle as OwnedHandle)[ownerKeyOf(handle)] = this;
     handle.onread = onRawRead;
-    handle.setNoDelay(true);
+    // Accepted handles inherit TCP_NODELAY from the listener where the platform passes it on.
+    if (acceptedNeedsNoDelay()) handle.setNoDelay(true);
     if (handle.readStart() !== 0) this.terminate();
   }
 
@@ -159,8 +161,14 @@ export class RawTcpConnection extends WebSocketConnection {
     this.flags |= PEER_ENDED;
     this.handle.readStop();
     // The connection is over once both sides have sent FIN: ours may be done, pending, or not asked for yet.
-    if ((this.flags & SHUTDOWN_DONE) !== 0) this.terminate();
-    else if ((this.flags & ENDED) === 0) this.end();
+    if ((this.flags & SHUTDOWN_DONE) !== 0) return this.terminate();
+    if ((this.flags & ENDED) !== 0) return;
+    // The peer is done and we had not ended: write what is queued, and if the kernel took all of it,
+    // close now — with the receive side drained, close() sends what the kernel holds and then FIN, as a
+    // shutdown would, without a shutdown request and its callback per connection (most closes).
+    this.flush();
+    if ((this.flags & CLOSED) === 0 && this.handle.writeQueueSize === 0) this.terminate();
+    else this.end();
   }
 
   /** @internal */
