@@ -1,5 +1,5 @@
 /** Reading a process's memory and CPU time, and the machine's CPU time, from Linux /proc. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 let clockTicks: number | undefined;
@@ -78,5 +78,58 @@ export function processName(pid: number): string | undefined {
     return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
   } catch {
     return undefined;
+  }
+}
+
+/** `pid`'s descriptor limit (soft, hard; Infinity for unlimited) and the descriptors it holds now. */
+export function descriptors(pid: number): { soft: number; hard: number; open: number } {
+  const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
+  const match = /^Max open files\s+(\S+)\s+(\S+)/m.exec(limits);
+  const value = (v: string | undefined) => (v === undefined || v === 'unlimited' ? Infinity : Number(v));
+  return { soft: value(match?.[1]), hard: value(match?.[2]), open: readdirSync(`/proc/${pid}/fd`).length };
+}
+
+/**
+ * Raise `pid`'s soft descriptor limit to `n` (and the hard one, if lower) with prlimit(1).
+ * Allowed past the hard limit only with CAP_SYS_RESOURCE (root); returns
+ * whether the limit is now at least `n`.
+ */
+export function raiseDescriptorLimit(pid: number, n: number): boolean {
+  // Never lower the hard limit: it cannot be raised again without the privilege.
+  const hard = descriptors(pid).hard;
+  const newHard = hard >= n ? (Number.isFinite(hard) ? String(hard) : 'unlimited') : String(n);
+  try {
+    execFileSync('prlimit', ['--pid', String(pid), `--nofile=${n}:${newHard}`], { stdio: 'ignore', timeout: 5_000 });
+  } catch {
+    // no prlimit, or not permitted: the caller reads the limit again
+  }
+  return descriptors(pid).soft >= n;
+}
+
+/**
+ * The kernel's listen-queue counters (machine-wide, from /proc/net/netstat):
+ * ListenOverflows (a completed handshake found the accept queue full) and
+ * ListenDrops (a SYN or ACK to a listener dropped, overflows included).
+ */
+export function listenCounters(): { overflows: number; drops: number } {
+  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    if (!lines[i].startsWith('TcpExt:')) continue;
+    const names = lines[i].split(/\s+/);
+    const values = lines[i + 1].split(/\s+/).map(Number);
+    return { overflows: values[names.indexOf('ListenOverflows')] ?? NaN, drops: values[names.indexOf('ListenDrops')] ?? NaN };
+  }
+  return { overflows: NaN, drops: NaN };
+}
+
+/** The accept-queue bound (the effective listen backlog) of the TCP listener on `port`, from `ss -lnt`; NaN if unknown. */
+export function listenBacklog(port: number): number {
+  try {
+    const out = execFileSync('ss', ['-lntH', `sport = :${port}`], { encoding: 'utf8', timeout: 5_000 });
+    // State Recv-Q Send-Q Local Peer: for a listener, Send-Q is the backlog.
+    const fields = out.trim().split('\n')[0]?.trim().split(/\s+/) ?? [];
+    return fields.length >= 3 ? Number(fields[2]) : NaN;
+  } catch {
+    return NaN;
   }
 }

@@ -50,6 +50,14 @@ export interface ConnectArgs {
   /** Global index of this batch's first connection (uids, topic assignment). */
   firstIndex: number;
   timeoutMs: number;
+  /**
+   * Give up on one connection that has no greeting this long after its TCP
+   * connect started (reason `tcp-connect-timeout` before the connect
+   * completed, `handshake-timeout` after): a connection the server never
+   * accepts (its listen queue, its descriptor limit) fails and is counted
+   * instead of holding the batch until `timeoutMs`. Unset: only `timeoutMs`.
+   */
+  perConnectionTimeoutMs?: number;
 }
 
 export interface ConnectResult {

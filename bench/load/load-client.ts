@@ -302,7 +302,8 @@ function onRawRead(this: TcpHandle, buffer: ArrayBuffer | undefined): void {
     nowNs = Number(process.hrtime.bigint());
     conn.onData(lastReadBuffer(buffer as ArrayBuffer, nread));
   } else if (nread < 0) {
-    conn.ended(nread === UV_EOF ? 'eof' : 'error');
+    // The errno name (ECONNRESET, …) says why: a server out of descriptors resets what it cannot accept.
+    conn.ended(nread === UV_EOF ? 'eof' : uvErrorName(nread));
   }
 }
 
@@ -337,6 +338,8 @@ class ConnectBatch {
   private readonly pending = new Set<Conn>();
   private done!: (result: ConnectResult) => void;
   private timer: NodeJS.Timeout | undefined;
+  /** Sweeps `pending` for connections past `perConnectionTimeoutMs` (one timer per batch, not per connection). */
+  private sweeper: NodeJS.Timeout | undefined;
   private timedOut = false;
 
   constructor(private readonly args: ConnectArgs) {
@@ -357,6 +360,10 @@ class ConnectBatch {
           this.failed('timeout');
         }
       }, this.args.timeoutMs);
+      const limitMs = this.args.perConnectionTimeoutMs;
+      if (limitMs !== undefined && limitMs > 0) {
+        this.sweeper = setInterval(() => this.sweep(limitMs * 1e6), Math.min(1_000, Math.max(50, limitMs / 4)));
+      }
       for (let i = 0; i < this.args.inFlight && this.next < this.args.count; i++) this.launch();
     });
   }
@@ -402,6 +409,14 @@ class ConnectBatch {
     }
   }
 
+  /** Fail the pending connections older than `limitNs` (a failure launches the next one, as any failure does). */
+  private sweep(limitNs: number): void {
+    const now = Number(process.hrtime.bigint());
+    for (const conn of [...this.pending]) {
+      if (now - conn.startNs > limitNs) conn.fail(conn.state === S_CONNECTING ? 'tcp-connect-timeout' : 'handshake-timeout');
+    }
+  }
+
   opened(conn: Conn): void {
     this.pending.delete(conn);
     this.ok++;
@@ -424,6 +439,7 @@ class ConnectBatch {
 
   private finish(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
     this.done({
       ok: this.ok,
       failed: this.failedCount,

@@ -3,7 +3,7 @@ import { heraldNodeFlags } from '../lib/herald-flags.js';
 import type { Column, Row, Table } from '../lib/types.js';
 import { LoadFleet } from './fleet.js';
 import { fmtRate, type StepOutcome } from './steps.js';
-import { heraldSupports, startServer, uwsBinaryInUse, type RunningServer, type ServerSpec } from './servers.js';
+import { heraldSupports, previousHerald, startServer, uwsBinaryInUse, type RunningServer, type ServerSpec } from './servers.js';
 import { Worker, childModule } from './worker.js';
 
 export const BASELINE_LABEL = 'ws';
@@ -20,6 +20,7 @@ export function mergeWindows(): string[] {
 
 /**
  * Herald (with `heraldArgs`), its merge-window variants when asked, the
+ * previous build when `BENCH_PREVIOUS_MAIN` names one (servers.ts), the
  * uWebSockets.js peer, then the ws baseline. `BENCH_ONLY` (comma-separated labels) keeps only those, for
  * experiments; a published run has every contestant.
  */
@@ -30,6 +31,8 @@ export function contestants(heraldArgs: string[] = [], options: { mergeVariant?:
       list.push({ kind: 'herald', label: `Herald merge ${window}`, heraldArgs: [...heraldArgs, '--merge-window', window] });
     }
   }
+  const previous = previousHerald();
+  if (previous !== undefined) list.push({ kind: 'herald', label: previous.label, heraldArgs, main: previous.main });
   list.push({ kind: 'uws', label: UWS_LABEL });
   list.push({ kind: 'ws', label: BASELINE_LABEL });
   const only = process.env.BENCH_ONLY?.split(',').map((l) => l.trim());

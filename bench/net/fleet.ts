@@ -62,6 +62,9 @@ export class LoadFleet {
    */
   path = WS_PATH;
 
+  /** Per-connection bound from TCP connect to greeting (ConnectArgs.perConnectionTimeoutMs); unset: none. */
+  perConnectionTimeoutMs: number | undefined;
+
   /** `kind` 'sse': processes holding Server-Sent Events connections (bench/load/sse-load-client.ts). */
   static async start(processes: number, kind: 'websocket' | 'sse' = 'websocket'): Promise<LoadFleet> {
     const module = childModule(kind === 'sse' ? '../load/sse-load-client.js' : '../load/load-client.js');
@@ -141,6 +144,7 @@ export class LoadFleet {
         addresses: this.addresses(i),
         firstIndex: first,
         timeoutMs,
+        perConnectionTimeoutMs: this.perConnectionTimeoutMs,
       };
       first += count;
       return w.request<ConnectResult>('connect', { args }, timeoutMs + 10_000);

@@ -40,13 +40,19 @@ interface StormRun {
   median: StormOutcome;
 }
 
+function envCount(name: string, fallback: number): number {
+  const v = Number(process.env[name]);
+  return Number.isInteger(v) && v > 0 ? v : fallback;
+}
+
 export const stormScenario: Scenario = {
   name: 's3-storm',
   description: 'S3 connection storm: 19,000 upgrades with 256 in flight, handshakes/s',
   async run(ctx: RunContext): Promise<Result> {
-    const connections = ctx.quick ? 1_000 : 19_000;
+    // BENCH_S3_CONNECTIONS / BENCH_S3_ROUNDS: smaller or more storms for profiling and before/after checks.
+    const connections = envCount('BENCH_S3_CONNECTIONS', ctx.quick ? 1_000 : 19_000);
     const inFlight = 256;
-    const rounds = ctx.quick ? 1 : 3;
+    const rounds = envCount('BENCH_S3_ROUNDS', ctx.quick ? 1 : 3);
     const processes = LoadFleet.processesFor(connections);
     const runs: StormRun[] = [];
     const errors: string[] = [];

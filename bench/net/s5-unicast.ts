@@ -26,6 +26,18 @@ import { P99_BOUND_MS, bestSustained, bestWithin, firstFailed, runSteps, type St
 const PUSH_STEPS = [10e3, 20e3, 30e3, 40e3, 50e3, 75e3, 100e3, 150e3, 200e3, 300e3, 400e3, 600e3, 800e3];
 const QUICK_PUSH_STEPS = [10e3];
 
+/**
+ * `BENCH_S5_STEPS` (comma-separated offered pushes/s, e.g. `20e3,40e3`) replaces the plan and
+ * `BENCH_S5_STEP_MS` the step length, for short runs and profiles.
+ */
+function pushSteps(quick: boolean): number[] {
+  const env = process.env.BENCH_S5_STEPS;
+  if (env === undefined || env.trim() === '') return quick ? QUICK_PUSH_STEPS : PUSH_STEPS;
+  const steps = env.split(',').map((s) => Number(s.trim()));
+  if (steps.some((s) => !Number.isFinite(s) || s <= 0)) throw new Error(`BENCH_S5_STEPS: not a list of positive numbers: ${env}`);
+  return steps.sort((a, b) => a - b);
+}
+
 const HTTP_LABEL = 'Herald HTTP batch';
 const GRPC_LABEL = 'Herald gRPC stream';
 /**
@@ -68,12 +80,12 @@ export const unicastScenario: Scenario = {
   description: 'S5 unicast: 10,000 logged-in users; {uid, data} pushes via POST /v1/push batches of 100 and via gRPC PublishStream',
   async run(ctx: RunContext): Promise<Result> {
     const users = ctx.quick ? 1_000 : 10_000;
-    const stepMs = ctx.quick ? 1_000 : 5_000;
+    const stepMs = Number(process.env.BENCH_S5_STEP_MS ?? '') || (ctx.quick ? 1_000 : 5_000);
     const drainMs = ctx.quick ? 300 : 2_000;
     const warmupMs = ctx.quick ? 300 : 2_000;
     const processes = LoadFleet.processesFor(users);
     const secret = randomBytes(32).toString('hex');
-    const plan: StepPlan[] = (ctx.quick ? QUICK_PUSH_STEPS : PUSH_STEPS).map((r) => ({ rate: r, nominalDeliveries: r }));
+    const plan: StepPlan[] = pushSteps(ctx.quick).map((r) => ({ rate: r, nominalDeliveries: r }));
     const runs: SteppedRun[] = [];
     const errors: string[] = [];
     // History on, explicitly (each user's `u:<uid>` stream keeps 100 pushes for resume), whatever the default becomes.

@@ -24,33 +24,47 @@
  * (it must move by the probe's pushes, which it has clients for).
  *
  * NATS (`nats ×1`, `nats ×3`, s6-nats.ts): a private nats-server the bench starts.
- * `BENCH_S6_ENGINES=nats` (comma-separated engine names) runs only those set-ups.
+ *
+ * Redis Cluster (`redis-cluster 1 shard ×3`, `3 shards ×1`, `3 shards ×3`,
+ * s6-redis-cluster.ts): nodes on `--engine redis --redis-cluster` (control
+ * plane on the cluster too) against private clusters the bench starts and
+ * stops, one at a time. Per step, every cluster node's CPU, commands and
+ * bytes: the per-shard table shows that a publication touches the one shard
+ * serving its topic's slot (its EVALSHA and SPUBLISH there, ~0 elsewhere but
+ * background traffic, named). Interest routing: `PUBSUB SHARDNUMSUB` on the
+ * owning master. After each cluster's set-ups, the engine-only rows (a
+ * RedisClusterEngine publishing with no Herald node) run on the same cluster.
+ *
+ * `BENCH_S6_ENGINES=nats` or `=redis-cluster` (comma-separated engine names:
+ * memory, redis, nats, redis-cluster) runs only those set-ups;
+ * `BENCH_REDIS_CLUSTER=0` leaves out the Redis Cluster ones.
  *
  * Redis: `BENCH_REDIS_URL` (default redis://127.0.0.1:6379, loopback only).
  * Each set-up gets its own key prefix `herald-bench-s6-<random>:<set-up>:`,
  * whose keys are deleted when the set-up ends; nothing else in Redis is
  * touched, and the Redis server is only read (INFO, PUBSUB), never signalled.
  */
-import { redisClusterTable } from './s6-redis-cluster.js';
 import { randomBytes } from 'node:crypto';
+import { clusterChannel } from '../../src/engine/redis-cluster-keys.js';
 import { sleep } from '../lib/children.js';
-import { Histogram } from '../lib/histogram.js';
-import { cpuSecondsOf, machineCpu, machineDelta, rssBytes } from '../lib/proc.js';
+import { rssBytes } from '../lib/proc.js';
 import type { Result, RunContext, Scenario } from '../lib/types.js';
-import type { PushRunArgs, PushRunResult } from '../load/ipc.js';
 import { runParams } from './common.js';
 import { LoadFleet } from './fleet.js';
-import { RedisMonitor, redisDelta, type RedisDelta, type RedisSample } from './s6-redis.js';
-import { NATS_SETUPS, NatsMonitor, natsDelta, natsEngineArgs, type NatsDelta, type NatsSample } from './s6-nats.js';
-import { bestOf, stepsTableOf, summaryOf } from './s6-report.js';
-import { serverMetrics, startServers, stopServers, type RunningServer, type ServerSpec } from './servers.js';
-import { DISTURBED_CORES, SUSTAINED_FRACTION, fmtRate, type StepOutcome } from './steps.js';
+import { NATS_SETUPS, NatsMonitor, natsEngineArgs } from './s6-nats.js';
+import { RedisMonitor } from './s6-redis.js';
+import { PrivateClusters, REDIS_CLUSTER_SETUPS, type ShardMonitor } from './s6-redis-cluster.js';
+import { bestOf, shardTableOf, stepsTableOf, summaryOf } from './s6-report.js';
+import { PAYLOAD_BYTES, logStep, measure, type ClusterStep, type Rig } from './s6-step.js';
+import { startServers, stopServers, type RunningServer, type ServerSpec } from './servers.js';
+import { DISTURBED_CORES, fmtRate } from './steps.js';
 import { Worker, childModule } from './worker.js';
+
+export type { ClusterStep, NodeStep } from './s6-step.js';
 
 /** Offered deliveries per second of the steps (pushes/s = this / subscribers). */
 export const CLUSTER_DELIVERY_STEPS = [60e3, 150e3, 300e3, 450e3, 600e3, 900e3, 1.2e6, 1.8e6, 2.4e6];
 export const QUICK_CLUSTER_DELIVERY_STEPS = [60e3];
-const PAYLOAD_BYTES = 100;
 const FANOUT_TOPIC = 's6-fanout';
 const PROBE_TOPIC = 's6-probe';
 const NODE_NAMES = ['A', 'B', 'C', 'D', 'E'];
@@ -58,7 +72,9 @@ const QUIET_NAME = 'Q';
 
 export interface ClusterSetup {
   label: string;
-  engine: 'memory' | 'redis' | 'nats';
+  engine: 'memory' | 'redis' | 'nats' | 'redis-cluster';
+  /** Redis Cluster set-ups: masters of the private cluster. */
+  shards?: 1 | 3;
   /** Nodes the fan-out subscribers are spread over; node A (the first) takes the pushes. */
   nodes: number;
   /** Add a node whose clients subscribe only to the probe topic, never to the fan-out topic. */
@@ -71,204 +87,8 @@ export const CLUSTER_SETUPS: ClusterSetup[] = [
   { label: 'redis ×2', engine: 'redis', nodes: 2, quietNode: false },
   { label: 'redis ×3', engine: 'redis', nodes: 3, quietNode: true },
   ...NATS_SETUPS,
+  ...REDIS_CLUSTER_SETUPS,
 ];
-
-// ---------------------------------------------------------------------------
-// One step
-
-interface Rig {
-  setup: ClusterSetup;
-  /** Every Herald node: the subscriber nodes (A first), then the quiet node if any. */
-  nodes: RunningServer[];
-  names: string[];
-  fleet: LoadFleet;
-  probeFleet: LoadFleet;
-  pusher: Worker;
-  redis: RedisMonitor | undefined;
-  nats?: NatsMonitor;
-}
-
-export interface NodeStep {
-  name: string;
-  /** Cores over the push window. */
-  cpu: number;
-  /** From /metrics, step start to end of drain. */
-  messagesSent: number;
-  publications: number;
-}
-
-/** One step of a set-up: S2's step outcome, with CPU per node instead of one server's, and Redis. */
-export interface ClusterStep extends Omit<StepOutcome, 'serverCpu' | 'push' | 'retriedAfter'> {
-  accepted: number;
-  nodes: NodeStep[];
-  /** All Herald nodes together, cores. */
-  nodesCpu: number;
-  /** Herald CPU (all nodes) per delivery received, µs. */
-  nodeUsPerDelivery: number;
-  /** Node A's CPU per accepted push, µs. */
-  nodeAUsPerPush: number;
-  /** Over the push window. */
-  redis?: RedisDelta;
-  /** Step start to end of drain: the per-publication figures. */
-  redisTotal?: RedisDelta;
-  /** NATS set-ups: nats-server over the push window, and step start to end of drain. */
-  nats?: NatsDelta;
-  natsTotal?: NatsDelta;
-  push: Omit<PushRunResult, 'apiLatency'>;
-  /** HTTP round trip of the push requests to node A (answered once Redis has answered, on the Redis engine). */
-  apiP50Ms: number;
-  apiP99Ms: number;
-  retriedAfter?: ClusterStep;
-}
-
-interface StepArgs {
-  /** The fleet whose deliveries count (the other is idle). */
-  fleet: LoadFleet;
-  connections: number;
-  rate: number;
-  nominalDeliveries: number;
-  seed: number;
-  stepMs: number;
-  drainMs: number;
-  target: PushRunArgs['target'];
-}
-
-async function measure(rig: Rig, a: StepArgs): Promise<ClusterStep> {
-  const others = [rig.fleet, rig.probeFleet].filter((f) => f !== a.fleet);
-  const pids = rig.nodes.map((n) => n.pid);
-  const metrics0 = await Promise.all(rig.nodes.map((n) => serverMetrics(n)));
-  const before = await a.fleet.reset();
-  const others0 = await Promise.all(others.map((f) => f.stats()));
-  const redis0 = await rig.redis?.sample();
-  const nats0 = await rig.nats?.sample();
-  const nodes0 = cpuSecondsOf(pids);
-  const machine0 = machineCpu();
-  const self0 = process.cpuUsage();
-  const t0 = performance.now();
-  let window:
-    | Promise<{ nodes: number[]; machine: ReturnType<typeof machineCpu>; t: number; selfUs: number; clientUs: number; redis?: RedisSample; nats?: NatsSample }>
-    | undefined;
-  const sampled = new Promise<void>((resolve) =>
-    setTimeout(() => {
-      const self = process.cpuUsage(self0);
-      const sample = { nodes: cpuSecondsOf(pids), machine: machineCpu(), t: performance.now(), selfUs: self.user + self.system };
-      window = Promise.all([a.fleet.stats(), Promise.all(others.map((f) => f.stats())), rig.redis?.sample(), rig.nats?.sample()]).then(([s, o, r, n]) => ({
-        ...sample,
-        clientUs: s.cpuUs - before.cpuUs + o.reduce((acc, x, i) => acc + x.cpuUs - others0[i].cpuUs, 0),
-        redis: r,
-        nats: n,
-      }));
-      resolve();
-    }, a.stepMs),
-  );
-  const args: PushRunArgs = {
-    api: 'pushData',
-    payloadBytes: PAYLOAD_BYTES,
-    target: a.target,
-    batchMax: 1,
-    maxOutstanding: 64,
-    answerTimeoutMs: 5_000,
-    rate: a.rate,
-    durationMs: a.stepMs,
-    seed: a.seed,
-  };
-  const push = await rig.pusher.request<PushRunResult>('run', { args }, a.stepMs + args.answerTimeoutMs + 15_000);
-  await sampled;
-  const w = await (window as NonNullable<typeof window>);
-  const pushedAt = performance.now();
-  let stats = await a.fleet.stats();
-  while (stats.received < push.okDeliveries && performance.now() - pushedAt < a.drainMs) {
-    await sleep(50);
-    stats = await a.fleet.stats();
-  }
-  const drained = performance.now() - pushedAt;
-  const redisEnd = await rig.redis?.sample();
-  const natsEnd = await rig.nats?.sample();
-  const metrics1 = await Promise.all(rig.nodes.map((n) => serverMetrics(n)));
-
-  const seconds = a.stepMs / 1000;
-  const windowS = (w.t - t0) / 1000;
-  const delivered = push.scheduledDeliveries > 0 ? stats.received / push.scheduledDeliveries : 0;
-  const lost = Object.values(stats.closes).reduce((x, y) => x + y, 0);
-  const reasons: string[] = [];
-  if (delivered < SUSTAINED_FRACTION) reasons.push(`delivered ${(delivered * 100).toFixed(1)} %`);
-  if (push.dropped > 0) reasons.push(`${push.dropped} pushes not sent (${args.maxOutstanding} requests waiting)`);
-  if (push.failed > 0) reasons.push(`${push.failed} pushes refused ${JSON.stringify(push.httpErrors)}`);
-  if (push.unanswered > 0) reasons.push(`${push.unanswered} requests unanswered`);
-  if (lost > 0 || stats.open < a.connections) reasons.push(`connections lost ${JSON.stringify(stats.closes)} (open ${stats.open})`);
-  const dead = rig.nodes.filter((n) => !n.alive());
-  if (dead.length > 0) reasons.push(`node died: ${dead.map((n) => n.spec.label).join(', ')}`);
-
-  const metric = (m: Map<string, number>, name: string) => m.get(name) ?? NaN;
-  const nodes: NodeStep[] = rig.nodes.map((_, i) => ({
-    name: rig.names[i],
-    cpu: (w.nodes[i] - nodes0[i]) / windowS,
-    messagesSent: metric(metrics1[i], 'herald_messages_sent_total') - metric(metrics0[i], 'herald_messages_sent_total'),
-    publications: metric(metrics1[i], 'herald_publications_total') - metric(metrics0[i], 'herald_publications_total'),
-  }));
-  const nodesCpu = nodes.reduce((x, n) => x + n.cpu, 0);
-  const redis = redis0 && w.redis ? redisDelta(redis0, w.redis, 0) : undefined;
-  const redisTotal = redis0 && redisEnd ? redisDelta(redis0, redisEnd, push.ok) : undefined;
-  const nats = nats0 && w.nats ? natsDelta(nats0, w.nats, 0) : undefined;
-  const natsTotal = nats0 && natsEnd ? natsDelta(nats0, natsEnd, push.ok) : undefined;
-  const machine = machineDelta(machine0, w.machine, windowS);
-  const clientCpu = w.clientUs / 1e6 / windowS;
-  const pusherCpu = push.cpuUs / 1e6 / (push.elapsedMs / 1000);
-  const receivedPerSec = stats.received / seconds;
-  const { apiLatency, ...pushRest } = push;
-  const api = Histogram.from([apiLatency]);
-  return {
-    nominalDeliveries: a.nominalDeliveries,
-    pushRate: a.rate,
-    sentPerSec: push.sent / seconds,
-    acceptedPerSec: push.ok / seconds,
-    offeredPerSec: push.scheduledDeliveries / seconds,
-    receivedPerSec,
-    delivered,
-    received: stats.received,
-    scheduledDeliveries: push.scheduledDeliveries,
-    accepted: push.ok,
-    p50Ms: stats.latency.quantileUs(0.5) / 1000,
-    p99Ms: stats.latency.quantileUs(0.99) / 1000,
-    maxMs: stats.latency.count > 0 ? stats.latency.maxUs / 1000 : NaN,
-    nodes,
-    nodesCpu,
-    nodeUsPerDelivery: receivedPerSec > 0 ? (nodesCpu * 1e6) / receivedPerSec : NaN,
-    nodeAUsPerPush: push.ok > 0 ? (nodes[0].cpu * 1e6) / (push.ok / seconds) : NaN,
-    redis,
-    redisTotal,
-    nats,
-    natsTotal,
-    clientCpu,
-    pusherCpu,
-    machineBusy: machine.busyShare,
-    softirqCpu: machine.softirqCores,
-    otherCpu: Math.max(0, machine.busyCores - machine.softirqCores - nodesCpu - (redis?.cpu ?? 0) - (nats?.cpu ?? 0) - clientCpu - pusherCpu - w.selfUs / 1e6 / windowS),
-    drainMs: Math.round(drained),
-    push: pushRest,
-    apiP50Ms: api.count > 0 ? api.quantileUs(0.5) / 1000 : NaN,
-    apiP99Ms: api.count > 0 ? api.quantileUs(0.99) / 1000 : NaN,
-    closes: stats.closes,
-    open: stats.open,
-    sustained: reasons.length === 0,
-    reason: reasons.length > 0 ? reasons.join('; ') : undefined,
-  };
-}
-
-function logStep(log: (line: string) => void, s: ClusterStep, prefix = ''): void {
-  const perNode = s.nodes.map((n) => `${n.name} ${(n.cpu * 100).toFixed(0)}`).join('/');
-  log(
-    `  ${prefix}${fmtRate(s.offeredPerSec)} offered → ${fmtRate(s.receivedPerSec)} received (${(s.delivered * 100).toFixed(1)} %), ` +
-      `p50 ${s.p50Ms.toFixed(1)} ms, p99 ${s.p99Ms.toFixed(1)} ms, nodes ${perNode} %, ` +
-      (s.nats
-        ? `nats-server ${(s.nats.cpu * 100).toFixed(1)} % ${Math.round(s.nats.msgsPerSec)} msg/s, `
-        : `redis ${s.redis ? (s.redis.cpu * 100).toFixed(1) : '–'} % ${s.redis ? Math.round(s.redis.commandsPerSec) : '–'} cmd/s, `) +
-      `load ${(s.clientCpu * 100).toFixed(0)} %, pusher ${(s.pusherCpu * 100).toFixed(0)} %, softirq ${(s.softirqCpu * 100).toFixed(0)} %, ` +
-      `other ${(s.otherCpu * 100).toFixed(0)} %, machine ${(s.machineBusy * 100).toFixed(0)} %` +
-      (s.refinement ? ' (refinement)' : '') +
-      (s.sustained ? '' : ` — not sustained: ${s.reason}`),
-  );
-}
 
 // ---------------------------------------------------------------------------
 // One set-up
@@ -276,6 +96,7 @@ function logStep(log: (line: string) => void, s: ClusterStep, prefix = ''): void
 export interface SetupRun {
   label: string;
   engine: ClusterSetup['engine'];
+  shards?: 1 | 3;
   nodes: number;
   quietNode: boolean;
   redisPrefix?: string;
@@ -284,7 +105,7 @@ export interface SetupRun {
   probeConnections: number;
   /** Resident memory of each node (A, B, …, Q) once every client is connected and subscribed, MiB. */
   rssMiB: { name: string; mib: number }[];
-  /** PUBSUB NUMSUB of the channels after subscribing (Redis set-ups). */
+  /** PUBSUB NUMSUB (SHARDNUMSUB on a Redis Cluster) of the channels after subscribing (Redis set-ups). */
   numsub?: { fanout: number; probe: number; expectedFanout: number; expectedProbe: number };
   warmup?: ClusterStep;
   steps: ClusterStep[];
@@ -313,23 +134,29 @@ async function runSetup(
   ctx: RunContext,
   setup: ClusterSetup,
   plan: Plan,
-  redis: RedisMonitor | undefined,
+  backends: { redis?: RedisMonitor; nats?: NatsMonitor; rcluster?: ShardMonitor },
   basePrefix: string,
-  nats?: NatsMonitor,
 ): Promise<SetupRun> {
-  const slug = `${setup.engine}${setup.nodes}`;
-  const prefix = setup.engine === 'redis' ? `${basePrefix}${slug}:` : undefined;
+  const slug = `${setup.engine}${setup.shards ?? ''}x${setup.nodes}`;
+  const prefix = setup.engine === 'redis' || setup.engine === 'redis-cluster' ? `${basePrefix}${slug}:` : undefined;
   const names = [...NODE_NAMES.slice(0, setup.nodes), ...(setup.quietNode ? [QUIET_NAME] : [])];
+  const { nats, rcluster } = backends;
+  const redis = setup.engine === 'redis' ? backends.redis : undefined;
   const engineArgs =
     setup.engine === 'redis'
       ? ['--engine', 'redis', '--redis-url', (redis as RedisMonitor).url, '--redis-prefix', prefix as string]
-      : setup.engine === 'nats'
-        ? natsEngineArgs(nats as NatsMonitor, `s6${slug}`)
-        : ['--engine', 'memory'];
+      : setup.engine === 'redis-cluster'
+        ? ['--engine', 'redis', '--redis-cluster', '--redis-url', (rcluster as ShardMonitor).seedUrls, '--redis-prefix', prefix as string]
+        : setup.engine === 'nats'
+          ? natsEngineArgs(nats as NatsMonitor, `s6${slug}`)
+          : ['--engine', 'memory'];
+  // Where the set-up's keys are deleted afterwards.
+  const keyStore = setup.engine === 'redis' ? redis : setup.engine === 'redis-cluster' ? rcluster : undefined;
   const specs: ServerSpec[] = names.map((name) => ({ kind: 'herald', label: `${setup.label} node ${name}`, heraldArgs: engineArgs }));
   const run: SetupRun = {
     label: setup.label,
     engine: setup.engine,
+    shards: setup.shards,
     nodes: setup.nodes,
     quietNode: setup.quietNode,
     redisPrefix: prefix,
@@ -342,12 +169,13 @@ async function runSetup(
   ctx.log(`  ${setup.label}: ${names.length} node(s) [${names.join(', ')}], ${plan.subscribers} subscribers over ${setup.nodes}, pushes to node A`);
   if (setup.engine === 'redis' && redis === undefined) throw new Error(`${setup.label}: no Redis`);
   if (setup.engine === 'nats' && nats === undefined) throw new Error(`${setup.label}: no nats-server`);
+  if (setup.engine === 'redis-cluster' && rcluster === undefined) throw new Error(`${setup.label}: no Redis Cluster`);
   let nodes: RunningServer[];
   try {
     nodes = await startServers(specs);
   } catch (error) {
     run.error = `start: ${error instanceof Error ? error.message : String(error)}`;
-    if (redis !== undefined && prefix !== undefined) run.keysDeleted = await redis.deleteKeys(prefix).catch(() => -1);
+    if (keyStore !== undefined && prefix !== undefined) run.keysDeleted = await keyStore.deleteKeys(prefix).catch(() => -1);
     return run;
   }
   run.commands = nodes.map((n) => n.command);
@@ -380,12 +208,20 @@ async function runSetup(
       run.numsub = { fanout, probe, expectedFanout: setup.nodes, expectedProbe: names.length };
       ctx.log(`  PUBSUB NUMSUB: fan-out channel ${fanout} (expected ${setup.nodes}), probe channel ${probe} (expected ${names.length})`);
     }
+    if (setup.engine === 'redis-cluster' && rcluster !== undefined && prefix !== undefined) {
+      // Sharded pub/sub: each node SSUBSCRIBEs on the master serving the channel's slot, so that master counts them.
+      const fanout = await rcluster.awaitShardNumsub(clusterChannel(prefix, { topic: FANOUT_TOPIC }), setup.nodes);
+      const probe = await rcluster.awaitShardNumsub(clusterChannel(prefix, { topic: PROBE_TOPIC }), names.length);
+      run.numsub = { fanout, probe, expectedFanout: setup.nodes, expectedProbe: names.length };
+      ctx.log(`  PUBSUB SHARDNUMSUB: fan-out channel ${fanout} (expected ${setup.nodes}), probe channel ${probe} (expected ${names.length})`);
+    }
 
     run.rssMiB = nodes.map((n, i) => ({ name: names[i], mib: rssBytes(n.pid) / 2 ** 20 }));
 
     const rig: Rig = {
       setup, nodes, names, fleet, probeFleet, pusher,
-      redis: setup.engine === 'redis' ? redis : undefined,
+      redis: setup.engine === 'redis' ? redis : setup.engine === 'redis-cluster' ? rcluster : undefined,
+      rcluster: setup.engine === 'redis-cluster' ? rcluster : undefined,
       nats: setup.engine === 'nats' ? nats : undefined,
     };
     const fanout = (nominal: number, seed: number, stepMs: number, drainMs: number): Promise<ClusterStep> =>
@@ -469,7 +305,7 @@ async function runSetup(
     await probeFleet?.stop().catch(() => undefined);
     await pusher?.stop().catch(() => undefined);
     await stopServers(nodes);
-    if (redis !== undefined && prefix !== undefined) run.keysDeleted = await redis.deleteKeys(prefix).catch(() => -1);
+    if (keyStore !== undefined && prefix !== undefined) run.keysDeleted = await keyStore.deleteKeys(prefix).catch(() => -1);
   }
 }
 
@@ -477,7 +313,9 @@ async function runSetup(
 
 export const clusterScenario: Scenario = {
   name: 's6-cluster',
-  description: 'S6 cluster: one topic, 6,000 subscribers on 1 memory node vs 1, 2, 3 Redis-engine nodes and 1, 3 NATS-engine nodes; pushes to node A; node, Redis and nats-server CPU',
+  description:
+    'S6 cluster: one topic, 6,000 subscribers on 1 memory node vs 1, 2, 3 Redis-engine nodes, 1, 3 NATS-engine nodes and 1, 3 nodes on a ' +
+    '1- and 3-shard Redis Cluster; pushes to node A; node, Redis (per shard), nats-server CPU',
   async run(ctx: RunContext): Promise<Result> {
     const subscribers = ctx.quick ? 1_200 : 6_000;
     const plan: Plan = {
@@ -495,42 +333,63 @@ export const clusterScenario: Scenario = {
     const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
     const basePrefix = `herald-bench-s6-${randomBytes(4).toString('hex')}:`;
     const errors: string[] = [];
-    let redis: RedisMonitor | undefined;
-    try {
-      redis = await RedisMonitor.open(redisUrl, ctx.log);
-      ctx.log(`  Redis ${redis.version} at ${redisUrl}, pid ${redis.pid ?? '(not readable)'}, key prefix ${basePrefix}*`);
-    } catch (error) {
-      errors.push(`Redis: ${error instanceof Error ? error.message : String(error)}; the Redis set-ups are skipped`);
-    }
-    // BENCH_S6_ENGINES=nats,redis (comma-separated) runs only those engines' set-ups; default all.
+    // BENCH_S6_ENGINES=nats,redis-cluster (comma-separated) runs only those engines' set-ups; default all.
+    // BENCH_REDIS_CLUSTER=0 leaves the Redis Cluster ones out. A back end is started only when a set-up needs it.
     const only = process.env.BENCH_S6_ENGINES?.split(',').map((e) => e.trim());
-    let nats: NatsMonitor | undefined;
-    try {
-      nats = await NatsMonitor.start();
-      ctx.log(`  nats-server ${nats.version} (private, JetStream) at ${nats.url}, pid ${nats.pid}`);
-    } catch (error) {
-      errors.push(`NATS: ${error instanceof Error ? error.message : String(error)}; the NATS set-ups are skipped`);
+    const setups = CLUSTER_SETUPS.filter(
+      (s) => (only === undefined || only.includes(s.engine)) && !(s.engine === 'redis-cluster' && process.env.BENCH_REDIS_CLUSTER === '0'),
+    );
+    const wants = (engine: ClusterSetup['engine']): boolean => setups.some((s) => s.engine === engine);
+    let redis: RedisMonitor | undefined;
+    if (wants('redis')) {
+      try {
+        redis = await RedisMonitor.open(redisUrl, ctx.log);
+        ctx.log(`  Redis ${redis.version} at ${redisUrl}, pid ${redis.pid ?? '(not readable)'}, key prefix ${basePrefix}*`);
+      } catch (error) {
+        errors.push(`Redis: ${error instanceof Error ? error.message : String(error)}; the Redis set-ups are skipped`);
+      }
     }
+    let nats: NatsMonitor | undefined;
+    if (wants('nats')) {
+      try {
+        nats = await NatsMonitor.start();
+        ctx.log(`  nats-server ${nats.version} (private, JetStream) at ${nats.url}, pid ${nats.pid}`);
+      } catch (error) {
+        errors.push(`NATS: ${error instanceof Error ? error.message : String(error)}; the NATS set-ups are skipped`);
+      }
+    }
+    const clusters = new PrivateClusters(ctx, FANOUT_TOPIC, PROBE_TOPIC);
     const runs: SetupRun[] = [];
     try {
-      for (const setup of CLUSTER_SETUPS) {
+      for (const setup of setups) {
         if (setup.engine === 'redis' && redis === undefined) continue;
         if (setup.engine === 'nats' && nats === undefined) continue;
-        if (only !== undefined && !only.includes(setup.engine)) continue;
-        const run = await runSetup(ctx, setup, plan, redis, basePrefix, nats);
+        let rcluster: ShardMonitor | undefined;
+        if (setup.engine === 'redis-cluster') {
+          try {
+            rcluster = await clusters.open(setup.shards ?? 1);
+          } catch (error) {
+            errors.push(`${setup.label}: Redis Cluster of ${setup.shards} shard(s) did not start: ${error instanceof Error ? error.message : String(error)}`);
+            continue;
+          }
+        }
+        const run = await runSetup(ctx, setup, plan, { redis, nats, rcluster }, basePrefix);
         runs.push(run);
         if (run.error !== undefined) {
           errors.push(`${setup.label}: ${run.error}`);
           ctx.log(`  ${setup.label} FAILED: ${run.error.split('\n')[0]}`);
         } else if (run.best === undefined) errors.push(`${setup.label}: not even the first step was sustained`);
         if (run.numsub && (run.numsub.fanout !== run.numsub.expectedFanout || run.numsub.probe !== run.numsub.expectedProbe)) {
-          errors.push(`${setup.label}: PUBSUB NUMSUB ${JSON.stringify(run.numsub)}`);
+          errors.push(`${setup.label}: PUBSUB ${setup.engine === 'redis-cluster' ? 'SHARDNUMSUB' : 'NUMSUB'} ${JSON.stringify(run.numsub)}`);
         }
         if (run.quiet && run.quiet.fanoutPublications !== 0) {
           errors.push(`${setup.label}: the quiet node routed ${run.quiet.fanoutPublications} fan-out publications (0 expected)`);
         }
       }
     } finally {
+      // The last cluster's engine-only rows, then the cluster stops (its own PIDs only).
+      await clusters.close();
+      errors.push(...clusters.errors);
       await nats?.stop().catch(() => undefined);
       if (redis !== undefined) {
         const left = await redis.deleteKeys(basePrefix).catch(() => -1);
@@ -539,20 +398,19 @@ export const clusterScenario: Scenario = {
       }
     }
     if (runs.length === 0) throw new Error(errors.join('; ') || 'no set-up ran');
-    // The Redis Cluster engine's rows (s6-redis-cluster.ts): its own clusters, engine-level.
-    const redisCluster = await redisClusterTable(ctx);
-    if (redisCluster.error !== undefined) errors.push(redisCluster.error);
+    const engineTable = clusters.engineTable();
+    const shardTable = shardTableOf(runs);
     return {
       ...summaryOf(runs),
-      tables: [stepsTableOf(runs), ...(redisCluster.table === undefined ? [] : [redisCluster.table])],
+      tables: [stepsTableOf(runs), ...(shardTable === undefined ? [] : [shardTable]), ...(engineTable === undefined ? [] : [engineTable])],
       params: {
         ...plan,
         payloadBytes: PAYLOAD_BYTES,
         api: 'POST /v1/pushData to node A',
         fanoutTopic: FANOUT_TOPIC,
         probeTopic: PROBE_TOPIC,
-        setups: CLUSTER_SETUPS,
-        redisCluster: redisCluster.rows,
+        setups,
+        redisCluster: { clusters: clusters.layouts, engineOnly: clusters.engineRows },
         redis: redis === undefined ? null : { url: redisUrl, version: redis.version, pid: redis.pid ?? null, keyPrefix: basePrefix },
         nats: nats === undefined ? null : { url: nats.url, version: nats.version },
         ...runParams(),
@@ -564,6 +422,13 @@ export const clusterScenario: Scenario = {
         'Redis CPU: INFO cpu (used_cpu_user + used_cpu_sys) over the push window; per publication: over step + drain, divided by accepted pushes. The bench\'s own INFO calls are subtracted from the command and byte counts.',
         `probe: ${plan.probeRate} pushes/s to a topic with ${plan.probePerNode} subscribers on every node (quiet node included), ${plan.probeMs / 1000} s, after the steps.`,
         'NATS: a private nats-server (JetStream, file store) started by the bench; CPU from /proc, messages and bytes from /varz (in = into the server: publishes, acks asked for, history reads; out = acks, republished copies to each subscribed node).',
+        ...(wants('redis-cluster')
+          ? [
+              'Redis Cluster: private clusters (Redis from PATH; 1 shard = one master with every slot and no replica; 3 shards = 3 masters + 3 replicas), one at a time. "Redis CPU", commands and bytes of these set-ups are the masters\' sum; the per-node table gives each master and replica per publication (step start to end of drain, divided by the accepted pushes).',
+              'Redis Cluster background traffic (per-node table, "other commands"): cluster|slots (each Herald node\'s engine and control-plane connections refresh the slot map every 2 s), replconf (each replica acknowledges every second), the node registry refresh (an EVALSHA, set, zadd, pexpire, time every presence-TTL/3 = 10 s per Herald node, on the master serving {nodes}), client|setname and readonly (connections opened after a slot-map refresh), hello. An idle node\'s CPU (serverCron, cluster bus) divided by the publications is the floor of its CPU µs/pub.',
+              'Redis Cluster publish script: SPUBLISH is exactly 1 per publication, on the master serving the topic\'s slot; EVALSHA can be below 1, as the pushes to one stream made while its previous script call is in flight go together in one call (SPUBLISH_MANY). The script\'s own commands (get, exists, cluster|myid, pexpire ×3 per call; incr, xadd per publication) are in "other commands" too; its replica receives the script as its effects (multi, incr, xadd, pexpireat, exec; no SPUBLISH).',
+            ]
+          : []),
         'every process shares the 2 cores: more nodes spread connections and fan-out work, they cannot add CPU here.',
       ],
       errors,

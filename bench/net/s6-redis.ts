@@ -120,33 +120,40 @@ export class RedisMonitor {
     };
   }
 
-  /** Subscribers of `channel` (one per node that wants it): PUBSUB NUMSUB. */
-  async numsub(channel: string): Promise<number> {
+  /**
+   * Subscribers of `channel` (one per node that wants it): PUBSUB NUMSUB, or with `sharded`
+   * PUBSUB SHARDNUMSUB (a shard channel of a Redis Cluster, asked of the master serving its slot).
+   */
+  async numsub(channel: string, sharded = false): Promise<number> {
     this.ownCommands++;
-    const reply = (await this.client.call('PUBSUB', 'NUMSUB', channel)) as [string, number];
+    const reply = (await this.client.call('PUBSUB', sharded ? 'SHARDNUMSUB' : 'NUMSUB', channel)) as [string, number];
     return Number(reply[1]);
   }
 
-  /** Wait until NUMSUB of `channel` is `expected` (at most `timeoutMs`); the last count. */
-  async awaitNumsub(channel: string, expected: number, timeoutMs = 5_000): Promise<number> {
+  /** Wait until NUMSUB (SHARDNUMSUB with `sharded`) of `channel` is `expected` (at most `timeoutMs`); the last count. */
+  async awaitNumsub(channel: string, expected: number, timeoutMs = 5_000, sharded = false): Promise<number> {
     const deadline = performance.now() + timeoutMs;
-    let n = await this.numsub(channel);
+    let n = await this.numsub(channel, sharded);
     while (n !== expected && performance.now() < deadline) {
       await sleep(50);
-      n = await this.numsub(channel);
+      n = await this.numsub(channel, sharded);
     }
     return n;
   }
 
-  /** Delete every key starting with `prefix` (SCAN + UNLINK); how many. */
-  async deleteKeys(prefix: string): Promise<number> {
+  /**
+   * Delete every key starting with `prefix` (SCAN + UNLINK); how many. `oneByOne`: one UNLINK per
+   * key, as a Redis Cluster node refuses a multi-key command whose keys are in different slots.
+   */
+  async deleteKeys(prefix: string, oneByOne = false): Promise<number> {
     if (!/^[\w:-]+$/.test(prefix)) throw new RangeError(`refusing a prefix with glob characters: ${prefix}`);
     let cursor = '0';
     let deleted = 0;
     do {
       const [next, keys] = await this.client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
       cursor = next;
-      if (keys.length > 0) deleted += await this.client.unlink(...keys);
+      if (oneByOne) for (const key of keys) deleted += await this.client.unlink(key);
+      else if (keys.length > 0) deleted += await this.client.unlink(...keys);
     } while (cursor !== '0');
     return deleted;
   }

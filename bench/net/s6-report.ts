@@ -6,6 +6,7 @@
 import type { Column, Row, Table } from '../lib/types.js';
 import { ms, pct, rate } from './common.js';
 import type { ClusterStep, SetupRun } from './s6-cluster.js';
+import type { ShardDelta } from './s6-redis-cluster.js';
 import { P99_BOUND_MS } from './steps.js';
 
 // ---------------------------------------------------------------------------
@@ -128,11 +129,15 @@ export function summaryOf(runs: SetupRun[]): { columns: Column[]; rows: Row[] } 
     { name: '… nats-server CPU per publication (µs)', values: at(probe, (s) => s.natsTotal?.perPublish?.cpuUs ?? NaN), format: us },
     { name: '… nats-server messages in / out per publication', values: at(probe, (s) => (s.natsTotal?.perPublish ? `${s.natsTotal.perPublish.msgsIn.toFixed(2)} / ${s.natsTotal.perPublish.msgsOut.toFixed(2)}` : undefined)) },
     { name: '… nats-server bytes in / out per publication', values: at(probe, (s) => (s.natsTotal?.perPublish ? `${bytes(s.natsTotal.perPublish.bytesIn)} / ${bytes(s.natsTotal.perPublish.bytesOut)}` : undefined)) },
+    { name: '… Redis Cluster: CPU per publication, each master (µs)', values: at(probe, (s) => perMaster(s, (d) => us(d.cpuUsPerPub))) },
+    { name: '… Redis Cluster: EVALSHA per publication, each master', values: at(probe, (s) => perMaster(s, (d) => d.evalshaPerPub.toFixed(2))) },
+    { name: '… Redis Cluster: SPUBLISH per publication, each master', values: at(probe, (s) => perMaster(s, (d) => d.spublishPerPub.toFixed(2))) },
+    { name: '… Redis Cluster: replicas CPU per publication (µs)', values: at(probe, (s) => replicasUs(s)) },
     { name: '… of which in the publish script (µs)', values: at(probe, (s) => s.redisTotal?.perPublish?.scriptUs ?? NaN), format: us },
     { name: '… bytes out of Redis per publication', values: at(probe, (s) => s.redisTotal?.perPublish?.netOutBytes ?? NaN), format: bytes },
     { name: '… p50 / p99 latency (ms)', values: at(probe, (s) => `${ms(s.p50Ms)} / ${ms(s.p99Ms)}`) },
     {
-      name: 'PUBSUB NUMSUB fan-out channel (expected)',
+      name: 'PUBSUB NUMSUB (SHARDNUMSUB on a Redis Cluster) fan-out channel (expected)',
       values: runs.map((r) => (r.numsub ? `${r.numsub.fanout} (${r.numsub.expectedFanout})` : undefined)),
     },
     {
@@ -140,6 +145,67 @@ export function summaryOf(runs: SetupRun[]): { columns: Column[]; rows: Row[] } 
       values: runs.map((r) => (r.quiet ? `${r.quiet.fanoutPublications} (probe: ${r.quiet.probePublications} of ${r.quiet.probeAccepted})` : undefined)),
     },
   ]);
+}
+
+/** Of a Redis Cluster step: `f` of each master, `a / b / c` (undefined for other engines). */
+function perMaster(s: ClusterStep, f: (d: ShardDelta) => string): string | undefined {
+  return s.shardsTotal === undefined ? undefined : s.shardsTotal.filter((d) => d.master).map(f).join(' / ');
+}
+
+function replicasUs(s: ClusterStep): string | undefined {
+  const replicas = s.shardsTotal?.filter((d) => !d.master) ?? [];
+  return replicas.length === 0 ? undefined : us(replicas.reduce((x, d) => x + d.cpuUsPerPub, 0));
+}
+
+/**
+ * Redis Cluster set-ups: every cluster node in the probe (1,000 pushes/s to one topic) and in the
+ * highest sustained fan-out step, per publication: the shard serving the topic's slot runs the
+ * publish script (EVALSHA, with its SPUBLISH) once per publication; the others ~0, but background traffic.
+ */
+export function shardTableOf(runs: SetupRun[]): Table | undefined {
+  const columns: Column[] = [
+    { key: 'setup', label: 'set-up' },
+    { key: 'step', label: 'step' },
+    { key: 'pubs', label: 'pubs/s', format: 'rtext' },
+    { key: 'node', label: 'cluster node' },
+    { key: 'serves', label: 'serves' },
+    { key: 'cpu', label: 'CPU', format: 'rtext' },
+    { key: 'cpuUs', label: 'CPU µs/pub', format: 'rtext' },
+    { key: 'commands', label: 'cmds/pub', format: 'rtext' },
+    { key: 'evalsha', label: 'EVALSHA/pub', format: 'rtext' },
+    { key: 'spublish', label: 'SPUBLISH/pub', format: 'rtext' },
+    { key: 'in', label: 'bytes in/pub', format: 'rtext' },
+    { key: 'out', label: 'bytes out/pub', format: 'rtext' },
+    { key: 'other', label: 'other commands (calls in step + drain)' },
+  ];
+  const rows: Row[] = [];
+  for (const run of runs) {
+    const list: [string, ClusterStep | undefined][] = [
+      ['probe', run.probe],
+      [`fan-out ${run.best ? rate(run.best.offeredPerSec) : ''} deliv/s`, run.best],
+    ];
+    for (const [step, s] of list) {
+      for (const d of s?.shardsTotal ?? []) {
+        rows.push({
+          setup: run.label,
+          step,
+          pubs: num((s as ClusterStep).acceptedPerSec),
+          node: `:${d.port} ${d.role}`,
+          serves: d.serves,
+          cpu: pct(d.cpu),
+          cpuUs: Number.isFinite(d.cpuUsPerPub) ? us(d.cpuUsPerPub) : '–',
+          commands: Number.isFinite(d.commandsPerPub) ? d.commandsPerPub.toFixed(2) : '–',
+          evalsha: Number.isFinite(d.evalshaPerPub) ? d.evalshaPerPub.toFixed(3) : '–',
+          spublish: Number.isFinite(d.spublishPerPub) ? d.spublishPerPub.toFixed(3) : '–',
+          in: Number.isFinite(d.bytesInPerPub) ? d.bytesInPerPub.toFixed(0) : '–',
+          out: Number.isFinite(d.bytesOutPerPub) ? d.bytesOutPerPub.toFixed(0) : '–',
+          other: d.other || '–',
+        });
+      }
+    }
+  }
+  if (rows.length === 0) return undefined;
+  return { title: 'Redis Cluster, per cluster node and publication (step start to end of drain; CPU in % of one core):', columns, rows };
 }
 
 /** Every step and probe of every set-up, one row each. */

@@ -34,6 +34,22 @@ export interface ServerSpec {
   /** Herald options added to the common ones (per scenario). */
   heraldArgs?: string[];
   env?: Record<string, string>;
+  /** Herald's entry script when not this checkout's (the previous commit's `dist/src/main.js`: see `previousHerald`). */
+  main?: string;
+}
+
+/**
+ * The entry script of another build of Herald to run beside this one, from
+ * `BENCH_PREVIOUS_MAIN` (e.g. a worktree of the previous commit, built:
+ * `<worktree>/dist/src/main.js`); its label from `BENCH_PREVIOUS_LABEL`
+ * (default `Herald previous`). Undefined when not set. Scenarios with
+ * set-ups rather than contestants (S6) are run twice instead, the second time
+ * with `BENCH_HERALD_MAIN` naming the other build for every Herald child.
+ */
+export function previousHerald(): { main: string; label: string } | undefined {
+  const main = process.env.BENCH_PREVIOUS_MAIN;
+  if (main === undefined || main === '') return undefined;
+  return { main, label: process.env.BENCH_PREVIOUS_LABEL ?? 'Herald previous' };
 }
 
 export interface RunningServer {
@@ -90,7 +106,7 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
       ? [
           process.execPath,
           ...heraldNodeFlags(),
-          HERALD_MAIN,
+          spec.main ?? (process.env.BENCH_HERALD_MAIN || HERALD_MAIN),
           '--ws-host', HOST,
           '--ws-port', String(wsPort),
           '--api-port', String(apiPort),

@@ -13,10 +13,11 @@
  *   is the list of connections marked while no wave was being written, or
  *   while the previous one was. It starts in a `setImmediate` (after every I/O
  *   callback of the loop iteration, so a turn's frames for one connection
- *   leave in one write) and writes at most {@link FLUSH_SLICE} connections per
- *   event-loop turn ({@link ACCEPT_SLICE} in a turn that accepted a
- *   connection), so reads (push requests), accepts, upgrades and heartbeats
- *   are served between slices. Frames queued during a wave on a
+ *   leave in one write) and writes {@link FLUSH_SLICE} connections per
+ *   event-loop turn, and more while the turn has lasted less than
+ *   {@link FLUSH_SLICE_MS} ({@link ACCEPT_SLICE} connections in a turn that
+ *   accepted a connection), so reads (push requests), accepts, upgrades and
+ *   heartbeats are served between slices. Frames queued during a wave on a
  *   connection it has not reached yet leave with that connection's write in
  *   this wave; a connection the wave already wrote is marked for the next
  *   wave, which starts on the turn after this one ends. So each connection is
@@ -51,16 +52,35 @@ import { HANDSHAKE_FLUSH, NEVER_FLUSHED, type WebSocketConnection } from './conn
 import { forgetFrameMemo } from './frame-run.js';
 import { stageTiming, type PushSample, type QueueWatcher } from '../util/stage-timing.js';
 
-/** Connections written per event-loop turn by a wave (see writeSlice). */
+/** Connections a wave writes at least per event-loop turn (see writeSlice). */
 export const FLUSH_SLICE = 256;
 /**
- * …and in a turn that accepted a connection. libuv (1.46, Node 20) accepts one
+ * …and past those it goes on while its turn has lasted less than this (ms).
+ * A fixed count alone made a push to 10,000 connections yield 40 times
+ * however cheap the writes; on an idle machine (a few µs per write) a slice
+ * now writes several hundred more before the loop serves reads and accepts.
+ * When writes are slow (a busy machine) the count bounds the slice as
+ * before: the clock never cuts a slice shorter, so a wave never yields more
+ * often than every {@link FLUSH_SLICE} connections.
+ */
+export const FLUSH_SLICE_MS = 3;
+/** Connections written between two looks at the clock past the first {@link FLUSH_SLICE}. */
+export const FLUSH_GRANULE = 32;
+/**
+ * Connections written in a turn that accepted a connection. libuv (1.46, Node 20) accepts one
  * connection per loop iteration, so during a storm the accept rate is the
  * iteration rate: a full slice per iteration held 10,000 newcomers arriving
  * during a fan-out to ~150 accepts/s (the listen queue full). A short slice
  * brings the loop back to the listening socket quickly while the wave goes on.
  */
 export const ACCEPT_SLICE = 32;
+
+export interface FlushSchedulerOptions {
+  /** Time budget of a slice (ms): {@link FLUSH_SLICE_MS} by default. */
+  sliceMs?: number;
+  /** The slice clock (ms): performance.now by default; tests give their own. */
+  now?: () => number;
+}
 
 export class FlushScheduler implements QueueWatcher {
   private readonly mergeWindowMs: number;
@@ -77,10 +97,17 @@ export class FlushScheduler implements QueueWatcher {
   private held: WebSocketConnection[] = [];
   /** That timer while armed; flushNow() disarms it, so a closed server leaves no timer keeping the process alive. */
   private heldTimer: NodeJS.Timeout | null = null;
+  /** Stage timing: when the wave's last slice ended (0 between waves). */
+  private sliceEndedMs = 0;
+
+  private readonly sliceMs: number;
+  private readonly now: () => number;
 
   /** `mergeWindowMs`: 0 for none (validated by the server). */
-  constructor(mergeWindowMs: number) {
+  constructor(mergeWindowMs: number, options: FlushSchedulerOptions = {}) {
     this.mergeWindowMs = mergeWindowMs;
+    this.sliceMs = options.sliceMs ?? FLUSH_SLICE_MS;
+    this.now = options.now ?? performanceNow;
     stageTiming?.watch(this);
   }
 
@@ -120,7 +147,7 @@ export class FlushScheduler implements QueueWatcher {
     // nothing new, but a connection's write may fail and close it, whose handlers may send elsewhere.
     for (let rounds = 0; rounds < 4 && (this.wave !== null || this.dirty.length > 0); rounds++) {
       if (this.wave === null) this.startWave();
-      this.writeSlice(Infinity);
+      this.writeSlice(Infinity, 0);
     }
   }
 
@@ -145,9 +172,12 @@ export class FlushScheduler implements QueueWatcher {
   turn(): void {
     this.turnScheduled = false;
     if (this.wave === null) this.startWave();
-    const budget = this.accepting ? ACCEPT_SLICE : FLUSH_SLICE;
-    this.accepting = false;
-    this.writeSlice(budget);
+    if (this.accepting) {
+      this.accepting = false;
+      this.writeSlice(ACCEPT_SLICE, 0);
+    } else {
+      this.writeSlice(FLUSH_SLICE, this.sliceMs);
+    }
     if (this.wave !== null || this.dirty.length > 0) this.scheduleTurn();
   }
 
@@ -166,8 +196,12 @@ export class FlushScheduler implements QueueWatcher {
     this.dirty = [];
   }
 
-  /** Write at most `budget` connections of the wave; end it when all are written. */
-  private writeSlice(budget: number): void {
+  /**
+   * Write the wave's next `count` connections, then more, {@link FLUSH_GRANULE}
+   * at a time, while less than `budgetMs` has passed since the slice began
+   * (0: exactly `count`); end the wave when all are written.
+   */
+  private writeSlice(count: number, budgetMs: number): void {
     const wave = this.wave;
     if (wave === null) return;
     const timing = stageTiming;
@@ -175,31 +209,45 @@ export class FlushScheduler implements QueueWatcher {
     if (timing !== null) timing.sliceStarted(wave, began);
     const stamp = this.mergeWindowMs > 0 ? clockMs() : 0;
     const start = this.waveNext;
-    const end = Math.min(wave.length, start + budget);
-    for (let i = start; i < end; i++) {
-      const conn = wave[i];
-      conn.lastFlushMs = conn.lastFlushMs === HANDSHAKE_FLUSH ? NEVER_FLUSHED : stamp;
-      conn.flush();
+    const length = wave.length;
+    const deadline = budgetMs > 0 ? this.now() + budgetMs : 0;
+    let end = Math.min(length, start + count);
+    let i = start;
+    for (;;) {
+      for (; i < end; i++) {
+        const conn = wave[i];
+        conn.lastFlushMs = conn.lastFlushMs === HANDSHAKE_FLUSH ? NEVER_FLUSHED : stamp;
+        conn.flush();
+      }
+      if (i >= length || deadline === 0 || this.now() >= deadline) break;
+      end = Math.min(length, i + FLUSH_GRANULE);
     }
     forgetFrameMemo();
-    this.waveNext = end;
-    const finished = end >= wave.length;
+    this.waveNext = i;
+    const finished = i >= length;
     if (finished) this.wave = null;
-    if (timing !== null) this.timed(timing, wave, began, end - start, finished);
+    if (timing !== null) this.timed(timing, wave, began, i - start, finished);
   }
 
   /** Stage timing: record a slice, and tell the samples waiting for `wave` when it is finished. */
   private timed(timing: NonNullable<typeof stageTiming>, wave: WebSocketConnection[], began: number, written: number, finished: boolean): void {
     const now = performance.now();
     if (written > 0) {
+      // Between two slices of one wave the loop serves everything else: that time is the wave's wait.
+      if (this.sliceEndedMs > 0) timing.record('flush gap between slices of a wave: ms', began - this.sliceEndedMs);
       timing.record('flush slice: ms', now - began);
       timing.record('flush slice: µs per connection written', ((now - began) * 1000) / written);
     }
+    this.sliceEndedMs = finished ? 0 : now;
     if (finished) {
       timing.listFinished(wave, now);
       if (wave.length > 0) timing.record('flush wave: connections', wave.length);
     }
   }
+}
+
+function performanceNow(): number {
+  return performance.now();
 }
 
 function turn(scheduler: FlushScheduler): void {

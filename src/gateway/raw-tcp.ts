@@ -162,6 +162,16 @@ export function newShutdownRequest(handle: TcpHandle, oncomplete: (this: Shutdow
 /** libuv's end-of-stream code. */
 export const UV_EOF = -4095;
 
+/** Linux copies a listening socket's TCP_NODELAY to the sockets it accepts. */
+const INHERITS_NO_DELAY = process.platform === 'linux';
+/** Some listener could not take TCP_NODELAY (or the platform does not pass it on): accepted handles set it. */
+let listenerNoDelayFailed = !INHERITS_NO_DELAY;
+
+/** Whether an accepted handle must set TCP_NODELAY itself (see listenOnRawHandle). */
+export function acceptedNeedsNoDelay(): boolean {
+  return listenerNoDelayFailed;
+}
+
 /** A listening TCP handle. */
 export interface RawTcpListener {
   readonly handle: TcpHandle;
@@ -204,6 +214,9 @@ export function listenRawTcp(host: string, port: number, backlog: number, onConn
  * processes, in which case the kernel hands each new connection to one of them.
  */
 export function listenOnRawHandle(handle: TcpHandle, backlog: number, onConnection: (client: TcpHandle) => void): RawTcpListener {
+  // Where accepted sockets inherit TCP_NODELAY from the listening one (Linux), set it here once instead of
+  // once per connection (a setsockopt call per handshake). If that fails, every accepted handle sets it.
+  if (!INHERITS_NO_DELAY || handle.setNoDelay(true) !== 0) listenerNoDelayFailed = true;
   const err = handle.listen(backlog);
   if (err !== 0) {
     handle.close(() => {});

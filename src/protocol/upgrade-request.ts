@@ -77,11 +77,16 @@ export function parseRequestHead(head: Buffer): RequestHead {
     const colon = text.indexOf(':', at);
     // RFC 9112 §5.2: obsolete line folding is rejected with 400; so is a line with no name.
     if (colon === -1 || colon >= lineEnd || colon === at) throw badRequest('malformed header line');
-    for (let i = at; i < colon; i++) {
-      const c = text.charCodeAt(i);
-      if (c > 127 || TOKEN_CHAR[c] === 0) throw badRequest('malformed header name');
+    // A name spelled as clients nearly always spell it is a valid token already: its lower-case key is a
+    // constant, with no slice, no character check and no toLowerCase (a runtime call and a new string).
+    let key = knownHeader(text, at, colon - at);
+    if (key === undefined) {
+      for (let i = at; i < colon; i++) {
+        const c = text.charCodeAt(i);
+        if (c > 127 || TOKEN_CHAR[c] === 0) throw badRequest('malformed header name');
+      }
+      key = text.slice(at, colon).toLowerCase();
     }
-    const name = text.slice(at, colon);
     // Optional whitespace is only SP and HTAB (RFC 9110 §5.5/§5.6.3): `String#trim` would also strip
     // VT, FF, CR, LF and NBSP, hiding control characters from the field-value check.
     let from = colon + 1;
@@ -91,10 +96,9 @@ export function parseRequestHead(head: Buffer): RequestHead {
     // Field values: visible ASCII, obs-text, space and tab; no other control characters.
     for (let i = from; i < to; i++) {
       const c = text.charCodeAt(i);
-      if (c < 0x20 ? c !== 0x09 : c === 0x7f) throw badRequest(`invalid characters in ${name} header`);
+      if (c < 0x20 ? c !== 0x09 : c === 0x7f) throw badRequest(`invalid characters in ${text.slice(at, colon)} header`);
     }
     const value = text.slice(from, to);
-    const key = name.toLowerCase();
     if (key === 'host') hostCount++;
     else if (key === 'origin') originCount++;
     const previous = headers.get(key);
@@ -109,6 +113,32 @@ export function parseRequestHead(head: Buffer): RequestHead {
     hostCount,
     originCount,
   };
+}
+
+/**
+ * Header names in their usual spelling, by length: [spelling, lower-case key].
+ * Only an exact (case-sensitive) match takes the shortcut; any other spelling
+ * is checked and lower-cased as before, so the result is the same.
+ */
+const KNOWN_HEADERS: (readonly [string, string])[][] = [];
+for (const spelling of [
+  'Host', 'Upgrade', 'Connection', 'Origin', 'User-Agent', 'Sec-WebSocket-Key', 'Sec-WebSocket-Version',
+  'Sec-WebSocket-Protocol', 'Sec-WebSocket-Extensions', 'Cookie', 'Authorization', 'Pragma', 'Cache-Control',
+  'Accept-Encoding', 'Accept-Language', 'X-Forwarded-For', 'X-Forwarded-Proto', 'X-Real-IP',
+  'host', 'upgrade', 'connection', 'origin', 'user-agent', 'sec-websocket-key', 'sec-websocket-version',
+  'sec-websocket-protocol', 'sec-websocket-extensions',
+]) {
+  (KNOWN_HEADERS[spelling.length] ??= []).push([spelling, spelling.toLowerCase()]);
+}
+
+/** The lower-case key of the header name at `text[at, at + length)` if it is a known spelling, else undefined. */
+function knownHeader(text: string, at: number, length: number): string | undefined {
+  const candidates = KNOWN_HEADERS[length];
+  if (candidates === undefined) return undefined;
+  for (let i = 0; i < candidates.length; i++) {
+    if (text.startsWith(candidates[i][0], at)) return candidates[i][1];
+  }
+  return undefined;
 }
 
 /** RFC 9110 §5.6.2 token characters, by char code (1 = allowed). */

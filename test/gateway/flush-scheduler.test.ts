@@ -7,6 +7,15 @@ import type { WebSocketConnection } from '../../src/gateway/connection.js';
  * A stand-in for a connection with the contract the scheduler relies on: a
  * queue, marked dirty when the first frame is queued, written whole by flush().
  */
+/**
+ * The slice clock of these tests: every fake write takes WRITE_MS, so
+ * FLUSH_SLICE writes spend the slice's whole SLICE_MS (powers of two: exact in
+ * floating point) and each turn writes exactly FLUSH_SLICE, whatever the
+ * machine's speed.
+ */
+const SLICE_MS = 4;
+const WRITE_MS = SLICE_MS / FLUSH_SLICE;
+
 class FakeConnection {
   lastFlushMs = -1;
   queue: string[] | null = null;
@@ -16,6 +25,7 @@ class FakeConnection {
     readonly id: number,
     private readonly log: FakeConnection[],
     private readonly scheduler: () => FlushScheduler,
+    private readonly clock: { ms: number; writeMs: number },
   ) {}
 
   send(frame: string): void {
@@ -31,6 +41,7 @@ class FakeConnection {
     const queue = this.queue;
     if (queue === null) return;
     this.queue = null;
+    this.clock.ms += this.clock.writeMs;
     this.writes.push({ frames: queue, at: this.log.length });
     this.log.push(this);
   }
@@ -39,15 +50,16 @@ class FakeConnection {
 /** One event-loop turn: the scheduler's pending setImmediate runs before this one. */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function setup(count: number, mergeWindowMs = 0) {
+function setup(count: number, mergeWindowMs = 0, writeMs = WRITE_MS) {
   const log: FakeConnection[] = [];
-  const scheduler = new FlushScheduler(mergeWindowMs);
-  const conns = Array.from({ length: count }, (_, i) => new FakeConnection(i, log, () => scheduler));
-  return { log, scheduler, conns };
+  const clock = { ms: 0, writeMs };
+  const scheduler = new FlushScheduler(mergeWindowMs, { sliceMs: SLICE_MS, now: () => clock.ms });
+  const conns = Array.from({ length: count }, (_, i) => new FakeConnection(i, log, () => scheduler, clock));
+  return { log, scheduler, conns, clock };
 }
 
 describe('FlushScheduler waves', () => {
-  it('writes a wave in slices of FLUSH_SLICE connections per turn, each connection once, in marked order', async () => {
+  it('writes a wave in slices of FLUSH_SLICE connections per turn when they use the time budget, each connection once, in marked order', async () => {
     const count = 2 * FLUSH_SLICE + 10;
     const { log, conns, scheduler } = setup(count);
     for (const c of conns) c.send('a');
@@ -137,5 +149,25 @@ describe('FlushScheduler waves', () => {
       log.map((c) => c.id),
       conns.map((c) => c.id),
     );
+  });
+
+  it('writes past FLUSH_SLICE while the turn is under its time budget, and never less than FLUSH_SLICE', async () => {
+    const cheap = setup(10 * FLUSH_SLICE, 0, 0);
+    for (const c of cheap.conns) c.send('a');
+    await turn();
+    assert.equal(cheap.log.length, 10 * FLUSH_SLICE, 'no time passed: the whole wave in one turn');
+    assert.equal(cheap.scheduler.writing, false);
+
+    const halfCost = setup(4 * FLUSH_SLICE, 0, WRITE_MS / 2);
+    for (const c of halfCost.conns) c.send('a');
+    await turn();
+    assert.equal(halfCost.log.length, 2 * FLUSH_SLICE, 'twice as many writes fit in the budget');
+
+    const slow = setup(3 * FLUSH_SLICE, 0, SLICE_MS);
+    for (const c of slow.conns) c.send('a');
+    await turn();
+    assert.equal(slow.log.length, FLUSH_SLICE, 'the budget was spent by the first write: still a full slice');
+    await turn();
+    assert.equal(slow.log.length, 2 * FLUSH_SLICE);
   });
 });
