@@ -194,11 +194,11 @@ export function shardTableOf(runs: SetupRun[]): Table | undefined {
           serves: d.serves,
           cpu: pct(d.cpu),
           cpuUs: Number.isFinite(d.cpuUsPerPub) ? us(d.cpuUsPerPub) : '–',
-          commands: Number.isFinite(d.commandsPerPub) ? d.commandsPerPub.toFixed(2) : '–',
-          evalsha: Number.isFinite(d.evalshaPerPub) ? d.evalshaPerPub.toFixed(3) : '–',
-          spublish: Number.isFinite(d.spublishPerPub) ? d.spublishPerPub.toFixed(3) : '–',
-          in: Number.isFinite(d.bytesInPerPub) ? d.bytesInPerPub.toFixed(0) : '–',
-          out: Number.isFinite(d.bytesOutPerPub) ? d.bytesOutPerPub.toFixed(0) : '–',
+          commands: fixedOrDash(d.commandsPerPub, 2),
+          evalsha: fixedOrDash(d.evalshaPerPub, 3),
+          spublish: fixedOrDash(d.spublishPerPub, 3),
+          in: fixedOrDash(d.bytesInPerPub, 0),
+          out: fixedOrDash(d.bytesOutPerPub, 0),
           other: d.other || '–',
         });
       }
@@ -206,6 +206,11 @@ export function shardTableOf(runs: SetupRun[]): Table | undefined {
   }
   if (rows.length === 0) return undefined;
   return { title: 'Redis Cluster, per cluster node and publication (step start to end of drain; CPU in % of one core):', columns, rows };
+}
+
+/** `value` with `digits` decimals, or a dash when it is not a finite number (nothing to divide by). */
+function fixedOrDash(value: number, digits: number): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : '–';
 }
 
 /** Every step and probe of every set-up, one row each. */
