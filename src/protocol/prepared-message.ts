@@ -3,13 +3,16 @@ import { encodeFrame } from './frame-encoder.js';
 import { renderSseEvent, sseIdLine } from './event-stream.js';
 import { encodeMessageFrame, type DeflateParams } from './permessage-deflate.js';
 
-/** Where an enveloped message came from, for `herald.v1` deliveries. */
+/**
+ * Where an enveloped message came from, for `herald.v1` deliveries. An engine's
+ * `Delivery` is one structurally: the hub passes it as is, so a push costs no
+ * second object repeating its uid, topic and position.
+ */
 export interface MessageOrigin {
-  uid?: string;
-  topic?: string;
+  readonly uid?: string;
+  readonly topic?: string;
   /** Position in its stream, when the engine keeps history. */
-  seq?: number;
-  epoch?: string;
+  readonly position?: { readonly seq: number; readonly epoch?: string };
 }
 
 /**
@@ -50,9 +53,14 @@ export class PreparedMessage {
   /** Frames compressed so far, over all PreparedMessages (for metrics and tests). */
   static compressions = 0;
 
+  /** The epoch of its stream, when it has a position. */
+  get epoch(): string | undefined {
+    return this.origin.position?.epoch;
+  }
+
   /** The sequence number in its stream, or 0. */
   get seq(): number {
-    return this.origin.seq ?? 0;
+    return this.origin.position?.seq ?? 0;
   }
 
   /**
@@ -81,7 +89,8 @@ export class PreparedMessage {
   /** `<seq>:<epoch>`, this message's entry in an SSE cursor (or '' without a position); built once. */
   positionEntry(): string {
     if (this.positionText !== null) return this.positionText;
-    const { seq, epoch } = this.origin;
+    const seq = this.origin.position?.seq;
+    const epoch = this.origin.position?.epoch;
     return (this.positionText = seq === undefined || seq === 0 || epoch === undefined ? '' : `${seq}:${epoch}`);
   }
 
@@ -106,14 +115,14 @@ export class PreparedMessage {
   /** The `herald.v1` delivery envelope (JSON text). */
   envelope(): string {
     if (this.envelopeText !== null) return this.envelopeText;
-    const { uid, topic, seq, epoch } = this.origin;
+    const { uid, topic, position } = this.origin;
     const body: Record<string, unknown> = {};
     if (topic !== undefined) body.topic = topic;
     if (uid !== undefined) body[topic !== undefined ? 'private' : 'user'] = true;
     if (uid === undefined && topic === undefined) body.all = true;
-    if (seq !== undefined) {
-      body.seq = seq;
-      body.epoch = epoch;
+    if (position !== undefined) {
+      body.seq = position.seq;
+      body.epoch = position.epoch;
     }
     const payload = Buffer.from(this.payload.buffer, this.payload.byteOffset, this.payload.byteLength);
     if (this.opcode === OpCode.Text) body.data = payload.toString('utf8');
