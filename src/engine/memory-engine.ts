@@ -1,5 +1,5 @@
 import type { Delivery, Engine, EngineHandler, HistoryResult, Publication, StreamPosition } from './engine.js';
-import { EngineUnavailableError, streamOf } from './engine.js';
+import { EngineUnavailableError } from './engine.js';
 import { StreamHistory, type StreamHistoryOptions } from './stream-history.js';
 
 /**
@@ -48,10 +48,10 @@ export class MemoryEngine implements Engine {
   private accept(publication: Publication): StreamPosition {
     const handler = this.handler;
     if (handler === null || this.closed) throw new EngineUnavailableError('memory engine is not running');
-    const stream = streamOf(publication);
     // One shape for every delivery (the caller's object is not changed): the hub's property reads stay monomorphic.
-    const delivery: Delivery = { uid: publication.uid, topic: publication.topic, data: publication.data, position: undefined, stream };
-    const position = this.streams.append(stream, delivery);
+    // Its position and stream key are set by appendToOwn.
+    const delivery: Delivery = { uid: publication.uid, topic: publication.topic, data: publication.data, position: undefined, stream: undefined };
+    const position = this.streams.appendToOwn(delivery);
     handler.onPublication(delivery);
     return position;
   }

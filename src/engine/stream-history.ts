@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Delivery, HistoryResult, StreamPosition } from './engine.js';
-import { topicOfStream, type HistoryFor } from '../streams.js';
+import { streamOf, topicOfStream, type HistoryFor } from '../streams.js';
 
 /** Options of {@link StreamHistory}. */
 /**
@@ -33,6 +33,8 @@ interface Target {
 }
 
 interface Stream {
+  /** Its key (see streamOf), built once: deliveries carry it to the hub. */
+  key: string;
   /** Publications kept and idle time before it is forgotten: the defaults or its topic's. */
   size: number;
   ttlMs: number;
@@ -84,7 +86,13 @@ export class StreamHistory {
   private readonly ttlMs: number;
   /** Per-topic limits (namespaces); undefined: `size`/`ttlMs` for every stream. */
   readonly historyFor: HistoryFor | undefined;
+  /** Streams by key, but a user's (`u:<uid>`): those are in `users`. */
   private readonly streams = new Map<string, Stream>();
+  /**
+   * Users' streams by uid: a push to a user (the common case) finds its stream
+   * with the uid it has, instead of building and hashing `u:<uid>` per push.
+   */
+  private readonly users = new Map<string, Stream>();
   private sweepAt = 0;
   /** The shortest TTL of a stream held so far: sweeps run at least that often. */
   private shortestTtlMs: number;
@@ -98,13 +106,30 @@ export class StreamHistory {
 
   /** Streams currently held. */
   get streamCount(): number {
-    return this.streams.size;
+    return this.streams.size + this.users.size;
   }
 
   /** Give `delivery` the next position of `stream` and remember it (its payload is copied). */
   append(stream: string, delivery: Delivery, now = Date.now()): StreamPosition {
     this.sweep(now);
-    const s = this.open(stream, now);
+    return this.number(this.open(stream, now), delivery, now);
+  }
+
+  /**
+   * `append` to the publication's own stream (streamOf), whose key it is given
+   * as `delivery.stream`: a user's stream is found by uid, no key built.
+   */
+  appendToOwn(delivery: Delivery, now = Date.now()): StreamPosition {
+    this.sweep(now);
+    const uid = delivery.uid;
+    let s: Stream | undefined;
+    if (uid !== undefined && delivery.topic === undefined) s = this.users.get(uid) ?? this.create(`u:${uid}`, now);
+    else s = this.open(streamOf(delivery), now);
+    delivery.stream = s.key;
+    return this.number(s, delivery, now);
+  }
+
+  private number(s: Stream, delivery: Delivery, now: number): StreamPosition {
     s.seq++;
     s.lastUsed = now;
     const position = { seq: s.seq, epoch: s.epoch };
@@ -149,7 +174,8 @@ export class StreamHistory {
 
   /** Forget `stream` entirely: its next use starts a new incarnation (new epoch, seq from 1). */
   remove(stream: string): void {
-    this.streams.delete(stream);
+    if (stream.startsWith('u:')) this.users.delete(stream.slice(2));
+    else this.streams.delete(stream);
   }
 
   /** The delivery as published: the same uid/topic properties, a copy of the payload, a fresh position. */
@@ -218,34 +244,38 @@ export class StreamHistory {
   }
 
   private open(stream: string, now: number): Stream {
-    let s = this.streams.get(stream);
-    if (s === undefined) {
-      const topic = this.historyFor === undefined ? undefined : topicOfStream(stream);
-      const limits = topic === undefined ? undefined : this.historyFor?.(topic);
-      const ttlMs = limits?.historyTtlMs ?? this.ttlMs;
-      if (ttlMs < this.shortestTtlMs) {
-        this.shortestTtlMs = ttlMs;
-        // The next sweep must come in time for this stream's shorter TTL.
-        this.sweepAt = Math.min(this.sweepAt, now + ttlMs);
-      }
-      s = {
-        size: limits?.historySize ?? this.size,
-        ttlMs,
-        seq: 0,
-        epoch: `${this.epoch}.${(++this.incarnations).toString(36)}`,
-        lastUsed: now,
-        uid: undefined,
-        topic: undefined,
-        targeted: false,
-        ring: null,
-        tail: 0,
-        head: 0,
-        used: 0,
-        count: 0,
-        odd: null,
-      };
-      this.streams.set(stream, s);
+    return (stream.startsWith('u:') ? this.users.get(stream.slice(2)) : this.streams.get(stream)) ?? this.create(stream, now);
+  }
+
+  /** A new incarnation of `stream` (not held), held from now on. */
+  private create(stream: string, now: number): Stream {
+    const topic = this.historyFor === undefined ? undefined : topicOfStream(stream);
+    const limits = topic === undefined ? undefined : this.historyFor?.(topic);
+    const ttlMs = limits?.historyTtlMs ?? this.ttlMs;
+    if (ttlMs < this.shortestTtlMs) {
+      this.shortestTtlMs = ttlMs;
+      // The next sweep must come in time for this stream's shorter TTL.
+      this.sweepAt = Math.min(this.sweepAt, now + ttlMs);
     }
+    const s: Stream = {
+      key: stream,
+      size: limits?.historySize ?? this.size,
+      ttlMs,
+      seq: 0,
+      epoch: `${this.epoch}.${(++this.incarnations).toString(36)}`,
+      lastUsed: now,
+      uid: undefined,
+      topic: undefined,
+      targeted: false,
+      ring: null,
+      tail: 0,
+      head: 0,
+      used: 0,
+      count: 0,
+      odd: null,
+    };
+    if (stream.startsWith('u:')) this.users.set(stream.slice(2), s);
+    else this.streams.set(stream, s);
     return s;
   }
 
@@ -253,6 +283,7 @@ export class StreamHistory {
     if (now < this.sweepAt) return;
     this.sweepAt = now + Math.min(this.shortestTtlMs, 60_000);
     for (const [key, s] of this.streams) if (now - s.lastUsed > s.ttlMs) this.streams.delete(key);
+    for (const [uid, s] of this.users) if (now - s.lastUsed > s.ttlMs) this.users.delete(uid);
   }
 }
 

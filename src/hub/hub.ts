@@ -271,14 +271,9 @@ export class Hub {
     this.counters.publications++;
     const audience = this.audienceOf(publication);
     if (audience === undefined || audience.size === 0) return 0;
-    const { data, topic } = publication;
-    const { uid, position } = publication;
-    const message = new PreparedMessage(
-      isUtf8(data) ? OpCode.Text : OpCode.Binary,
-      data,
-      { uid, topic, seq: position?.seq, epoch: position?.epoch },
-      publication.stream ?? streamOf(publication),
-    );
+    const { data, topic, uid } = publication;
+    // The publication is the message's origin (uid, topic, position): no copy of them per push.
+    const message = new PreparedMessage(isUtf8(data) ? OpCode.Text : OpCode.Binary, data, publication, publication.stream ?? streamOf(publication));
     const privateTopic = uid !== undefined && topic !== undefined ? topic : undefined;
     if (this.backlog === null && audience.size === 1) {
       // A push to one user on one connection (gpush's main use): no walk state to build.
@@ -369,7 +364,7 @@ export class Hub {
           hold.push(message);
           return SKIPPED;
         }
-        if (message.seq !== 0 && message.origin.epoch === hold.epoch && message.seq <= hold.seq) return SKIPPED;
+        if (message.seq !== 0 && message.epoch === hold.epoch && message.seq <= hold.seq) return SKIPPED;
         holding.delete(message.stream);
         if (holding.size === 0) client.holding = null;
       }

@@ -3,13 +3,16 @@ import { encodeFrame } from './frame-encoder.js';
 import { renderSseEvent, sseIdLine } from './event-stream.js';
 import { encodeMessageFrame, type DeflateParams } from './permessage-deflate.js';
 
-/** Where an enveloped message came from, for `herald.v1` deliveries. */
+/**
+ * Where an enveloped message came from, for `herald.v1` deliveries. An engine's
+ * `Delivery` is one structurally: the hub passes it as is, so a push costs no
+ * second object repeating its uid, topic and position.
+ */
 export interface MessageOrigin {
-  uid?: string;
-  topic?: string;
+  readonly uid?: string;
+  readonly topic?: string;
   /** Position in its stream, when the engine keeps history. */
-  seq?: number;
-  epoch?: string;
+  readonly position?: { readonly seq: number; readonly epoch?: string };
 }
 
 /**
@@ -30,14 +33,12 @@ export class PreparedMessage {
   readonly origin: MessageOrigin;
   private readonly opcode: OpCode;
   private readonly payload: Uint8Array;
-  private envelopeText: string | null = null;
-  private envelopePlain: Buffer | null = null;
-  private sse: Buffer | null = null;
-  private sseWithId: Buffer | null = null;
-  private positionText: string | null = null;
-  private ndjson: Buffer | null = null;
-  /** Compressed frames: [raw by window bits, envelope by window bits]. */
-  private compressed: [(Buffer | undefined)[], (Buffer | undefined)[]] | null = null;
+  /**
+   * The variants built on demand, in one object made at the first: most
+   * messages (a push to one raw-protocol connection) need none, and seven
+   * empty fields on each would be allocated and cleared per push for nothing.
+   */
+  private built: Variants | null = null;
 
   constructor(opcode: OpCode, payload: Uint8Array, origin: MessageOrigin = {}, stream = '') {
     this.opcode = opcode;
@@ -50,9 +51,14 @@ export class PreparedMessage {
   /** Frames compressed so far, over all PreparedMessages (for metrics and tests). */
   static compressions = 0;
 
+  /** The epoch of its stream, when it has a position. */
+  get epoch(): string | undefined {
+    return this.origin.position?.epoch;
+  }
+
   /** The sequence number in its stream, or 0. */
   get seq(): number {
-    return this.origin.seq ?? 0;
+    return this.origin.position?.seq ?? 0;
   }
 
   /**
@@ -61,7 +67,7 @@ export class PreparedMessage {
    */
   frameFor(params: DeflateParams | null, envelope = false): Buffer {
     if (params === null) return envelope ? this.envelopeFrame() : this.plain;
-    const slots = (this.compressed ??= [[], []])[envelope ? 1 : 0];
+    const slots = (this.variants().compressed ??= [[], []])[envelope ? 1 : 0];
     let frame = slots[params.serverMaxWindowBits];
     if (frame === undefined) {
       frame = envelope
@@ -75,14 +81,17 @@ export class PreparedMessage {
 
   /** The SSE event for this message, minus its `id:` line (event-stream.ts); built once. */
   sseEvent(): Buffer {
-    return (this.sse ??= renderSseEvent(this.opcode, this.payload));
+    const v = this.variants();
+    return (v.sse ??= renderSseEvent(this.opcode, this.payload));
   }
 
   /** `<seq>:<epoch>`, this message's entry in an SSE cursor (or '' without a position); built once. */
   positionEntry(): string {
-    if (this.positionText !== null) return this.positionText;
-    const { seq, epoch } = this.origin;
-    return (this.positionText = seq === undefined || seq === 0 || epoch === undefined ? '' : `${seq}:${epoch}`);
+    const v = this.variants();
+    if (v.positionText !== null) return v.positionText;
+    const seq = this.origin.position?.seq;
+    const epoch = this.origin.position?.epoch;
+    return (v.positionText = seq === undefined || seq === 0 || epoch === undefined ? '' : `${seq}:${epoch}`);
   }
 
   /**
@@ -91,33 +100,61 @@ export class PreparedMessage {
    * is built once and shared (no per-connection bytes). Built on first demand.
    */
   sseEventWithOwnId(): Buffer {
-    return (this.sseWithId ??= Buffer.concat([sseIdLine(this.positionEntry()), this.sseEvent()]));
+    const v = this.variants();
+    return (v.sseWithId ??= Buffer.concat([sseIdLine(this.positionEntry()), this.sseEvent()]));
   }
 
   /** The `herald.v1` envelope as one NDJSON line; built once. */
   ndjsonLine(): Buffer {
-    return (this.ndjson ??= Buffer.from(`${this.envelope()}\n`, 'utf8'));
+    const v = this.variants();
+    return (v.ndjson ??= Buffer.from(`${this.envelope()}\n`, 'utf8'));
   }
 
   private envelopeFrame(): Buffer {
-    return (this.envelopePlain ??= encodeFrame(OpCode.Text, this.envelope()));
+    const v = this.variants();
+    return (v.envelopePlain ??= encodeFrame(OpCode.Text, this.envelope()));
   }
 
   /** The `herald.v1` delivery envelope (JSON text). */
   envelope(): string {
-    if (this.envelopeText !== null) return this.envelopeText;
-    const { uid, topic, seq, epoch } = this.origin;
+    const v = this.variants();
+    if (v.envelopeText !== null) return v.envelopeText;
+    const { uid, topic, position } = this.origin;
     const body: Record<string, unknown> = {};
     if (topic !== undefined) body.topic = topic;
     if (uid !== undefined) body[topic !== undefined ? 'private' : 'user'] = true;
     if (uid === undefined && topic === undefined) body.all = true;
-    if (seq !== undefined) {
-      body.seq = seq;
-      body.epoch = epoch;
+    if (position !== undefined) {
+      body.seq = position.seq;
+      body.epoch = position.epoch;
     }
     const payload = Buffer.from(this.payload.buffer, this.payload.byteOffset, this.payload.byteLength);
     if (this.opcode === OpCode.Text) body.data = payload.toString('utf8');
     else body.dataBase64 = payload.toString('base64');
-    return (this.envelopeText = JSON.stringify(body));
+    return (v.envelopeText = JSON.stringify(body));
   }
+
+  private variants(): Variants {
+    return (this.built ??= {
+      envelopeText: null,
+      envelopePlain: null,
+      sse: null,
+      sseWithId: null,
+      positionText: null,
+      ndjson: null,
+      compressed: null,
+    });
+  }
+}
+
+/** A PreparedMessage's variants, each built on first demand (null until then). */
+interface Variants {
+  envelopeText: string | null;
+  envelopePlain: Buffer | null;
+  sse: Buffer | null;
+  sseWithId: Buffer | null;
+  positionText: string | null;
+  ndjson: Buffer | null;
+  /** Compressed frames: [raw by window bits, envelope by window bits]. */
+  compressed: [(Buffer | undefined)[], (Buffer | undefined)[]] | null;
 }

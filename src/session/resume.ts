@@ -101,8 +101,7 @@ class Replay implements DrainListener {
       const message = new PreparedMessage(isUtf8(p.data) ? OpCode.Text : OpCode.Binary, p.data, {
         uid: p.uid,
         topic: p.topic,
-        seq: p.position?.seq ?? 0,
-        epoch: p.position?.epoch,
+        position: { seq: p.position?.seq ?? 0, epoch: p.position?.epoch },
       }, stream);
       if (!this.offer(message)) return;
       this.next++;
@@ -112,10 +111,10 @@ class Replay implements DrainListener {
       const message = held[this.nextHeld];
       // Already replayed from history (published between the subscription and the history read).
       // Same epoch only: a new epoch (history removed or lost meanwhile) numbers from 1 again.
-      const duplicate = this.lastSeq > 0 && message.seq !== 0 && message.origin.epoch === this.epoch && message.seq <= this.lastSeq;
+      const duplicate = this.lastSeq > 0 && message.seq !== 0 && message.epoch === this.epoch && message.seq <= this.lastSeq;
       if (!duplicate) {
         if (!this.offer(message)) return this.compact();
-        if (message.origin.epoch === this.epoch) this.floor = Math.max(this.floor, message.seq);
+        if (message.epoch === this.epoch) this.floor = Math.max(this.floor, message.seq);
       }
       hold.bytes -= message.plain.length;
       this.nextHeld++;

@@ -146,4 +146,28 @@ describe('StreamHistory', () => {
       });
     }
   });
+
+  it('finds a user’s stream by uid (appendToOwn) as by its key (append, history, remove, sweep)', () => {
+    const history = new StreamHistory({ size: 10, ttlMs: 1_000 });
+    const t0 = 1_000_000;
+    const first: Delivery = { uid: 'ann', data: Buffer.from('a1') };
+    const a1 = history.appendToOwn(first, t0);
+    assert.equal(first.stream, 'u:ann', 'the delivery carries its stream key');
+    const a2 = history.append('u:ann', { uid: 'ann', data: Buffer.from('a2') }, t0);
+    assert.deepEqual(a2, { seq: 2, epoch: a1.epoch }, 'one stream, whichever way it is reached');
+    const other: Delivery = { uid: 'ann', topic: 'inbox', data: Buffer.from('p1') };
+    assert.equal(history.appendToOwn(other, t0).seq, 1, 'a private topic is a stream of its own');
+    assert.equal(other.stream, streamOf({ uid: 'ann', topic: 'inbox' }));
+    assert.equal(history.streamCount, 2);
+    const found = history.history('u:ann', a1, t0);
+    assert.ok(found.recovered);
+    assert.deepEqual(found.publications.map((d) => d.data.toString()), ['a2']);
+    history.remove('u:ann');
+    assert.equal(history.streamCount, 1);
+    const renewed = history.appendToOwn({ uid: 'ann', data: Buffer.from('a3') }, t0);
+    assert.equal(renewed.seq, 1);
+    assert.notEqual(renewed.epoch, a1.epoch, 'a removed stream starts a new incarnation');
+    history.appendToOwn({ uid: 'bob', data: Buffer.from('b1') }, t0 + 1_500);
+    assert.equal(history.streamCount, 1, 'idle user streams are swept too');
+  });
 });

@@ -24,14 +24,14 @@ describe('event-stream rendering (HTML §9.2.6)', () => {
   });
 
   it('renders a prepared message once per format and shares it', () => {
-    const message = new PreparedMessage(OpCode.Text, Buffer.from('x'), { topic: 't', seq: 3, epoch: 'e' }, 't:t');
+    const message = new PreparedMessage(OpCode.Text, Buffer.from('x'), { topic: 't', position: { seq: 3, epoch: 'e' } }, 't:t');
     assert.equal(message.sseEvent(), message.sseEvent());
     assert.equal(message.ndjsonLine(), message.ndjsonLine());
     assert.equal(message.ndjsonLine().toString(), '{"topic":"t","seq":3,"epoch":"e","data":"x"}\n');
   });
 
   it('shares the event with its own id line, for one-stream cursors, built once', () => {
-    const message = new PreparedMessage(OpCode.Text, Buffer.from('x'), { topic: 't', seq: 3, epoch: 'e' }, 't:t');
+    const message = new PreparedMessage(OpCode.Text, Buffer.from('x'), { topic: 't', position: { seq: 3, epoch: 'e' } }, 't:t');
     assert.equal(message.positionEntry(), '3:e');
     assert.equal(message.sseEventWithOwnId(), message.sseEventWithOwnId());
     assert.equal(message.sseEventWithOwnId().toString(), 'id: 3:e\ndata: x\n\n');
