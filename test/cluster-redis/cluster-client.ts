@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
+import type { HeraldProcess } from '../helpers/herald-process.js';
 import { waitUntil, withTimeout } from '../helpers/server.js';
 
 /** Safety bound for anything a multi-node test waits for; never a timing assertion. */
@@ -286,4 +287,25 @@ export class Pusher {
     }
     this.ended = true;
   }
+}
+
+/** One client in a `/v1/presence` answer. */
+export interface PresenceEntry {
+  client: string;
+  uid: string;
+  node: string;
+}
+
+/** GET `path` of `node`'s server API, asserting 200; its JSON body. */
+export async function apiGet(node: HeraldProcess, path: string): Promise<any> {
+  const res = await node.request(path);
+  assert.equal(res.status, 200, `${path}: ${res.text}`);
+  return res.json;
+}
+
+/** POST `body` as JSON to `path` of `node`'s server API, asserting 200; its JSON body. */
+export async function apiPost(node: HeraldProcess, path: string, body: unknown): Promise<any> {
+  const res = await node.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  assert.equal(res.status, 200, `${path}: ${res.text}`);
+  return res.json;
 }

@@ -9,20 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { HeraldProcess } from '../helpers/herald-process.js';
 import { waitUntil } from '../helpers/wait.js';
-import { CLUSTER_WAIT_MS, ClusterClient, JWT_SECRET, terminateAll, tokenFor, uniqueName } from './cluster-client.js';
+import { CLUSTER_WAIT_MS, ClusterClient, JWT_SECRET, terminateAll, tokenFor, uniqueName, apiGet, type PresenceEntry } from './cluster-client.js';
 import type { ProcessClusterBackend } from './control-plane-cases.js';
-
-interface Entry {
-  client: string;
-  uid: string;
-  node: string;
-}
-
-async function get(node: HeraldProcess, path: string): Promise<any> {
-  const res = await node.request(path);
-  assert.equal(res.status, 200, `${path}: ${res.text}`);
-  return res.json;
-}
 
 export function runWorkersControlCases(engine: string, backend: ProcessClusterBackend): void {
   describe(`--engine ${engine} --workers 2: the server API answers for both workers`, { timeout: 120_000 }, () => {
@@ -40,7 +28,7 @@ export function runWorkersControlCases(engine: string, backend: ProcessClusterBa
 
     it('presence lists alice on both workers (one user), info the two workers; disconnect closes her everywhere with 4100', async () => {
       const topic = uniqueName('room');
-      let entries: Entry[] = [];
+      let entries: PresenceEntry[] = [];
       // The kernel decides which worker takes a connection: open them until both hold some.
       for (let i = 0; i < 40 && new Set(entries.map((e) => e.node)).size < 2; i++) {
         const client = await ClusterClient.connect(herald.wsUrl, { name: `alice#${i}` });
@@ -48,20 +36,20 @@ export function runWorkersControlCases(engine: string, backend: ProcessClusterBa
         await client.login(await tokenFor('alice'), 'alice');
         await client.subscribe(topic);
         // Presence reaches the engine asynchronously: wait until this client is listed.
-        await waitUntil(async () => (await get(herald, `/v1/presence-stats?topic=${topic}`)).clients === clients.length, 'the presence entry', CLUSTER_WAIT_MS);
-        entries = (await get(herald, `/v1/presence?topic=${topic}&limit=1000`)).clients as Entry[];
+        await waitUntil(async () => (await apiGet(herald, `/v1/presence-stats?topic=${topic}`)).clients === clients.length, 'the presence entry', CLUSTER_WAIT_MS);
+        entries = (await apiGet(herald, `/v1/presence?topic=${topic}&limit=1000`)).clients as PresenceEntry[];
       }
       const nodes = [...new Set(entries.map((e) => e.node))].sort();
       assert.deepEqual(nodes.length, 2, 'clients on both workers');
       for (const node of nodes) assert.match(node, /^rw-w\d+$/);
-      assert.deepEqual(await get(herald, `/v1/presence-stats?topic=${topic}`), { clients: clients.length, users: 1 });
-      assert.deepEqual(((await get(herald, '/v1/info')).nodes as { id: string }[]).map((n) => n.id), nodes);
+      assert.deepEqual(await apiGet(herald, `/v1/presence-stats?topic=${topic}`), { clients: clients.length, users: 1 });
+      assert.deepEqual(((await apiGet(herald, '/v1/info')).nodes as { id: string }[]).map((n) => n.id), nodes);
 
       const res = await herald.request('/v1/disconnect', { method: 'POST', body: JSON.stringify({ uid: 'alice' }) });
       assert.equal(res.status, 200, res.text);
       assert.deepEqual(res.json, { disconnected: clients.length });
       for (const client of clients) assert.equal((await client.closed()).code, 4100);
-      await waitUntil(async () => (await get(herald, `/v1/presence-stats?topic=${topic}`)).clients === 0, 'presence to empty', CLUSTER_WAIT_MS);
+      await waitUntil(async () => (await apiGet(herald, `/v1/presence-stats?topic=${topic}`)).clients === 0, 'presence to empty', CLUSTER_WAIT_MS);
     });
   });
 }

@@ -15,25 +15,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { PROTO_DIR } from '../../src/api/grpc-push-api.js';
 import { HeraldProcess } from '../helpers/herald-process.js';
 import { waitUntil } from '../helpers/server.js';
-import { CLUSTER_WAIT_MS, ClusterClient, JWT_SECRET, terminateAll, tokenFor, uniqueName } from '../cluster-redis/cluster-client.js';
-
-interface Entry {
-  client: string;
-  uid: string;
-  node: string;
-}
-
-async function get(node: HeraldProcess, path: string): Promise<any> {
-  const res = await node.request(path);
-  assert.equal(res.status, 200, `${path}: ${res.text}`);
-  return res.json;
-}
-
-async function post(node: HeraldProcess, path: string, body: unknown): Promise<any> {
-  const res = await node.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  assert.equal(res.status, 200, `${path}: ${res.text}`);
-  return res.json;
-}
+import { CLUSTER_WAIT_MS, ClusterClient, JWT_SECRET, terminateAll, tokenFor, uniqueName, apiGet, type PresenceEntry, apiPost } from '../cluster-redis/cluster-client.js';
 
 function workerPids(primary: number): number[] {
   return execFileSync('pgrep', ['-P', String(primary)], { encoding: 'utf8' }).trim().split('\n').map(Number);
@@ -68,7 +50,7 @@ describe('--workers 2 (memory engine): the server API answers for every worker',
    * `topic`, until presence lists entries on two nodes. Returns them and the
    * presence entry of each (by position).
    */
-  async function spread(topic: string, uid?: (i: number) => string, options: { heraldV1?: boolean } = {}): Promise<{ list: ClusterClient[]; entries: Entry[] }> {
+  async function spread(topic: string, uid?: (i: number) => string, options: { heraldV1?: boolean } = {}): Promise<{ list: ClusterClient[]; entries: PresenceEntry[] }> {
     const list: ClusterClient[] = [];
     for (let i = 0; i < MAX_TRIES; i++) {
       const client = await ClusterClient.connect(herald.wsUrl, { name: `${topic}#${i}`, heraldV1: options.heraldV1 });
@@ -76,7 +58,7 @@ describe('--workers 2 (memory engine): the server API answers for every worker',
       list.push(client);
       if (uid !== undefined) await client.login(await tokenFor(uid(i)), uid(i));
       await client.subscribe(topic);
-      const entries = (await get(herald, `/v1/presence?topic=${topic}&limit=1000`)).clients as Entry[];
+      const entries = (await apiGet(herald, `/v1/presence?topic=${topic}&limit=1000`)).clients as PresenceEntry[];
       if (entries.length === list.length && new Set(entries.map((e) => e.node)).size === 2) return { list, entries };
     }
     throw new Error(`${MAX_TRIES} connections all landed on one worker`);
@@ -99,9 +81,9 @@ describe('--workers 2 (memory engine): the server API answers for every worker',
     const { list, entries } = await spread(topic, () => 'alice');
     const nodes = [...new Set(entries.map((e) => e.node))].sort();
     assert.ok(entries.every((e) => e.uid === 'alice' && e.client.startsWith(`${e.node}.`)), JSON.stringify(entries));
-    assert.deepEqual(await get(herald, `/v1/presence-stats?topic=${topic}`), { clients: list.length, users: 1 });
-    assert.deepEqual(await get(herald, `/v1/channels?pattern=${topic}`), { channels: [{ topic, subscribers: list.length }] });
-    const info = (await get(herald, '/v1/info')).nodes as { id: string; connections: number }[];
+    assert.deepEqual(await apiGet(herald, `/v1/presence-stats?topic=${topic}`), { clients: list.length, users: 1 });
+    assert.deepEqual(await apiGet(herald, `/v1/channels?pattern=${topic}`), { channels: [{ topic, subscribers: list.length }] });
+    const info = (await apiGet(herald, '/v1/info')).nodes as { id: string; connections: number }[];
     assert.deepEqual(info.map((n) => n.id), nodes);
     assert.ok(info.every((n) => n.connections > 0), JSON.stringify(info));
     assert.deepEqual((await grpcInfo(String(herald.started.grpc))).nodes.map((n) => n.id), nodes);
@@ -110,17 +92,17 @@ describe('--workers 2 (memory engine): the server API answers for every worker',
   it('server-side subscribe reaches alice on both workers (20005, then the next push); disconnect closes all with 4100', async () => {
     const { list } = await spread(uniqueName('home'), () => 'alice');
     const served = uniqueName('served');
-    assert.deepEqual(await post(herald, '/v1/subscribe', { uid: 'alice', topic: served }), { subscribed: list.length });
+    assert.deepEqual(await apiPost(herald, '/v1/subscribe', { uid: 'alice', topic: served }), { subscribed: list.length });
     for (const client of list) assert.equal(((await client.nextReply(20005)) as unknown as { topic: string }).topic, served);
-    assert.deepEqual(await get(herald, `/v1/presence-stats?topic=${served}`), { clients: list.length, users: 1 });
+    assert.deepEqual(await apiGet(herald, `/v1/presence-stats?topic=${served}`), { clients: list.length, users: 1 });
     const pushed = await herald.request('/v1/pushData', { method: 'POST', body: JSON.stringify({ topic: served, data: Buffer.from('after').toString('base64') }) });
     assert.equal(pushed.status, 200);
     for (const client of list) await client.waitForData('after');
 
-    assert.deepEqual(await post(herald, '/v1/disconnect', { uid: 'alice' }), { disconnected: list.length });
+    assert.deepEqual(await apiPost(herald, '/v1/disconnect', { uid: 'alice' }), { disconnected: list.length });
     for (const client of list) assert.equal((await client.closed()).code, 4100);
-    await waitUntil(async () => (await get(herald, `/v1/presence-stats?topic=${served}`)).clients === 0, 'presence to empty', CLUSTER_WAIT_MS);
-    assert.deepEqual(await post(herald, '/v1/disconnect', { uid: 'nobody' }), { disconnected: 0 });
+    await waitUntil(async () => (await apiGet(herald, `/v1/presence-stats?topic=${served}`)).clients === 0, 'presence to empty', CLUSTER_WAIT_MS);
+    assert.deepEqual(await apiPost(herald, '/v1/disconnect', { uid: 'nobody' }), { disconnected: 0 });
   });
 
   it('join and leave cross workers: a herald.v1 watcher hears a client of the other worker', async () => {
@@ -128,7 +110,7 @@ describe('--workers 2 (memory engine): the server API answers for every worker',
     const watcher = await ClusterClient.connect(herald.wsUrl, { name: 'watcher', heraldV1: true });
     clients.add(watcher);
     await watcher.command({ code: 1, topic, joinLeave: true }, 20001);
-    const [own] = (await get(herald, `/v1/presence?topic=${topic}`)).clients as Entry[];
+    const [own] = (await apiGet(herald, `/v1/presence?topic=${topic}`)).clients as PresenceEntry[];
     // Joiners until one is on the other worker.
     let other: { client: ClusterClient; uid: string } | undefined;
     for (let i = 0; i < MAX_TRIES && other === undefined; i++) {
@@ -137,7 +119,7 @@ describe('--workers 2 (memory engine): the server API answers for every worker',
       clients.add(client);
       await client.login(await tokenFor(uid), uid);
       await client.subscribe(topic);
-      const entries = (await get(herald, `/v1/presence?topic=${topic}&limit=1000`)).clients as Entry[];
+      const entries = (await apiGet(herald, `/v1/presence?topic=${topic}&limit=1000`)).clients as PresenceEntry[];
       if (entries.some((e) => e.uid === uid && e.node !== own.node)) other = { client, uid };
     }
     assert.ok(other !== undefined, 'a joiner on the other worker');
@@ -151,7 +133,7 @@ describe('--workers 2 (memory engine): the server API answers for every worker',
   it('a SIGKILLed worker’s clients leave presence at once (no TTL), and its replacement appears in info', async () => {
     const topic = uniqueName('doomed');
     const { list, entries } = await spread(topic, (i) => `user${i}`);
-    const before = ((await get(herald, '/v1/info')).nodes as { id: string }[]).map((n) => n.id);
+    const before = ((await apiGet(herald, '/v1/info')).nodes as { id: string }[]).map((n) => n.id);
     const [victim] = workerPids(herald.pid);
     process.kill(victim, 'SIGKILL');
     await waitUntil(() => list.some((c) => c.closeEvent !== undefined), 'the killed worker’s clients to drop', CLUSTER_WAIT_MS);
@@ -159,15 +141,15 @@ describe('--workers 2 (memory engine): the server API answers for every worker',
     const dropped = list.flatMap((c, i) => (c.closeEvent === undefined ? [] : [entries.find((e) => e.uid === `user${i}`)!.node]));
     const dead = dropped[0];
     await waitUntil(
-      async () => ((await get(herald, `/v1/presence?topic=${topic}&limit=1000`)).clients as Entry[]).every((e) => e.node !== dead),
+      async () => ((await apiGet(herald, `/v1/presence?topic=${topic}&limit=1000`)).clients as PresenceEntry[]).every((e) => e.node !== dead),
       'the dead worker’s entries to leave presence',
       CLUSTER_WAIT_MS,
     );
     const survivors = entries.filter((e) => e.node !== dead);
     assert.ok(survivors.length > 0 && survivors.length < entries.length);
-    assert.deepEqual(await get(herald, `/v1/presence-stats?topic=${topic}`), { clients: survivors.length, users: survivors.length });
+    assert.deepEqual(await apiGet(herald, `/v1/presence-stats?topic=${topic}`), { clients: survivors.length, users: survivors.length });
     await waitUntil(async () => {
-      const ids = ((await get(herald, '/v1/info')).nodes as { id: string }[]).map((n) => n.id);
+      const ids = ((await apiGet(herald, '/v1/info')).nodes as { id: string }[]).map((n) => n.id);
       return ids.length === 2 && !ids.includes(dead) && ids.some((id) => !before.includes(id));
     }, 'the replacement worker in info', CLUSTER_WAIT_MS);
   });
