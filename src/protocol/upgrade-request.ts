@@ -116,19 +116,19 @@ export function parseRequestHead(head: Buffer): RequestHead {
 }
 
 /**
- * Header names in their usual spelling, by length: [spelling, lower-case key].
- * Only an exact (case-sensitive) match takes the shortcut; any other spelling
- * is checked and lower-cased as before, so the result is the same.
+ * Header names in their usual spellings (as written here, and all lower case),
+ * by length: [spelling, lower-case key]. Only an exact (case-sensitive) match
+ * takes the shortcut; any other spelling is checked and lower-cased as before,
+ * so the result is the same.
  */
 const KNOWN_HEADERS: (readonly [string, string])[][] = [];
-for (const spelling of [
+for (const name of [
   'Host', 'Upgrade', 'Connection', 'Origin', 'User-Agent', 'Sec-WebSocket-Key', 'Sec-WebSocket-Version',
   'Sec-WebSocket-Protocol', 'Sec-WebSocket-Extensions', 'Cookie', 'Authorization', 'Pragma', 'Cache-Control',
   'Accept-Encoding', 'Accept-Language', 'X-Forwarded-For', 'X-Forwarded-Proto', 'X-Real-IP',
-  'host', 'upgrade', 'connection', 'origin', 'user-agent', 'sec-websocket-key', 'sec-websocket-version',
-  'sec-websocket-protocol', 'sec-websocket-extensions',
 ]) {
-  (KNOWN_HEADERS[spelling.length] ??= []).push([spelling, spelling.toLowerCase()]);
+  const key = name.toLowerCase();
+  (KNOWN_HEADERS[name.length] ??= []).push([name, key], [key, key]);
 }
 
 /** The lower-case key of the header name at `text[at, at + length)` if it is a known spelling, else undefined. */
