@@ -21,7 +21,7 @@ import { LoadFleet } from './fleet.js';
 import type { SteppedRun } from './s2-fanout.js';
 import { freePort, type ServerSpec } from './servers.js';
 import { ratio, ratiosTable } from './targets.js';
-import { P99_BOUND_MS, bestSustained, bestWithin, firstFailed, runSteps, type StepPlan } from './steps.js';
+import { P99_BOUND_MS, bestSustained, bestWithin, firstFailed, runSteps, type StepOutcome, type StepPlan } from './steps.js';
 
 const PUSH_STEPS = [10e3, 20e3, 30e3, 40e3, 50e3, 75e3, 100e3, 150e3, 200e3, 300e3, 400e3, 600e3, 800e3];
 const QUICK_PUSH_STEPS = [10e3];
@@ -73,6 +73,17 @@ interface Contestant {
   api: 'batch' | 'grpcStream';
   /** Herald's gRPC port, for the gRPC contestant. */
   grpcPort?: number;
+}
+
+/** Server CPU per push delivered at a step, in µs: its user-space or its kernel part. */
+function perPushUs(step: StepOutcome | undefined, part: 'user' | 'kernel'): number | undefined {
+  if (step === undefined || step.receivedPerSec <= 0) return undefined;
+  const cores = part === 'kernel' ? step.serverSysCpu : step.serverCpu - step.serverSysCpu;
+  return (cores * 1e6) / step.receivedPerSec;
+}
+
+function us(v: number): string {
+  return v.toFixed(1);
 }
 
 export const unicastScenario: Scenario = {
@@ -156,6 +167,10 @@ export const unicastScenario: Scenario = {
         { name: 'p50 latency at that step (ms)', values: runs.map((r) => r.best?.p50Ms), format: ms },
         { name: 'p99 latency at that step (ms)', values: runs.map((r) => r.best?.p99Ms), format: ms },
         { name: 'server CPU at that step (% of a core)', values: runs.map((r) => r.best?.serverCpu), format: pct },
+        // Where a push's server CPU goes: on loopback the kernel's part (one socket write per push) is the
+        // same work for every server; the user-space part is what the servers themselves do per push.
+        { name: '… per push delivered: user space (µs)', values: runs.map((r) => perPushUs(r.best, 'user')), format: us },
+        { name: '… per push delivered: kernel (µs)', values: runs.map((r) => perPushUs(r.best, 'kernel')), format: us },
         { name: 'load clients CPU at that step', values: runs.map((r) => r.best?.clientCpu), format: pct },
         { name: 'pusher CPU at that step', values: runs.map((r) => r.best?.pusherCpu), format: pct },
         { name: `highest sustained step with p99 ≤ ${P99_BOUND_MS / 1000} s: pushes/s`, values: runs.map((r) => bestWithin(r.steps)?.offeredPerSec ?? 0), format: rate },

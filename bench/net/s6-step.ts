@@ -45,7 +45,7 @@ export interface NodeStep {
 }
 
 /** One step of a set-up: S2's step outcome, with CPU per node instead of one server's, and Redis. */
-export interface ClusterStep extends Omit<StepOutcome, 'serverCpu' | 'push' | 'retriedAfter'> {
+export interface ClusterStep extends Omit<StepOutcome, 'serverCpu' | 'serverSysCpu' | 'push' | 'retriedAfter'> {
   accepted: number;
   nodes: NodeStep[];
   /** All Herald nodes together, cores. */

@@ -11,7 +11,7 @@
  */
 import { sleep } from '../lib/children.js';
 import { Histogram } from '../lib/histogram.js';
-import { cpuSeconds, machineCpu, machineDelta } from '../lib/proc.js';
+import { cpuSplit, machineCpu, machineDelta } from '../lib/proc.js';
 import type { PushRunArgs, PushRunResult } from '../load/ipc.js';
 import type { LoadFleet } from './fleet.js';
 import type { RunningServer } from './servers.js';
@@ -46,6 +46,8 @@ export interface StepOutcome {
   maxMs: number;
   /** CPU over the push window, in cores (1 = one core busy). */
   serverCpu: number;
+  /** The part of serverCpu spent in the kernel (system calls), cores. */
+  serverSysCpu: number;
   clientCpu: number;
   pusherCpu: number;
   /** Share of the whole machine busy (0–1) over the push window. */
@@ -95,15 +97,15 @@ export interface StepRun {
 async function one(run: StepRun, step: StepPlan, seed: number, stepMs: number, drainMs: number): Promise<StepOutcome> {
   const { server, fleet, pusher } = run;
   const before = await fleet.reset();
-  const server0 = cpuSeconds(server.pid);
+  const server0 = cpuSplit(server.pid);
   const machine0 = machineCpu();
   const self0 = process.cpuUsage();
   const t0 = performance.now();
-  let window: Promise<{ server: number; machine: ReturnType<typeof machineCpu>; clientUs: number; selfUs: number; t: number }> | undefined;
+  let window: Promise<{ server: { user: number; system: number }; machine: ReturnType<typeof machineCpu>; clientUs: number; selfUs: number; t: number }> | undefined;
   const sampled = new Promise<void>((resolve) =>
     setTimeout(() => {
       const self = process.cpuUsage(self0);
-      const sample = { server: cpuSeconds(server.pid), machine: machineCpu(), t: performance.now(), selfUs: self.user + self.system };
+      const sample = { server: cpuSplit(server.pid), machine: machineCpu(), t: performance.now(), selfUs: self.user + self.system };
       window = fleet.stats().then((s) => ({ ...sample, clientUs: s.cpuUs }));
       resolve();
     }, stepMs),
@@ -137,7 +139,8 @@ async function one(run: StepRun, step: StepPlan, seed: number, stepMs: number, d
   if (!server.alive()) reasons.push('server died');
   const { apiLatency, ...pushRest } = push;
   const machine = machineDelta(machine0, w.machine, windowS);
-  const serverCpu = (w.server - server0) / windowS;
+  const serverSysCpu = (w.server.system - server0.system) / windowS;
+  const serverCpu = (w.server.user - server0.user) / windowS + serverSysCpu;
   const clientCpu = (w.clientUs - before.cpuUs) / 1e6 / windowS;
   const pusherCpu = push.cpuUs / 1e6 / (push.elapsedMs / 1000);
   const apiP99 = apiLatency.count > 0 ? quantileOf(apiLatency, 0.99) : NaN;
@@ -155,6 +158,7 @@ async function one(run: StepRun, step: StepPlan, seed: number, stepMs: number, d
     p99Ms: stats.latency.quantileUs(0.99) / 1000,
     maxMs: stats.latency.count > 0 ? stats.latency.maxUs / 1000 : NaN,
     serverCpu,
+    serverSysCpu,
     clientCpu,
     pusherCpu,
     machineBusy: machine.busyShare,
