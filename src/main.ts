@@ -16,6 +16,7 @@ import { createEngine, splitRedisUrls } from './engine/create-engine.js';
 import { chooseTransport, TransportError, type TransportChoice } from './gateway/transport-choice.js';
 import { ListenError } from './listen-error.js';
 import { createLogDestination, defaultLogFormat } from './logging/log-destination.js';
+import { logSerializers } from './logging/error-serializer.js';
 import { HeraldNode } from './node.js';
 import { createProxies, type Proxies } from './proxy/create-proxies.js';
 import { TlsCertificates } from './tls/tls-certificates.js';
@@ -40,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
     {
       level: config.logLevel,
       base: isWorker ? { service: 'herald', worker: cluster.worker?.id } : { service: 'herald' },
+      serializers: logSerializers,
     },
     createLogDestination({ format: config.logFormat ?? defaultLogFormat() }),
   );
