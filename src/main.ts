@@ -15,9 +15,11 @@ import { createControlPlane } from './control/create-control-plane.js';
 import { createEngine, splitRedisUrls } from './engine/create-engine.js';
 import { chooseTransport, TransportError, type TransportChoice } from './gateway/transport-choice.js';
 import { ListenError } from './listen-error.js';
+import { logSerializers } from './logging/error-serializer.js';
 import { createLogDestination, defaultLogFormat } from './logging/log-destination.js';
 import { HeraldNode } from './node.js';
 import { createProxies, type Proxies } from './proxy/create-proxies.js';
+import { watchShutdownSignals } from './shutdown-signals.js';
 import { TlsCertificates } from './tls/tls-certificates.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -40,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
     {
       level: config.logLevel,
       base: isWorker ? { service: 'herald', worker: cluster.worker?.id } : { service: 'herald' },
+      serializers: logSerializers,
     },
     createLogDestination({ format: config.logFormat ?? defaultLogFormat() }),
   );
@@ -237,12 +240,11 @@ function loginMode(config: LoadedConfig): string {
   return config.jwtSecret ?? config.jwtPublicKeyFile ?? config.jwtJwksFile ? 'jwt' : 'none';
 }
 
-/** Wait for SIGTERM/SIGINT, then drain; a second signal or an overrun ends the process at once. */
+/** Wait for SIGTERM/SIGINT, then drain; a second Ctrl-C or an overrun ends the process at once. */
 function untilSignal(config: LoadedConfig, logger: Logger, stop: () => Promise<void>): Promise<void> {
   return new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
+    const onDrain = (signal: NodeJS.Signals): void => {
       logger.info({ signal }, 'draining: closing clients with 1001');
-      process.once('SIGINT', () => process.exit(130));
       setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 1000).unref();
       stop().then(
         () => {
@@ -255,8 +257,7 @@ function untilSignal(config: LoadedConfig, logger: Logger, stop: () => Promise<v
         },
       );
     };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    watchShutdownSignals(process, { onDrain, onForce: () => process.exit(130) });
   });
 }
 

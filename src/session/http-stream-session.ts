@@ -26,8 +26,16 @@ const NO_POSITION = { seq: 0, epoch: '~' } as const;
 class StreamRequestState {
   /** Subscription replies still expected before an SSE response starts. */
   pending: number;
+  /**
+   * SSE: the start block's cursor, each stream's position before anything this request replays or
+   * holds. Not the stream's live cursor: a stream answered early has its replay queued (behind the
+   * head) and its cursor moved past it before the last reply starts the response, and an
+   * `EventSource` that dropped right after the start block would resume past that replay.
+   */
+  readonly startEntries: string[];
   constructor(readonly request: ParsedStreamRequest) {
     this.pending = request.subscriptions.length;
+    this.startEntries = request.subscriptions.map((s) => (s.since === undefined ? '' : `${s.since.seq}:${s.since.epoch}`));
   }
 }
 
@@ -72,9 +80,10 @@ export class HttpStreamSession implements HttpStreamTap {
     if (request.wire === Wire.Sse) {
       // Private streams are keyed by the uid, known once logged in (see onLogin).
       stream.cursorStreams = parsed.subscriptions.map((s) => (s.isPrivate ? '' : streamOf({ topic: s.topic })));
-      stream.cursorEntries = parsed.subscriptions.map((s) => (s.since === undefined ? '' : `${s.since.seq}:${s.since.epoch}`));
     }
-    conn.openStream(this, new StreamRequestState(parsed));
+    const state = new StreamRequestState(parsed);
+    if (request.wire === Wire.Sse) stream.cursorEntries = state.startEntries.slice();
+    conn.openStream(this, state);
     if (request.wire === Wire.NdJson) conn.startStream();
     this.session.onOpen(conn, asUpgradeRequest(request));
     if (parsed.token !== undefined) this.command(conn, { code: ClientOp.Login, data: parsed.token, id: LOGIN_ID });
@@ -150,11 +159,11 @@ export class HttpStreamSession implements HttpStreamTap {
         const gap = { stream: subscription.topic, ...(subscription.isPrivate ? { private: true } : {}), position };
         conn.writeStream(sseNamedEvent('gap', JSON.stringify(gap)));
       }
-      stream.cursorEntries[index] = `${position.seq}:${position.epoch}`;
+      stream.cursorEntries[index] = state.startEntries[index] = `${position.seq}:${position.epoch}`;
     }
     if (--state.pending > 0) return;
     stream.context = null;
-    conn.startStream(Buffer.from(`id: ${stream.cursor}\n\n`, 'latin1'));
+    conn.startStream(Buffer.from(`id: ${state.startEntries.join(',')}\n\n`, 'latin1'));
   }
 }
 

@@ -26,7 +26,7 @@ function run(args: string[], stopAfterStart: boolean): Promise<{ code: number | 
   let stopping = false;
   child.stdout.on('data', (chunk: Buffer) => {
     out.stdout += chunk.toString();
-    // One SIGTERM: a second one ends the process at once instead of draining.
+    // One SIGTERM starts the drain (repeats are ignored; see src/shutdown-signals.ts).
     if (stopAfterStart && !stopping && out.stdout.includes('herald started')) {
       stopping = true;
       child.kill('SIGTERM');

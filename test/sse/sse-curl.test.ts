@@ -174,4 +174,23 @@ describe('SSE and HTTP streaming with curl -N', () => {
     assert.equal(data.stream, 'r1');
     assert.equal(data.position.seq, 2);
   });
+
+  it('starts a resumed stream at the cursor it resumes from, not past the replay that follows', async () => {
+    // EventSource remembers the id of the data-less start block: a start cursor past the replay
+    // would make a reconnect between the two skip what was replayed.
+    const c = curl(`${base}/v1/sse?topic=s1&topic=s2`);
+    await c.waitFor((x) => x.blocks.some((b) => b.id !== undefined), 'the start');
+    await t.send({ topic: 's1' }, 'one');
+    await c.waitFor((x) => x.events.length === 1, 'one event');
+    const cursor = c.events[0].id!;
+    c.kill();
+    await t.send({ topic: 's1' }, 'two');
+    await t.send({ topic: 's2' }, 'three');
+    const resumed = curl(`${base}/v1/sse?topic=s1&topic=s2`, '-H', `Last-Event-ID: ${cursor}`);
+    await resumed.waitFor((x) => x.events.length === 2, 'the replay');
+    const start = resumed.blocks.find((b) => b.id !== undefined)!;
+    assert.equal(start.data, undefined);
+    assert.equal(start.id, cursor);
+    assert.deepEqual(resumed.events.map((e) => e.data), ['two', 'three']);
+  });
 });
