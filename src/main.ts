@@ -147,7 +147,7 @@ async function runSingle(config: LoadedConfig, logger: Logger): Promise<number> 
       grpcTls: tls !== undefined,
       grpc: `${config.grpcHost}:${addresses.grpcPort}`,
       transport: node.ws.transport,
-      engine: config.engine,
+      engine: engineLabel(config),
       login: loginMode(config),
       pushAuth: config.pushTokens?.length ? 'bearer' : 'open',
       subscribeProxy: config.subscribeProxyUrl !== undefined || undefined,
@@ -185,7 +185,7 @@ async function runPrimary(config: LoadedConfig, logger: Logger): Promise<number>
       grpc: `${config.grpcHost}:${grpcPort}`,
       workers: config.workers,
       transport: primary.transport,
-      engine: config.engine === 'memory' ? 'memory (forwarded to workers)' : config.engine,
+      engine: config.engine === 'memory' ? 'memory (forwarded to workers)' : engineLabel(config),
       login: loginMode(config),
       pushAuth: config.pushTokens?.length ? 'bearer' : 'open',
     },
@@ -268,3 +268,8 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+/** The engine as the start line names it: `redis-cluster` for `--engine redis --redis-cluster`. */
+function engineLabel(config: LoadedConfig): string {
+  return config.engine === 'redis' && config.redisCluster ? 'redis-cluster' : config.engine;
+}

@@ -49,6 +49,10 @@ describe('three Herald processes on a Redis Cluster (--redis-cluster)', { timeou
     await cluster?.stop();
   });
 
+  it('each node names its engine redis-cluster in its start line', () => {
+    for (const node of nodes) assert.equal(node.started.engine, 'redis-cluster');
+  });
+
   it('delivers every push, made through any node, to subscribers on every node in order', async () => {
     const topic = uniqueName('news');
     const subscribers = await Promise.all(nodes.map((node) => connect(node, 'subscriber')));
