@@ -354,18 +354,39 @@ export class RedisClusterEngine implements Engine {
     }
   }
 
-  /** Connect the command connection and wait for its slot map, or reject after `connectTimeoutMs`. */
+  /**
+   * Connect the command connection and wait for its slot map, or reject after
+   * `connectTimeoutMs` naming the last error seen. A seed that is a plain
+   * Redis (cluster support disabled) is refused at once: waiting cannot help.
+   */
   private connect(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      let lastError: string | undefined;
+      const done = (): void => {
+        clearTimeout(timer);
         this.command.off('ready', onReady);
-        reject(new Error(`no connection to the redis cluster within ${this.options.connectTimeoutMs} ms`));
+        this.command.off('error', onError);
+        this.command.off('node error', onError);
+      };
+      const timer = setTimeout(() => {
+        done();
+        const why = lastError === undefined ? '' : ` (last error: ${lastError})`;
+        reject(new Error(`no connection to the redis cluster within ${this.options.connectTimeoutMs} ms${why}`));
       }, this.options.connectTimeoutMs);
       const onReady = (): void => {
-        clearTimeout(timer);
+        done();
         resolve();
       };
+      const onError = (error: Error): void => {
+        lastError = error.message;
+        if (/cluster support disabled/i.test(error.message)) {
+          done();
+          reject(new Error(`the seed is not a Redis Cluster node (${error.message}): drop --redis-cluster, or give cluster nodes in --redis-url`));
+        }
+      };
       this.command.once('ready', onReady);
+      this.command.on('error', onError);
+      this.command.on('node error', onError);
       this.command.connect().catch(() => {}); // retried by clusterRetryStrategy, reported through 'error'
     });
   }

@@ -7,6 +7,7 @@ import { RedisControlPlane } from '../../src/control/redis-control-plane.js';
 import { createEngine, splitRedisUrls } from '../../src/engine/create-engine.js';
 import { RedisClusterEngine } from '../../src/engine/redis-cluster-engine.js';
 import { RedisEngine } from '../../src/engine/redis-engine.js';
+import { ensureRedis } from '../helpers/redis.js';
 
 const logger = pino({ level: 'silent' });
 const base = { engine: 'redis' as const, redisPrefix: 'h:', historySize: 10, historyTtlMs: 60_000, presenceTtlMs: 30_000, natsUrl: 'nats://127.0.0.1:4222', natsPrefix: 'herald' };
@@ -39,5 +40,15 @@ describe('--redis-cluster', () => {
     // One Redis keeps its names: a tagged prefix is the user's business there.
     const single = createControlPlane({ ...base, redisPrefix: '{h}:', redisUrl: 'redis://127.0.0.1:1' }, logger);
     await single.close();
+  });
+
+  it('a seed that is a plain Redis is refused at once, naming why, not after the connect timeout', async () => {
+    const url = await ensureRedis();
+    const engine = new RedisClusterEngine({ urls: [url], prefix: 'h:', connectTimeoutMs: 60_000 });
+    const handler = { onPublication: () => undefined };
+    await assert.rejects(engine.start(handler as never), (error: Error) =>
+      /not ready: the seed is not a Redis Cluster node \(.*cluster support disabled\): drop --redis-cluster/.test(error.message),
+    );
+    await engine.close();
   });
 });
