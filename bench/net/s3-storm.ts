@@ -8,7 +8,7 @@
  * reported, every storm is in the JSON.
  */
 import { sleep } from '../lib/children.js';
-import { cpuSeconds, machineCpu, machineDelta } from '../lib/proc.js';
+import { cpuSplit, machineCpu, machineDelta } from '../lib/proc.js';
 import type { Result, RunContext, Scenario } from '../lib/types.js';
 import { UWS_LABEL, comparison, contestants, int, ms, pct, rate, runParams, withSession } from './common.js';
 import { ratio, ratiosTable } from './targets.js';
@@ -27,6 +27,8 @@ interface StormOutcome {
   serverCpu: number;
   /** Server CPU time per 1,000 handshakes, ms. */
   serverCpuMsPer1000: number;
+  /** …of which in the kernel (accept, the 101's write, close: system calls), ms. */
+  serverSysMsPer1000: number;
   clientCpu: number;
   machineBusy: number;
   softirqCpu: number;
@@ -64,19 +66,20 @@ export const stormScenario: Scenario = {
         for (let round = 0; round < rounds; round++) {
           await sleep(ctx.quick ? 200 : 1000);
           const s0 = await fleet.stats();
-          const c0 = cpuSeconds(server.pid);
+          const c0 = cpuSplit(server.pid);
           const m0 = machineCpu();
           const self0 = process.cpuUsage();
           const t0 = performance.now();
           const r = await fleet.connect(server, connections, inFlight);
           const wall = (performance.now() - t0) / 1000;
-          const c1 = cpuSeconds(server.pid);
+          const c1 = cpuSplit(server.pid);
           const m1 = machineCpu();
           const self = process.cpuUsage(self0);
           const s1 = await fleet.stats();
           await fleet.closeAll();
           const machine = machineDelta(m0, m1, wall);
-          const serverCpu = (c1 - c0) / wall;
+          const serverSeconds = c1.user - c0.user + (c1.system - c0.system);
+          const serverCpu = serverSeconds / wall;
           const clientCpu = (s1.cpuUs - s0.cpuUs) / 1e6 / wall;
           const outcome: StormOutcome = {
             label: spec.label,
@@ -89,7 +92,8 @@ export const stormScenario: Scenario = {
             p99Ms: r.latency.quantileUs(0.99) / 1000,
             maxMs: r.latency.maxUs / 1000,
             serverCpu,
-            serverCpuMsPer1000: r.ok > 0 ? ((c1 - c0) * 1000 * 1000) / r.ok : NaN,
+            serverCpuMsPer1000: r.ok > 0 ? (serverSeconds * 1000 * 1000) / r.ok : NaN,
+            serverSysMsPer1000: r.ok > 0 ? ((c1.system - c0.system) * 1000 * 1000) / r.ok : NaN,
             clientCpu,
             machineBusy: machine.busyShare,
             softirqCpu: machine.softirqCores,
@@ -121,6 +125,8 @@ export const stormScenario: Scenario = {
       { name: 'connect→greeting max (ms)', values: m.map((o) => o.maxMs), format: ms },
       { name: 'server CPU (% of a core)', values: m.map((o) => o.serverCpu), format: pct },
       { name: 'server CPU per 1,000 handshakes (ms, lower is better)', values: m.map((o) => o.serverCpuMsPer1000), format: (v) => v.toFixed(1) },
+      { name: '… of which user space (ms)', values: m.map((o) => o.serverCpuMsPer1000 - o.serverSysMsPer1000), format: (v) => v.toFixed(1) },
+      { name: '… of which kernel (ms)', values: m.map((o) => o.serverSysMsPer1000), format: (v) => v.toFixed(1) },
       { name: 'load clients CPU', values: m.map((o) => o.clientCpu), format: pct },
       { name: 'kernel softirq (% of a core)', values: m.map((o) => o.softirqCpu), format: pct },
       { name: 'other processes (% of a core)', values: m.map((o) => o.otherCpu), format: pct },
