@@ -1,0 +1,84 @@
+/**
+ * GET /v1/sse and POST /v1/stream against hostile or odd input, read as raw
+ * bytes (not through curl, which would hide a framing error): every refusal is
+ * an HTTP error whose `Content-Length` matches the bytes sent and whose body is
+ * the JSON the message promises, and other clients keep receiving.
+ */
+import assert from 'node:assert/strict';
+import { createConnection } from 'node:net';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { startNode, fakeVerifier, type TestNode } from '../helpers/herald-node.js';
+import { CurlStream } from './curl-stream.js';
+
+interface RawResponse {
+  status: number;
+  headers: Map<string, string>;
+  /** The body's bytes as received, up to the close. */
+  body: Buffer;
+}
+
+/** Send `request` as is and read everything the server sends until it closes. */
+function exchange(port: number, request: string | Buffer): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const bytes = Buffer.concat(chunks);
+      const end = bytes.indexOf('\r\n\r\n');
+      if (end === -1) return reject(new Error(`no response head: ${bytes.toString('latin1')}`));
+      const [statusLine, ...lines] = bytes.subarray(0, end).toString('latin1').split('\r\n');
+      const headers = new Map(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: bytes.subarray(end + 4) });
+    });
+    socket.write(request);
+  });
+}
+
+/** The response is an error with an exact Content-Length and a UTF-8 JSON body; returns that body. */
+function errorBody(response: RawResponse, status: number, code: string): { code: string; message: string } {
+  assert.equal(response.status, status, response.body.toString());
+  assert.equal(response.headers.get('content-type'), 'application/json');
+  assert.equal(Number(response.headers.get('content-length')), response.body.length, 'Content-Length is the body length in bytes');
+  const text = new TextDecoder('utf-8', { fatal: true }).decode(response.body);
+  const { error } = JSON.parse(text) as { error: { code: string; message: string } };
+  assert.equal(error.code, code);
+  return error;
+}
+
+describe('SSE and HTTP streaming against hostile input', () => {
+  let t: TestNode;
+  const curls: CurlStream[] = [];
+  const get = (target: string, headers = ''): string => `GET ${target} HTTP/1.1\r\nHost: x\r\n${headers}\r\n`;
+
+  before(async () => {
+    t = await startNode({ verifier: fakeVerifier() });
+  });
+  afterEach(async () => {
+    for (const c of curls.splice(0)) c.kill();
+    await t.closeClients();
+  });
+  after(() => t.stop());
+
+  it('sends refusals whose messages hold non-ASCII text (a topic in any script) with the right length and intact', async () => {
+    const alive = new CurlStream([`http://127.0.0.1:${t.wsPort}/v1/sse?topic=alive`]);
+    curls.push(alive);
+    await alive.waitFor((x) => x.blocks.some((b) => b.id !== undefined), 'the other client to start');
+
+    const topic = 'é✓'.repeat(60); // 300 bytes of UTF-8: past the 256-byte topic limit
+    const invalid = errorBody(await exchange(t.wsPort, get(`/v1/sse?topic=${encodeURIComponent(topic)}`)), 400, 'INVALID_TOPIC');
+    assert.ok(invalid.message.includes(JSON.stringify(topic)), invalid.message);
+
+    const none = errorBody(await exchange(t.wsPort, get('/v1/sse')), 400, 'NO_TOPIC');
+    assert.equal(none.message, 'name at least one topic (?topic=…) or private topic (?private=…)');
+
+    const body = '{"subscriptions":[{"topic":"a","since":{"seq":-1,"epoch":"x"}}]}';
+    const post = `POST /v1/stream HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const since = errorBody(await exchange(t.wsPort, post), 400, 'BAD_BODY');
+    assert.match(since.message, /integer ≥ 0/);
+
+    await t.send({ topic: 'alive' }, 'still here');
+    await alive.waitFor((x) => x.events.some((e) => e.data === 'still here'), 'the other client to keep receiving');
+  });
+});
