@@ -272,7 +272,7 @@ export class WebSocketServer implements ConnectionOwner {
     } catch (error) {
       // A hook that throws something other than a HandshakeError is a bug: report it, answer 400.
       if (!(error instanceof HandshakeError)) this.reportError(error, undefined);
-      return this.reject(conn, asHandshakeError(error));
+      return this.reject(conn, asHandshakeError(error), undefined, head.method !== 'HEAD');
     }
     if (this.idleTimeoutMs === undefined) {
       this.wheel.cancel(conn);
@@ -311,7 +311,7 @@ export class WebSocketServer implements ConnectionOwner {
     try {
       bodyLength = checkStreamRequest(head, wire, this.originPolicy, this.maxMessageSize);
     } catch (error) {
-      return this.reject(conn, asHandshakeError(error));
+      return this.reject(conn, asHandshakeError(error), undefined, head.method !== 'HEAD');
     }
     if (head.method === 'OPTIONS') {
       // A CORS preflight (origin already checked): answered here, nothing is opened.
@@ -392,10 +392,13 @@ export class WebSocketServer implements ConnectionOwner {
     return chosen !== undefined && request.protocols.includes(chosen) ? chosen : undefined;
   }
 
-  /** Answer with an HTTP error and end; the socket is destroyed if the peer lingers past `lingerMs`. */
-  private reject(conn: WebSocketConnection, error: HandshakeError, lingerMs = this.closeTimeoutMs): void {
+  /**
+   * Answer with an HTTP error and end; the socket is destroyed if the peer lingers past `lingerMs`.
+   * `withContent` false for a HEAD request: its answer has no content (RFC 9110 §9.3.2).
+   */
+  private reject(conn: WebSocketConnection, error: HandshakeError, lingerMs = this.closeTimeoutMs, withContent = true): void {
     conn.state = ConnectionState.Closing;
-    conn.writeLatin1(buildRejectionResponse(error));
+    conn.writeLatin1(buildRejectionResponse(error, withContent));
     conn.end();
     this.wheel.scheduleIn(conn, lingerMs);
     try {

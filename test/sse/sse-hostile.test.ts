@@ -81,4 +81,16 @@ describe('SSE and HTTP streaming against hostile input', () => {
     await t.send({ topic: 'alive' }, 'still here');
     await alive.waitFor((x) => x.events.some((e) => e.data === 'still here'), 'the other client to keep receiving');
   });
+
+  it('answers HEAD 405 with the error head and no content (RFC 9110 §9.3.2)', async () => {
+    for (const [path, allow] of [
+      ['/v1/sse?topic=a', 'GET'],
+      ['/v1/stream', 'POST'],
+    ]) {
+      const response = await exchange(t.wsPort, `HEAD ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assert.equal(response.status, 405);
+      assert.equal(response.headers.get('allow'), allow);
+      assert.equal(response.body.length, 0, `HEAD ${path}: ${response.body.toString()}`);
+    }
+  });
 });
