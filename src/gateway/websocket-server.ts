@@ -252,13 +252,13 @@ export class WebSocketServer implements ConnectionOwner {
     } catch (error) {
       return this.reject(conn, asHandshakeError(error));
     }
-    this.upgrade(conn, head, buf.subarray(end));
+    this.upgrade(conn, head, buf.subarray(end), end);
   }
 
-  private upgrade(conn: WebSocketConnection, head: RequestHead, rest: Buffer): void {
+  private upgrade(conn: WebSocketConnection, head: RequestHead, rest: Buffer, headBytes = 0): void {
     if (this.handler.onHttpStream !== undefined) {
       const wire = streamWireOf(head.target);
-      if (wire !== undefined) return this.streamRequest(conn, head, rest, wire);
+      if (wire !== undefined) return this.streamRequest(conn, head, rest, wire, headBytes);
     }
     let request: UpgradeRequest;
     let protocol: string | undefined;
@@ -306,7 +306,7 @@ export class WebSocketServer implements ConnectionOwner {
   }
 
   /** `GET /v1/sse` or `POST /v1/stream`: checked as an upgrade is, then its body read (bounded, within the handshake deadline). */
-  private streamRequest(conn: WebSocketConnection, head: RequestHead, rest: Buffer, wire: Wire): void {
+  private streamRequest(conn: WebSocketConnection, head: RequestHead, rest: Buffer, wire: Wire, headBytes: number): void {
     let bodyLength: number;
     try {
       bodyLength = checkStreamRequest(head, wire, this.originPolicy, this.maxMessageSize);
@@ -330,6 +330,8 @@ export class WebSocketServer implements ConnectionOwner {
       headers: head.headers,
       origin: head.headers.get('origin'),
       body: EMPTY_BODY,
+      headBytes,
+      maxHeadBytes: this.maxRequestBytes,
     };
     const stream = (conn.stream = new HttpStream(wire, request, wire === Wire.Sse ? this.streamTotals.sse : this.streamTotals.stream));
     if (bodyLength === 0) return this.streamRequestComplete(conn, stream);

@@ -36,6 +36,24 @@ function exchange(port: number, request: string | Buffer): Promise<RawResponse> 
   });
 }
 
+/** Open `GET target`: resolves with the status and the starting cursor (then hangs up), or the error body. */
+function sseStart(port: number, target: string, headers = ''): Promise<{ status: number; cursor?: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let text = '';
+    socket.on('error', reject);
+    socket.on('data', (c: Buffer) => {
+      text += c.toString('latin1');
+      const cursor = /\nid: ([^\n]*)\n\n/.exec(text);
+      if (cursor === null) return;
+      socket.destroy();
+      resolve({ status: Number(text.split(' ')[1]), cursor: cursor[1], body: '' });
+    });
+    socket.on('close', () => resolve({ status: Number(text.split(' ')[1]), body: text.slice(text.indexOf('\r\n\r\n') + 4) }));
+    socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\n${headers}\r\n`);
+  });
+}
+
 /** The response is an error with an exact Content-Length and a UTF-8 JSON body; returns that body. */
 function errorBody(response: RawResponse, status: number, code: string): { code: string; message: string } {
   assert.equal(response.status, status, response.body.toString());
@@ -92,5 +110,27 @@ describe('SSE and HTTP streaming against hostile input', () => {
       assert.equal(response.headers.get('allow'), allow);
       assert.equal(response.body.length, 0, `HEAD ${path}: ${response.body.toString()}`);
     }
+  });
+
+  it('refuses a topic set whose cursor could not fit in a reconnect, so an accepted EventSource can always resume', async () => {
+    const query = (n: number): string => `/v1/sse?${Array.from({ length: n }, (_, i) => `topic=t${i}`).join('&')}`;
+    // Short topic names: the cursor (about 14 bytes per stream now, up to 28 with long seqs) outgrows the query.
+    let accepted = 0;
+    for (let n = 150; n <= 450; n += 25) {
+      const answer = await sseStart(t.wsPort, query(n));
+      if (answer.status !== 200) {
+        assert.equal(answer.status, 400, answer.body);
+        assert.equal((JSON.parse(answer.body) as { error: { code: string } }).error.code, 'TOO_MANY_TOPICS');
+        break;
+      }
+      accepted = n;
+      // Its reconnect, with the cursor it was given and with every seq at its longest, is served.
+      const again = await sseStart(t.wsPort, query(n), `Last-Event-ID: ${answer.cursor}\r\n`);
+      assert.equal(again.status, 200, `${n} topics, reconnect: ${again.body}`);
+      const longest = answer.cursor!.replace(/\d+:/g, '999999999999999:');
+      const late = await sseStart(t.wsPort, query(n), `Last-Event-ID: ${longest}\r\n`);
+      assert.equal(late.status, 200, `${n} topics, reconnect with long seqs: ${late.body}`);
+    }
+    assert.ok(accepted >= 150 && accepted < 450, `accepted up to ${accepted} topics`);
   });
 });
