@@ -337,6 +337,11 @@ export class WebSocketServer implements ConnectionOwner {
     if (bodyLength === 0) return this.streamRequestComplete(conn, stream);
     stream.body = Buffer.allocUnsafe(bodyLength);
     stream.bodyExpected = bodyLength;
+    // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` waits for this before its body (curl a
+    // whole second); the head has passed every check, so it is invited. Never to HTTP/1.0 (§10.1.1 too).
+    if (rest.length < bodyLength && head.httpVersion !== '1.0' && /(?:^|,)\s*100-continue\s*(?:,|$)/i.test(head.headers.get('expect') ?? '')) {
+      conn.writeLatin1(CONTINUE);
+    }
     if (rest.length > 0) this.onStreamBody(conn, stream, rest);
   }
 
@@ -510,6 +515,8 @@ export class WebSocketServer implements ConnectionOwner {
   }
 }
 
+/** The interim answer to `Expect: 100-continue`. */
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 const EMPTY_BODY = Buffer.alloc(0);
 
 function listenNet(server: NetServer, port: number, host: string, backlog: number): Promise<AddressInfo> {

@@ -133,4 +133,31 @@ describe('SSE and HTTP streaming against hostile input', () => {
     }
     assert.ok(accepted >= 150 && accepted < 450, `accepted up to ${accepted} topics`);
   });
+
+  it('answers Expect: 100-continue with 100 Continue before the body is sent (RFC 9110 §10.1.1)', async () => {
+    const body = '{"subscriptions":[{"topic":"expect"}]}';
+    const socket = createConnection({ host: '127.0.0.1', port: t.wsPort });
+    let text = '';
+    const seen = (what: string): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (text.includes(what)) return resolve();
+          if (socket.destroyed) reject(new Error(`closed before ${JSON.stringify(what)}: ${text}`));
+        };
+        socket.on('data', check);
+        socket.on('close', check);
+        check();
+      });
+    socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+    socket.write(`POST /v1/stream HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`);
+    try {
+      await seen('\r\n\r\n');
+      assert.ok(text.startsWith('HTTP/1.1 100 Continue\r\n\r\n'), text);
+      socket.write(body);
+      await seen('"topic":"expect"');
+      assert.match(text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+    } finally {
+      socket.destroy();
+    }
+  });
 });
