@@ -469,7 +469,9 @@ export class WebSocketServer implements ConnectionOwner {
   expire(conn: WebSocketConnection): void {
     if (conn.state === ConnectionState.Handshake) {
       conn.head = null;
-      return this.reject(conn, new HandshakeError(408, 'REQUEST_TIMEOUT', 'request head not received in time'), Math.min(this.closeTimeoutMs, 1000));
+      // A stream request's head was read already when its body is what is late.
+      const what = conn.stream === null ? 'request head' : 'request body';
+      return this.reject(conn, new HandshakeError(408, 'REQUEST_TIMEOUT', `${what} not received in time`), Math.min(this.closeTimeoutMs, 1000));
     }
     if (conn.state === ConnectionState.Open) return checkOpenConnection(conn, this.wheel, this.liveness);
     conn.terminate();

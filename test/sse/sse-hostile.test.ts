@@ -160,4 +160,14 @@ describe('SSE and HTTP streaming against hostile input', () => {
       socket.destroy();
     }
   });
+
+  it('answers a body that never completes 408, naming the body (not the head) as late', async () => {
+    const quick = await startNode({ handshakeTimeoutMs: 200 });
+    try {
+      const response = await exchange(quick.wsPort, 'POST /v1/stream HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n{"subscriptions":[');
+      assert.equal(errorBody(response, 408, 'REQUEST_TIMEOUT').message, 'request body not received in time');
+    } finally {
+      await quick.stop();
+    }
+  });
 });
