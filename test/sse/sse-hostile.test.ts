@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { createConnection } from 'node:net';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { startNode, fakeVerifier, type TestNode } from '../helpers/herald-node.js';
+import { startNode, fakeVerifier, waitUntil, type TestNode } from '../helpers/herald-node.js';
 import { CurlStream } from './curl-stream.js';
 
 interface RawResponse {
@@ -52,6 +52,27 @@ function sseStart(port: number, target: string, headers = ''): Promise<{ status:
     socket.on('close', () => resolve({ status: Number(text.split(' ')[1]), body: text.slice(text.indexOf('\r\n\r\n') + 4) }));
     socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\n${headers}\r\n`);
   });
+}
+
+/** An SSE reader that keeps only each event's first data line up to its first space (the push's number). */
+function sseCounter(port: number, target: string): { numbers: string[]; started: () => boolean; socket: import('node:net').Socket } {
+  const socket = createConnection({ host: '127.0.0.1', port });
+  const numbers: string[] = [];
+  let text = '';
+  let started = false;
+  socket.on('error', () => {});
+  socket.on('data', (c: Buffer) => {
+    text += c.toString('latin1');
+    for (let end = text.indexOf('\n\n'); end !== -1; end = text.indexOf('\n\n')) {
+      const block = text.slice(0, end);
+      text = text.slice(end + 2);
+      if (/^id: /m.test(block)) started = true;
+      const data = /^data: (\S+)/m.exec(block);
+      if (data !== null && !block.includes('event: ')) numbers.push(data[1]);
+    }
+  });
+  socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`);
+  return { numbers, started: () => started, socket };
 }
 
 /** The response is an error with an exact Content-Length and a UTF-8 JSON body; returns that body. */
@@ -169,5 +190,27 @@ describe('SSE and HTTP streaming against hostile input', () => {
     } finally {
       await quick.stop();
     }
+  });
+
+  it('closes a client that never reads while the others on the same topic receive every push, in order', async () => {
+    const slow = sseCounter(t.wsPort, '/v1/sse?topic=crowd');
+    const readers = [sseCounter(t.wsPort, '/v1/sse?topic=crowd'), sseCounter(t.wsPort, '/v1/sse?topic=crowd&topic=other')];
+    await waitUntil(() => slow.started() && readers.every((r) => r.started()), 'the three streams to start');
+    slow.socket.pause();
+    const before = t.node.ws.slowConsumerEvents;
+    const pad = 'x'.repeat(16 * 1024);
+    let sent = 0;
+    // Bounded: at most 1,000 batches of 10 pushes of 16 KiB (160 MiB), far past loopback's socket buffers.
+    while (sent < 10_000 && t.node.ws.slowConsumerEvents === before) {
+      const batch = Array.from({ length: 10 }, (_, i) => ({ topic: 'crowd', data: `${sent + i} ${pad}` }));
+      const res = await t.pushBatch(batch);
+      assert.equal(res.status, 200);
+      sent += batch.length;
+    }
+    assert.ok(t.node.ws.slowConsumerEvents > before, 'the slow consumer was caught');
+    const expected = Array.from({ length: sent }, (_, i) => String(i));
+    await waitUntil(() => readers.every((r) => r.numbers.length >= sent), 'the readers to receive every push');
+    for (const reader of readers) assert.deepEqual(reader.numbers, expected);
+    for (const c of [slow, ...readers]) c.socket.destroy();
   });
 });
