@@ -1,5 +1,5 @@
 import { CloseCode } from '../protocol/constants.js';
-import type { DrainListener } from './connection.js';
+import type { DrainListener, WebSocketConnection } from './connection.js';
 import type { PartialHead } from './partial-head.js';
 
 /**
@@ -30,5 +30,18 @@ export class ConnectionExtras {
       this.closeReason === '' &&
       this.protocol === undefined
     );
+  }
+}
+
+/**
+ * Several paced senders waiting on one connection at once (two resumes of one
+ * request replaying together): each is told when room comes, in the order
+ * they began to wait; one that still does not fit then waits again.
+ */
+export class DrainListeners implements DrainListener {
+  constructor(readonly listeners: DrainListener[]) {}
+
+  onDrain(conn: WebSocketConnection): void {
+    for (const listener of this.listeners) listener.onDrain(conn);
   }
 }

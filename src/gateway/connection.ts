@@ -22,7 +22,7 @@ import {
   writeHttpStream,
 } from './connection-stream.js';
 import type { PartialHead } from './partial-head.js';
-import { ConnectionExtras } from './connection-extras.js';
+import { ConnectionExtras, DrainListeners } from './connection-extras.js';
 import type { WheelEntry } from '../util/timing-wheel.js';
 import type { ListEntry } from './connection-list.js';
 
@@ -341,12 +341,21 @@ export abstract class WebSocketConnection implements FrameParserHandler, WheelEn
   /**
    * Call `listener.onDrain(this)` once (in a microtask) when `bytes` more would
    * pass `offerPrepared` — checked after each flush and each completed write.
-   * Replaces an earlier listener; dropped if the connection closes first.
+   * Several listeners may wait (each told once, when the smallest need fits);
+   * dropped if the connection closes first.
    */
   waitForDrain(listener: DrainListener, bytes: number): void {
     const extras = this.ownExtras();
-    extras.drainListener = listener;
-    extras.drainNeeds = bytes;
+    const waiting = extras.drainListener;
+    if (waiting === null || waiting === listener) {
+      extras.drainListener = listener;
+      extras.drainNeeds = bytes;
+    } else {
+      // Another sender waits already (two replays at once): replacing it would leave it waiting forever.
+      if (!(waiting instanceof DrainListeners)) extras.drainListener = new DrainListeners([waiting, listener]);
+      else if (!waiting.listeners.includes(listener)) waiting.listeners.push(listener);
+      extras.drainNeeds = Math.min(extras.drainNeeds, bytes);
+    }
     this.checkDrain();
   }
 

@@ -24,6 +24,10 @@ export interface HttpStreamRequest {
   readonly origin: string | undefined;
   /** `POST /v1/stream`'s body; empty for SSE. */
   body: Buffer;
+  /** The request head's size as received (request line and headers), 0 when unknown. */
+  readonly headBytes: number;
+  /** The listener's bound on a request head (`maxRequestBytes`): an SSE reconnect, with its Last-Event-ID, must fit in it. */
+  readonly maxHeadBytes: number;
 }
 
 /**

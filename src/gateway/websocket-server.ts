@@ -252,13 +252,13 @@ export class WebSocketServer implements ConnectionOwner {
     } catch (error) {
       return this.reject(conn, asHandshakeError(error));
     }
-    this.upgrade(conn, head, buf.subarray(end));
+    this.upgrade(conn, head, buf.subarray(end), end);
   }
 
-  private upgrade(conn: WebSocketConnection, head: RequestHead, rest: Buffer): void {
+  private upgrade(conn: WebSocketConnection, head: RequestHead, rest: Buffer, headBytes = 0): void {
     if (this.handler.onHttpStream !== undefined) {
       const wire = streamWireOf(head.target);
-      if (wire !== undefined) return this.streamRequest(conn, head, rest, wire);
+      if (wire !== undefined) return this.streamRequest(conn, head, rest, wire, headBytes);
     }
     let request: UpgradeRequest;
     let protocol: string | undefined;
@@ -272,7 +272,7 @@ export class WebSocketServer implements ConnectionOwner {
     } catch (error) {
       // A hook that throws something other than a HandshakeError is a bug: report it, answer 400.
       if (!(error instanceof HandshakeError)) this.reportError(error, undefined);
-      return this.reject(conn, asHandshakeError(error));
+      return this.reject(conn, asHandshakeError(error), undefined, head.method !== 'HEAD');
     }
     if (this.idleTimeoutMs === undefined) {
       this.wheel.cancel(conn);
@@ -306,12 +306,12 @@ export class WebSocketServer implements ConnectionOwner {
   }
 
   /** `GET /v1/sse` or `POST /v1/stream`: checked as an upgrade is, then its body read (bounded, within the handshake deadline). */
-  private streamRequest(conn: WebSocketConnection, head: RequestHead, rest: Buffer, wire: Wire): void {
+  private streamRequest(conn: WebSocketConnection, head: RequestHead, rest: Buffer, wire: Wire, headBytes: number): void {
     let bodyLength: number;
     try {
       bodyLength = checkStreamRequest(head, wire, this.originPolicy, this.maxMessageSize);
     } catch (error) {
-      return this.reject(conn, asHandshakeError(error));
+      return this.reject(conn, asHandshakeError(error), undefined, head.method !== 'HEAD');
     }
     if (head.method === 'OPTIONS') {
       // A CORS preflight (origin already checked): answered here, nothing is opened.
@@ -330,11 +330,18 @@ export class WebSocketServer implements ConnectionOwner {
       headers: head.headers,
       origin: head.headers.get('origin'),
       body: EMPTY_BODY,
+      headBytes,
+      maxHeadBytes: this.maxRequestBytes,
     };
     const stream = (conn.stream = new HttpStream(wire, request, wire === Wire.Sse ? this.streamTotals.sse : this.streamTotals.stream));
     if (bodyLength === 0) return this.streamRequestComplete(conn, stream);
     stream.body = Buffer.allocUnsafe(bodyLength);
     stream.bodyExpected = bodyLength;
+    // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` waits for this before its body (curl a
+    // whole second); the head has passed every check, so it is invited. Never to HTTP/1.0 (§10.1.1 too).
+    if (rest.length < bodyLength && head.httpVersion !== '1.0' && /(?:^|,)\s*100-continue\s*(?:,|$)/i.test(head.headers.get('expect') ?? '')) {
+      conn.writeLatin1(CONTINUE);
+    }
     if (rest.length > 0) this.onStreamBody(conn, stream, rest);
   }
 
@@ -392,10 +399,13 @@ export class WebSocketServer implements ConnectionOwner {
     return chosen !== undefined && request.protocols.includes(chosen) ? chosen : undefined;
   }
 
-  /** Answer with an HTTP error and end; the socket is destroyed if the peer lingers past `lingerMs`. */
-  private reject(conn: WebSocketConnection, error: HandshakeError, lingerMs = this.closeTimeoutMs): void {
+  /**
+   * Answer with an HTTP error and end; the socket is destroyed if the peer lingers past `lingerMs`.
+   * `withContent` false for a HEAD request: its answer has no content (RFC 9110 §9.3.2).
+   */
+  private reject(conn: WebSocketConnection, error: HandshakeError, lingerMs = this.closeTimeoutMs, withContent = true): void {
     conn.state = ConnectionState.Closing;
-    conn.writeLatin1(buildRejectionResponse(error));
+    conn.writeLatin1(buildRejectionResponse(error, withContent));
     conn.end();
     this.wheel.scheduleIn(conn, lingerMs);
     try {
@@ -459,7 +469,9 @@ export class WebSocketServer implements ConnectionOwner {
   expire(conn: WebSocketConnection): void {
     if (conn.state === ConnectionState.Handshake) {
       conn.head = null;
-      return this.reject(conn, new HandshakeError(408, 'REQUEST_TIMEOUT', 'request head not received in time'), Math.min(this.closeTimeoutMs, 1000));
+      // A stream request's head was read already when its body is what is late.
+      const what = conn.stream === null ? 'request head' : 'request body';
+      return this.reject(conn, new HandshakeError(408, 'REQUEST_TIMEOUT', `${what} not received in time`), Math.min(this.closeTimeoutMs, 1000));
     }
     if (conn.state === ConnectionState.Open) return checkOpenConnection(conn, this.wheel, this.liveness);
     conn.terminate();
@@ -505,6 +517,8 @@ export class WebSocketServer implements ConnectionOwner {
   }
 }
 
+/** The interim answer to `Expect: 100-continue`. */
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
 const EMPTY_BODY = Buffer.alloc(0);
 
 function listenNet(server: NetServer, port: number, host: string, backlog: number): Promise<AddressInfo> {

@@ -257,17 +257,25 @@ const REASON_PHRASES: Record<number, string> = {
 
 /**
  * A complete HTTP error response for a rejected handshake: a JSON body
- * `{"error":{"code","message"}}` and `Connection: close`.
+ * `{"error":{"code","message"}}` and `Connection: close`. All ASCII (the body's
+ * other characters as `\uXXXX` escapes, RFC 8259 §7), since connections write
+ * it as latin1: a message may quote a client's topic, in any script. Without
+ * `withContent` (the answer to a HEAD), the same head and no body (RFC 9110 §9.3.2).
  */
-export function buildRejectionResponse(error: HandshakeError): string {
-  const body = JSON.stringify({ error: { code: error.code, message: error.message } });
+export function buildRejectionResponse(error: HandshakeError, withContent = true): string {
+  const body = asciiJson({ error: { code: error.code, message: error.message } });
   let response = `HTTP/1.1 ${error.status} ${REASON_PHRASES[error.status] ?? 'Error'}\r\nConnection: close\r\n`;
   for (const [name, value] of Object.entries(error.headers)) response += `${name}: ${value}\r\n`;
   return (
     response +
     `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n` +
-    body
+    (withContent ? body : '')
   );
+}
+
+/** JSON text with every non-ASCII UTF-16 unit escaped: the same value, one byte per character. */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Case-insensitive search for `token` in a comma-separated header value. */

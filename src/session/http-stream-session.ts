@@ -1,6 +1,7 @@
 import { ReplyCode } from '../codes.js';
 import type { WebSocketConnection } from '../gateway/connection.js';
 import { Wire, type HttpStream, type HttpStreamRequest, type HttpStreamTap } from '../gateway/http-stream.js';
+import { CloseCode } from '../protocol/constants.js';
 import { HandshakeError } from '../protocol/errors.js';
 import { sseNamedEvent } from '../protocol/event-stream.js';
 import type { UpgradeRequest } from '../protocol/upgrade-request.js';
@@ -33,10 +34,34 @@ class StreamRequestState {
    * `EventSource` that dropped right after the start block would resume past that replay.
    */
   readonly startEntries: string[];
-  constructor(readonly request: ParsedStreamRequest) {
+  constructor(
+    readonly request: ParsedStreamRequest,
+    /** SSE: the size of this request's head without its Last-Event-ID header, 0 when unknown. */
+    readonly headBytesWithoutCursor: number,
+    /** The listener's bound on a request head. */
+    readonly maxHeadBytes: number,
+  ) {
     this.pending = request.subscriptions.length;
     this.startEntries = request.subscriptions.map((s) => (s.since === undefined ? '' : `${s.since.seq}:${s.since.epoch}`));
   }
+}
+
+/** `Last-Event-ID: ` and the line's CRLF, as an EventSource sends it on a reconnect (HTML §9.2.4). */
+const CURSOR_HEADER_BYTES = 'Last-Event-ID: \r\n'.length;
+/** The longest `<seq>` of a cursor entry (http-stream-request.ts reads at most 15 digits) and its `:`. */
+const ENTRY_SEQ_BYTES = 16;
+/** An epoch's longest spelling, for an entry that has none yet. */
+const EPOCH_MAX_BYTES = 64;
+
+/**
+ * The most bytes this stream's cursor can take in a reconnect's Last-Event-ID:
+ * every entry at the longest `<seq>`, with its epoch as now (the longest for
+ * an empty entry), joined by commas.
+ */
+function cursorBound(entries: readonly string[]): number {
+  let bytes = entries.length - 1;
+  for (const entry of entries) bytes += ENTRY_SEQ_BYTES + (entry === '' ? EPOCH_MAX_BYTES : entry.length - entry.indexOf(':') - 1);
+  return bytes;
 }
 
 /** HTTP status and code for an SSE subscription's (or login's) error reply. */
@@ -81,7 +106,9 @@ export class HttpStreamSession implements HttpStreamTap {
       // Private streams are keyed by the uid, known once logged in (see onLogin).
       stream.cursorStreams = parsed.subscriptions.map((s) => (s.isPrivate ? '' : streamOf({ topic: s.topic })));
     }
-    const state = new StreamRequestState(parsed);
+    const cursorHeader = request.headers.get('last-event-id');
+    const withoutCursor = request.headBytes === 0 ? 0 : request.headBytes - (cursorHeader === undefined ? 0 : CURSOR_HEADER_BYTES + cursorHeader.length);
+    const state = new StreamRequestState(parsed, withoutCursor, request.maxHeadBytes);
     if (request.wire === Wire.Sse) stream.cursorEntries = state.startEntries.slice();
     conn.openStream(this, state);
     if (request.wire === Wire.NdJson) conn.startStream();
@@ -163,6 +190,14 @@ export class HttpStreamSession implements HttpStreamTap {
     }
     if (--state.pending > 0) return;
     stream.context = null;
+    // An EventSource resends the cursor on its own reconnect: if that request could pass the head bound
+    // it would get 431 and give up for good (HTML §9.2.3, a non-200 fails the connection), so refuse now.
+    const reconnectBytes = state.headBytesWithoutCursor + CURSOR_HEADER_BYTES + cursorBound(state.startEntries);
+    if (state.headBytesWithoutCursor > 0 && reconnectBytes > state.maxHeadBytes) {
+      const message = `the cursor of ${state.startEntries.length} streams may need ${reconnectBytes} bytes of request head in a reconnect's Last-Event-ID, past the listener's ${state.maxHeadBytes} (--max-request-bytes): ask for fewer topics per request`;
+      stream.refusal = new HandshakeError(400, 'TOO_MANY_TOPICS', message);
+      return conn.close(CloseCode.PolicyViolation, 'cursor too long');
+    }
     conn.startStream(Buffer.from(`id: ${state.startEntries.join(',')}\n\n`, 'latin1'));
   }
 }

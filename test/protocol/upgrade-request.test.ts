@@ -276,13 +276,15 @@ describe('buildRejectionResponse', () => {
     assert.deepEqual(JSON.parse(body), { error: { code: 'METHOD_NOT_ALLOWED', message: error.message } });
   });
 
-  it('counts Content-Length in bytes for a non-ASCII message and names unknown statuses "Error"', () => {
-    const response = buildRejectionResponse(new HandshakeError(418, 'TEAPOT', 'café ☕'));
+  it('escapes a non-ASCII message, so the latin1 write carries it intact, and names unknown statuses "Error"', () => {
+    const response = buildRejectionResponse(new HandshakeError(418, 'TEAPOT', 'café ☕ 😀'));
     const body = response.slice(response.indexOf('\r\n\r\n') + 4);
     assert.ok(response.startsWith('HTTP/1.1 418 Error\r\n'));
-    assert.ok(response.includes(`Content-Length: ${Buffer.byteLength(body)}\r\n`));
-    assert.notEqual(Buffer.byteLength(body), body.length);
-    assert.deepEqual(JSON.parse(body), { error: { code: 'TEAPOT', message: 'café ☕' } });
+    assert.match(response, /^[\x00-\x7f]*$/);
+    assert.ok(response.includes(`Content-Length: ${body.length}\r\n`));
+    assert.deepEqual(JSON.parse(Buffer.from(response, 'latin1').toString('utf8').slice(response.indexOf('\r\n\r\n') + 4)), {
+      error: { code: 'TEAPOT', message: 'café ☕ 😀' },
+    });
   });
 
   it('carries Sec-WebSocket-Version: 13 on a 426 for a bad version', () => {

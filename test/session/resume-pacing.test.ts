@@ -84,6 +84,27 @@ describe('herald.v1 resume larger than --max-buffered-bytes', { timeout: 120_000
     }
   }
 
+  it('two streams resumed at once, each past the bound: both replays complete (neither waits forever for the drain)', async (t) => {
+    const n = await node(t, 'memory', 'close');
+    const topics = [uniqueName('twinA'), uniqueName('twinB')];
+    const since = [await firstVisit(n, topics[0]), await firstVisit(n, topics[1])];
+    const count = 20; // 20 × 20 kB per stream: three times the bound each
+    for (let i = 1; i <= count; i++) for (const topic of topics) await n.send({ topic }, `${topic}:${big(i)}`);
+
+    const client = await ClusterClient.connect(n.wsUrl, { name: 'twins', heraldV1: true });
+    t.after(() => client.terminate());
+    const replies = await Promise.all(topics.map((topic, i) => client.subscribe(topic, since[i])));
+    assert.ok(replies.every((r) => r.recovered === true), JSON.stringify(replies));
+    for (const topic of topics) await n.send({ topic }, `${topic}:end`);
+    for (const topic of topics) await client.waitForData(`${topic}:end`);
+    for (const topic of topics) {
+      const got = client.data.filter((d) => d.startsWith(`${topic}:`));
+      const expected = [...Array.from({ length: count }, (_, i) => `${topic}:${big(i + 1)}`), `${topic}:end`];
+      assert.equal(got.length, expected.length, `${topic}: received ${got.length} of ${expected.length}`);
+      assert.ok(got.every((d, i) => d === expected[i]), `${topic}: every message once, in order`);
+    }
+  });
+
   it('live messages outgrowing the bound while the client does not read: 4001 after a contiguous prefix, never a hole', async (t) => {
     const n = await node(t, 'memory', 'drop');
     const topic = uniqueName('stalled');

@@ -114,4 +114,30 @@ describe('SSE resume larger than the buffer bound', () => {
       await t.stop();
     }
   });
+
+  it('replays two streams at once, each larger than the bound: neither waits forever for the other', async () => {
+    const t = await startNode({ maxBufferedBytes: 16 * 1024, historySize: 100 });
+    const base = `http://127.0.0.1:${t.wsPort}`;
+    const first = new CurlStream([`${base}/v1/sse?topic=left&topic=right`]);
+    let resumed: CurlStream | undefined;
+    try {
+      await first.waitFor((x) => x.blocks.some((b) => b.id !== undefined), 'the start');
+      const start = first.blocks.find((b) => b.id !== undefined)!.id!;
+      first.kill();
+      // 30 × 2 KiB per stream: each replay alone is four times the bound, so both wait for drains at once.
+      for (let i = 0; i < 30; i++) {
+        await t.send({ topic: 'left' }, `L${i}:${'l'.repeat(2048)}`);
+        await t.send({ topic: 'right' }, `R${i}:${'r'.repeat(2048)}`);
+      }
+      resumed = new CurlStream([`${base}/v1/sse?topic=left&topic=right`, '-H', `Last-Event-ID: ${start}`]);
+      await resumed.waitFor((x) => x.events.length === 60, 'both replays in full', 20_000);
+      const of = (side: string): string[] => resumed!.events.map((e) => e.data!.split(':')[0]).filter((d) => d.startsWith(side));
+      assert.deepEqual(of('L'), [...Array(30).keys()].map((i) => `L${i}`));
+      assert.deepEqual(of('R'), [...Array(30).keys()].map((i) => `R${i}`));
+    } finally {
+      first.kill();
+      resumed?.kill();
+      await t.stop();
+    }
+  });
 });
