@@ -112,7 +112,8 @@ export class ConnectionLimiter {
 export class OriginPolicy {
   private readonly exact = new Set<string>();
   private readonly suffixes: { scheme: string; suffix: string }[] = [];
-  private readonly any: boolean;
+  /** `*` is in the list: every origin may connect (and none is trusted with credentials). */
+  readonly any: boolean;
 
   constructor(allowed: readonly string[]) {
     this.any = allowed.includes('*');

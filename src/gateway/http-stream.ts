@@ -2,6 +2,7 @@ import { CloseCode } from '../protocol/constants.js';
 import { HandshakeError } from '../protocol/errors.js';
 import type { WebSocketConnection } from './connection.js';
 import type { PreparedMessage } from '../protocol/prepared-message.js';
+import type { CorsOrigin } from '../protocol/event-stream.js';
 
 /** How a connection that speaks no WebSocket renders what it is sent (PROTOCOL.md, "Without WebSocket"). */
 export const Wire = {
@@ -21,7 +22,8 @@ export interface HttpStreamRequest {
   readonly query: string;
   /** Lower-cased header names. */
   readonly headers: Map<string, string>;
-  readonly origin: string | undefined;
+  /** What the response's CORS headers say (see CorsOrigin): `*`, the request's Origin, or nothing. */
+  readonly origin: CorsOrigin;
   /** `POST /v1/stream`'s body; empty for SSE. */
   body: Buffer;
   /** The request head's size as received (request line and headers), 0 when unknown. */
@@ -71,8 +73,8 @@ export class HttpStream {
   /** SSE: stream keys in the cursor's order, and each one's last position `<seq>:<epoch>` ('' when none). */
   cursorStreams: string[] = [];
   cursorEntries: string[] = [];
-  /** The request's Origin (allowed by the listener's policy), answered with CORS headers. */
-  origin: string | undefined;
+  /** The CORS answer to the request's Origin (see CorsOrigin). */
+  origin: CorsOrigin;
   /** The application's per-connection state (the session adapter's). */
   context: unknown = undefined;
   tap: HttpStreamTap | null = null;

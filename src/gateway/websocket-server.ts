@@ -19,7 +19,7 @@ import { ConnectionState, type ConnectionOwner, type WebSocketConnection } from 
 import { FlushScheduler } from './flush-scheduler.js';
 import { HttpStream, Wire, type HttpStreamRequest, type WireTotals } from './http-stream.js';
 import { checkStreamRequest, streamMethodOf, streamWireOf } from './http-stream-request.js';
-import { preflightResponse } from '../protocol/event-stream.js';
+import { preflightResponse, type CorsOrigin } from '../protocol/event-stream.js';
 import { stageTiming } from '../util/stage-timing.js';
 import { checkOpenConnection, messageStarted, type LivenessPolicy } from './liveness.js';
 import { NetSocketConnection } from './net-socket-connection.js';
@@ -305,6 +305,17 @@ export class WebSocketServer implements ConnectionOwner {
     if (stageTiming !== null) stageTiming.upgraded(conn);
   }
 
+  /**
+   * What a stream response may tell a page on another origin (see CorsOrigin):
+   * credentials only for an origin `--allowed-origins` names, so without that
+   * list no page can read a stream opened with a user's cookies.
+   */
+  private corsOrigin(head: RequestHead): CorsOrigin {
+    const origin = head.headers.get('origin');
+    if (origin === undefined) return undefined;
+    return this.originPolicy === undefined || this.originPolicy.any ? '*' : origin;
+  }
+
   /** `GET /v1/sse` or `POST /v1/stream`: checked as an upgrade is, then its body read (bounded, within the handshake deadline). */
   private streamRequest(conn: WebSocketConnection, head: RequestHead, rest: Buffer, wire: Wire, headBytes: number): void {
     let bodyLength: number;
@@ -316,7 +327,7 @@ export class WebSocketServer implements ConnectionOwner {
     if (head.method === 'OPTIONS') {
       // A CORS preflight (origin already checked): answered here, nothing is opened.
       conn.state = ConnectionState.Closing;
-      conn.writeLatin1(preflightResponse(head.headers.get('origin'), streamMethodOf(wire)));
+      conn.writeLatin1(preflightResponse(this.corsOrigin(head), streamMethodOf(wire)));
       conn.end();
       this.wheel.scheduleIn(conn, this.closeTimeoutMs);
       return;
@@ -328,7 +339,7 @@ export class WebSocketServer implements ConnectionOwner {
       path: q === -1 ? head.target : head.target.slice(0, q),
       query: q === -1 ? '' : head.target.slice(q + 1),
       headers: head.headers,
-      origin: head.headers.get('origin'),
+      origin: this.corsOrigin(head),
       body: EMPTY_BODY,
       headBytes,
       maxHeadBytes: this.maxRequestBytes,

@@ -58,12 +58,18 @@ export const SSE_KEEPALIVE = Buffer.from(':\n\n', 'latin1');
 export const NDJSON_KEEPALIVE = Buffer.from('\n', 'latin1');
 
 /**
- * CORS response headers for a request from `origin` (already allowed by the
- * listener's origin policy): the page may read the response, with credentials
- * (Fetch standard, "CORS protocol"). None for a request without Origin.
+ * What a stream response tells a browser on another origin (Fetch standard,
+ * "CORS protocol"): `'*'` lets any page read it without credentials (no
+ * cookies: `--allowed-origins` is not set, so a page cannot ride a user's
+ * cookie-based login); an origin string echoes that origin with credentials
+ * (it is named by `--allowed-origins`); undefined sends nothing (no Origin).
  */
-export function corsHeaders(origin: string | undefined): string {
+export type CorsOrigin = string | undefined;
+
+/** The Access-Control-* lines for {@link CorsOrigin}. */
+export function corsHeaders(origin: CorsOrigin): string {
   if (origin === undefined) return '';
+  if (origin === '*') return 'Access-Control-Allow-Origin: *\r\n';
   return `Access-Control-Allow-Origin: ${origin}\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n`;
 }
 

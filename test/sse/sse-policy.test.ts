@@ -151,3 +151,31 @@ describe('SSE during drain', () => {
     }
   });
 });
+
+describe('SSE and NDJSON CORS without --allowed-origins', () => {
+  let t: TestNode;
+  const curls: CurlStream[] = [];
+  before(async () => {
+    t = await startNode({});
+  });
+  afterEach(async () => {
+    for (const c of curls.splice(0)) c.kill();
+    await t.closeClients();
+  });
+  after(() => t.stop());
+
+  it('lets any page read a stream, never with credentials: a cookie-based login cannot be ridden from another site', async () => {
+    const base = `http://127.0.0.1:${t.wsPort}`;
+    const sse = new CurlStream([`${base}/v1/sse?topic=a`, '-H', 'Origin: https://evil.example', '-H', 'Cookie: session=victim']);
+    curls.push(sse);
+    await sse.waitFor((x) => x.blocks.some((b) => b.id !== undefined), 'the start');
+    assert.equal(sse.header('access-control-allow-origin'), '*');
+    assert.equal(sse.header('access-control-allow-credentials'), undefined);
+    const preflight = new CurlStream([`${base}/v1/stream`, '-X', 'OPTIONS', '-H', 'Origin: https://evil.example']);
+    curls.push(preflight);
+    await preflight.exited();
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.header('access-control-allow-origin'), '*');
+    assert.equal(preflight.header('access-control-allow-credentials'), undefined);
+  });
+});
