@@ -94,7 +94,12 @@ export class CurlStream {
   }
 
   async waitFor(check: (curl: this) => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
-    await waitUntil(() => check(this), `${what}; curl printed: ${JSON.stringify(this.text.slice(-2000))}`, timeoutMs);
+    try {
+      await waitUntil(() => check(this), what, timeoutMs);
+    } catch (error) {
+      // What curl printed by the deadline, not before the wait began.
+      throw new Error(`${(error as Error).message}; curl printed: ${JSON.stringify(this.text.slice(-2000))}`, { cause: error });
+    }
   }
 
   /** Wait for curl to exit (the server closed the response). */
