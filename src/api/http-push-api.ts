@@ -76,6 +76,11 @@ export class HttpPushApi {
     };
     this.server = options.tls === undefined ? createServer(timeouts, handler) : createHttpsServer({ ...options.tls, ...timeouts }, handler);
     this.server.on('clientError', answerClientError);
+    // Node hands CONNECT (a tunnel request, RFC 9110 §9.3.6) to this event and, without a listener, drops
+    // the connection unanswered; no route here is a tunnel.
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      socket.end(errorResponse(new ApiError(405, 'METHOD_NOT_ALLOWED', 'CONNECT is not served here')), () => socket.destroy());
+    });
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {

@@ -1,10 +1,10 @@
 /**
- * Requests the HTTP parser refuses before any route sees them — request-smuggling shapes (a
- * Content-Length beside Transfer-Encoding, two different Content-Lengths), a negative or non-numeric
- * Content-Length, a bad chunk size, a control character in a header, headers over the limit — are
- * answered with the push API's JSON error body like every other refusal (Node sent a bare
- * `400 Bad Request` with no body), the connection is closed, nothing is delivered, and the node
- * keeps serving.
+ * Requests no route sees — the HTTP parser refuses them (request-smuggling shapes: a Content-Length
+ * beside Transfer-Encoding, two different Content-Lengths; a negative or non-numeric Content-Length,
+ * a bad chunk size, a control character in a header, headers over the limit), or Node hands them to
+ * no route (CONNECT) — are answered with the push API's JSON error body like every other refusal
+ * (Node sent a bare `400 Bad Request`, and dropped a CONNECT unanswered), the connection is closed,
+ * nothing is delivered, and the node keeps serving.
  */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
@@ -50,7 +50,7 @@ function assertJsonError(answer: RawAnswer, status: number, code: string): void 
   assert.equal(typeof body.error.message, 'string');
 }
 
-describe('e2e: requests the HTTP parser refuses get the JSON error body', () => {
+describe('e2e: requests no route sees get the JSON error body', () => {
   let h: TestNode;
   let watcher: TestClient;
   let apiPort: number;
@@ -85,6 +85,11 @@ describe('e2e: requests the HTTP parser refuses get the JSON error body', () => 
   it('headers over the size limit → 431 HEADERS_TOO_LARGE', async () => {
     const answer = await rawExchange(apiPort, `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`);
     assertJsonError(answer, 431, 'HEADERS_TOO_LARGE');
+  });
+
+  it('CONNECT (which Node hands to no route) → 405 METHOD_NOT_ALLOWED', async () => {
+    const answer = await rawExchange(apiPort, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n');
+    assertJsonError(answer, 405, 'METHOD_NOT_ALLOWED');
   });
 
   it('delivered none of the refused pushes and still serves', async () => {
