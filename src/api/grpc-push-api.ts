@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { EngineUnavailableError, type Publication } from '../engine/engine.js';
+import { listenGated, type GatedListener } from './grpc-preface-gate.js';
 import { ApiError } from './http-errors.js';
 import type { PublishPush } from './push-publisher.js';
 import type { HeraldMetrics } from './metrics.js';
@@ -24,6 +25,11 @@ export interface GrpcPushApiOptions {
   auth?: PushAuthenticator;
   /** Calls per second per token (a stream counts once); none → unlimited. */
   rateLimiter?: PushRateLimiter;
+  /**
+   * Time a new connection has to send its opening bytes (the HTTP/2 preface, or a TLS ClientHello)
+   * before it is dropped, in ms (`--push-request-timeout`, default 5000); see {@link listenGated}.
+   */
+  prefaceTimeoutMs?: number;
   onError?(error: unknown): void;
 }
 
@@ -52,6 +58,7 @@ export class GrpcPushApi {
   readonly server: grpc.Server;
   private readonly options: GrpcPushApiOptions;
   private readonly maxBatchItems: number;
+  private listener: GatedListener | undefined;
 
   constructor(options: GrpcPushApiOptions) {
     this.options = options;
@@ -80,15 +87,14 @@ export class GrpcPushApi {
   }
 
   /** Bind and start; resolves with the bound port. */
-  listen(port: number, host: string, credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-      this.server.bindAsync(address, credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
-    });
+  async listen(port: number, host: string, credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
+    this.listener = await listenGated(this.server, port, host, credentials, this.options.prefaceTimeoutMs ?? 5_000);
+    return this.listener.port;
   }
 
   /** Finish calls in progress for up to `timeoutMs`, then cut the rest. */
   close(timeoutMs = 1000): Promise<void> {
+    this.listener?.close();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();

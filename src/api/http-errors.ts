@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 
 /**
  * GET routes served on the push API listener beside it, by a layer above
@@ -61,11 +61,26 @@ export function sendError(res: ServerResponse, error: ApiError, extraHeaders: Re
   // Once a request body is refused unread (too large, too slow), the connection cannot be reused.
   const unread = error.status === 413 || error.status === 408;
   const headers: Record<string, string> = unread ? { Connection: 'close', ...extraHeaders } : extraHeaders;
-  const body = {
+  sendJson(res, error.status, errorBody(error), headers);
+}
+
+function errorBody(error: ApiError): object {
+  return {
     error: { code: error.code, message: error.message },
     code: grpcStatusOf(error.status),
     message: error.message,
     details: [],
   };
-  sendJson(res, error.status, body, headers);
+}
+
+/**
+ * The whole HTTP/1.1 response for `error`, with `Connection: close`, for a socket
+ * that has no ServerResponse (Node's `clientError`: the request could not be parsed).
+ */
+export function errorResponse(error: ApiError): string {
+  const text = JSON.stringify(errorBody(error));
+  return (
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`
+  );
 }

@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { EngineUnavailableError } from '../engine/engine.js';
-import { ApiError, sendError, sendJson, type PageRoutes } from './http-errors.js';
+import { ApiError, errorResponse, sendError, sendJson, type PageRoutes } from './http-errors.js';
 import type { HeraldMetrics } from './metrics.js';
 import type { PushAuthenticator, PushRateLimiter } from './push-auth.js';
 import type { ServerApi } from './server-api.js';
@@ -74,6 +75,12 @@ export class HttpPushApi {
       connectionsCheckingInterval: Math.min(1_000, timeout),
     };
     this.server = options.tls === undefined ? createServer(timeouts, handler) : createHttpsServer({ ...options.tls, ...timeouts }, handler);
+    this.server.on('clientError', answerClientError);
+    // Node hands CONNECT (a tunnel request, RFC 9110 §9.3.6) to this event and, without a listener, drops
+    // the connection unanswered; no route here is a tunnel.
+    this.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      socket.end(errorResponse(new ApiError(405, 'METHOD_NOT_ALLOWED', 'CONNECT is not served here')), () => socket.destroy());
+    });
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {
@@ -226,6 +233,37 @@ export class HttpPushApi {
       return;
     }
     sendError(res, new ApiError(500, 'INTERNAL', 'internal error'));
+  }
+}
+
+/**
+ * A request Node's HTTP parser refused before any handler saw it — an invalid or repeated
+ * Content-Length, Content-Length with Transfer-Encoding (a smuggling shape, RFC 9112 §6.1), a bad
+ * chunk size, a control character in a header, headers over the size limit or late — answered with
+ * the same JSON error body as every other refusal, where Node would send a bare status line. As
+ * Node does, nothing is written once a response on this connection has started (it would corrupt
+ * it) or when the peer is gone; the connection is then closed.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code !== 'ECONNRESET' && socket.writable && inFlight?.headersSent !== true) {
+    const [status, code, message] = clientErrorAnswer(error);
+    socket.write(errorResponse(new ApiError(status, code, message)));
+  }
+  socket.destroy();
+}
+
+function clientErrorAnswer(error: Error & { code?: string }): [number, string, string] {
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return [431, 'HEADERS_TOO_LARGE', 'request headers are too large'];
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return [408, 'REQUEST_TIMEOUT', 'request headers not received in time'];
+    default: {
+      // llhttp names what it refused ("Invalid character in Content-Length", "Content-Length can't be present with Transfer-Encoding").
+      const reason = (error as { reason?: unknown }).reason;
+      return [400, 'BAD_REQUEST', `malformed HTTP request${typeof reason === 'string' ? `: ${reason}` : ''}`];
+    }
   }
 }
 

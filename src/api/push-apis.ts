@@ -103,6 +103,7 @@ export class PushApis {
             metrics,
             auth,
             rateLimiter,
+            prefaceTimeoutMs: requestTimeoutMs,
             onError: (error) => logger.error({ err: error }, 'gRPC push call failed'),
           });
     if (this.grpc !== undefined) {

@@ -72,7 +72,8 @@ export const TOPIC_OPTIONS = [
     key: 'pushRequestTimeoutMs', flag: '--push-request-timeout', env: 'HERALD_PUSH_REQUEST_TIMEOUT', type: 'duration',
     default: 5_000, min: 100,
     description: 'Time an HTTP push request has to send its headers, and then as much again for its body; a slower '
-      + 'request gets 408 and its connection is closed, and what it had sent is released.',
+      + 'request gets 408 and its connection is closed, and what it had sent is released. A gRPC connection has as '
+      + 'long to send its HTTP/2 preface (or TLS ClientHello), or it is closed.',
   },
   {
     scope: 'node',

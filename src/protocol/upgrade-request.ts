@@ -181,6 +181,15 @@ export function validateUpgrade(head: RequestHead, options: UpgradeValidationOpt
   // RFC 6454 §7.3: a user agent never sends more than one Origin; joined, two would be judged as one string.
   if (head.originCount > 1) throw new HandshakeError(403, 'FORBIDDEN_ORIGIN', 'more than one Origin header');
 
+  // An opening handshake has no content (RFC 6455 §4.1): the bytes after the head are frames. A request
+  // that announces a body would have those bytes read as frames here while an intermediary that honours
+  // Content-Length or chunked framing reads them as a body, or as the next request (a desync); RFC 9112
+  // §6.3 also makes an invalid Content-Length (`-1`, `5, 6`) an unrecoverable 400.
+  const contentLength = h.get('content-length');
+  if (h.has('transfer-encoding') || (contentLength !== undefined && contentLength !== '0')) {
+    throw badRequest('an upgrade request has no content: no Transfer-Encoding, and no Content-Length but 0');
+  }
+
   const upgrade = h.get('upgrade');
   // RFC 9110 §15.5.22: 426 tells a plain HTTP client that this resource needs an upgrade.
   if (upgrade === undefined) {

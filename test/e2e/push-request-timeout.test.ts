@@ -106,6 +106,7 @@ describe('e2e: push requests must arrive in time (pushRequestTimeoutMs 300)', ()
     raw.socket.write('POST /v1/pushData HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
     const answer = await raw.answer();
     assert.equal(answer.status, 408, answer.head);
+    assert.equal(JSON.parse(answer.body).error.code, 'REQUEST_TIMEOUT', 'the JSON error body, not a bare status line');
     await stillServing();
   });
 

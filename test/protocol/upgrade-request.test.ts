@@ -251,6 +251,16 @@ describe('validateUpgrade: rejections', () => {
     assert.equal(parseRequestHead(Buffer.from('GET /ws HTTP/1.1\r\n\r\n', 'latin1')).headers.size, 0);
   });
 
+  it('rejects a request announcing content (Content-Length other than 0, or Transfer-Encoding) with 400', () => {
+    for (const length of ['5', '-1', 'NaN', '0, 0', '00']) {
+      assertRejected({ set: { 'Content-Length': length } }, 400);
+    }
+    assertRejected({ set: { 'Transfer-Encoding': 'chunked' } }, 400);
+    assertRejected({ set: { 'Transfer-Encoding': 'identity' } }, 400);
+    assertRejected({ extra: ['Content-Length: 0', 'Content-Length: 0'] }, 400);
+    assert.equal(upgrade({ set: { 'Content-Length': '0' } }).key, KEY);
+  });
+
   it('rejects a malformed request line or header name with 400', () => {
     assertRejected({ requestLine: 'GET /ws' }, 400);
     assertRejected({ requestLine: 'GET  /ws HTTP/1.1' }, 400);

@@ -1,0 +1,57 @@
+/**
+ * A TCP connection to the gRPC listener that never sends the HTTP/2 preface (or trickles part of it)
+ * is dropped after `pushRequestTimeoutMs`; grpc-js alone held such connections forever, so enough of
+ * them used up the process's file descriptors. Real clients, which send the preface at once, are
+ * served as before. `pushRequestTimeoutMs` is short here; the default is 5 s.
+ */
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { startGrpcNode, type GrpcTestNode } from '../helpers/grpc-client.js';
+import { WAIT_MS, type TestClient } from '../helpers/herald-node.js';
+
+/** Resolves true once the server has closed `socket`, false if it is still open after WAIT_MS (then closes it). */
+function closedByServer(socket: Socket): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(false);
+    }, WAIT_MS);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+describe('gRPC listener: connections that never send the HTTP/2 preface', () => {
+  let h: GrpcTestNode;
+  let watcher: TestClient;
+
+  before(async () => {
+    h = await startGrpcNode({ pushRequestTimeoutMs: 300 });
+    watcher = await h.connect();
+    await watcher.subscribe('watch');
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  it('a connection that sends nothing is closed by the server', async () => {
+    const socket = connect({ port: h.grpcPort, host: '127.0.0.1' });
+    socket.on('error', () => undefined);
+    assert.equal(await closedByServer(socket), true);
+  });
+
+  it('a connection that sends part of the preface and stops is closed by the server', async () => {
+    const socket = connect({ port: h.grpcPort, host: '127.0.0.1' });
+    socket.on('error', () => undefined);
+    socket.write('PRI * HTTP/2.0\r\n');
+    assert.equal(await closedByServer(socket), true);
+  });
+
+  it('a real client is still served, and its push delivered', async () => {
+    await h.grpc().publish({ topic: 'watch', data: 'through the gate' });
+    assert.deepEqual(await watcher.sync(), ['through the gate']);
+  });
+});
