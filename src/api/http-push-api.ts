@@ -7,7 +7,7 @@ import { ApiError, errorResponse, sendError, sendJson, type PageRoutes } from '.
 import type { HeraldMetrics } from './metrics.js';
 import type { PushAuthenticator, PushRateLimiter } from './push-auth.js';
 import type { ServerApi } from './server-api.js';
-import { acceptBatch, type PublishPush } from './push-publisher.js';
+import { acceptBatch, type BatchResult, type PublishPush } from './push-publisher.js';
 import { parsePushData, type PushLimits } from './push-request.js';
 import { readStats } from './stats.js';
 import { stageTiming } from '../util/stage-timing.js';
@@ -223,7 +223,12 @@ export class HttpPushApi {
     if (outcome.accepted > 0) metrics.inc({ api: 'http_batch', result: 'ok' }, outcome.accepted);
     if (outcome.failed > 0) metrics.inc({ api: 'http_batch', result: 'failed' }, outcome.failed);
     if (outcome.failed === 0) sendAllAccepted(res, outcome.accepted);
-    else sendJson(res, 200, outcome);
+    else if (outcome.accepted === 0 && outcome.results.every(isUnavailable)) {
+      // Nothing was taken because the engine is down: a status a backend can act on (retry later), as
+      // /v1/pushData answers, with the usual error object beside the per-item results.
+      const first = outcome.results[0] as Extract<BatchResult, { ok: false }>;
+      sendJson(res, 503, { error: { code: 'UNAVAILABLE', message: first.error.message }, ...outcome }, { 'Retry-After': '1' });
+    } else sendJson(res, 200, outcome);
   }
 
   private failed(res: ServerResponse, error: unknown): void {
@@ -335,4 +340,8 @@ export function readJson(req: IncomingMessage, limit: number, timeoutMs: number)
     });
     req.once('error', () => undefined);
   });
+}
+
+function isUnavailable(result: BatchResult): boolean {
+  return !result.ok && result.error.code === 'UNAVAILABLE';
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { metricValue, startNode, waitUntil, type ApiResponse, type TestClient, type TestNode } from '../helpers/herald-node.js';
+import { SwitchableEngine } from '../grpc/switchable-engine.js';
 
 /** The response is `status` with the standard error body (and `code` when given). */
 function assertError(res: ApiResponse, status: number, code?: string): void {
@@ -330,5 +331,35 @@ describe('e2e: metrics and readiness', () => {
     assert.equal((await c.closed()).code, 1001);
     await stopping;
     await h.stop();
+  });
+});
+
+describe('e2e: POST /v1/push while the engine cannot accept', () => {
+  let t: TestNode;
+  const engine = new SwitchableEngine();
+  before(async () => {
+    t = await startNode({ engine });
+  });
+  after(() => t.stop());
+
+  it('answers 503 UNAVAILABLE (Retry-After, the error object and every item failed) when no item was taken; 200 with per-item results when some were', async () => {
+    engine.accepting = false;
+    const down = await t.pushBatch([{ topic: 'a', data: 'x' }, { topic: 'b', data: 'y' }]);
+    assert.equal(down.status, 503, down.text);
+    assert.equal(down.headers.get('retry-after'), '1');
+    const body = down.json as { error: { code: string }; accepted: number; failed: number; results: { ok: boolean; error?: { code: string } }[] };
+    assert.equal(body.error.code, 'UNAVAILABLE');
+    assert.equal(body.accepted, 0);
+    assert.equal(body.failed, 2);
+    assert.deepEqual(body.results.map((r) => r.error?.code), ['UNAVAILABLE', 'UNAVAILABLE']);
+    // An invalid item beside the refused ones is a client error the backend must see per item: 200.
+    const mixed = await t.pushBatch([{ topic: 'a', data: 'x' }, { topic: 'b' }]);
+    assert.equal(mixed.status, 200, mixed.text);
+    engine.accepting = true;
+    engine.refuse = (p) => p.topic === 'b';
+    const partly = await t.pushBatch([{ topic: 'a', data: 'x' }, { topic: 'b', data: 'y' }]);
+    assert.equal(partly.status, 200, partly.text);
+    assert.deepEqual((partly.json as { accepted: number; failed: number }).accepted, 1);
+    engine.refuse = () => false;
   });
 });
