@@ -25,12 +25,13 @@ describe('push API: cross-origin browser writes', () => {
 
   it('refuses a POST from a page on another origin (Origin, or Sec-Fetch-Site) with 403 JSON when no token is configured', async () => {
     const host = new URL(open.apiUrl).host;
-    for (const headers of [
+    const shapes: Record<string, string>[] = [
       { origin: 'https://evil.example', 'content-type': 'text/plain' },
       { origin: 'null', 'content-type': 'text/plain' },
       { origin: `http://${host}`, 'sec-fetch-site': 'cross-site' },
       { 'sec-fetch-site': 'same-site' },
-    ]) {
+    ];
+    for (const headers of shapes) {
       const res = await open.request('/v1/push', { method: 'POST', headers, body: PUSH });
       assert.equal(res.status, 403, `${JSON.stringify(headers)}: ${res.text}`);
       assert.equal((res.json as { error: { code: string } }).error.code, 'FORBIDDEN_ORIGIN');
