@@ -31,3 +31,47 @@ export function isCrossSiteBrowserWrite(req: IncomingMessage): boolean {
   }
   return originHost.toLowerCase() !== host.toLowerCase();
 }
+
+/**
+ * Is this a browser's request that reached a loopback address under a name that is not a loopback
+ * name — DNS rebinding? A page on `attacker.example` whose name is made to resolve to 127.0.0.1
+ * sends to the loopback API as its own origin: `Origin` and `Host` both name `attacker.example`
+ * and `Sec-Fetch-Site` says `same-origin`, so {@link isCrossSiteBrowserWrite} passes it, and the
+ * page may even read the answers. A browser on this machine reaches a loopback listener only as
+ * `localhost`, `*.localhost` (RFC 6761 §6.3), 127.0.0.0/8 or `[::1]`. Any method: rebinding reads
+ * too. Requests without `Origin` and `Sec-Fetch-Site` (backends) are not judged.
+ */
+export function isReboundBrowserRequest(req: IncomingMessage): boolean {
+  if (req.headers.origin === undefined && req.headers['sec-fetch-site'] === undefined) return false;
+  if (!isLoopbackAddress(req.socket.localAddress)) return false;
+  const host = req.headers.host;
+  return host === undefined || !isLoopbackName(hostName(host));
+}
+
+/** The host of a `Host` header value (RFC 9110 §7.2: `uri-host [ ":" port ]`), lower-cased, without a final dot. */
+function hostName(host: string): string {
+  let name = host.toLowerCase();
+  if (name.startsWith('[')) {
+    const end = name.indexOf(']');
+    name = end === -1 ? name : name.slice(0, end + 1);
+  } else {
+    const colon = name.lastIndexOf(':');
+    if (colon !== -1) name = name.slice(0, colon);
+  }
+  return name.endsWith('.') ? name.slice(0, -1) : name;
+}
+
+function isLoopbackName(name: string): boolean {
+  if (name === 'localhost' || name.endsWith('.localhost')) return true;
+  if (name.startsWith('[')) return isLoopbackAddress(name.slice(1, -1));
+  return IPV4_LOOPBACK.test(name);
+}
+
+/** A socket's local address on the loopback interface: 127.0.0.0/8, `::1`, or 127/8 mapped into IPv6. */
+function isLoopbackAddress(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  if (address === '::1') return true;
+  return IPV4_LOOPBACK.test(address.startsWith('::ffff:') ? address.slice(7) : address);
+}
+
+const IPV4_LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;

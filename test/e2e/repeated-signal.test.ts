@@ -19,9 +19,15 @@ describe('a repeated SIGTERM', () => {
         ws.once('message', () => resolve());
         ws.once('error', reject);
       });
+      // The client reads nothing until the second signal is sent, so it cannot answer the 1001 close
+      // and the drain waits for it: without this the drain could end (and the process be gone, the
+      // second kill failing ESRCH) before the repeat, and the test would depend on how fast it ran.
+      const socket = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+      socket.pause();
       process.kill(herald.pid, 'SIGTERM');
       await waitUntil(() => herald.stdout.includes('draining'), 'the drain to begin', PROCESS_WAIT_MS);
       process.kill(herald.pid, 'SIGTERM');
+      socket.resume();
       const exit = await herald.exited;
       assert.deepEqual(exit, { code: 0, signal: null }, herald.stdout + herald.stderr);
       assert.equal(await closed, 1001);

@@ -6,10 +6,25 @@
  * check is left to the token.
  */
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startNode, type TestNode } from '../helpers/herald-node.js';
 
 const PUSH = JSON.stringify([{ topic: 'csrf', data: 'x' }]);
+
+/** `fetch` cannot set `Host`; a rebound page's requests carry its own name there. */
+function rawRequest(apiUrl: string, method: string, path: string, headers: Record<string, string>, body = ''): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${apiUrl}${path}`, { method, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 describe('push API: cross-origin browser writes', () => {
   let open: TestNode;
@@ -58,5 +73,21 @@ describe('push API: cross-origin browser writes', () => {
     assert.equal(res.status, 200, res.text);
     const without = await tokened.request('/v1/push', { method: 'POST', headers: { origin: 'https://elsewhere.example' }, body: PUSH });
     assert.equal(without.status, 401);
+  });
+
+  it('refuses a browser request that reached the loopback API under a rebound name (DNS rebinding), reads included', async () => {
+    const port = new URL(open.apiUrl).port;
+    const rebound = { host: `rebound.example:${port}`, origin: `http://rebound.example:${port}`, 'sec-fetch-site': 'same-origin' };
+    const push = await rawRequest(open.apiUrl, 'POST', '/v1/push', { ...rebound, 'content-type': 'text/plain' }, PUSH);
+    assert.equal(push.status, 403, push.text);
+    assert.equal((JSON.parse(push.text) as { error: { code: string } }).error.code, 'FORBIDDEN_ORIGIN');
+    const read = await rawRequest(open.apiUrl, 'GET', '/v1/stats', { host: `rebound.example:${port}`, 'sec-fetch-site': 'same-origin' });
+    assert.equal(read.status, 403, read.text);
+    for (const host of [`localhost:${port}`, `app.localhost:${port}`, `127.0.0.1:${port}`, `LOCALHOST.:${port}`]) {
+      const own = await rawRequest(open.apiUrl, 'POST', '/v1/push', { host, origin: `http://${host}`, 'sec-fetch-site': 'same-origin' }, PUSH);
+      assert.equal(own.status, 200, `${host}: ${own.text}`);
+    }
+    const backend = await rawRequest(open.apiUrl, 'POST', '/v1/push', { host: `herald.internal:${port}` }, PUSH);
+    assert.equal(backend.status, 200, backend.text);
   });
 });
