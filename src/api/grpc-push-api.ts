@@ -54,6 +54,13 @@ const STREAM_HIGH_WATER = 1024;
  * status codes: INVALID_ARGUMENT, RESOURCE_EXHAUSTED (too large),
  * UNAUTHENTICATED, UNAVAILABLE (engine), INTERNAL (a bug).
  */
+const DEFAULT_PREFACE_TIMEOUT_MS = 5_000;
+
+/** How long an admitted connection may go without a call: six times the preface deadline (30 s by default). */
+function idleBoundMs(prefaceTimeoutMs: number): number {
+  return 6 * prefaceTimeoutMs;
+}
+
 export class GrpcPushApi {
   readonly server: grpc.Server;
   private readonly options: GrpcPushApiOptions;
@@ -65,6 +72,10 @@ export class GrpcPushApi {
     this.maxBatchItems = options.maxBatchItems;
     const maxMessage = options.limits.maxPushBytes + 64 * 1024;
     this.server = new grpc.Server({
+      // A connection past the gate (it sent the preface) but with no call for this long is closed
+      // (GOAWAY, then the socket): one that sends the preface and falls silent held a descriptor
+      // forever. An idle client channel reconnects on its next call, so the bound is generous.
+      'grpc.max_connection_idle_ms': idleBoundMs(options.prefaceTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS),
       'grpc.max_receive_message_length': Math.max(maxMessage, this.maxBatchItems * 1024),
       'grpc.max_send_message_length': 4 * 1024 * 1024,
     });
@@ -88,7 +99,7 @@ export class GrpcPushApi {
 
   /** Bind and start; resolves with the bound port. */
   async listen(port: number, host: string, credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
-    this.listener = await listenGated(this.server, port, host, credentials, this.options.prefaceTimeoutMs ?? 5_000);
+    this.listener = await listenGated(this.server, port, host, credentials, this.options.prefaceTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS);
     return this.listener.port;
   }
 

@@ -1,6 +1,7 @@
 /**
  * A TCP connection to the gRPC listener that never sends the HTTP/2 preface (or trickles part of it)
- * is dropped after `pushRequestTimeoutMs`; grpc-js alone held such connections forever, so enough of
+ * is dropped after `pushRequestTimeoutMs`, and one that sends it and then no call after six times
+ * that (grpc-js's idle bound); grpc-js alone held such connections forever, so enough of
  * them used up the process's file descriptors. Real clients, which send the preface at once, are
  * served as before. `pushRequestTimeoutMs` is short here; the default is 5 s.
  */
@@ -47,6 +48,15 @@ describe('gRPC listener: connections that never send the HTTP/2 preface', () => 
     const socket = connect({ port: h.grpcPort, host: '127.0.0.1' });
     socket.on('error', () => undefined);
     socket.write('PRI * HTTP/2.0\r\n');
+    assert.equal(await closedByServer(socket), true);
+  });
+
+  it('a connection that sends the preface and an empty SETTINGS frame, then nothing, is closed once idle', async () => {
+    const socket = connect({ port: h.grpcPort, host: '127.0.0.1' });
+    socket.on('error', () => undefined);
+    socket.on('data', () => undefined); // the server's SETTINGS, read and ignored
+    // RFC 9113 §3.4: the preface, then a SETTINGS frame (length 0, type 4, flags 0, stream 0).
+    socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1'), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]));
     assert.equal(await closedByServer(socket), true);
   });
 
