@@ -16,7 +16,8 @@ export interface GatedListener {
 
 /**
  * Serve `server` on `host:port` through its connection injector, admitting a TCP connection only
- * once it has sent its first {@link OPENING_BYTES} bytes, within `timeoutMs`; others are destroyed.
+ * once it has sent its first {@link OPENING_BYTES} bytes, within `timeoutMs`; others are destroyed,
+ * as is any connection past `maxConnections` open at once.
  *
  * grpc-js turns off the HTTP/2 server's socket timeout and has no deadline for the preface, so a
  * connection that opens and sends nothing (or trickles a byte now and then) was held forever: enough
@@ -31,6 +32,7 @@ export function listenGated(
   host: string,
   credentials: grpc.ServerCredentials,
   timeoutMs: number,
+  maxConnections: number,
 ): Promise<GatedListener> {
   const injector = server.createConnectionInjector(credentials);
   const waiting = new Set<Socket>();
@@ -60,6 +62,9 @@ export function listenGated(
     });
   });
   return new Promise((resolve, reject) => {
+    // Node closes connections past this at once (`net.Server.maxConnections`): those waiting here and
+    // those handed to grpc-js alike, since an admitted socket stays this server's until it closes.
+    tcp.maxConnections = maxConnections;
     tcp.once('error', reject);
     tcp.listen(port, host, () => {
       tcp.off('error', reject);

@@ -30,6 +30,8 @@ export interface GrpcPushApiOptions {
    * before it is dropped, in ms (`--push-request-timeout`, default 5000); see {@link listenGated}.
    */
   prefaceTimeoutMs?: number;
+  /** Most TCP connections held at once, waiting at the gate or admitted (`--grpc-max-connections`); default 1000. */
+  maxConnections?: number;
   onError?(error: unknown): void;
 }
 
@@ -99,7 +101,7 @@ export class GrpcPushApi {
 
   /** Bind and start; resolves with the bound port. */
   async listen(port: number, host: string, credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
-    this.listener = await listenGated(this.server, port, host, credentials, this.options.prefaceTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS);
+    this.listener = await listenGated(this.server, port, host, credentials, this.options.prefaceTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS, this.options.maxConnections ?? 1000);
     return this.listener.port;
   }
 

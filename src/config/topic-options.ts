@@ -77,6 +77,14 @@ export const TOPIC_OPTIONS = [
   },
   {
     scope: 'node',
+    key: 'grpcMaxConnections', flag: '--grpc-max-connections', env: 'HERALD_GRPC_MAX_CONNECTIONS', type: 'int',
+    default: 1000, min: 1,
+    description: 'Most TCP connections the gRPC listener holds at once (backends keep a few channels each); '
+      + 'beyond, new connections are closed at once, so a flood cannot take the file descriptors the '
+      + 'WebSocket listener needs.',
+  },
+  {
+    scope: 'node',
     key: 'pushRequestsPerSecond', flag: '--push-requests-per-second', env: 'HERALD_PUSH_REQUESTS_PER_SECOND',
     type: 'number', min: 0.01,
     description: 'Push requests (HTTP requests or gRPC calls; a batch or a stream counts once) per second per token; '

@@ -46,7 +46,7 @@ describe('OPTION_DEFINITIONS', () => {
     const defaults = Object.fromEntries(definitions.map((definition) => [definition.key, definition.default]));
     assert.deepEqual(defaults, {
       wsHost: '0.0.0.0', wsPort: 9992, wsPath: '/ws', apiHost: '127.0.0.1', apiPort: 10068,
-      grpcHost: '127.0.0.1', grpcPort: 10067, pushTokens: undefined, insecurePushApi: false,
+      grpcHost: '127.0.0.1', grpcPort: 10067, grpcMaxConnections: 1000, pushTokens: undefined, insecurePushApi: false,
       heartbeatTimeoutMs: 60_000, messageTimeoutMs: 30_000, handshakeTimeoutMs: 5_000, maxRequestBytes: 8192, maxMessageBytes: 65536,
       closeTimeoutMs: 3_000, maxBufferedBytes: 1048576, slowConsumerPolicy: 'close', mergeWindowMs: 0, perMessageDeflate: false, deflateThresholdBytes: 256, tlsCertFile: undefined, tlsKeyFile: undefined, maxConnections: undefined, maxConnectionsPerIp: undefined,
       newConnectionsPerSecondPerIp: undefined, allowedOrigins: undefined, jwtSecret: undefined, jwtPublicKeyFile: undefined, jwtJwksFile: undefined,

@@ -65,3 +65,34 @@ describe('gRPC listener: connections that never send the HTTP/2 preface', () => 
     assert.deepEqual(await watcher.sync(), ['through the gate']);
   });
 });
+
+describe('gRPC listener: --grpc-max-connections', () => {
+  let h: GrpcTestNode;
+  let watcher: TestClient;
+
+  before(async () => {
+    // A preface deadline longer than the test's wait: a close seen here is the cap's, not the deadline's.
+    h = await startGrpcNode({ grpcMaxConnections: 2, pushRequestTimeoutMs: 60_000 });
+    watcher = await h.connect();
+    await watcher.subscribe('cap');
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  it('closes a connection past the cap at once, counting admitted ones; room again once one closes', async () => {
+    // One admitted connection (a real client's channel) and one waiting at the gate fill the cap.
+    await h.grpc().publish({ topic: 'cap', data: 'admitted' });
+    assert.deepEqual(await watcher.sync(), ['admitted']);
+    const waiting = connect({ port: h.grpcPort, host: '127.0.0.1' });
+    waiting.on('error', () => undefined);
+    await new Promise((resolve) => waiting.once('connect', resolve));
+    const extra = connect({ port: h.grpcPort, host: '127.0.0.1' });
+    extra.on('error', () => undefined);
+    assert.equal(await closedByServer(extra), true);
+    // The waiting one leaves: the real client keeps being served on its channel.
+    waiting.destroy();
+    await h.grpc().publish({ topic: 'cap', data: 'still served' });
+    assert.deepEqual(await watcher.sync(), ['still served']);
+  });
+});
