@@ -70,6 +70,8 @@ export class HeraldClient {
   /** On the stream: nothing for two ticks (not even a keep-alive line) marks it dead. */
   private readonly streamWatch: Heartbeat;
   private streamRestartQueued = false;
+  /** The stream request under way (or the last) got its response: the server is reachable over HTTP. */
+  private streamReached = false;
   /** On the stream: WebSocket tries beside it. */
   private readonly webSocketTries: WebSocketTries;
 
@@ -441,7 +443,8 @@ export class HeraldClient {
 
   /** Leave WebSocket for the HTTP stream, and plan the first WebSocket try. */
   private fallBack(): void {
-    this.attempt = 0;
+    // `attempt` carries on (the stream's opening restarts it): an outage that fails both transports in
+    // turn still meets reconnect.maxAttempts and backs off.
     this.setTransport('stream');
     this.setStatus('reconnecting');
     this.startStream();
@@ -452,6 +455,7 @@ export class HeraldClient {
   private startStream(): void {
     this.stopStream();
     this.clearRetry();
+    this.streamReached = false;
     const generation = ++this.link.generation;
     const current = (): boolean => generation === this.link.generation;
     const session = new StreamSession(this.options.fallback as NonNullable<ResolvedClientOptions['fallback']>, this.book, this.loginFlow, () => this.link.generation, {
@@ -469,6 +473,7 @@ export class HeraldClient {
   }
 
   private streamOpened(): void {
+    this.streamReached = true;
     this.attempt = 0;
     this.streamWatch.start();
     this.setStatus('open');
@@ -477,6 +482,15 @@ export class HeraldClient {
   private streamEnded(code: number, reason: string, status: number, error: Error | undefined): void {
     this.stopStream();
     if (this.statusValue === 'closed') return;
+    if (!this.streamReached && status === 0 && error !== undefined) {
+      // Not even the stream reached the server (the request itself failed): the server is down or
+      // unreachable, not WebSocket blocked. Back to WebSocket attempts, counted afresh, so a client is
+      // not left on the stream for retryWebSocketMs after a mere outage.
+      this.webSocketTries.stop();
+      this.fallback.unreachable();
+      this.setTransport('websocket');
+      return this.scheduleReconnect(code);
+    }
     if (status !== 0) {
       // Refused before it started (an origin, a limit, a draining node): said, then tried again with backoff.
       this.report(new HeraldConnectionError(`the stream request was refused: ${status} ${reason}`, undefined, reason, { cause: error }));

@@ -91,6 +91,12 @@ export class TransportFallback {
     return Math.min(options.retryWebSocketMs * 2 ** Math.min(this.failedTries, 30), options.retryWebSocketMaxMs);
   }
 
+  /** Not even the stream reached the server: the failures said nothing about WebSocket, the counts restart. */
+  unreachable(): void {
+    this.failedUpgrades = 0;
+    this.failedTries = 0;
+  }
+
   /** A WebSocket try from the stream failed. */
   tryFailed(): void {
     this.failedTries++;

@@ -89,6 +89,8 @@ export class FakeStreamFetch {
   readonly requests: FakeStreamRequest[] = [];
   status = 200;
   autoAnswer = true;
+  /** The request fails as `fetch` does when the server cannot be reached (a rejected promise, no response). */
+  unreachable = false;
 
   readonly fetch: FetchLike = async (url, init) => {
     let controller!: ReadableStreamDefaultController<Uint8Array>;
@@ -115,6 +117,7 @@ export class FakeStreamFetch {
       }
     });
     this.requests.push(request);
+    if (this.unreachable) throw new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED') });
     if (this.status !== 200) {
       return { status: this.status, body: null, text: async () => '{"error":{"code":"FORBIDDEN_ORIGIN","message":"origin not allowed"}}' };
     }

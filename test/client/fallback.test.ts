@@ -63,6 +63,20 @@ describe('client fallback to HTTP streaming', { timeout: 30_000 }, () => {
     assert.deepEqual(record.errors, []);
   });
 
+  it('a stream request that cannot reach the server at all sends the client back to WebSocket attempts, not to the stream for retryWebSocketMs', async () => {
+    const { server, fake, client, transports } = await setup({ afterFailures: 2 });
+    fake.unreachable = true;
+    client.subscribe('news', () => {});
+    client.connect();
+    await waitUntil(() => fake.requests.length >= 1, 'the stream request');
+    // The failed stream says the server is down, not that WebSocket is blocked: upgrades are tried again.
+    await waitUntil(() => server.refused > 2, 'WebSocket tried again after the stream failed');
+    assert.equal(transports[0], 'stream');
+    assert.equal(transports[1], 'websocket');
+    server.refusing = false;
+    await waitUntil(() => client.status === 'open' && client.transport === 'websocket', 'open over WebSocket');
+  });
+
   it('subscribe and unsubscribe on the stream reopen it with the new set, positions carried; the old request ends', async () => {
     const { fake, client, record } = await setup({ afterFailures: 1 });
     const news = client.subscribe('news', () => {});
