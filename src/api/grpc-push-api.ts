@@ -27,11 +27,11 @@ export interface GrpcPushApiOptions {
   rateLimiter?: PushRateLimiter;
   /**
    * Time a new connection has to send its opening bytes (the HTTP/2 preface, or a TLS ClientHello)
-   * before it is dropped, in ms (`--push-request-timeout`, default 5000); see {@link listenGated}.
+   * before it is dropped, in ms (`--push-request-timeout`); see {@link listenGated}.
    */
-  prefaceTimeoutMs?: number;
-  /** Most TCP connections held at once, waiting at the gate or admitted (`--grpc-max-connections`); default 1000. */
-  maxConnections?: number;
+  prefaceTimeoutMs: number;
+  /** Most TCP connections held at once, waiting at the gate or admitted (`--grpc-max-connections`). */
+  maxConnections: number;
   onError?(error: unknown): void;
 }
 
@@ -50,19 +50,17 @@ const MAX_REPORTED_FAILURES = 1000;
 /** PublishStream pauses reading while this many publishes are unresolved (Redis-backed engines). */
 const STREAM_HIGH_WATER = 1024;
 
+/** How long an admitted connection may go without a call: six times the preface deadline (30 s by default). */
+function idleBoundMs(prefaceTimeoutMs: number): number {
+  return 6 * prefaceTimeoutMs;
+}
+
 /**
  * The gRPC side of the push API: gpush's `order.Proxy/PushData` and Herald's
  * `herald.v1.Push` (Publish, PublishStream, PublishBatch). Errors map to gRPC
  * status codes: INVALID_ARGUMENT, RESOURCE_EXHAUSTED (too large),
  * UNAUTHENTICATED, UNAVAILABLE (engine), INTERNAL (a bug).
  */
-const DEFAULT_PREFACE_TIMEOUT_MS = 5_000;
-
-/** How long an admitted connection may go without a call: six times the preface deadline (30 s by default). */
-function idleBoundMs(prefaceTimeoutMs: number): number {
-  return 6 * prefaceTimeoutMs;
-}
-
 export class GrpcPushApi {
   readonly server: grpc.Server;
   private readonly options: GrpcPushApiOptions;
@@ -77,7 +75,7 @@ export class GrpcPushApi {
       // A connection past the gate (it sent the preface) but with no call for this long is closed
       // (GOAWAY, then the socket): one that sends the preface and falls silent held a descriptor
       // forever. An idle client channel reconnects on its next call, so the bound is generous.
-      'grpc.max_connection_idle_ms': idleBoundMs(options.prefaceTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS),
+      'grpc.max_connection_idle_ms': idleBoundMs(options.prefaceTimeoutMs),
       'grpc.max_receive_message_length': Math.max(maxMessage, this.maxBatchItems * 1024),
       'grpc.max_send_message_length': 4 * 1024 * 1024,
     });
@@ -101,7 +99,8 @@ export class GrpcPushApi {
 
   /** Bind and start; resolves with the bound port. */
   async listen(port: number, host: string, credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
-    this.listener = await listenGated(this.server, port, host, credentials, this.options.prefaceTimeoutMs ?? DEFAULT_PREFACE_TIMEOUT_MS, this.options.maxConnections ?? 1000);
+    const { prefaceTimeoutMs, maxConnections } = this.options;
+    this.listener = await listenGated(this.server, port, host, credentials, prefaceTimeoutMs, maxConnections);
     return this.listener.port;
   }
 

@@ -40,8 +40,8 @@ export interface PushApisOptions {
   maxBatchItems: number;
   /** Time an HTTP push request has for its headers, and then for its body (408 beyond). */
   pushRequestTimeoutMs: number;
-  /** Most connections the gRPC listener holds at once (`--grpc-max-connections`); default 1000. */
-  grpcMaxConnections?: number;
+  /** Most connections the gRPC listener holds at once (`--grpc-max-connections`). */
+  grpcMaxConnections: number;
   /** Bearer tokens; none → open. */
   pushTokens?: readonly string[];
   /** Push requests (HTTP requests, gRPC calls) per second per token; unset → unlimited. */
