@@ -11,11 +11,19 @@
  * the bearer token without a preflight, which the API never grants.
  */
 import type { IncomingMessage } from 'node:http';
+import { isLoopbackHost } from '../util/loopback.js';
+
+/** Why a browser's request may not use an API open without tokens, or undefined when it may. */
+export function browserRefusal(req: IncomingMessage): string | undefined {
+  if (isCrossSiteBrowserWrite(req)) return 'a page on another origin may not use this API without a push token';
+  if (isReboundBrowserRequest(req)) return 'a browser reached this loopback API under a name that is not a loopback name (DNS rebinding)';
+  return undefined;
+}
 
 /** Methods that change nothing: a cross-origin page cannot read their answers (no CORS headers). */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export function isCrossSiteBrowserWrite(req: IncomingMessage): boolean {
+function isCrossSiteBrowserWrite(req: IncomingMessage): boolean {
   if (SAFE_METHODS.has(req.method ?? 'GET')) return false;
   const fetchSite = req.headers['sec-fetch-site'];
   if (fetchSite !== undefined && fetchSite !== 'same-origin' && fetchSite !== 'none') return true;
@@ -41,7 +49,7 @@ export function isCrossSiteBrowserWrite(req: IncomingMessage): boolean {
  * `localhost`, `*.localhost` (RFC 6761 §6.3), 127.0.0.0/8 or `[::1]`. Any method: rebinding reads
  * too. Requests without `Origin` and `Sec-Fetch-Site` (backends) are not judged.
  */
-export function isReboundBrowserRequest(req: IncomingMessage): boolean {
+function isReboundBrowserRequest(req: IncomingMessage): boolean {
   if (req.headers.origin === undefined && req.headers['sec-fetch-site'] === undefined) return false;
   if (!isLoopbackAddress(req.socket.localAddress)) return false;
   const host = req.headers.host;
@@ -62,16 +70,12 @@ function hostName(host: string): string {
 }
 
 function isLoopbackName(name: string): boolean {
-  if (name === 'localhost' || name.endsWith('.localhost')) return true;
-  if (name.startsWith('[')) return isLoopbackAddress(name.slice(1, -1));
-  return IPV4_LOOPBACK.test(name);
+  if (name.endsWith('.localhost')) return true;
+  return isLoopbackHost(name.startsWith('[') ? name.slice(1, -1) : name);
 }
 
 /** A socket's local address on the loopback interface: 127.0.0.0/8, `::1`, or 127/8 mapped into IPv6. */
 function isLoopbackAddress(address: string | undefined): boolean {
   if (address === undefined) return false;
-  if (address === '::1') return true;
-  return IPV4_LOOPBACK.test(address.startsWith('::ffff:') ? address.slice(7) : address);
+  return isLoopbackHost(address.startsWith('::ffff:') ? address.slice(7) : address);
 }
-
-const IPV4_LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;

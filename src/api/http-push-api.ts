@@ -7,7 +7,7 @@ import { ApiError, errorResponse, sendError, sendJson, type PageRoutes } from '.
 import type { HeraldMetrics } from './metrics.js';
 import type { PushAuthenticator, PushRateLimiter } from './push-auth.js';
 import type { ServerApi } from './server-api.js';
-import { isCrossSiteBrowserWrite, isReboundBrowserRequest } from './cross-site.js';
+import { browserRefusal } from './cross-site.js';
 import { acceptBatch, type BatchResult, type PublishPush } from './push-publisher.js';
 import { parsePushData, type PushLimits } from './push-request.js';
 import { readStats } from './stats.js';
@@ -118,16 +118,10 @@ export class HttpPushApi {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?', 1)[0];
-    if (this.options.auth === undefined || this.options.auth.open) {
-      const refusal = isCrossSiteBrowserWrite(req)
-        ? 'a page on another origin may not use this API without a push token'
-        : isReboundBrowserRequest(req)
-          ? 'a browser reached this loopback API under a name that is not a loopback name (DNS rebinding)'
-          : undefined;
-      if (refusal !== undefined) {
-        req.resume();
-        return sendError(res, new ApiError(403, 'FORBIDDEN_ORIGIN', refusal));
-      }
+    const refusal = this.options.auth === undefined || this.options.auth.open ? browserRefusal(req) : undefined;
+    if (refusal !== undefined) {
+      req.resume();
+      return sendError(res, new ApiError(403, 'FORBIDDEN_ORIGIN', refusal));
     }
     switch (path) {
       case '/v1/pushData':

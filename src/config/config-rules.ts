@@ -4,6 +4,7 @@
  */
 import type { ConfigKey, HeraldConfig } from './option-definitions.js';
 import { PROXY_CONFIG_RULES } from './proxy-options.js';
+import { isLoopbackHost } from '../util/loopback.js';
 
 /** What a rule may ask about the sources of values. */
 export interface RuleContext {
@@ -33,11 +34,6 @@ const LISTENER_PAIRS: readonly (readonly [Listener, Listener])[] = [
   [LISTENERS.ws, LISTENERS.grpc],
   [LISTENERS.api, LISTENERS.grpc],
 ];
-
-/** True for names and addresses that only this machine can reach. */
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
 
 /** Addresses that bind every interface, so they collide with any other host on the same port. */
 const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['0.0.0.0', '::']);
