@@ -131,7 +131,7 @@ export class HeraldClient {
     }
     if (this.statusValue !== 'closed') return;
     this.attempt = 0;
-    this.fallback.upgraded();
+    this.fallback.restartCounts();
     this.setTransport('websocket');
     this.setStatus('connecting');
     this.openSocket();
@@ -315,7 +315,7 @@ export class HeraldClient {
 
   private opened(): void {
     this.socketOpened = true;
-    this.fallback.upgraded();
+    this.fallback.restartCounts();
     if (this.options.enveloped && this.link.socket?.protocol !== HERALD_V1) {
       return this.fail(new HeraldConnectionError("the server did not select the herald.v1 subprotocol (use protocol: 'gpush')"));
     }
@@ -487,7 +487,7 @@ export class HeraldClient {
       // unreachable, not WebSocket blocked. Back to WebSocket attempts, counted afresh, so a client is
       // not left on the stream for retryWebSocketMs after a mere outage.
       this.webSocketTries.stop();
-      this.fallback.unreachable();
+      this.fallback.restartCounts();
       this.setTransport('websocket');
       return this.scheduleReconnect(code);
     }

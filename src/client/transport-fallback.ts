@@ -72,8 +72,11 @@ export class TransportFallback {
 
   constructor(readonly options: ResolvedFallbackOptions | undefined) {}
 
-  /** A WebSocket opened: the counts restart. */
-  upgraded(): void {
+  /**
+   * The counts restart: a WebSocket opened, or not even the stream reached the
+   * server (the failures so far said nothing about WebSocket).
+   */
+  restartCounts(): void {
     this.failedUpgrades = 0;
     this.failedTries = 0;
   }
@@ -89,12 +92,6 @@ export class TransportFallback {
   nextTryDelay(): number {
     const options = this.options as ResolvedFallbackOptions;
     return Math.min(options.retryWebSocketMs * 2 ** Math.min(this.failedTries, 30), options.retryWebSocketMaxMs);
-  }
-
-  /** Not even the stream reached the server: the failures said nothing about WebSocket, the counts restart. */
-  unreachable(): void {
-    this.failedUpgrades = 0;
-    this.failedTries = 0;
   }
 
   /** A WebSocket try from the stream failed. */

@@ -51,7 +51,7 @@ describe('TransportFallback', () => {
     const fallback = new TransportFallback(options(3));
     assert.equal(fallback.upgradeFailed(), false);
     assert.equal(fallback.upgradeFailed(), false);
-    fallback.upgraded();
+    fallback.restartCounts();
     assert.equal(fallback.upgradeFailed(), false);
     assert.equal(fallback.upgradeFailed(), false);
     assert.equal(fallback.upgradeFailed(), true);
@@ -70,7 +70,7 @@ describe('TransportFallback', () => {
       fallback.tryFailed();
     }
     assert.deepEqual(delays, [100, 200, 350, 350]);
-    fallback.upgraded();
+    fallback.restartCounts();
     assert.equal(fallback.nextTryDelay(), 100);
   });
 });
